@@ -1,0 +1,60 @@
+/**
+ * What changed between two snapshots of a session, as typed changes the server turns into
+ * socket messages. Pure: the server subscribes to the actor and diffs consecutive snapshots.
+ */
+import { listedCount } from './chunks.ts';
+import type { ChunkRecord, EndReason, SessionContext } from './types.ts';
+
+export type SessionPhase = 'live' | 'ending' | 'ended';
+
+export interface SessionView {
+  phase: SessionPhase;
+  context: SessionContext;
+}
+
+export type SessionChange =
+  | { kind: 'chunk'; chunk: ChunkRecord }
+  | { kind: 'segment'; chunk: ChunkRecord }
+  | { kind: 'playlist'; listed: number; closed: boolean }
+  | { kind: 'phase'; phase: SessionPhase }
+  | { kind: 'ended'; reason: EndReason; ready: number; failed: number };
+
+function chunkChanged(a: ChunkRecord | undefined, b: ChunkRecord): boolean {
+  return !a || a.status !== b.status || a.attempts !== b.attempts || a.retryPending !== b.retryPending;
+}
+
+/** Changes from `prev` (undefined for the first snapshot) to `next`, in a stable order. */
+export function diffSessions(prev: SessionView | undefined, next: SessionView): SessionChange[] {
+  const changes: SessionChange[] = [];
+  const before = prev?.context.chunks ?? {};
+  const after = next.context.chunks;
+  const indices = Object.keys(after)
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const index of indices) {
+    const chunk = after[index]!;
+    if (!chunkChanged(before[index], chunk)) continue;
+    changes.push({ kind: 'chunk', chunk });
+    if (chunk.status === 'ready') changes.push({ kind: 'segment', chunk });
+  }
+  const listedBefore = prev ? listedCount(before) : -1;
+  const listedAfter = listedCount(after);
+  const closedBefore = prev?.phase === 'ended';
+  const closedAfter = next.phase === 'ended';
+  if (listedAfter !== listedBefore || closedAfter !== closedBefore) {
+    changes.push({ kind: 'playlist', listed: listedAfter, closed: closedAfter });
+  }
+  if (prev?.phase !== next.phase) {
+    changes.push({ kind: 'phase', phase: next.phase });
+    if (next.phase === 'ended') {
+      let ready = 0;
+      let failed = 0;
+      for (const chunk of Object.values(after)) {
+        if (chunk.status === 'ready') ready++;
+        else if (chunk.status === 'failed') failed++;
+      }
+      changes.push({ kind: 'ended', reason: next.context.endReason ?? 'requested', ready, failed });
+    }
+  }
+  return changes;
+}

@@ -1,0 +1,68 @@
+/**
+ * Pure functions over a session's chunk map: ordering, settling and dispatch planning.
+ * Kept apart from the machine so they can be tested table by table.
+ */
+import type { ChunkRecord } from './types.ts';
+
+export type ChunkMap = Readonly<Record<string, ChunkRecord>>;
+
+/** True when the chunk will not change any more (ready, or failed for good). */
+export function isSettled(chunk: ChunkRecord | undefined): boolean {
+  return chunk !== undefined && (chunk.status === 'ready' || chunk.status === 'failed');
+}
+
+/** Chunks sorted by index. */
+export function sortedChunks(chunks: ChunkMap): ChunkRecord[] {
+  return Object.values(chunks).sort((a, b) => a.index - b.index);
+}
+
+/**
+ * How many entries the playlist may list: the length of the prefix 0..n-1 in which every chunk
+ * has settled. The playlist is append-only because this number never decreases (a settled chunk
+ * never changes again) and nothing is ever listed behind an entry a player may already have played.
+ */
+export function listedCount(chunks: ChunkMap): number {
+  let n = 0;
+  while (isSettled(chunks[n])) n++;
+  return n;
+}
+
+/** One past the highest index known, or the client's announced count if larger. */
+export function expectedLength(chunks: ChunkMap, expectedChunks: number | null): number {
+  let max = -1;
+  for (const key of Object.keys(chunks)) max = Math.max(max, Number(key));
+  return Math.max(max + 1, expectedChunks ?? 0);
+}
+
+/** True when every chunk below `expectedLength` exists and has settled: nothing left to wait for. */
+export function allSettled(chunks: ChunkMap, expectedChunks: number | null): boolean {
+  return listedCount(chunks) >= expectedLength(chunks, expectedChunks);
+}
+
+export function countByStatus(chunks: ChunkMap): Record<ChunkRecord['status'], number> {
+  const counts = { uploaded: 0, queued: 0, processing: 0, ready: 0, failed: 0 };
+  for (const chunk of Object.values(chunks)) counts[chunk.status]++;
+  return counts;
+}
+
+/**
+ * Which waiting chunks to start now: lowest index first (the playlist needs them in order),
+ * skipping chunks that wait for a retry delay, up to `maxInFlight` in processing at once.
+ */
+export function planDispatch(chunks: ChunkMap, maxInFlight: number): number[] {
+  let inFlight = 0;
+  const waiting: number[] = [];
+  for (const chunk of Object.values(chunks)) {
+    if (chunk.status === 'processing') inFlight++;
+    else if ((chunk.status === 'uploaded' || chunk.status === 'queued') && !chunk.retryPending) {
+      waiting.push(chunk.index);
+    }
+  }
+  waiting.sort((a, b) => a - b);
+  return waiting.slice(0, Math.max(0, maxInFlight - inFlight));
+}
+
+/** Retry delay before attempt `attempt + 1`: doubles each time, capped at 30 s. */
+export function retryDelay(baseMs: number, attempts: number): number {
+  return Math.min(30_000, baseMs * 2 ** Math.max(0, attempts - 1));
+}

@@ -1,0 +1,6 @@
+export * from './types.ts';
+export * from './chunks.ts';
+export * from './playlist.ts';
+export * from './changes.ts';
+export * from './session-machine.ts';
+export * from './registry.ts';

@@ -1,0 +1,171 @@
+import t, { type Test } from 'tap';
+import { fromCallback } from 'xstate';
+import { SessionRegistry, toRecord } from '../registry.ts';
+import { renderPlaylist } from '../playlist.ts';
+import { sessionMachine, type ProcessChunkInput, type ProcessResult, type SessionEvent } from '../session-machine.ts';
+import type { SessionChange, SessionView } from '../changes.ts';
+import type { SessionConfig, SessionRecord } from '../types.ts';
+
+const config: SessionConfig = {
+  maxAttempts: 3, maxInFlight: 2, retryDelayMs: 5, idleMs: 60_000, settleTimeoutMs: 60_000, chunkSeconds: 2,
+};
+
+const depth = (n: number) => ({ min: n, max: n + 1, thumb: [] });
+const ok = (index: number): ProcessResult => ({
+  ok: true, duration: 2, start: index * 2, segmentBytes: 100, depth: depth(index),
+  timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
+});
+
+/** A session harness whose processing step is controlled by the test. */
+function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: SessionRecord } = {}) {
+  const calls: ProcessChunkInput[] = [];
+  const pending = new Map<string, (result: ProcessResult) => void>();
+  const changes: SessionChange[] = [];
+  let auto: ((input: ProcessChunkInput) => ProcessResult | undefined) | undefined;
+  const logic = sessionMachine.provide({
+    actors: {
+      processChunk: fromCallback<{ type: 'noop' }, ProcessChunkInput>(({ sendBack, input }) => {
+        calls.push(input);
+        const finish = (result: ProcessResult) =>
+          sendBack({ type: 'CHUNK_PROCESSED', index: input.index, attempt: input.attempt, result } satisfies SessionEvent);
+        const now = auto?.(input);
+        if (now) queueMicrotask(() => finish(now));
+        else pending.set(`${input.index}/${input.attempt}`, finish);
+      }),
+    },
+  });
+  const registry = new SessionRegistry(logic, {
+    onChange: (_id, c) => changes.push(...c),
+    onError: (_id, e) => t.fail(String(e)),
+  });
+  t.teardown(() => registry.close());
+  registry.start({ sessionId: 's1', mode: 'sbs', config: { ...config, ...opts.config }, ...(opts.restored ? { restored: opts.restored } : {}) });
+  const h = {
+    calls, changes, registry,
+    view: () => registry.view('s1') as SessionView,
+    send: (e: SessionEvent) => registry.send('s1', e),
+    upload: (index: number) => registry.send('s1', { type: 'CHUNK_UPLOADED', index, source: 'queue' }),
+    finish(index: number, attempt: number, result: ProcessResult) {
+      const f = pending.get(`${index}/${attempt}`);
+      if (!f) throw new Error(`no pending attempt ${index}/${attempt}`);
+      pending.delete(`${index}/${attempt}`);
+      f(result);
+    },
+    setAuto(fn: typeof auto) { auto = fn; },
+    playlist: () => renderPlaylist({
+      chunks: h.view().context.chunks, closed: h.view().phase === 'ended', createdAt: 0, chunkSeconds: 2,
+      segmentUri: (i) => `seg_${i}`,
+    }),
+    async until(cond: () => boolean, what: string, ms = 2000) {
+      const deadline = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    },
+  };
+  return h;
+}
+
+const listed = (text: string) => text.split('\n').filter((l) => l.startsWith('seg_') || l.startsWith('#EXT-X-GAP') || l === '#EXT-X-ENDLIST');
+
+t.test('chunks finishing out of order never reorder the playlist', async (t) => {
+  const h = harness(t);
+  h.upload(0); h.upload(1);
+  t.same(h.calls.map((c) => c.index), [0, 1], 'two in flight');
+  h.finish(1, 1, ok(1));
+  t.same(listed(h.playlist()), [], 'segment 1 waits for segment 0');
+  t.equal(h.view().context.chunks[1]!.status, 'ready');
+  h.finish(0, 1, ok(0));
+  t.same(listed(h.playlist()), ['seg_0', 'seg_1']);
+});
+
+t.test('the in-flight limit holds and the lowest waiting index goes next', async (t) => {
+  const h = harness(t);
+  for (const i of [3, 0, 2, 1]) h.upload(i);
+  t.same(h.calls.map((c) => c.index), [3, 0]);
+  t.equal(h.view().context.chunks[2]!.status, 'queued');
+  h.finish(3, 1, ok(3));
+  t.same(h.calls.map((c) => c.index), [3, 0, 1]);
+});
+
+t.test('a duplicate announcement is processed once', async (t) => {
+  const h = harness(t);
+  h.upload(0);
+  h.send({ type: 'CHUNK_UPLOADED', index: 0, source: 'socket' });
+  h.finish(0, 1, ok(0));
+  h.upload(0);
+  t.equal(h.calls.length, 1);
+  t.equal(h.view().context.chunks[0]!.attempts, 1);
+});
+
+t.test('a failing chunk is retried, then becomes a gap while later chunks still play', async (t) => {
+  const h = harness(t);
+  h.setAuto((input) => (input.index === 1 ? { ok: false, error: 'decode failed' } : ok(input.index)));
+  h.upload(0); h.upload(1); h.upload(2);
+  await h.until(() => h.view().context.chunks[1]?.status === 'failed', 'chunk 1 to fail');
+  t.equal(h.calls.filter((c) => c.index === 1).length, 3, 'three attempts');
+  t.equal(h.view().context.chunks[1]!.error, 'decode failed');
+  h.send({ type: 'END' });
+  await h.until(() => h.view().phase === 'ended', 'ended');
+  t.same(listed(h.playlist()), ['seg_0', '#EXT-X-GAP', 'seg_1', 'seg_2', '#EXT-X-ENDLIST']);
+});
+
+t.test('ENDLIST waits for every announced chunk to settle', async (t) => {
+  const h = harness(t);
+  h.upload(0);
+  h.send({ type: 'END', expectedChunks: 2 });
+  t.equal(h.view().phase, 'ending');
+  h.finish(0, 1, ok(0));
+  t.equal(h.view().phase, 'ending', 'chunk 1 was announced by the end request');
+  h.upload(1);
+  h.finish(1, 1, ok(1));
+  t.equal(h.view().phase, 'ended');
+  t.same(listed(h.playlist()), ['seg_0', 'seg_1', '#EXT-X-ENDLIST']);
+  const ended = h.changes.filter((c) => c.kind === 'ended');
+  t.same(ended, [{ kind: 'ended', reason: 'requested', ready: 2, failed: 0 }]);
+});
+
+t.test('after the settle timeout, unsettled and missing chunks become gaps', async (t) => {
+  const h = harness(t, { config: { settleTimeoutMs: 30 } });
+  h.upload(0); h.upload(2);
+  h.finish(2, 1, ok(2));
+  h.send({ type: 'END' });
+  await h.until(() => h.view().phase === 'ended', 'ended');
+  t.same(listed(h.playlist()), ['#EXT-X-GAP', 'seg_0', '#EXT-X-GAP', 'seg_1', 'seg_2', '#EXT-X-ENDLIST']);
+});
+
+t.test('a session with no chunk for the idle time ends itself', async (t) => {
+  const h = harness(t, { config: { idleMs: 30 } });
+  await h.until(() => h.view().phase === 'ended', 'ended');
+  t.equal(h.view().context.endReason, 'idle');
+});
+
+t.test('a rejected upload settles as a gap at once', async (t) => {
+  const h = harness(t);
+  h.send({ type: 'CHUNK_REJECTED', index: 0, reason: 'not an MP4 file' });
+  t.equal(h.view().context.chunks[0]!.status, 'failed');
+  t.equal(h.calls.length, 0);
+});
+
+t.test('depth state is carried from the newest processed chunk to the next dispatch', async (t) => {
+  const h = harness(t, { config: { maxInFlight: 1 } });
+  h.upload(0); h.upload(1);
+  t.equal(h.calls[0]!.depth, null);
+  h.finish(0, 1, ok(0));
+  t.same(h.calls[1]!.depth, depth(0));
+});
+
+t.test('a restored session restarts the work that was in flight and keeps what settled', async (t) => {
+  const first = harness(t);
+  first.upload(0); first.upload(1);
+  first.finish(0, 1, ok(0));
+  first.send({ type: 'END', expectedChunks: 2 });
+  const record = toRecord(first.view());
+  first.registry.close();
+  const h = harness(t, { restored: JSON.parse(JSON.stringify(record)) });
+  t.equal(h.view().phase, 'ending');
+  t.same(h.calls.map((c) => [c.index, c.attempt]), [[1, 2]], 'chunk 1 restarts as attempt 2');
+  h.finish(1, 2, ok(1));
+  t.equal(h.view().phase, 'ended');
+});

@@ -1,0 +1,101 @@
+/**
+ * Plain-data types of a session actor's context. Everything here survives JSON
+ * (it is what the session store persists) and structured clone.
+ * This folder imports nothing else of ours: side effects are provided by the server.
+ */
+
+export type StereoMode = 'sbs' | 'anaglyph';
+
+/** uploaded → queued → processing → ready | failed (processing may go back to queued for a retry). */
+export type ChunkStatus = 'uploaded' | 'queued' | 'processing' | 'ready' | 'failed';
+
+export type EndReason = 'requested' | 'idle';
+
+/** Depth-normalisation state carried from chunk to chunk (opaque to the actor beyond these fields). */
+export interface DepthState {
+  min: number;
+  max: number;
+  thumb: number[];
+}
+
+export interface StageTimings {
+  decode: number;
+  depth: number;
+  stereo: number;
+  encode: number;
+  total: number;
+}
+
+export interface ChunkRecord {
+  index: number;
+  status: ChunkStatus;
+  /** Processing attempts started so far. */
+  attempts: number;
+  /** True while a failed chunk waits for its retry delay. */
+  retryPending?: boolean;
+  /** Last error, for failed chunks and failed attempts. */
+  error?: string;
+  /** Size of the uploaded chunk, when known. */
+  bytes?: number;
+  /** When the chunk became known (ms since epoch). */
+  uploadedAt: number;
+  /** Ready only: the segment's measured duration (s), its media start time (s), its size. */
+  duration?: number;
+  start?: number;
+  segmentBytes?: number;
+  readyAt?: number;
+  timings?: StageTimings;
+}
+
+/** Tunables of one session, copied into its context so persisted sessions restore alike. */
+export interface SessionConfig {
+  /** Processing attempts per chunk before it fails for good. */
+  maxAttempts: number;
+  /** Chunks of one session in the pool at once. */
+  maxInFlight: number;
+  /** First retry delay; doubles with every further attempt. */
+  retryDelayMs: number;
+  /** A live session with no new chunk for this long ends itself. */
+  idleMs: number;
+  /** After end, how long to wait for announced chunks to settle before closing the playlist. */
+  settleTimeoutMs: number;
+  /** Advertised chunk length (s): the duration assumed for gaps and the playlist's minimum target. */
+  chunkSeconds: number;
+}
+
+export interface SessionContext {
+  sessionId: string;
+  mode: StereoMode;
+  createdAt: number;
+  endedAt: number | null;
+  endReason: EndReason | null;
+  /** Number of chunks the client said it produced (from the end request), if it said. */
+  expectedChunks: number | null;
+  /** Keyed by chunk index (string keys, as JSON has them). */
+  chunks: Record<string, ChunkRecord>;
+  /** Depth state from the highest-index chunk processed so far. */
+  depth: DepthState | null;
+  depthIndex: number;
+  lastChunkAt: number;
+  config: SessionConfig;
+}
+
+/** What a session store keeps of a session: enough to rebuild its actor after a restart. */
+export interface SessionRecord {
+  /** Bumped when the shape changes; older records are migrated or refused. */
+  version: 1;
+  sessionId: string;
+  mode: StereoMode;
+  createdAt: number;
+  endedAt: number | null;
+  endReason: EndReason | null;
+  expectedChunks: number | null;
+  chunks: Record<string, ChunkRecord>;
+  depth: DepthState | null;
+  depthIndex: number;
+  lastChunkAt: number;
+  /** True once the session reached its final state (playlist closed). */
+  closed: boolean;
+}
+
+export const SESSION_RECORD_VERSION = 1 as const;

@@ -1,0 +1,84 @@
+/**
+ * Identifiers and object keys shared by the server, the actors and the clients.
+ * Pure functions only: the one place that knows how keys are spelled.
+ */
+
+/** Session ids (and any id we accept from outside) must match this. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The largest chunk index a key can spell (`%05d`). */
+export const MAX_CHUNK_INDEX = 99_999;
+
+export const INPUT_PREFIX = 'stream_input/';
+export const OUTPUT_PREFIX = 'stream_output/';
+
+export type StereoMode = 'sbs' | 'anaglyph';
+export const STEREO_MODES: readonly StereoMode[] = ['sbs', 'anaglyph'];
+
+/** True when `id` is a syntactically valid session id. */
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID_PATTERN.test(id);
+}
+
+/** True when `value` is a chunk index a key can carry. */
+export function isValidChunkIndex(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_CHUNK_INDEX;
+}
+
+function pad5(index: number): string {
+  return String(index).padStart(5, '0');
+}
+
+/** `stream_input/{session_id}/chunk_{index:05d}.mp4` */
+export function chunkKey(sessionId: string, index: number): string {
+  return `${INPUT_PREFIX}${sessionId}/chunk_${pad5(index)}.mp4`;
+}
+
+/** `stream_output/{session_id}/seg_{index:05d}.ts` */
+export function segmentKey(sessionId: string, index: number): string {
+  return `${OUTPUT_PREFIX}${sessionId}/seg_${pad5(index)}.ts`;
+}
+
+/** The file name of a chunk inside its session's prefix: `chunk_00003.mp4`. */
+export function chunkFileName(index: number): string {
+  return `chunk_${pad5(index)}.mp4`;
+}
+
+/** The file name of a segment inside its session's prefix: `seg_00003.ts`. */
+export function segmentFileName(index: number): string {
+  return `seg_${pad5(index)}.ts`;
+}
+
+const CHUNK_KEY = /^stream_input\/([A-Za-z0-9_-]{1,64})\/chunk_(\d{5})\.mp4$/;
+const SEGMENT_KEY = /^stream_output\/([A-Za-z0-9_-]{1,64})\/seg_(\d{5})\.ts$/;
+const CHUNK_FILE = /^chunk_(\d{5})\.mp4$/;
+const SEGMENT_FILE = /^seg_(\d{5})\.ts$/;
+
+export interface ParsedKey {
+  sessionId: string;
+  index: number;
+}
+
+/** Parses an input key; returns undefined for anything that is not a chunk key. */
+export function parseChunkKey(key: string): ParsedKey | undefined {
+  const m = CHUNK_KEY.exec(key);
+  return m ? { sessionId: m[1]!, index: Number(m[2]) } : undefined;
+}
+
+/** Parses an output key; returns undefined for anything that is not a segment key. */
+export function parseSegmentKey(key: string): ParsedKey | undefined {
+  const m = SEGMENT_KEY.exec(key);
+  return m ? { sessionId: m[1]!, index: Number(m[2]) } : undefined;
+}
+
+/** Parses `chunk_00003.mp4` → 3. */
+export function parseChunkFileName(name: string): number | undefined {
+  const m = CHUNK_FILE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Parses `seg_00003.ts` → 3. */
+export function parseSegmentFileName(name: string): number | undefined {
+  const m = SEGMENT_FILE.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,234 @@
+/**
+ * Every message, event and error that crosses a process boundary, in one place.
+ * Shared by the server, the capture client, the player page and the tests.
+ * Wire names are snake_case (the original system's contract); types are the documentation.
+ */
+import type { StereoMode } from './keys.ts';
+
+export type { StereoMode } from './keys.ts';
+
+// ─── HTTP ────────────────────────────────────────────────────────────────────
+
+/** Body of `POST /stream_sessions`. Every field is optional. */
+export interface CreateSessionRequest {
+  mode?: StereoMode;
+}
+
+/** Optional body of `POST /stream_sessions/{id}/end`. */
+export interface EndSessionRequest {
+  /** How many chunks the client produced (indices 0..chunks-1); lets the server wait for each. */
+  chunks?: number;
+}
+
+/**
+ * Where and how the capture client uploads its chunks. The first six fields are the original
+ * contract (STS credentials); in the local profile they are filled with the HTTP upload's values.
+ */
+export interface UploadTargetBase {
+  access_key_id: string;
+  secret_access_key: string;
+  session_token: string;
+  bucket: string;
+  region: string;
+  /** ISO-8601 time after which the credentials or token stop working. */
+  expires_at: string;
+  /** Every chunk key starts with this: `stream_input/{session_id}/`. */
+  key_prefix: string;
+}
+
+/** Local profile: `PUT {url_template with {file} replaced}` with `Authorization: Bearer {token}`. */
+export interface HttpUploadTarget extends UploadTargetBase {
+  type: 'http';
+  /** e.g. `http://host:8000/upload/{session_id}/{file}` with the session id filled in. */
+  url_template: string;
+  token: string;
+  /** The largest chunk the server accepts, in bytes. */
+  max_bytes: number;
+}
+
+/** AWS profile: S3 `PutObject` with the STS credentials. */
+export interface S3UploadTarget extends UploadTargetBase {
+  type: 's3';
+  /** Set when S3 is not the default AWS endpoint (emulators, S3-compatible stores). */
+  endpoint?: string;
+  force_path_style?: boolean;
+}
+
+export type UploadTarget = HttpUploadTarget | S3UploadTarget;
+
+/** Response of `POST /stream_sessions`. */
+export interface CreateSessionResponse {
+  session_id: string;
+  mode: StereoMode;
+  playlist_url: string;
+  events_url: string;
+  /** Authorises `chunk_uploaded` on the session socket; keep it private to the capture client. */
+  control_token: string;
+  chunk_seconds: number;
+  upload: UploadTarget;
+}
+
+export type SessionState = 'live' | 'ending' | 'ended';
+export type EndReason = 'requested' | 'idle';
+
+/** Lifecycle of one chunk: uploaded → queued → processing → ready | failed (with retries). */
+export type ChunkStatus = 'uploaded' | 'queued' | 'processing' | 'ready' | 'failed';
+
+export interface ChunkInfo {
+  index: number;
+  status: ChunkStatus;
+  attempts: number;
+  /** Why the chunk failed (last error), when it did. */
+  error?: string;
+  /** Measured duration of the segment, seconds (ready only). */
+  duration?: number;
+}
+
+/** Response of `GET /stream_sessions/{id}` and an element of `GET /stream_sessions`. */
+export interface SessionStatus {
+  session_id: string;
+  mode: StereoMode;
+  state: SessionState;
+  created_at: string;
+  ended_at: string | null;
+  end_reason: EndReason | null;
+  playlist_url: string;
+  /** Segments listed in the playlist (ready or gap), a prefix of the chunk indices. */
+  listed: number;
+  ready: number;
+  failed: number;
+  pending: number;
+  chunks: ChunkInfo[];
+}
+
+export interface SessionListResponse {
+  sessions: SessionStatus[];
+}
+
+/** Every 4xx/5xx body. `field` names the offending input when there is one. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  field?: string;
+}
+
+// ─── WebSocket: /ws/sessions/{id} ────────────────────────────────────────────
+
+export interface SnapshotMessage {
+  type: 'snapshot';
+  session: SessionStatus;
+}
+
+export interface ChunkMessage {
+  type: 'chunk';
+  session_id: string;
+  chunk: ChunkInfo;
+}
+
+export interface StageTimings {
+  decode_ms: number;
+  depth_ms: number;
+  stereo_ms: number;
+  encode_ms: number;
+  total_ms: number;
+}
+
+export interface SegmentMessage {
+  type: 'segment';
+  session_id: string;
+  index: number;
+  duration: number;
+  bytes: number;
+  timings: StageTimings;
+}
+
+export interface PlaylistMessage {
+  type: 'playlist';
+  session_id: string;
+  /** Number of entries now in the playlist. */
+  listed: number;
+  ended: boolean;
+}
+
+export interface CredentialsMessage {
+  type: 'credentials';
+  session_id: string;
+  upload: UploadTarget;
+}
+
+export interface EndedMessage {
+  type: 'ended';
+  session_id: string;
+  reason: EndReason;
+  ready: number;
+  failed: number;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  t?: number;
+}
+
+export type ServerMessage =
+  | SnapshotMessage
+  | ChunkMessage
+  | SegmentMessage
+  | PlaylistMessage
+  | CredentialsMessage
+  | EndedMessage
+  | ErrorMessage
+  | PongMessage;
+
+/** The capture client's announcement that a chunk is fully uploaded (the fast path). */
+export interface ChunkUploadedMessage {
+  type: 'chunk_uploaded';
+  index: number;
+  key: string;
+  bytes: number;
+}
+
+export interface PingMessage {
+  type: 'ping';
+  t?: number;
+}
+
+export type ClientMessage = ChunkUploadedMessage | PingMessage;
+
+// ─── WebSocket: /ws/events (dashboard) ───────────────────────────────────────
+
+export interface SessionEventMessage {
+  type: 'session';
+  session_id: string;
+  state: SessionState;
+  mode: StereoMode;
+  listed: number;
+  ready: number;
+  failed: number;
+}
+
+export type DashboardMessage = SessionEventMessage;
+
+// ─── Close codes ─────────────────────────────────────────────────────────────
+
+/** Close codes the server uses on its sockets (4000–4999 are application-defined). */
+export const CloseCode = {
+  /** The server is shutting down. */
+  GoingAway: 1001,
+  /** A frame could not be decoded or is not a known message. */
+  BadMessage: 4400,
+  /** The control token is missing or wrong for a control message. */
+  Unauthorized: 4401,
+  /** The session does not exist (or no longer exists). */
+  SessionNotFound: 4404,
+  /** The subscriber read too slowly and its send buffer hit the limit. */
+  SlowConsumer: 4408,
+  /** The session ended; nothing more will be sent. */
+  SessionEnded: 4000,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
