@@ -1,0 +1,18 @@
+/** Local segment URLs: `/segments/{id}/seg_N.ts?exp=…&sig=…`, signed and expiring. */
+import { segmentFileName } from '../../../protocol/keys.ts';
+import type { TokenSigner } from '../../tokens.ts';
+import type { SegmentUrls } from '../ports.ts';
+
+export class LocalSegmentUrls implements SegmentUrls {
+  constructor(
+    private readonly signer: TokenSigner,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async url(sessionId: string, index: number, baseUrl: string): Promise<string> {
+    const pathname = `/segments/${sessionId}/${segmentFileName(index)}`;
+    // Expiry is rounded up to the minute so a playlist re-fetched within it keeps identical URLs.
+    const exp = Math.ceil((Date.now() / 1000 + this.ttlSeconds) / 60) * 60;
+    return `${baseUrl}${pathname}?exp=${exp}&sig=${this.signer.signPath(pathname, exp)}`;
+  }
+}

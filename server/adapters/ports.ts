@@ -1,0 +1,76 @@
+/**
+ * What the server needs from the outside world. The local profile (files, HTTP uploads,
+ * an in-process queue) and the AWS profile (S3, STS, SQS, DynamoDB) implement these.
+ * Adapters translate their own errors: an absent object is `undefined`, never an exception.
+ */
+import type { SessionRecord } from '../../actors/types.ts';
+import type { UploadTarget } from '../../protocol/messages.ts';
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface ObjectStore {
+  /** Writes the whole object atomically: readers see the old object or the new one, never a part. */
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /** The object's bytes, or undefined when it does not exist. */
+  get(key: string): Promise<Uint8Array | undefined>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, sorted by key. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  close(): Promise<void>;
+}
+
+/** A new object was stored under an input key (the durable event path). */
+export interface ObjectCreatedEvent {
+  key: string;
+  size: number;
+}
+
+/** Delivers object-created events to one handler, at least once, in arrival order per key. */
+export interface ChunkEventQueue {
+  /**
+   * Starts consuming. The handler's promise resolving acknowledges the event; rejecting leaves it
+   * for redelivery (the queue decides when, and when to give up).
+   */
+  start(handler: (event: ObjectCreatedEvent) => Promise<void>): void;
+  /** Stops consuming; in-flight handlers finish first. Safe twice. */
+  close(): Promise<void>;
+}
+
+export interface SessionStore {
+  /** Stores a new session; throws SessionExistsError when the id is taken. */
+  create(record: SessionRecord): Promise<void>;
+  /** Replaces the stored record (last write wins; the actor is the only writer of a session). */
+  save(record: SessionRecord): Promise<void>;
+  get(sessionId: string): Promise<SessionRecord | undefined>;
+  /** Every stored session (the local store keeps few; the AWS one pages). */
+  list(): Promise<SessionRecord[]>;
+  close(): Promise<void>;
+}
+
+export class SessionExistsError extends Error {
+  override name = 'SessionExistsError';
+}
+
+/** Grants a capture client the right to upload chunks for one session only, for a limited time. */
+export interface UploadGrants {
+  issue(sessionId: string, baseUrl: string): Promise<UploadTarget>;
+}
+
+/** Makes segment URLs a player can fetch without other credentials, expiring. */
+export interface SegmentUrls {
+  url(sessionId: string, index: number, baseUrl: string): Promise<string>;
+}
+
+/** Everything a profile provides. */
+export interface Adapters {
+  objects: ObjectStore;
+  queue: ChunkEventQueue;
+  sessions: SessionStore;
+  grants: UploadGrants;
+  segmentUrls: SegmentUrls;
+  /** Flushes and closes every adapter (the last step of shutdown). */
+  close(): Promise<void>;
+}

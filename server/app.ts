@@ -1,0 +1,176 @@
+/**
+ * The uWebSockets.js application: HTTP routes, WebSocket endpoints, and the wiring of session
+ * changes to subscribers. Owns the listen socket and the fixed shutdown order.
+ */
+import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import { CloseCode } from '../protocol/messages.ts';
+import type { Adapters } from './adapters/ports.ts';
+import type { Config } from './config.ts';
+import { HttpError } from './http/errors.ts';
+import { route } from './http/route.ts';
+import { errorMessage, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import type { RouteDeps } from './routes/deps.ts';
+import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
+import { getPlaylist, getSegment } from './routes/stream.ts';
+import { putChunk } from './routes/upload.ts';
+import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
+import type { SessionService } from './sessions.ts';
+import type { TokenSigner } from './tokens.ts';
+import { SocketHub } from './ws/hub.ts';
+import { mountSockets } from './ws/sockets.ts';
+
+export interface PoolHandle {
+  stats(): Record<string, number>;
+  close(options: { timeoutMs: number }): Promise<void>;
+}
+
+export interface AppOptions {
+  config: Config;
+  adapters: Adapters;
+  sessions: SessionService;
+  pool: PoolHandle;
+  signer: TokenSigner;
+  log: Logger;
+  /** Called with each shutdown step's name, in order (tests assert the order). */
+  onShutdownStep?: (step: ShutdownStep) => void;
+}
+
+export type ShutdownStep = 'stop-accepting' | 'settle-actors' | 'close-pool' | 'flush-stores';
+
+export class StereoSpotApp {
+  readonly #opts: AppOptions;
+  readonly #app: TemplatedApp;
+  readonly #hub: SocketHub;
+  readonly #metrics = new Metrics();
+  readonly #log: Logger;
+  #listenSocket: us_listen_socket | null = null;
+  #closing: Promise<void> | null = null;
+  #unsubscribe: () => void = () => {};
+  port = 0;
+
+  constructor(opts: AppOptions) {
+    this.#opts = opts;
+    this.#log = opts.log;
+    this.#hub = new SocketHub(opts.config.wsMaxBackpressureBytes, opts.log.child({ component: 'ws' }));
+    this.#app = uWS.App();
+    const deps: RouteDeps = {
+      config: opts.config,
+      adapters: opts.adapters,
+      sessions: opts.sessions,
+      signer: opts.signer,
+      metrics: this.#metrics,
+      log: opts.log.child({ component: 'http' }),
+      controlToken: (id) => opts.signer.issue('control', id, Date.now() + 24 * 3600 * 1000),
+      poolStats: () => opts.pool.stats(),
+    };
+    this.#registerMetrics(deps);
+    this.#mountRoutes(deps);
+    mountSockets(this.#app, deps, this.#hub);
+    this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
+      for (const message of toServerMessages(sessionId, changes)) this.#hub.publish(sessionId, message);
+      if (changes.some((c) => c.kind === 'phase' || c.kind === 'playlist')) {
+        this.#hub.publishDashboard(toDashboardMessage(view));
+      }
+    });
+  }
+
+  get metrics(): Metrics {
+    return this.#metrics;
+  }
+
+  get hub(): SocketHub {
+    return this.#hub;
+  }
+
+  #registerMetrics(deps: RouteDeps): void {
+    const m = this.#metrics;
+    const s = this.#opts.sessions.stats;
+    m.gauge('stereospot_sessions_live', 'Sessions that are live or ending', () => this.#opts.sessions.liveCount);
+    m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s.created);
+    m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s.segmentsReady);
+    m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s.chunksFailed);
+    m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s.eventsDropped);
+    m.gauge('stereospot_ws_subscribers', 'Open WebSocket subscribers', () => this.#hub.size);
+    m.counterFrom('stereospot_ws_slow_consumers_dropped_total', 'Subscribers disconnected for backpressure', () => this.#hub.slowConsumersDropped);
+    m.counterFrom('stereospot_ws_messages_sent_total', 'WebSocket messages sent', () => this.#hub.messagesSent);
+    for (const key of ['threads', 'queueSize', 'completed']) {
+      m.gauge(`stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`, `GPU pool ${key}`, () => deps.poolStats()[key] ?? 0);
+    }
+  }
+
+  #mountRoutes(deps: RouteDeps): void {
+    const app = this.#app;
+    const log = deps.log;
+    app.options('/*', route(log, (ctx) => void ctx.send(204, '', [['Access-Control-Max-Age', '600']])));
+    app.post('/stream_sessions', route(log, (ctx) => createSession(ctx, deps)));
+    app.get('/stream_sessions', route(log, (ctx) => listSessions(ctx, deps)));
+    app.get('/stream_sessions/:id', route(log, (ctx) => getSession(ctx, deps, ctx.params[0]), 1));
+    app.post('/stream_sessions/:id/end', route(log, (ctx) => endSession(ctx, deps, ctx.params[0]), 1));
+    app.get('/stream/:id/playlist.m3u8', route(log, (ctx) => getPlaylist(ctx, deps, ctx.params[0]), 1));
+    app.get('/segments/:id/:file', route(log, (ctx) => getSegment(ctx, deps, ctx.params[0], ctx.params[1]), 2));
+    app.put('/upload/:id/:file', route(log, (ctx) => putChunk(ctx, deps, ctx.params[0], ctx.params[1]), 2));
+    app.get('/healthz', route(log, (ctx) => {
+      ctx.json(200, {
+        status: this.#closing ? 'shutting_down' : 'ok',
+        profile: deps.config.profile,
+        streaming_enabled: deps.config.streamingEnabled,
+        sessions_live: this.#opts.sessions.liveCount,
+        pool: deps.poolStats(),
+      }, [['Cache-Control', 'no-store']]);
+    }));
+    app.get('/metrics', route(log, (ctx) => {
+      ctx.send(200, this.#metrics.render(), [['Content-Type', 'text/plain; version=0.0.4']]);
+    }));
+    app.any('/*', route(log, (ctx) => {
+      throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+    }));
+  }
+
+  /** Listens on config.host:config.port (0 picks a free port); resolves with the port. */
+  listen(): Promise<number> {
+    const { host, port } = this.#opts.config;
+    return new Promise((resolve, reject) => {
+      this.#app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`could not listen on ${host}:${port} (in use or not permitted)`));
+          return;
+        }
+        this.#listenSocket = socket;
+        this.port = uWS.us_socket_local_port(socket);
+        resolve(this.port);
+      });
+    });
+  }
+
+  /**
+   * Shuts down in a fixed order: stop accepting (listen socket, sockets) → settle actors (stop them,
+   * flush session records) → close the pool (with a timeout) → flush and close the stores. Safe twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const step = (name: ShutdownStep) => {
+      this.#log.info(`shutdown: ${name}`);
+      this.#opts.onShutdownStep?.(name);
+    };
+    step('stop-accepting');
+    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+    this.#hub.closeAll(CloseCode.GoingAway, 'server shutting down');
+    step('settle-actors');
+    this.#unsubscribe();
+    await this.#opts.sessions.close();
+    step('close-pool');
+    try {
+      await this.#opts.pool.close({ timeoutMs: this.#opts.config.shutdownTimeoutMs });
+    } catch (error) {
+      this.#log.warn('pool did not close cleanly', { error: errorMessage(error) });
+    }
+    step('flush-stores');
+    await this.#opts.adapters.close();
+  }
+}

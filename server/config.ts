@@ -1,0 +1,157 @@
+/**
+ * The only place that reads the environment. Produces a frozen, typed config with every
+ * default in one table; invalid values stop the server with one message naming each key.
+ */
+import os from 'node:os';
+import path from 'node:path';
+
+export type Profile = 'local' | 'aws';
+export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+
+export interface Config {
+  readonly profile: Profile;
+  readonly port: number;
+  readonly host: string;
+  /** Base of playlist/events/upload URLs; derived from each request's Host header when unset. */
+  readonly publicBaseUrl: string | null;
+  readonly dataDir: string;
+  readonly streamingEnabled: boolean;
+  readonly chunkSeconds: number;
+  readonly outputHeight: number;
+  readonly gpuPoolWorkers: number | null;
+  readonly depthModelPath: string | null;
+  readonly executionProvider: ExecutionProvider;
+  readonly ffmpegPath: string | null;
+  readonly sessionIdleSeconds: number;
+  /** After end, how long announced chunks may take to settle before the playlist closes with gaps. */
+  readonly endSettleSeconds: number;
+  readonly chunkMaxAttempts: number;
+  readonly chunkRetryDelayMs: number;
+  /** Chunks of one session processed at once (defaults to the pool's worker count). */
+  readonly sessionMaxInFlight: number | null;
+  readonly maxChunkBytes: number;
+  readonly uploadTokenSeconds: number;
+  readonly segmentUrlSeconds: number;
+  readonly signingSecret: string | null;
+  readonly wsMaxBackpressureBytes: number;
+  /** Ended sessions stay in memory this long; afterwards they are reloaded from the store on demand. */
+  readonly sessionRetainSeconds: number;
+  /** Longest a blocking playlist request (`_HLS_msn`) waits. */
+  readonly playlistBlockSeconds: number;
+  readonly shutdownTimeoutMs: number;
+  readonly aws: {
+    readonly region: string | null;
+    readonly inputBucket: string | null;
+    readonly outputBucket: string | null;
+    readonly sessionsTable: string | null;
+    readonly queueUrl: string | null;
+    readonly uploadRoleArn: string | null;
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads `env` (process.env by default) into a frozen Config, or throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (key: string): string | null => {
+    const v = env[key]?.trim();
+    return v ? v : null;
+  };
+  const int = (key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = str(key);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const num = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = str(key);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      problems.push(`${key} must be a number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const raw = str(key)?.toLowerCase();
+    if (raw === undefined || raw === null) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${key} must be true or false (got "${env[key]}")`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
+    const raw = str(key);
+    if (raw === null) return fallback;
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${key} must be one of ${values.join(', ')} (got "${raw}")`);
+    return fallback;
+  };
+
+  const profile = oneOf<Profile>('PROFILE', ['local', 'aws'], 'local');
+  const publicBaseUrl = str('PUBLIC_BASE_URL');
+  if (publicBaseUrl !== null && !/^https?:\/\/[^/]+/.test(publicBaseUrl)) {
+    problems.push(`PUBLIC_BASE_URL must be an http(s) URL (got "${publicBaseUrl}")`);
+  }
+  const workers = str('GPU_POOL_WORKERS') === null ? null : int('GPU_POOL_WORKERS', 1, 1, 64);
+  const maxInFlight = str('SESSION_MAX_IN_FLIGHT') === null ? null : int('SESSION_MAX_IN_FLIGHT', 1, 1, 64);
+
+  const config: Config = {
+    profile,
+    port: int('PORT', 8000, 0, 65535),
+    host: str('HOST') ?? '0.0.0.0',
+    publicBaseUrl: publicBaseUrl?.replace(/\/+$/, '') ?? null,
+    dataDir: path.resolve(str('DATA_DIR') ?? './data'),
+    streamingEnabled: bool('STREAMING_ENABLED', profile === 'local'),
+    chunkSeconds: num('CHUNK_SECONDS', 2, 0.5, 30),
+    outputHeight: int('OUTPUT_HEIGHT', 360, 64, 2160),
+    gpuPoolWorkers: workers,
+    depthModelPath: str('DEPTH_MODEL_PATH'),
+    executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
+    ffmpegPath: str('FFMPEG_PATH'),
+    sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
+    endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),
+    chunkMaxAttempts: int('CHUNK_MAX_ATTEMPTS', 3, 1, 10),
+    chunkRetryDelayMs: int('CHUNK_RETRY_DELAY_MS', 250, 1, 60_000),
+    sessionMaxInFlight: maxInFlight,
+    maxChunkBytes: int('MAX_CHUNK_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 10, 12 * 3600),
+    segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),
+    signingSecret: str('SIGNING_SECRET'),
+    wsMaxBackpressureBytes: int('WS_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 1024),
+    sessionRetainSeconds: int('SESSION_RETAIN_SECONDS', 600, 1),
+    playlistBlockSeconds: num('PLAYLIST_BLOCK_SECONDS', 10, 0, 60),
+    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    aws: {
+      region: str('AWS_REGION') ?? str('REGION'),
+      inputBucket: str('INPUT_BUCKET_NAME'),
+      outputBucket: str('OUTPUT_BUCKET_NAME'),
+      sessionsTable: str('STREAM_SESSIONS_TABLE_NAME'),
+      queueUrl: str('VIDEO_WORKER_QUEUE_URL'),
+      uploadRoleArn: str('STREAM_UPLOAD_ROLE_ARN'),
+    },
+  };
+  if (profile === 'aws') {
+    problems.push('PROFILE=aws is not available in this build yet; use PROFILE=local');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...config, aws: Object.freeze(config.aws) });
+}
+
+/** Worker threads when GPU_POOL_WORKERS is unset and no GPU is found. */
+export function cpuCount(): number {
+  return os.availableParallelism();
+}

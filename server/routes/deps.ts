@@ -1,0 +1,20 @@
+/** What the HTTP and WebSocket handlers are given by the composition root. */
+import type { Adapters } from '../adapters/ports.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { SessionService } from '../sessions.ts';
+import type { TokenSigner } from '../tokens.ts';
+
+export interface RouteDeps {
+  config: Config;
+  adapters: Adapters;
+  sessions: SessionService;
+  signer: TokenSigner;
+  metrics: Metrics;
+  log: Logger;
+  /** A fresh control token for the session's capture client. */
+  controlToken(sessionId: string): string;
+  /** Health of the GPU pool for /healthz and /metrics. */
+  poolStats(): Record<string, number>;
+}

@@ -1,0 +1,102 @@
+/**
+ * Session routes, per the original contract:
+ *   POST /stream_sessions · POST /stream_sessions/{id}/end · GET /stream_sessions[/{id}]
+ */
+import { isValidId, STEREO_MODES, type StereoMode } from '../../protocol/keys.ts';
+import type { CreateSessionResponse, SessionListResponse } from '../../protocol/messages.ts';
+import type { HttpContext } from '../http/context.ts';
+import { HttpError } from '../http/errors.ts';
+import { baseUrlOf, wsBaseOf } from '../http/route.ts';
+import { toStatus } from '../sessions.ts';
+import type { RouteDeps } from './deps.ts';
+
+const BODY_LIMIT = 16 * 1024;
+
+/** Parses an optional JSON object body; an empty body is `{}`. */
+export async function readJsonObject(ctx: HttpContext): Promise<Record<string, unknown>> {
+  const body = await ctx.readBody(BODY_LIMIT);
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'request body is not valid JSON', 'body');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new HttpError(400, 'invalid_body', 'request body must be a JSON object', 'body');
+  }
+  return value as Record<string, unknown>;
+}
+
+export function parseSessionId(raw: string | undefined): string {
+  if (!isValidId(raw)) {
+    throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
+  }
+  return raw;
+}
+
+export function playlistUrlOf(base: string, sessionId: string): string {
+  return `${base}/stream/${sessionId}/playlist.m3u8`;
+}
+
+export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<void> {
+  const body = await readJsonObject(ctx);
+  const mode = body.mode ?? 'sbs';
+  if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
+    throw new HttpError(400, 'invalid_mode', `mode must be one of ${STEREO_MODES.join(', ')}`, 'mode');
+  }
+  const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
+  const view = await deps.sessions.create(mode as StereoMode);
+  const sessionId = view.context.sessionId;
+  const upload = await deps.adapters.grants.issue(sessionId, base);
+  const response: CreateSessionResponse = {
+    session_id: sessionId,
+    mode: mode as StereoMode,
+    playlist_url: playlistUrlOf(base, sessionId),
+    events_url: `${wsBaseOf(base)}/ws/sessions/${sessionId}`,
+    control_token: deps.controlToken(sessionId),
+    chunk_seconds: deps.config.chunkSeconds,
+    upload,
+  };
+  ctx.json(200, response, [['Cache-Control', 'no-store']]);
+}
+
+export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+  const sessionId = parseSessionId(rawId);
+  const body = await readJsonObject(ctx);
+  let expected: number | null = null;
+  if (body.chunks !== undefined) {
+    if (typeof body.chunks !== 'number' || !Number.isInteger(body.chunks) || body.chunks < 0 || body.chunks > 100_000) {
+      throw new HttpError(400, 'invalid_chunks', 'chunks must be a non-negative integer', 'chunks');
+    }
+    expected = body.chunks;
+  }
+  if (!(await deps.sessions.end(sessionId, expected))) {
+    throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  }
+  ctx.send(204, '');
+}
+
+export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+  const sessionId = parseSessionId(rawId);
+  const view = await deps.sessions.find(sessionId);
+  if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId)), [
+    ['Cache-Control', 'no-store'],
+  ]);
+}
+
+export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {
+  const raw = ctx.query.get('limit');
+  const limit = raw === null ? 100 : Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new HttpError(400, 'invalid_limit', 'limit must be an integer from 1 to 1000', 'limit');
+  }
+  const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
+  const views = await deps.sessions.list(limit);
+  const response: SessionListResponse = {
+    sessions: views.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId))),
+  };
+  ctx.json(200, response, [['Cache-Control', 'no-store']]);
+}

@@ -1,0 +1,73 @@
+/**
+ * What players fetch: the playlist (with LL-HLS-style blocking reload) and signed segments.
+ *   GET /stream/{id}/playlist.m3u8[?_HLS_msn=N]  ·  GET /segments/{id}/seg_N.ts?exp=…&sig=…
+ */
+import { listedCount } from '../../actors/chunks.ts';
+import { isValidId, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
+import type { HttpContext } from '../http/context.ts';
+import { HttpError } from '../http/errors.ts';
+import { baseUrlOf } from '../http/route.ts';
+import { errorMessage } from '../log.ts';
+import type { RouteDeps } from './deps.ts';
+import { parseSessionId } from './sessions.ts';
+
+export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+  const sessionId = parseSessionId(rawId);
+  const msnRaw = ctx.query.get('_HLS_msn');
+  let msn: number | null = null;
+  if (msnRaw !== null) {
+    msn = Number(msnRaw);
+    if (!Number.isInteger(msn) || msn < 0) throw new HttpError(400, 'invalid_msn', '_HLS_msn must be a non-negative integer', '_HLS_msn');
+  }
+  let view;
+  try {
+    view = await deps.sessions.find(sessionId);
+  } catch (error) {
+    deps.log.error('session store unavailable', { session_id: sessionId, error: errorMessage(error) });
+    throw new HttpError(503, 'storage_unavailable', 'the session store is unavailable; retry shortly');
+  }
+  if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  if (msn !== null) {
+    // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
+    const abort = new AbortController();
+    ctx.onAbort(() => abort.abort());
+    await deps.sessions.waitFor(
+      sessionId,
+      (v) => v.phase === 'ended' || listedCount(v.context.chunks) > msn!,
+      deps.config.playlistBlockSeconds * 1000,
+      abort.signal,
+    );
+    if (ctx.aborted) return;
+    view = (await deps.sessions.find(sessionId)) ?? view;
+  }
+  let text: string;
+  try {
+    text = await deps.sessions.playlist(view, baseUrlOf(ctx, deps.config.publicBaseUrl));
+  } catch (error) {
+    deps.log.error('playlist rendering failed', { session_id: sessionId, error: errorMessage(error) });
+    throw new HttpError(503, 'storage_unavailable', 'segment URLs could not be signed; retry shortly');
+  }
+  ctx.send(200, text, [
+    ['Content-Type', 'application/vnd.apple.mpegurl'],
+    ['Cache-Control', 'no-store'],
+  ]);
+}
+
+export async function getSegment(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
+  if (!isValidId(rawId)) throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
+  const index = file === undefined ? undefined : parseSegmentFileName(file);
+  if (index === undefined) throw new HttpError(404, 'not_found', 'no such segment');
+  const exp = Number(ctx.query.get('exp'));
+  const sig = ctx.query.get('sig');
+  if (!Number.isInteger(exp) || !sig) throw new HttpError(403, 'unsigned', 'segment URLs must be signed (exp, sig)');
+  const check = deps.signer.verifyPath(`/segments/${rawId}/${file}`, exp, sig);
+  if (check === 'bad_signature') throw new HttpError(403, 'bad_signature', 'the segment URL signature is not valid');
+  if (check === 'expired') throw new HttpError(403, 'expired', 'the segment URL has expired; fetch the playlist again');
+  const body = await deps.adapters.objects.get(segmentKey(rawId, index));
+  if (!body) throw new HttpError(404, 'not_found', 'no such segment');
+  ctx.send(200, body, [
+    ['Content-Type', 'video/mp2t'],
+    // Segments never change once written; the URL expires, the bytes do not.
+    ['Cache-Control', 'private, max-age=86400, immutable'],
+  ]);
+}

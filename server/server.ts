@@ -1,0 +1,76 @@
+/**
+ * Builds a whole server from a config: adapters → pool → session service → app → listen.
+ * `main.ts` calls this with the environment's config; tests call it with their own (port 0,
+ * a temp DATA_DIR, sometimes a substitute pool).
+ */
+import { parseChunkKey } from '../protocol/keys.ts';
+import { createLocalAdapters } from './adapters/local/index.ts';
+import { StereoSpotApp, type PoolHandle, type ShutdownStep } from './app.ts';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { SessionService, type ChunkProcessor } from './sessions.ts';
+
+export interface StartOptions {
+  log?: Logger;
+  /** A substitute for the GPU pool (tests); the real pool is built from the config otherwise. */
+  pool?: ChunkProcessor & PoolHandle & { size: number };
+  onShutdownStep?: (step: ShutdownStep) => void;
+}
+
+export interface RunningServer {
+  port: number;
+  /** `http://127.0.0.1:{port}` (or the configured host). */
+  url: string;
+  app: StereoSpotApp;
+  sessions: SessionService;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger('server');
+  const adapters = await createLocalAdapters(config, log.child({ component: 'local' }));
+  let pool = options.pool;
+  if (!pool) {
+    // Loaded on demand: onnxruntime and the worker threads are only needed for the real pool.
+    const { GpuPool, defaultWorkerCount, locateFfmpeg } = await import('../gpu-pool/index.ts');
+    const ffmpeg = await locateFfmpeg(config.ffmpegPath);
+    log.info('ffmpeg found', { path: ffmpeg.path, source: ffmpeg.source, version: ffmpeg.version });
+    const workers = config.gpuPoolWorkers ?? defaultWorkerCount();
+    const real = await GpuPool.create({
+      workers,
+      ffmpegPath: ffmpeg.path,
+      modelPath: config.depthModelPath,
+      executionProvider: config.executionProvider,
+    });
+    log.info('gpu pool ready', { workers, model: config.depthModelPath ?? 'built-in', ...real.info() });
+    pool = Object.assign(real, { size: workers });
+  }
+  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, log: log.child({ component: 'sessions' }) });
+  const app = new StereoSpotApp({
+    config,
+    adapters,
+    sessions,
+    pool,
+    signer: adapters.signer,
+    log,
+    ...(options.onShutdownStep ? { onShutdownStep: options.onShutdownStep } : {}),
+  });
+  // The durable path: every stored chunk object reaches its session through the queue.
+  adapters.queue.start(async (event) => {
+    const parsed = parseChunkKey(event.key);
+    if (!parsed) return; // not a chunk: acknowledged and ignored
+    await sessions.chunkArrived(parsed.sessionId, parsed.index, event.size, 'queue');
+  });
+  const resumed = await sessions.resumeAll();
+  if (resumed > 0) log.info('sessions resumed', { count: resumed });
+  let port: number;
+  try {
+    port = await app.listen();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  log.info('listening', { url: `http://${host}:${port}`, profile: config.profile, data_dir: config.dataDir });
+  return { port, url: `http://${host}:${port}`, app, sessions, close: () => app.close() };
+}

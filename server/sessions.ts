@@ -1,0 +1,359 @@
+/**
+ * The session service: creates, finds, resumes and ends sessions, and provides the session
+ * actor's side effects (reading chunks, running the pool, writing segments, persisting records).
+ * Routes and sockets talk to this; it talks to the actors, the pool and the adapters.
+ */
+import { randomUUID } from 'node:crypto';
+import { fromCallback } from 'xstate';
+import {
+  SessionRegistry,
+  countByStatus,
+  listedCount,
+  renderPlaylist,
+  sessionMachine,
+  sortedChunks,
+  toRecord,
+  type ProcessChunkInput,
+  type SessionChange,
+  type SessionConfig,
+  type SessionEvent,
+  type SessionRecord,
+  type SessionView,
+} from '../actors/index.ts';
+import type { ChunkResult, ChunkTask } from '../gpu-pool/types.ts';
+import { INPUT_PREFIX, chunkKey, isValidChunkIndex, parseChunkKey, segmentKey, type StereoMode } from '../protocol/keys.ts';
+import type { ChunkInfo, SessionStatus } from '../protocol/messages.ts';
+import type { Adapters } from './adapters/ports.ts';
+import type { Config } from './config.ts';
+import { errorMessage, type Logger } from './log.ts';
+import { SessionPersister } from './persister.ts';
+
+/** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
+export interface ChunkProcessor {
+  run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult>;
+}
+
+export interface SessionListener {
+  (sessionId: string, changes: SessionChange[], view: SessionView): void;
+}
+
+export interface SessionServiceOptions {
+  config: Config;
+  adapters: Adapters;
+  pool: ChunkProcessor;
+  /** Worker threads in the pool: the default in-flight limit per session. */
+  poolSize: number;
+  log: Logger;
+}
+
+export class SessionService {
+  readonly #config: Config;
+  readonly #adapters: Adapters;
+  readonly #pool: ChunkProcessor;
+  readonly #log: Logger;
+  readonly #registry: SessionRegistry;
+  readonly #persister: SessionPersister;
+  readonly #sessionConfig: SessionConfig;
+  readonly #listeners = new Set<SessionListener>();
+  readonly #loading = new Map<string, Promise<SessionView | undefined>>();
+  readonly #evictions = new Map<string, NodeJS.Timeout>();
+  #closed = false;
+  /** Counters for /metrics. */
+  readonly stats = { created: 0, segmentsReady: 0, chunksFailed: 0, eventsDropped: 0 };
+
+  constructor(options: SessionServiceOptions) {
+    this.#config = options.config;
+    this.#adapters = options.adapters;
+    this.#pool = options.pool;
+    this.#log = options.log;
+    this.#persister = new SessionPersister(options.adapters.sessions, options.log);
+    this.#sessionConfig = {
+      maxAttempts: options.config.chunkMaxAttempts,
+      maxInFlight: options.config.sessionMaxInFlight ?? Math.max(1, options.poolSize),
+      retryDelayMs: options.config.chunkRetryDelayMs,
+      idleMs: options.config.sessionIdleSeconds * 1000,
+      settleTimeoutMs: options.config.endSettleSeconds * 1000,
+      chunkSeconds: options.config.chunkSeconds,
+    };
+    const logic = sessionMachine.provide({ actors: { processChunk: this.#processChunkLogic() } });
+    this.#registry = new SessionRegistry(logic, {
+      onChange: (id, changes, view) => this.#onChange(id, changes, view),
+      onError: (id, error) => this.#log.error('session actor error', { session_id: id, error: errorMessage(error) }),
+    });
+  }
+
+  /** Subscribes to every session's changes; returns the unsubscribe function. */
+  subscribe(listener: SessionListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get liveCount(): number {
+    return this.#registry.views().filter((v) => v.phase !== 'ended').length;
+  }
+
+  // ─── Side effects of the actor ────────────────────────────────────────────
+
+  /** The actor's `processChunk`: read the chunk → pool → write the segment → report. */
+  #processChunkLogic() {
+    return fromCallback<{ type: 'noop' }, ProcessChunkInput>(({ sendBack, input }) => {
+      const abort = new AbortController();
+      const log = this.#log.child({ session_id: input.sessionId, chunk_index: input.index, attempt: input.attempt });
+      const report = (result: Extract<SessionEvent, { type: 'CHUNK_PROCESSED' }>['result']) => {
+        if (!abort.signal.aborted) sendBack({ type: 'CHUNK_PROCESSED', index: input.index, attempt: input.attempt, result });
+      };
+      void (async () => {
+        const chunk = await this.#adapters.objects.get(chunkKey(input.sessionId, input.index));
+        if (!chunk) {
+          report({ ok: false, error: 'the chunk object does not exist', permanent: true });
+          return;
+        }
+        const task: ChunkTask = {
+          chunk,
+          mode: input.mode,
+          outputHeight: this.#config.outputHeight,
+          depth: input.depth,
+        };
+        const result = await this.#pool.run(task, { signal: abort.signal });
+        // Durable before ready: the segment is stored before the actor may list it.
+        await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.segment, 'video/mp2t');
+        log.info('segment ready', {
+          duration: result.duration.toFixed(3),
+          total_ms: Math.round(result.timings.total),
+          bytes: result.segment.byteLength,
+        });
+        report({
+          ok: true,
+          duration: result.duration,
+          start: result.start,
+          segmentBytes: result.segment.byteLength,
+          timings: result.timings,
+          depth: result.depth,
+        });
+      })().catch((error: unknown) => {
+        if (abort.signal.aborted) return;
+        log.warn('chunk attempt failed', { error: errorMessage(error) });
+        report({ ok: false, error: errorMessage(error) });
+      });
+      return () => abort.abort();
+    });
+  }
+
+  #onChange(sessionId: string, changes: SessionChange[], view: SessionView): void {
+    for (const change of changes) {
+      if (change.kind === 'segment') this.stats.segmentsReady++;
+      if (change.kind === 'chunk' && change.chunk.status === 'failed') this.stats.chunksFailed++;
+    }
+    void this.#persister.save(toRecord(view));
+    if (view.phase === 'ended') this.#scheduleEviction(sessionId);
+    for (const listener of this.#listeners) {
+      try {
+        listener(sessionId, changes, view);
+      } catch (error) {
+        this.#log.error('session listener failed', { session_id: sessionId, error: errorMessage(error) });
+      }
+    }
+  }
+
+  /** Ended sessions leave memory after a while; they are reloaded from the store on demand. */
+  #scheduleEviction(sessionId: string): void {
+    if (this.#evictions.has(sessionId) || this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#evictions.delete(sessionId);
+      this.#registry.remove(sessionId);
+    }, this.#config.sessionRetainSeconds * 1000);
+    timer.unref();
+    this.#evictions.set(sessionId, timer);
+  }
+
+  // ─── Operations ───────────────────────────────────────────────────────────
+
+  /** Creates a session and starts its actor. */
+  async create(mode: StereoMode): Promise<SessionView> {
+    if (this.#closed) throw new Error('the server is shutting down');
+    const sessionId = randomUUID();
+    const createdAt = Date.now();
+    const record: SessionRecord = {
+      version: 1,
+      sessionId,
+      mode,
+      createdAt,
+      endedAt: null,
+      endReason: null,
+      expectedChunks: null,
+      chunks: {},
+      depth: null,
+      depthIndex: -1,
+      lastChunkAt: createdAt,
+      closed: false,
+    };
+    await this.#adapters.sessions.create(record);
+    this.stats.created++;
+    this.#log.info('session created', { session_id: sessionId, mode });
+    return this.#registry.start({ sessionId, mode, createdAt, config: this.#sessionConfig });
+  }
+
+  /**
+   * The session's current view, loading it from the store if it is not in memory.
+   * Undefined when no such session exists. Store failures reject (callers answer 503).
+   */
+  async find(sessionId: string): Promise<SessionView | undefined> {
+    const view = this.#registry.view(sessionId);
+    if (view) return view;
+    let loading = this.#loading.get(sessionId);
+    if (!loading) {
+      loading = this.#load(sessionId).finally(() => this.#loading.delete(sessionId));
+      this.#loading.set(sessionId, loading);
+    }
+    return loading;
+  }
+
+  async #load(sessionId: string): Promise<SessionView | undefined> {
+    const record = await this.#adapters.sessions.get(sessionId);
+    if (!record || this.#closed) return undefined;
+    const existing = this.#registry.view(sessionId);
+    if (existing) return existing;
+    this.#log.info('session resumed from the store', { session_id: sessionId, closed: record.closed });
+    const view = this.#registry.start({ sessionId, mode: record.mode, config: this.#sessionConfig, restored: record });
+    if (!record.closed) await this.#reconcile(sessionId, record);
+    return this.#registry.view(sessionId) ?? view;
+  }
+
+  /** Announces chunks that are in the store but unknown to the record (uploaded while we were down). */
+  async #reconcile(sessionId: string, record: SessionRecord): Promise<void> {
+    const objects = await this.#adapters.objects.list(`${INPUT_PREFIX}${sessionId}/`);
+    for (const object of objects) {
+      const parsed = parseChunkKey(object.key);
+      if (parsed && record.chunks[parsed.index] === undefined) {
+        this.#registry.send(sessionId, { type: 'CHUNK_UPLOADED', index: parsed.index, bytes: object.size, source: 'restore' });
+      }
+    }
+  }
+
+  /** Resumes every stored session whose playlist was still open (after a restart). */
+  async resumeAll(): Promise<number> {
+    const records = await this.#adapters.sessions.list();
+    let resumed = 0;
+    for (const record of records) {
+      if (record.closed) continue;
+      await this.find(record.sessionId);
+      resumed++;
+    }
+    return resumed;
+  }
+
+  /** A chunk object exists (from the queue, the socket fast path or an upload). Deduplicated by the actor. */
+  async chunkArrived(sessionId: string, index: number, bytes: number, source: 'socket' | 'queue'): Promise<boolean> {
+    if (!isValidChunkIndex(index)) return false;
+    if (!this.#config.streamingEnabled) {
+      // As in the original system: acknowledged and dropped when streaming is disabled.
+      this.stats.eventsDropped++;
+      return false;
+    }
+    const view = await this.find(sessionId);
+    if (!view) return false;
+    return this.#registry.send(sessionId, { type: 'CHUNK_UPLOADED', index, bytes, source });
+  }
+
+  /** An upload was refused (not an MP4…): the chunk becomes a gap instead of stalling the playlist. */
+  chunkRejected(sessionId: string, index: number, reason: string): void {
+    this.#registry.send(sessionId, { type: 'CHUNK_REJECTED', index, reason });
+  }
+
+  /** Ends a session (idempotent). Returns false when it does not exist. */
+  async end(sessionId: string, expectedChunks: number | null): Promise<boolean> {
+    const view = await this.find(sessionId);
+    if (!view) return false;
+    this.#registry.send(sessionId, { type: 'END', expectedChunks });
+    return true;
+  }
+
+  /** Resolves when `predicate` holds for the session's view, or after `timeoutMs`, or on abort. */
+  waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const current = this.#registry.view(sessionId);
+    if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      const unsubscribe = this.subscribe((id, _changes, view) => {
+        if (id === sessionId && predicate(view)) finish();
+      });
+      signal?.addEventListener('abort', finish);
+    });
+  }
+
+  async playlist(view: SessionView, baseUrl: string): Promise<string> {
+    const { context } = view;
+    const listed = listedCount(context.chunks);
+    const uris = new Map<number, string>();
+    for (let i = 0; i < listed; i++) {
+      uris.set(i, await this.#adapters.segmentUrls.url(context.sessionId, i, baseUrl));
+    }
+    return renderPlaylist({
+      chunks: context.chunks,
+      closed: view.phase === 'ended',
+      createdAt: context.createdAt,
+      chunkSeconds: context.config.chunkSeconds,
+      segmentUri: (index) => uris.get(index) ?? '',
+    });
+  }
+
+  /** Every session in memory plus the stored ones, newest first (at most `limit`). */
+  async list(limit: number): Promise<SessionView[]> {
+    const seen = new Map<string, SessionView>();
+    for (const view of this.#registry.views()) seen.set(view.context.sessionId, view);
+    for (const record of await this.#adapters.sessions.list()) {
+      if (seen.has(record.sessionId)) continue;
+      seen.set(record.sessionId, {
+        phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
+        context: { ...record, config: this.#sessionConfig },
+      });
+    }
+    return [...seen.values()].sort((a, b) => b.context.createdAt - a.context.createdAt).slice(0, limit);
+  }
+
+  /** Stops every actor (in-flight work is aborted and resumes after a restart) and flushes records. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#evictions.values()) clearTimeout(timer);
+    this.#evictions.clear();
+    this.#registry.close();
+    await this.#persister.flush();
+  }
+
+  async flush(): Promise<void> {
+    await this.#persister.flush();
+  }
+}
+
+/** The wire form of a session's status. */
+export function toStatus(view: SessionView, playlistUrl: string): SessionStatus {
+  const c = view.context;
+  const counts = countByStatus(c.chunks);
+  const chunks: ChunkInfo[] = sortedChunks(c.chunks).map((chunk) => {
+    const info: ChunkInfo = { index: chunk.index, status: chunk.status, attempts: chunk.attempts };
+    if (chunk.error !== undefined) info.error = chunk.error;
+    if (chunk.duration !== undefined) info.duration = chunk.duration;
+    return info;
+  });
+  return {
+    session_id: c.sessionId,
+    mode: c.mode,
+    state: view.phase,
+    created_at: new Date(c.createdAt).toISOString(),
+    ended_at: c.endedAt === null ? null : new Date(c.endedAt).toISOString(),
+    end_reason: c.endReason,
+    playlist_url: playlistUrl,
+    listed: listedCount(c.chunks),
+    ready: counts.ready,
+    failed: counts.failed,
+    pending: counts.uploaded + counts.queued + counts.processing,
+    chunks,
+  };
+}

@@ -1,0 +1,57 @@
+/** Test helpers: a real server on port 0 with a temp DATA_DIR, torn down by the test. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Test } from 'tap';
+import type { ShutdownStep } from '../../app.ts';
+import { loadConfig, type Config } from '../../config.ts';
+import { createLogger, memorySink } from '../../log.ts';
+import { startServer, type RunningServer, type StartOptions } from '../../server.ts';
+
+export interface TestServer extends RunningServer {
+  config: Config;
+  dataDir: string;
+  logs: string[];
+  steps: ShutdownStep[];
+}
+
+export async function tempDir(t: Test, prefix = 'stereospot-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts a server on 127.0.0.1:0; `env` overrides config keys; closed at teardown unless closed before. */
+export async function startTestServer(
+  t: Test,
+  options: { env?: Record<string, string>; pool?: StartOptions['pool']; dataDir?: string } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await tempDir(t));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...options.env });
+  const sink = memorySink(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'info');
+  if (process.env.TEST_LOG_LEVEL === 'debug') sink.write = (line) => process.stderr.write(line + '\n');
+  const steps: ShutdownStep[] = [];
+  const server = await startServer(config, {
+    log: createLogger('server', sink),
+    onShutdownStep: (s) => steps.push(s),
+    ...(options.pool ? { pool: options.pool } : {}),
+  });
+  t.teardown(() => server.close());
+  return { ...server, config, dataDir, logs: (sink as { lines: string[] }).lines, steps };
+}
+
+/** Polls `check` until it returns a truthy value or the deadline passes. */
+export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * WebSocket endpoints:
+ *   /ws/sessions/{id}[?token=CONTROL][&format=json] — one session's live status; with the control
+ *     token also the capture client's channel (`chunk_uploaded`, credential refreshes).
+ *   /ws/events[?format=json] — every session's lifecycle, for dashboards.
+ * Upgrades copy what they need from `req` synchronously and answer 4xx JSON for bad requests.
+ */
+import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
+import { chunkKey, isValidChunkIndex, isValidId } from '../../protocol/keys.ts';
+import { CloseCode, type ChunkUploadedMessage, type ClientMessage } from '../../protocol/messages.ts';
+import { HttpError, STATUS_TEXT } from '../http/errors.ts';
+import { errorMessage } from '../log.ts';
+import type { RouteDeps } from '../routes/deps.ts';
+import { toStatus } from '../sessions.ts';
+import { playlistUrlOf } from '../routes/sessions.ts';
+import { decode } from './codec.ts';
+import type { SocketHub, Socket, SocketData } from './hub.ts';
+
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+function reject(res: HttpResponse, error: HttpError): void {
+  res.cork(() => {
+    res.writeStatus(`${error.status} ${STATUS_TEXT[error.status] ?? ''}`);
+    res.writeHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(error.body()));
+  });
+}
+
+function baseUrl(headers: Map<string, string>, configured: string | null): string {
+  if (configured) return configured;
+  const proto = headers.get('x-forwarded-proto') === 'https' ? 'https' : 'http';
+  return `${proto}://${headers.get('x-forwarded-host') ?? headers.get('host') ?? 'localhost'}`;
+}
+
+export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub): void {
+  const { config, sessions, log } = deps;
+  const common = {
+    maxPayloadLength: MAX_MESSAGE_BYTES,
+    maxBackpressure: config.wsMaxBackpressureBytes,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+  };
+
+  const upgradeWith =
+    (kind: SocketData['kind']) => (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+      // Copy everything from req now: it is invalid after this function returns.
+      const url = req.getUrl();
+      const query = new URLSearchParams(req.getQuery() ?? '');
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const headers = new Map<string, string>();
+      req.forEach((k, v) => headers.set(k, v));
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      const format = query.get('format') === 'json' ? 'json' : 'msgpack';
+      const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: baseUrl(headers, config.publicBaseUrl), closed: false };
+      if (kind === 'events') {
+        res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        return;
+      }
+      const sessionId = url.slice('/ws/sessions/'.length);
+      if (!isValidId(sessionId)) {
+        reject(res, new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id'));
+        return;
+      }
+      data.sessionId = sessionId;
+      const token = query.get('token');
+      if (token !== null) {
+        const check = deps.signer.verify(token, 'control', sessionId);
+        if (!check.ok) {
+          reject(res, new HttpError(401, `token_${check.reason}`, 'the control token is not valid for this session'));
+          return;
+        }
+        data.control = true;
+      }
+      sessions
+        .find(sessionId)
+        .then((view) => {
+          if (aborted) return;
+          if (!view) reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
+          else res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        })
+        .catch((error: unknown) => {
+          log.error('socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
+          if (!aborted) reject(res, new HttpError(503, 'storage_unavailable', 'the session store is unavailable'));
+        });
+    };
+
+  app.ws<SocketData>('/ws/sessions/*', {
+    ...common,
+    upgrade: upgradeWith('session'),
+    open: (ws: Socket) => {
+      const data = ws.getUserData();
+      hub.add(ws);
+      void sessions.find(data.sessionId).then((view) => {
+        if (!view || data.closed) return;
+        hub.send(ws, { type: 'snapshot', session: toStatus(view, playlistUrlOf(data.baseUrl, data.sessionId)) });
+        if (data.control) scheduleRefresh(ws);
+      });
+    },
+    message: (ws: Socket, message: ArrayBuffer, isBinary: boolean) => {
+      let parsed: ClientMessage;
+      try {
+        parsed = decode(message, isBinary) as ClientMessage;
+      } catch {
+        return protocolError(ws, CloseCode.BadMessage, 'bad_message', 'frame is neither MessagePack nor JSON');
+      }
+      handleClientMessage(ws, parsed);
+    },
+    close: (ws: Socket) => hub.remove(ws),
+  });
+
+  app.ws<SocketData>('/ws/events', {
+    ...common,
+    upgrade: upgradeWith('events'),
+    open: (ws: Socket) => hub.add(ws),
+    message: (ws: Socket) => protocolError(ws, CloseCode.BadMessage, 'bad_message', 'this socket only sends'),
+    close: (ws: Socket) => hub.remove(ws),
+  });
+
+  function protocolError(ws: Socket, code: number, error: string, message: string): void {
+    hub.send(ws, { type: 'error', code: error, message });
+    const data = ws.getUserData();
+    if (!data.closed) {
+      data.closed = true;
+      ws.end(code, message);
+    }
+  }
+
+  function handleClientMessage(ws: Socket, msg: ClientMessage): void {
+    const data = ws.getUserData();
+    if (msg === null || typeof msg !== 'object') {
+      return protocolError(ws, CloseCode.BadMessage, 'bad_message', 'message must be an object with a type');
+    }
+    if (msg.type === 'ping') {
+      hub.send(ws, typeof msg.t === 'number' ? { type: 'pong', t: msg.t } : { type: 'pong' });
+      return;
+    }
+    if (msg.type === 'chunk_uploaded') {
+      if (!data.control) {
+        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'chunk_uploaded needs the control token (?token=)');
+      }
+      void announce(ws, msg);
+      return;
+    }
+    protocolError(ws, CloseCode.BadMessage, 'unknown_message', `unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}`);
+  }
+
+  /** The fast path: verify the chunk object exists, then tell the actor (deduplicated there). */
+  async function announce(ws: Socket, msg: ChunkUploadedMessage): Promise<void> {
+    const data = ws.getUserData();
+    if (!isValidChunkIndex(msg.index) || msg.key !== chunkKey(data.sessionId, msg.index)) {
+      hub.send(ws, { type: 'error', code: 'invalid_chunk', message: `chunk_uploaded must name ${chunkKey(data.sessionId, 0).replace('00000', 'NNNNN')} with its index` });
+      return;
+    }
+    try {
+      const head = await deps.adapters.objects.head(msg.key);
+      if (!head) {
+        hub.send(ws, { type: 'error', code: 'chunk_not_found', message: `no object at ${msg.key}` });
+        return;
+      }
+      await sessions.chunkArrived(data.sessionId, msg.index, head.size, 'socket');
+    } catch (error) {
+      log.warn('fast-path announcement failed', { session_id: data.sessionId, chunk_index: msg.index, error: errorMessage(error) });
+    }
+  }
+
+  /** Sends fresh upload rights before the current ones expire (at 80% of their lifetime). */
+  function scheduleRefresh(ws: Socket): void {
+    const data = ws.getUserData();
+    const delay = Math.max(1000, config.uploadTokenSeconds * 1000 * 0.8);
+    data.refreshTimer = setTimeout(() => {
+      if (data.closed) return;
+      deps.adapters.grants
+        .issue(data.sessionId, data.baseUrl)
+        .then((upload) => {
+          if (data.closed) return;
+          hub.send(ws, { type: 'credentials', session_id: data.sessionId, upload });
+          scheduleRefresh(ws);
+        })
+        .catch((error: unknown) => log.error('credential refresh failed', { session_id: data.sessionId, error: errorMessage(error) }));
+    }, delay);
+    data.refreshTimer.unref();
+  }
+}
