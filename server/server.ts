@@ -42,7 +42,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
     });
-    log.info('gpu pool ready', { workers, model: config.depthModelPath ?? 'built-in', ...real.info() });
+    log.info('gpu pool ready', { workers, ...real.info() });
     pool = Object.assign(real, { size: workers });
   }
   const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, log: log.child({ component: 'sessions' }) });

@@ -1,0 +1,125 @@
+/**
+ * The GPU pool: a fixed set of Piscina worker threads (minThreads = maxThreads), each holding one
+ * depth-model session, with a bounded queue. Bytes in, bytes out; no storage I/O here.
+ */
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import type { ExecutionProvider } from './model.ts';
+import type { ChunkResult, ChunkTask } from './types.ts';
+import type { WorkerConfig, WorkerInfo } from './worker.ts';
+
+export interface GpuPoolOptions {
+  workers: number;
+  ffmpegPath: string;
+  modelPath?: string | null;
+  executionProvider?: ExecutionProvider;
+  /** Model input height for dynamic-size models (multiple of 14). Default 126 (built-in), 252 (file). */
+  modelInputHeight?: number;
+  /** Largest disparity as a fraction of the eye width. Default 0.03. */
+  stereoStrength?: number;
+  /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
+  maxQueue?: number;
+}
+
+/** NVIDIA GPUs on this host (one worker each), else the CPU count. */
+export function defaultWorkerCount(): number {
+  try {
+    const gpus = readdirSync('/proc/driver/nvidia/gpus').length;
+    if (gpus > 0) return gpus;
+  } catch {
+    // no NVIDIA driver
+  }
+  return Math.max(1, os.availableParallelism());
+}
+
+export class GpuPool {
+  readonly #piscina: Piscina;
+  readonly #info: WorkerInfo;
+  readonly size: number;
+  #closing: Promise<void> | null = null;
+
+  private constructor(piscina: Piscina, info: WorkerInfo, size: number) {
+    this.#piscina = piscina;
+    this.#info = info;
+    this.size = size;
+  }
+
+  /** Starts the workers and waits until their models are loaded. */
+  static async create(options: GpuPoolOptions): Promise<GpuPool> {
+    if (!Number.isInteger(options.workers) || options.workers < 1) {
+      throw new TypeError('options.workers must be a positive integer');
+    }
+    if (typeof options.ffmpegPath !== 'string' || options.ffmpegPath === '') {
+      throw new TypeError('options.ffmpegPath must be a non-empty string');
+    }
+    const workerData: WorkerConfig = {
+      ffmpegPath: options.ffmpegPath,
+      modelPath: options.modelPath ?? null,
+      executionProvider: options.executionProvider ?? 'auto',
+      modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
+      stereoStrength: options.stereoStrength ?? 0.03,
+    };
+    const piscina = new Piscina({
+      filename: new URL('./worker.ts', import.meta.url).href,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      // Models stay loaded: threads never idle out.
+      idleTimeout: 2 ** 31 - 1,
+      maxQueue: options.maxQueue ?? 64,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    });
+    let info: WorkerInfo;
+    try {
+      // Warm every worker (model loaded) before the first real chunk.
+      const infos = (await Promise.all(
+        Array.from({ length: options.workers }, () => piscina.run({ info: true })),
+      )) as WorkerInfo[];
+      info = infos[0]!;
+    } catch (error) {
+      await piscina.destroy();
+      throw error;
+    }
+    return new GpuPool(piscina, info, options.workers);
+  }
+
+  /** Where the model runs and which one it is. */
+  info(): { provider: string; model: string } {
+    return { provider: this.#info.provider, model: this.#info.source };
+  }
+
+  /** Converts one chunk. The chunk's buffer is transferred to the worker (unusable afterwards). */
+  async run(task: ChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkResult> {
+    if (this.#closing) throw new Error('the GPU pool is closed');
+    const chunk = task.chunk.byteOffset === 0 && task.chunk.byteLength === task.chunk.buffer.byteLength
+      ? task.chunk
+      : task.chunk.slice();
+    return (await this.#piscina.run(
+      { ...task, chunk },
+      { transferList: [chunk.buffer as ArrayBuffer], ...(options.signal ? { signal: options.signal } : {}) },
+    )) as ChunkResult;
+  }
+
+  stats(): Record<string, number> {
+    return {
+      threads: this.#piscina.threads.length,
+      queueSize: this.#piscina.queueSize,
+      completed: this.#piscina.completed,
+      utilization: this.#piscina.utilization,
+    };
+  }
+
+  /** Finishes running tasks (up to `timeoutMs`), then stops the workers. Safe twice. */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing ??= (async () => {
+      const timeoutMs = options.timeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+      const outcome = await Promise.race([this.#piscina.close().then(() => 'closed' as const), forced]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') await this.#piscina.destroy();
+    })();
+    return this.#closing;
+  }
+}
