@@ -1,0 +1,92 @@
+import t from 'tap';
+import WebSocket from 'ws';
+import { chunkKey } from '../../protocol/keys.ts';
+import { CloseCode } from '../../protocol/messages.ts';
+import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
+import { createSession, putChunk } from './helpers/http.ts';
+import { startTestServer } from './helpers/server.ts';
+import { openSocket } from './helpers/ws.ts';
+
+t.test('a session socket gets a snapshot, then chunk, segment, playlist and ended messages', async (t) => {
+  const pool = new FakePool();
+  const server = await startTestServer(t, { pool });
+  const s = await createSession(server.url);
+  const sock = await openSocket(t, s.events_url);
+  const snap = await sock.next((m) => m.type === 'snapshot', 'snapshot');
+  t.equal(snap.type === 'snapshot' && snap.session.state, 'live');
+  await putChunk(s, 0, fakeChunk(0));
+  const seg = await sock.next((m) => m.type === 'segment', 'segment');
+  t.equal(seg.type === 'segment' && seg.index, 0);
+  await sock.next((m) => m.type === 'playlist' && m.listed === 1, 'playlist listed 1');
+  t.ok(sock.messages.some((m) => m.type === 'chunk' && m.chunk.status === 'processing'), 'chunk status pushed');
+  await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST', body: '{"chunks":1}' });
+  const ended = await sock.next((m) => m.type === 'ended', 'ended');
+  t.same(ended, { type: 'ended', session_id: s.session_id, reason: 'requested', ready: 1, failed: 0 });
+});
+
+t.test('?format=json gives JSON text frames; ping answers pong', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const s = await createSession(server.url);
+  const sock = await openSocket(t, `${s.events_url}?format=json`);
+  await sock.next((m) => m.type === 'snapshot', 'snapshot');
+  sock.send({ type: 'ping', t: 42 }, 'json');
+  const pong = await sock.next((m) => m.type === 'pong', 'pong');
+  t.same(pong, { type: 'pong', t: 42 });
+});
+
+t.test('chunk_uploaded needs the control token and is deduplicated against the queue event', async (t) => {
+  const pool = new FakePool();
+  const server = await startTestServer(t, { pool });
+  const s = await createSession(server.url);
+  const viewer = await openSocket(t, s.events_url);
+  await viewer.next((m) => m.type === 'snapshot', 'snapshot');
+  viewer.send({ type: 'chunk_uploaded', index: 0, key: chunkKey(s.session_id, 0), bytes: 1 });
+  t.equal((await viewer.closed).code, CloseCode.Unauthorized, 'a viewer may not announce chunks');
+
+  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  await control.next((m) => m.type === 'snapshot', 'snapshot');
+  control.send({ type: 'chunk_uploaded', index: 5, key: chunkKey(s.session_id, 5), bytes: 10 });
+  const missing = await control.next((m) => m.type === 'error', 'error for a chunk that was never uploaded');
+  t.equal(missing.type === 'error' && missing.code, 'chunk_not_found');
+
+  await putChunk(s, 0, fakeChunk(0));
+  control.send({ type: 'chunk_uploaded', index: 0, key: chunkKey(s.session_id, 0), bytes: fakeChunk(0).length });
+  control.send({ type: 'chunk_uploaded', index: 0, key: chunkKey(s.session_id, 0), bytes: fakeChunk(0).length });
+  await control.next((m) => m.type === 'segment' && m.index === 0, 'segment 0');
+  await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST', body: '{"chunks":1}' });
+  await control.next((m) => m.type === 'ended', 'ended');
+  t.same(pool.started, [0], 'processed exactly once');
+
+  const bad = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  bad.ws.send(Buffer.from([0xc1, 0xc1, 0xc1]));
+  t.equal((await bad.closed).code, CloseCode.BadMessage, 'garbage frames close the socket with 4400');
+});
+
+t.test('socket upgrades are refused for bad ids, unknown sessions and wrong tokens', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const a = await createSession(server.url);
+  const b = await createSession(server.url);
+  const ws = server.url.replace('http', 'ws');
+  const status = (url: string) =>
+    new Promise<number>((resolve) => {
+      const sock = new WebSocket(url);
+      sock.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      sock.on('open', () => {
+        sock.close();
+        resolve(101);
+      });
+      sock.on('error', () => {});
+    });
+  t.equal(await status(`${ws}/ws/sessions/bad.id`), 400);
+  t.equal(await status(`${ws}/ws/sessions/unknown`), 404);
+  t.equal(await status(`${a.events_url}?token=${encodeURIComponent(b.control_token)}`), 401);
+  t.equal(await status(`${ws}/ws/events`), 101);
+});
+
+t.test('the dashboard socket sees every session', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const dash = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/events?format=json`);
+  const s = await createSession(server.url);
+  const msg = await dash.next((m) => (m as { type: string }).type === 'session', 'session event');
+  t.equal((msg as unknown as { session_id: string }).session_id, s.session_id);
+});
