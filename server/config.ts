@@ -21,6 +21,10 @@ export interface Config {
   readonly gpuPoolWorkers: number | null;
   readonly depthModelPath: string | null;
   readonly executionProvider: ExecutionProvider;
+  /** Model input height for dynamic-size depth models (multiple of 14); null = the model's default. */
+  readonly depthInputHeight: number | null;
+  /** Largest disparity as a fraction of each eye's width. */
+  readonly stereoStrength: number;
   readonly ffmpegPath: string | null;
   readonly sessionIdleSeconds: number;
   /** After end, how long announced chunks may take to settle before the playlist closes with gaps. */
@@ -121,6 +125,8 @@ export function loadConfig(env: Env = process.env): Config {
     gpuPoolWorkers: workers,
     depthModelPath: str('DEPTH_MODEL_PATH'),
     executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
+    depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),
+    stereoStrength: num('STEREO_STRENGTH', 0.03, 0, 0.1),
     ffmpegPath: str('FFMPEG_PATH'),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),

@@ -41,6 +41,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ffmpegPath: ffmpeg.path,
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
+      stereoStrength: config.stereoStrength,
+      ...(config.depthInputHeight ? { modelInputHeight: config.depthInputHeight } : {}),
     });
     log.info('gpu pool ready', { workers, ...real.info() });
     pool = Object.assign(real, { size: workers });
