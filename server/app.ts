@@ -14,6 +14,7 @@ import type { RouteDeps } from './routes/deps.ts';
 import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
 import { putChunk } from './routes/upload.ts';
+import { hlsAsset, watchPage } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -122,6 +123,9 @@ export class StereoSpotApp {
     app.get('/metrics', route(log, (ctx) => {
       ctx.send(200, this.#metrics.render(), [['Content-Type', 'text/plain; version=0.0.4']]);
     }));
+    app.get('/', route(log, watchPage));
+    app.get('/watch/:id', route(log, watchPage));
+    app.get('/assets/hls.min.js', route(log, hlsAsset));
     app.any('/*', route(log, (ctx) => {
       throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
     }));
