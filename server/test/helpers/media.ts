@@ -1,0 +1,44 @@
+/** Generates real H.264 + AAC MP4 chunks with ffmpeg, cut like the capture client cuts them. */
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+/** `seconds` of test pattern + tone, cut into `chunkSeconds` chunks keeping their timestamps. */
+export async function makeChunks(dir: string, opts: { seconds: number; chunkSeconds: number; size?: string; fps?: number }): Promise<Buffer[]> {
+  const size = opts.size ?? '160x90';
+  const fps = opts.fps ?? 30;
+  await exec('ffmpeg', [
+    '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+    '-t', String(opts.seconds),
+    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
+    '-force_key_frames', `expr:gte(t,n_forced*${opts.chunkSeconds})`, '-sc_threshold', '0',
+    '-f', 'segment', '-segment_time', String(opts.chunkSeconds), '-segment_format', 'mp4', '-reset_timestamps', '0',
+    path.join(dir, 'chunk_%05d.mp4'),
+  ]);
+  const names = (await readdir(dir)).filter((n) => /^chunk_\d{5}\.mp4$/.test(n)).sort();
+  return Promise.all(names.map((n) => readFile(path.join(dir, n))));
+}
+
+/** Runs `ffmpeg -v warning -i url -f null -` and returns what it printed (empty = clean decode). */
+export async function decodeWarnings(url: string): Promise<string> {
+  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-v', 'warning', '-i', url, '-f', 'null', '-']);
+  return stderr.trim();
+}
+
+/** Stream facts from `ffmpeg -i` (video size, audio presence, duration). */
+export async function mediaInfo(url: string): Promise<{ width: number; height: number; hasAudio: boolean; duration: number }> {
+  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-i', url, '-f', 'null', '-']).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+  const size = /Video: [^\n]*?(\d{2,5})x(\d{2,5})/.exec(stderr);
+  const time = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)].pop();
+  return {
+    width: Number(size?.[1] ?? 0),
+    height: Number(size?.[2] ?? 0),
+    hasAudio: /Audio: /.test(stderr),
+    duration: time ? Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3]) : 0,
+  };
+}
