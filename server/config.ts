@@ -134,7 +134,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkRetryDelayMs: int('CHUNK_RETRY_DELAY_MS', 250, 1, 60_000),
     sessionMaxInFlight: maxInFlight,
     maxChunkBytes: int('MAX_CHUNK_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 10, 12 * 3600),
+    uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),
     signingSecret: str('SIGNING_SECRET'),
     wsMaxBackpressureBytes: int('WS_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 1024),

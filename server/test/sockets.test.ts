@@ -90,3 +90,19 @@ t.test('the dashboard socket sees every session', async (t) => {
   const msg = await dash.next((m) => (m as { type: string }).type === 'session', 'session event');
   t.equal((msg as unknown as { session_id: string }).session_id, s.session_id);
 });
+
+t.test('upload rights expire and are refreshed over the control socket before they do', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { UPLOAD_TOKEN_SECONDS: '2' } });
+  const s = await createSession(server.url);
+  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const refresh = await control.next((m) => m.type === 'credentials', 'credentials refresh', 10_000);
+  if (refresh.type !== 'credentials' || refresh.upload.type !== 'http') throw new Error('expected http credentials');
+  t.not(refresh.upload.token, s.upload.session_token, 'a new token');
+  t.ok(Date.parse(refresh.upload.expires_at) > Date.parse(s.upload.expires_at), 'a later expiry');
+  // Wait until the original token has expired, then check both.
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(s.upload.expires_at) - Date.now() + 50)));
+  const old = await putChunk(s, 0, fakeChunk(0));
+  t.equal(old.status, 403);
+  t.equal(old.json.error, 'token_expired');
+  t.equal((await putChunk(s, 0, fakeChunk(0), refresh.upload.token)).status, 201);
+});
