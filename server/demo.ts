@@ -1,0 +1,52 @@
+/**
+ * `npm run demo`: the server on the local profile plus a capture client streaming the built-in test
+ * source (a moving pattern with a tone) through it — what a person would run in two terminals.
+ * Ctrl-C ends the stream cleanly (the playlist closes), then stops the server.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger, errorMessage } from './log.ts';
+import { startServer } from './server.ts';
+
+const log = createLogger('demo');
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      log.error(error.message);
+      return 78;
+    }
+    throw error;
+  }
+  const server = await startServer(config, { log: createLogger('server') });
+  const base = server.url;
+  const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
+  const args = ['--import', 'tsx', cli, '--server', base, '--source', 'test', ...process.argv.slice(2)];
+  log.info('starting the capture client', { source: 'test', server: base });
+  process.stderr.write(`\n  Player page:  ${base}/   (hls.js; stereo side-by-side with audio)\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`);
+  const child = spawn(process.execPath, args, { stdio: 'inherit' });
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    // The terminal sends Ctrl-C to the whole process group; forward it when it did not (e.g. kill).
+    if (signal === 'SIGTERM') child.kill('SIGINT');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+  await server.close();
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log.error('demo failed', { error: errorMessage(error) });
+    process.exit(1);
+  },
+);
