@@ -1,0 +1,68 @@
+/**
+ * End to end, as a person runs it: the server (real pool, real ffmpeg) on port 0 and the capture
+ * CLI streaming a generated 8-second clip in 2-second chunks.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { getText, playlistEntries } from '../server/test/helpers/http.ts';
+import { decodeWarnings, mediaInfo } from '../server/test/helpers/media.ts';
+import { startTestServer } from '../server/test/helpers/server.ts';
+
+const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
+
+function runCapture(args: string[]): Promise<{ code: number | null; events: Array<Record<string, unknown>>; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const events = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, events, stderr: err });
+    });
+  });
+}
+
+t.test('a generated 8-second clip streams through as 4 stereo segments with audio', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu' } });
+  const run = await runCapture([
+    '--server', server.url, '--source', 'test', '--size', '320x180', '--duration', '8',
+    '--chunk-seconds', '2', '--no-realtime', '--json',
+  ]);
+  t.equal(run.code, 0, `capture exits cleanly: ${run.stderr.slice(-500)}`);
+  const session = run.events.find((e) => e.event === 'session')!;
+  t.ok(session, 'the session event carries the playlist URL');
+  const playlistUrl = String(session.playlist_url);
+  const uploaded = run.events.filter((e) => e.event === 'uploaded').map((e) => e.index);
+  t.same(uploaded, [0, 1, 2, 3], 'uploaded strictly in order');
+  t.match(run.events.find((e) => e.event === 'summary'), { chunks: 4, uploaded: 4, ready: 4, failed: 0, closed: true });
+
+  const playlist = await getText(playlistUrl);
+  t.equal(playlist.status, 200);
+  const entries = playlistEntries(playlist.text);
+  t.equal(entries.length, 4, 'four segments');
+  t.ok(playlist.text.trimEnd().endsWith('#EXT-X-ENDLIST'), 'then ENDLIST');
+  t.notOk(entries.includes('GAP'));
+
+  t.equal(await decodeWarnings(playlistUrl), '', 'ffmpeg decodes the whole playlist without a warning');
+  const info = await mediaInfo(playlistUrl);
+  t.equal(info.width, 640, 'side-by-side: twice the source width');
+  t.equal(info.height, 180);
+  t.ok(info.hasAudio, 'an audio stream is present');
+  t.ok(Math.abs(info.duration - 8) < 0.3, `total duration ≈ 8 s (got ${info.duration})`);
+});
+
+t.test('anaglyph mode keeps the source width', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu' } });
+  const run = await runCapture([
+    '--server', server.url, '--mode', 'anaglyph', '--size', '320x180', '--duration', '2', '--no-realtime', '--json',
+  ]);
+  t.equal(run.code, 0);
+  const playlistUrl = String(run.events.find((e) => e.event === 'session')!.playlist_url);
+  const info = await mediaInfo(playlistUrl);
+  t.equal(info.width, 320);
+  t.ok(info.hasAudio);
+});
