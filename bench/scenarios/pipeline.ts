@@ -1,0 +1,113 @@
+/**
+ * Pipeline throughput: chunks of a 30 fps test source through the real GPU pool, with as many chunks
+ * in flight as there are workers (as one live session runs). Reports seconds per chunk, the realtime
+ * factor (media seconds per wall second) and each stage's share of the summed stage time.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { GpuPool, defaultWorkerCount, locateFfmpeg, type ChunkResult } from '../../gpu-pool/index.ts';
+import { generateChunks } from '../media.ts';
+
+export interface PipelineOptions {
+  sizes: Array<[number, number]>;
+  fps: number;
+  chunks: number;
+  chunkSeconds: number;
+  workers: number;
+  mode: 'sbs' | 'anaglyph';
+}
+
+export interface PipelineRow {
+  source: string;
+  output: string;
+  workers: number;
+  chunks: number;
+  mediaSeconds: number;
+  wallSeconds: number;
+  secondsPerChunk: number;
+  realtimeFactor: number;
+  shares: { decode: number; depth: number; stereo: number; encode: number };
+  perFrameMs: { depth: number; stereo: number };
+}
+
+export const defaultPipelineOptions = (): PipelineOptions => ({
+  sizes: [[640, 360], [1280, 720]],
+  fps: 30,
+  chunks: 6,
+  chunkSeconds: 2,
+  workers: defaultWorkerCount(),
+  mode: 'sbs',
+});
+
+export async function runPipeline(options: PipelineOptions, log: (line: string) => void): Promise<PipelineRow[]> {
+  const ffmpeg = await locateFfmpeg(process.env.FFMPEG_PATH ?? null);
+  log(`ffmpeg ${ffmpeg.version} (${ffmpeg.source}); ${options.workers} worker(s); ${os.cpus().length} CPU(s)`);
+  const pool = await GpuPool.create({ workers: options.workers, ffmpegPath: ffmpeg.path, executionProvider: 'auto' });
+  log(`depth model: ${pool.info().model} on ${pool.info().provider}`);
+  const rows: PipelineRow[] = [];
+  try {
+    for (const [width, height] of options.sizes) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
+      try {
+        log(`generating ${options.chunks} × ${options.chunkSeconds}s chunks at ${width}×${height}@${options.fps}…`);
+        const chunks = await generateChunks(ffmpeg.path, dir, { width, height, fps: options.fps, chunks: options.chunks, chunkSeconds: options.chunkSeconds });
+        // Warm-up chunk (not measured): first-touch costs of ffmpeg and the model.
+        await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height, depth: null });
+        const results: ChunkResult[] = [];
+        const t0 = performance.now();
+        let next = 0;
+        const lane = async () => {
+          while (next < chunks.length) {
+            const i = next++;
+            results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), mode: options.mode, outputHeight: height, depth: null });
+          }
+        };
+        await Promise.all(Array.from({ length: options.workers }, lane));
+        const wall = (performance.now() - t0) / 1000;
+        const media = results.reduce((a, r) => a + r.duration, 0);
+        const frames = results.reduce((a, r) => a + r.frames, 0);
+        const sum = { decode: 0, depth: 0, stereo: 0, encode: 0 };
+        for (const r of results) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r.timings[k];
+        const total = sum.decode + sum.depth + sum.stereo + sum.encode;
+        const row: PipelineRow = {
+          source: `${width}x${height}@${options.fps}`,
+          output: `${results[0]!.width}x${results[0]!.height}`,
+          workers: options.workers,
+          chunks: results.length,
+          mediaSeconds: media,
+          wallSeconds: wall,
+          secondsPerChunk: wall / results.length,
+          realtimeFactor: media / wall,
+          shares: {
+            decode: sum.decode / total,
+            depth: sum.depth / total,
+            stereo: sum.stereo / total,
+            encode: sum.encode / total,
+          },
+          perFrameMs: { depth: sum.depth / frames, stereo: sum.stereo / frames },
+        };
+        rows.push(row);
+        log(formatRow(row));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return rows;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`.padStart(4);
+
+export function formatRow(r: PipelineRow): string {
+  return [
+    r.source.padEnd(16),
+    r.output.padEnd(10),
+    `${r.secondsPerChunk.toFixed(2)} s/chunk`.padEnd(13),
+    `RTF ${r.realtimeFactor.toFixed(2)}×`.padEnd(11),
+    `decode ${pct(r.shares.decode)}  depth ${pct(r.shares.depth)}  stereo ${pct(r.shares.stereo)}  encode ${pct(r.shares.encode)}`,
+    `(depth ${r.perFrameMs.depth.toFixed(1)} ms/frame, stereo ${r.perFrameMs.stereo.toFixed(1)} ms/frame)`,
+  ].join(' ');
+}
