@@ -92,9 +92,11 @@ export class GpuPool {
   /** Converts one chunk. The chunk's buffer is transferred to the worker (unusable afterwards). */
   async run(task: ChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkResult> {
     if (this.#closing) throw new Error('the GPU pool is closed');
+    // Transfer when the chunk owns its whole buffer; otherwise copy (a view's buffer is shared, and
+    // Buffer#slice does not copy) so the caller's other data is never detached.
     const chunk = task.chunk.byteOffset === 0 && task.chunk.byteLength === task.chunk.buffer.byteLength
       ? task.chunk
-      : task.chunk.slice();
+      : new Uint8Array(task.chunk);
     return (await this.#piscina.run(
       { ...task, chunk },
       { transferList: [chunk.buffer as ArrayBuffer], ...(options.signal ? { signal: options.signal } : {}) },
