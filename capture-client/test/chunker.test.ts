@@ -1,0 +1,51 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { Chunker } from '../chunker.ts';
+import { parseOptions, type CaptureOptions } from '../options.ts';
+import { inputArgs, mapArgs } from '../sources.ts';
+
+const exec = promisify(execFile);
+
+t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting at k·2 s', async (t) => {
+  const options = parseOptions(['--size', '160x90', '--duration', '6', '--no-realtime'], {}) as CaptureOptions;
+  const chunker = new Chunker({ ffmpeg: 'ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 20 });
+  t.teardown(() => chunker.close());
+  await chunker.start();
+  const chunks = [];
+  for await (const chunk of chunker.chunks()) {
+    const head = (await readFile(chunk.path)).subarray(4, 8).toString('latin1');
+    t.equal(head, 'ftyp', `chunk ${chunk.index} is an MP4`);
+    chunks.push(chunk);
+  }
+  t.same(chunks.map((c) => c.index), [0, 1, 2]);
+  for (const c of chunks) {
+    const { stderr } = await exec('ffmpeg', ['-hide_banner', '-i', c.path]).catch((e: { stderr: string }) => e);
+    const start = Number(/start: ([\d.]+)/.exec(stderr)?.[1]);
+    t.ok(Math.abs(start - c.index * 2) < 0.1, `chunk ${c.index} starts at ≈${c.index * 2} s (got ${start})`);
+    t.match(stderr, /Audio: aac/, 'with audio');
+    t.ok(c.bytes > 0);
+  }
+});
+
+t.test('stop() finishes the current chunk and ends the stream', async (t) => {
+  const options = parseOptions(['--size', '160x90'], {}) as CaptureOptions; // realtime, unlimited
+  const chunker = new Chunker({ ffmpeg: 'ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 1, pollMs: 20 });
+  t.teardown(() => chunker.close());
+  await chunker.start();
+  const seen: number[] = [];
+  for await (const chunk of chunker.chunks()) {
+    seen.push(chunk.index);
+    if (chunk.index === 0) chunker.stop();
+  }
+  t.ok(seen.length >= 1 && seen.length <= 3, `a live source stops after stop() (got ${seen.length} chunks)`);
+  t.same(seen, seen.map((_, i) => i), 'in order');
+});
+
+t.test('a missing ffmpeg is a clear error', async (t) => {
+  const options = parseOptions(['--no-realtime', '--duration', '1'], {}) as CaptureOptions;
+  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2 });
+  t.teardown(() => chunker.close());
+  await t.rejects(chunker.start(), /could not start ffmpeg \(\/nonexistent\/ffmpeg\)/);
+});
