@@ -27,21 +27,8 @@ export function viewOf(snapshot: SessionSnapshot): SessionView {
 
 /** The plain record a session store keeps for `view`. */
 export function toRecord(view: SessionView): SessionRecord {
-  const c = view.context;
-  return {
-    version: SESSION_RECORD_VERSION,
-    sessionId: c.sessionId,
-    mode: c.mode,
-    createdAt: c.createdAt,
-    endedAt: c.endedAt,
-    endReason: c.endReason,
-    expectedChunks: c.expectedChunks,
-    chunks: c.chunks,
-    depth: c.depth,
-    depthIndex: c.depthIndex,
-    lastChunkAt: c.lastChunkAt,
-    closed: view.phase === 'ended',
-  };
+  const { config: _config, ...data } = view.context;
+  return { version: SESSION_RECORD_VERSION, ...data, closed: view.phase === 'ended' };
 }
 
 interface Entry {

@@ -13,15 +13,16 @@
  */
 import { assign, enqueueActions, fromCallback, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { allSettled, expectedLength, isSettled, planDispatch, retryDelay } from './chunks.ts';
-import type {
-  ChunkRecord,
-  DepthState,
-  EndReason,
-  SessionConfig,
-  SessionContext,
-  SessionRecord,
-  StageTimings,
-  StereoMode,
+import {
+  newSessionData,
+  type ChunkRecord,
+  type DepthState,
+  type EndReason,
+  type SessionConfig,
+  type SessionContext,
+  type SessionRecord,
+  type StageTimings,
+  type StereoMode,
 } from './types.ts';
 
 /** What the pool step reports for one attempt. */
@@ -81,41 +82,15 @@ export function processChildId(index: number, attempt: number): string {
 }
 
 function initialContext(input: SessionInput): SessionContext {
-  const now = Date.now();
   const r = input.restored;
-  if (!r) {
-    return {
-      sessionId: input.sessionId,
-      mode: input.mode,
-      createdAt: input.createdAt ?? now,
-      endedAt: null,
-      endReason: null,
-      expectedChunks: null,
-      chunks: {},
-      depth: null,
-      depthIndex: -1,
-      lastChunkAt: input.createdAt ?? now,
-      config: input.config,
-    };
-  }
+  if (!r) return { ...newSessionData(input.sessionId, input.mode, input.createdAt ?? Date.now()), config: input.config };
   // Work that was in flight when the process stopped is started again; settled chunks stay settled.
   const chunks: Record<string, ChunkRecord> = {};
   for (const [key, chunk] of Object.entries(r.chunks)) {
     chunks[key] = isSettled(chunk) ? chunk : { ...chunk, status: 'uploaded', retryPending: false };
   }
-  return {
-    sessionId: r.sessionId,
-    mode: r.mode,
-    createdAt: r.createdAt,
-    endedAt: r.endedAt,
-    endReason: r.endReason,
-    expectedChunks: r.expectedChunks,
-    chunks,
-    depth: r.depth,
-    depthIndex: r.depthIndex,
-    lastChunkAt: r.lastChunkAt,
-    config: input.config,
-  };
+  const { version: _version, closed: _closed, ...data } = r;
+  return { ...data, chunks, config: input.config };
 }
 
 export const sessionMachine = setup({

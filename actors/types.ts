@@ -63,7 +63,8 @@ export interface SessionConfig {
   chunkSeconds: number;
 }
 
-export interface SessionContext {
+/** The plain data of a session: what its actor holds and what a store persists. */
+export interface SessionData {
   sessionId: string;
   mode: StereoMode;
   createdAt: number;
@@ -77,25 +78,35 @@ export interface SessionContext {
   depth: DepthState | null;
   depthIndex: number;
   lastChunkAt: number;
+}
+
+/** The actor's context: the session's data plus its tunables. */
+export interface SessionContext extends SessionData {
   config: SessionConfig;
 }
 
 /** What a session store keeps of a session: enough to rebuild its actor after a restart. */
-export interface SessionRecord {
+export interface SessionRecord extends SessionData {
   /** Bumped when the shape changes; older records are migrated or refused. */
   version: 1;
-  sessionId: string;
-  mode: StereoMode;
-  createdAt: number;
-  endedAt: number | null;
-  endReason: EndReason | null;
-  expectedChunks: number | null;
-  chunks: Record<string, ChunkRecord>;
-  depth: DepthState | null;
-  depthIndex: number;
-  lastChunkAt: number;
   /** True once the session reached its final state (playlist closed). */
   closed: boolean;
+}
+
+/** A new session's data: nothing uploaded, nothing ended. */
+export function newSessionData(sessionId: string, mode: StereoMode, createdAt: number): SessionData {
+  return {
+    sessionId,
+    mode,
+    createdAt,
+    endedAt: null,
+    endReason: null,
+    expectedChunks: null,
+    chunks: {},
+    depth: null,
+    depthIndex: -1,
+    lastChunkAt: createdAt,
+  };
 }
 
 export const SESSION_RECORD_VERSION = 1 as const;

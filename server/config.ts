@@ -157,6 +157,22 @@ export function loadConfig(env: Env = process.env): Config {
   return Object.freeze({ ...config, aws: Object.freeze(config.aws) });
 }
 
+/**
+ * The config from the process environment, or null after reporting every problem through `report`
+ * (entry points then exit with EX_CONFIG, 78).
+ */
+export function configFromEnvironment(report: (message: string) => void): Config | null {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      report(error.message);
+      return null;
+    }
+    throw error;
+  }
+}
+
 /** Worker threads when GPU_POOL_WORKERS is unset and no GPU is found. */
 export function cpuCount(): number {
   return os.availableParallelism();

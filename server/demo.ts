@@ -5,23 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from './config.ts';
+import { configFromEnvironment } from './config.ts';
 import { createLogger, errorMessage } from './log.ts';
 import { startServer } from './server.ts';
 
 const log = createLogger('demo');
 
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      log.error(error.message);
-      return 78;
-    }
-    throw error;
-  }
+  const config = configFromEnvironment((message) => log.error(message));
+  if (!config) return 78; // EX_CONFIG
   const server = await startServer(config, { log: createLogger('server') });
   const base = server.url;
   const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));

@@ -1,21 +1,13 @@
 /** The composition root: config from the environment → server → signals → shutdown. */
-import { ConfigError, loadConfig } from './config.ts';
+import { configFromEnvironment } from './config.ts';
 import { createLogger, errorMessage } from './log.ts';
 import { startServer } from './server.ts';
 
 const log = createLogger('main');
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      log.error(error.message);
-      process.exit(78); // EX_CONFIG
-    }
-    throw error;
-  }
+  const config = configFromEnvironment((message) => log.error(message));
+  if (!config) process.exit(78); // EX_CONFIG
   const server = await startServer(config, { log: createLogger('server') });
   let stopping = false;
   const stop = (signal: string) => {

@@ -9,6 +9,8 @@ import {
   SessionRegistry,
   countByStatus,
   listedCount,
+  newSessionData,
+  SESSION_RECORD_VERSION,
   renderPlaylist,
   sessionMachine,
   sortedChunks,
@@ -173,20 +175,7 @@ export class SessionService {
     if (this.#closed) throw new Error('the server is shutting down');
     const sessionId = randomUUID();
     const createdAt = Date.now();
-    const record: SessionRecord = {
-      version: 1,
-      sessionId,
-      mode,
-      createdAt,
-      endedAt: null,
-      endReason: null,
-      expectedChunks: null,
-      chunks: {},
-      depth: null,
-      depthIndex: -1,
-      lastChunkAt: createdAt,
-      closed: false,
-    };
+    const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt), closed: false };
     await this.#adapters.sessions.create(record);
     this.stats.created++;
     this.#log.info('session created', { session_id: sessionId, mode });
