@@ -37,6 +37,8 @@ export interface Config {
   readonly uploadTokenSeconds: number;
   readonly segmentUrlSeconds: number;
   readonly signingSecret: string | null;
+  /** When set, listing sessions and the dashboard socket require it (Bearer header or ?token=). */
+  readonly adminToken: string | null;
   readonly wsMaxBackpressureBytes: number;
   /** Ended sessions stay in memory this long; afterwards they are reloaded from the store on demand. */
   readonly sessionRetainSeconds: number;
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),
     signingSecret: str('SIGNING_SECRET'),
+    adminToken: str('ADMIN_TOKEN'),
     wsMaxBackpressureBytes: int('WS_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 1024),
     sessionRetainSeconds: int('SESSION_RETAIN_SECONDS', 600, 1),
     playlistBlockSeconds: num('PLAYLIST_BLOCK_SECONDS', 10, 0, 60),

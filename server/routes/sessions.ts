@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 /**
  * Session routes, per the original contract:
  *   POST /stream_sessions · POST /stream_sessions/{id}/end · GET /stream_sessions[/{id}]
@@ -87,7 +88,21 @@ export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   ]);
 }
 
+/** True when no admin token is configured, or the request carries it. */
+export function isAdmin(presented: string | null | undefined, configured: string | null): boolean {
+  if (configured === null) return true;
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(configured);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {
+  const auth = ctx.header('authorization');
+  const presented = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : ctx.query.get('token');
+  if (!isAdmin(presented, deps.config.adminToken)) {
+    throw new HttpError(401, 'unauthorized', 'listing sessions needs the admin token (Authorization: Bearer <ADMIN_TOKEN>)');
+  }
   const raw = ctx.query.get('limit');
   const limit = raw === null ? 100 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {

@@ -12,7 +12,7 @@ import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { toStatus } from '../sessions.ts';
-import { playlistUrlOf } from '../routes/sessions.ts';
+import { isAdmin, playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
 
@@ -56,6 +56,10 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
       const format = query.get('format') === 'json' ? 'json' : 'msgpack';
       const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: baseUrl(headers, config.publicBaseUrl), closed: false };
       if (kind === 'events') {
+        if (!isAdmin(query.get('token'), config.adminToken)) {
+          reject(res, new HttpError(401, 'unauthorized', 'the dashboard socket needs the admin token (?token=)'));
+          return;
+        }
         res.cork(() => res.upgrade(data, key, protocol, extensions, context));
         return;
       }
