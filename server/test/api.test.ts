@@ -171,3 +171,14 @@ t.test('with ADMIN_TOKEN set, listing sessions and the dashboard socket need it'
   t.equal(ok.status, 200);
   t.equal(((await ok.json()) as { sessions: unknown[] }).sessions.length, 1);
 });
+
+t.test('with STREAMING_ENABLED=false chunk events are acknowledged and dropped, as in the original', async (t) => {
+  const pool = new FakePool();
+  const server = await startTestServer(t, { pool, env: { STREAMING_ENABLED: 'false' } });
+  const s = await createSession(server.url);
+  t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201, 'the upload itself is stored');
+  await until(async () => (await getText(`${server.url}/metrics`)).text.includes('stereospot_chunk_events_dropped_total 1'), 'event dropped');
+  t.same(pool.started, [], 'nothing processed');
+  const status = JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text);
+  t.same(status.chunks, []);
+});
