@@ -52,6 +52,16 @@ export interface Config {
     readonly sessionsTable: string | null;
     readonly queueUrl: string | null;
     readonly uploadRoleArn: string | null;
+    /** Endpoint overrides (emulators, S3-compatible stores); null = the AWS default. */
+    readonly endpoints: { readonly s3: string | null; readonly sqs: string | null; readonly dynamodb: string | null; readonly sts: string | null };
+    readonly s3ForcePathStyle: boolean;
+    /** SQS long-poll wait and the visibility timeout given to each received message (seconds). */
+    readonly sqsWaitSeconds: number;
+    readonly sqsVisibilitySeconds: number;
+    /** Messages per SQS receive (1–10). */
+    readonly sqsBatchSize: number;
+    /** DynamoDB `ttl`: how long a session record is kept after it was last written (days). */
+    readonly sessionTtlDays: number;
   };
 }
 
@@ -151,10 +161,32 @@ export function loadConfig(env: Env = process.env): Config {
       sessionsTable: str('STREAM_SESSIONS_TABLE_NAME'),
       queueUrl: str('VIDEO_WORKER_QUEUE_URL'),
       uploadRoleArn: str('STREAM_UPLOAD_ROLE_ARN'),
+      endpoints: {
+        s3: str('AWS_ENDPOINT_URL_S3') ?? str('AWS_ENDPOINT_URL'),
+        sqs: str('AWS_ENDPOINT_URL_SQS') ?? str('AWS_ENDPOINT_URL'),
+        dynamodb: str('AWS_ENDPOINT_URL_DYNAMODB') ?? str('AWS_ENDPOINT_URL'),
+        sts: str('AWS_ENDPOINT_URL_STS') ?? str('AWS_ENDPOINT_URL'),
+      },
+      s3ForcePathStyle: bool('S3_FORCE_PATH_STYLE', false),
+      sqsWaitSeconds: int('SQS_WAIT_SECONDS', 20, 0, 20),
+      sqsVisibilitySeconds: int('SQS_VISIBILITY_SECONDS', 300, 1, 43_200),
+      sqsBatchSize: int('SQS_BATCH_SIZE', 10, 1, 10),
+      sessionTtlDays: int('SESSION_TTL_DAYS', 7, 1, 3650),
     },
   };
   if (profile === 'aws') {
-    problems.push('PROFILE=aws is not available in this build yet; use PROFILE=local');
+    // One message naming every missing key (the original system's names).
+    const required: Array<[string, string | null]> = [
+      ['AWS_REGION', config.aws.region],
+      ['INPUT_BUCKET_NAME', config.aws.inputBucket],
+      ['OUTPUT_BUCKET_NAME', config.aws.outputBucket],
+      ['STREAM_SESSIONS_TABLE_NAME', config.aws.sessionsTable],
+      ['VIDEO_WORKER_QUEUE_URL', config.aws.queueUrl],
+      // Every node must verify the tokens any node issued.
+      ['SIGNING_SECRET', config.signingSecret],
+    ];
+    const missing = required.filter(([, v]) => v === null).map(([k]) => k);
+    if (missing.length > 0) problems.push(`PROFILE=aws needs ${missing.join(', ')}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, aws: Object.freeze(config.aws) });

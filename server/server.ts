@@ -4,10 +4,13 @@
  * a temp DATA_DIR, sometimes a substitute pool).
  */
 import { parseChunkKey } from '../protocol/keys.ts';
+import { createAwsAdapters } from './adapters/aws/index.ts';
 import { createLocalAdapters } from './adapters/local/index.ts';
+import type { Adapters } from './adapters/ports.ts';
 import { StereoSpotApp, type PoolHandle, type ShutdownStep } from './app.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { TokenSigner } from './tokens.ts';
 import { SessionService, type ChunkProcessor } from './sessions.ts';
 
 export interface StartOptions {
@@ -28,7 +31,16 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger('server');
-  const adapters = await createLocalAdapters(config, log.child({ component: 'local' }));
+  let adapters: Adapters;
+  let signer: TokenSigner;
+  if (config.profile === 'aws') {
+    adapters = createAwsAdapters(config, log.child({ component: 'aws' }));
+    signer = new TokenSigner(config.signingSecret!);
+  } else {
+    const local = await createLocalAdapters(config, log.child({ component: 'local' }));
+    adapters = local;
+    signer = local.signer;
+  }
   let pool = options.pool;
   if (!pool) {
     // Loaded on demand: onnxruntime and the worker threads are only needed for the real pool.
@@ -53,15 +65,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     adapters,
     sessions,
     pool,
-    signer: adapters.signer,
+    signer,
     log,
     ...(options.onShutdownStep ? { onShutdownStep: options.onShutdownStep } : {}),
   });
-  // The durable path: every stored chunk object reaches its session through the queue.
+  // The durable path: every stored chunk object reaches its session through the queue. The event is
+  // acknowledged only once the chunk has settled (segment stored), so a crash loses nothing; a chunk
+  // that failed for good is not acknowledged, and the queue's redrive policy takes it from there.
   adapters.queue.start(async (event) => {
     const parsed = parseChunkKey(event.key);
     if (!parsed) return; // not a chunk: acknowledged and ignored
-    await sessions.chunkArrived(parsed.sessionId, parsed.index, event.size, 'queue');
+    if (!(await sessions.chunkArrived(parsed.sessionId, parsed.index, event.size, 'queue'))) return;
+    const outcome = await sessions.settled(parsed.sessionId, parsed.index);
+    if (outcome === 'failed') throw new Error(`chunk ${parsed.index} of session ${parsed.sessionId} failed`);
+    if (outcome === 'aborted') throw new Error('shutting down before the chunk settled');
   });
   const resumed = await sessions.resumeAll();
   if (resumed > 0) log.info('sessions resumed', { count: resumed });

@@ -60,6 +60,8 @@ export class SessionService {
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   #closed = false;
+  /** Aborted on close: releases everyone waiting for a chunk to settle. */
+  readonly #closing = new AbortController();
   /** Counters for /metrics. */
   readonly stats = { created: 0, segmentsReady: 0, chunksFailed: 0, eventsDropped: 0 };
 
@@ -241,7 +243,26 @@ export class SessionService {
     }
     const view = await this.find(sessionId);
     if (!view) return false;
+    // A chunk arriving after its session closed cannot be listed any more: acknowledged and dropped.
+    if (view.phase === 'ended' && view.context.chunks[index] === undefined) return false;
     return this.#registry.send(sessionId, { type: 'CHUNK_UPLOADED', index, bytes, source });
+  }
+
+  /**
+   * Resolves once chunk `index` has settled: 'ready' (its segment is stored), 'failed' (for good), or
+   * 'gone' when the session closed without it; 'aborted' when the server shuts down first.
+   */
+  async settled(sessionId: string, index: number, signal?: AbortSignal): Promise<'ready' | 'failed' | 'gone' | 'aborted'> {
+    const outcome = (): 'ready' | 'failed' | 'gone' | undefined => {
+      const view = this.#registry.view(sessionId);
+      if (!view) return 'gone';
+      const status = view.context.chunks[index]?.status;
+      if (status === 'ready' || status === 'failed') return status;
+      return view.phase === 'ended' ? 'gone' : undefined;
+    };
+    const abort = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
+    await this.waitFor(sessionId, () => outcome() !== undefined, Infinity, abort);
+    return outcome() ?? 'aborted';
   }
 
   /** An upload was refused (not an MP4…): the chunk becomes a gap instead of stalling the playlist. */
@@ -257,10 +278,11 @@ export class SessionService {
     return true;
   }
 
-  /** Resolves when `predicate` holds for the session's view, or after `timeoutMs`, or on abort. */
+  /** Resolves when `predicate` holds for the session's view, or after `timeoutMs` (may be Infinity), or on abort. */
   waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const current = this.#registry.view(sessionId);
     if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve();
+    if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
@@ -268,7 +290,7 @@ export class SessionService {
         signal?.removeEventListener('abort', finish);
         resolve();
       };
-      const timer = setTimeout(finish, timeoutMs);
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
       const unsubscribe = this.subscribe((id, _changes, view) => {
         if (id === sessionId && predicate(view)) finish();
       });
@@ -310,6 +332,7 @@ export class SessionService {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     for (const timer of this.#evictions.values()) clearTimeout(timer);
     this.#evictions.clear();
     this.#registry.close();

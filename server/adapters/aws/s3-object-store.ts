@@ -1,0 +1,68 @@
+/**
+ * The AWS profile's object store: chunks live in the input bucket (`stream_input/…`), segments in
+ * the output bucket (`stream_output/…`). S3 writes are atomic per object; absent objects are undefined.
+ */
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { INPUT_PREFIX, OUTPUT_PREFIX } from '../../../protocol/keys.ts';
+import type { ObjectInfo, ObjectStore } from '../ports.ts';
+import { isNotFound } from './clients.ts';
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly inputBucket: string,
+    private readonly outputBucket: string,
+  ) {}
+
+  /** The bucket a key belongs to; any other key is a programming error. */
+  bucketOf(key: string): string {
+    if (key.startsWith(INPUT_PREFIX)) return this.inputBucket;
+    if (key.startsWith(OUTPUT_PREFIX)) return this.outputBucket;
+    throw new TypeError(`key outside ${INPUT_PREFIX} and ${OUTPUT_PREFIX}: ${JSON.stringify(key)}`);
+  }
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({
+      Bucket: this.bucketOf(key),
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ContentLength: body.byteLength,
+    }));
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucketOf(key), Key: key }));
+      return { key, size: out.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every object under `prefix`, following ListObjectsV2 continuation tokens. */
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const bucket = this.bucketOf(prefix);
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async close(): Promise<void> {}
+}
