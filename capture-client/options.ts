@@ -21,6 +21,8 @@ export interface CaptureOptions {
   ffmpeg: string;
   /** How long to wait for the session to close after ending it (seconds). */
   endTimeout: number;
+  /** Announce each upload on the socket (the fast path); off leaves the server's event path alone. */
+  fastPath: boolean;
 }
 
 export class UsageError extends Error {
@@ -43,6 +45,8 @@ Options:
   --no-realtime         read as fast as possible (files and the test pattern)
   --end-timeout S       how long to wait for the playlist to close after ending (default 60)
   --ffmpeg PATH         ffmpeg executable (default $FFMPEG_PATH, else ffmpeg on PATH)
+  --no-fast-path        do not announce uploads on the socket (the server then learns of them
+                        only through its own event path: S3 → SQS, or the local queue)
   --json                print events as JSON lines on stdout (for scripts)
   --quiet               no status line
   -h, --help            show this help
@@ -77,6 +81,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         'end-timeout': { type: 'string' },
         ffmpeg: { type: 'string' },
         json: { type: 'boolean' },
+        'no-fast-path': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -117,5 +122,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     json: Boolean(v.json),
     ffmpeg: v.ffmpeg ?? env.FFMPEG_PATH ?? 'ffmpeg',
     endTimeout: positiveNumber('end-timeout', v['end-timeout'], 60, 3600)!,
+    fastPath: !v['no-fast-path'],
   };
 }

@@ -11,6 +11,7 @@ import type { CaptureOptions } from './options.ts';
 import { SessionSocket } from './socket.ts';
 import { inputArgs, mapArgs } from './sources.ts';
 import { StatusLine, type CaptureStats } from './status-line.ts';
+import { S3ChunkUploader } from './s3-uploader.ts';
 import { HttpChunkUploader, type ChunkUploader } from './uploader.ts';
 
 export interface RunnerIO {
@@ -116,10 +117,13 @@ export class CaptureRunner {
       this.#say(`Session ${session.session_id} (${opts.mode}), ${chunkSeconds}-second chunks`);
       this.#say(`Watch:    ${opts.server}/watch/${session.session_id}   or   ffplay ${session.playlist_url}`);
     }
-    this.#uploader = new HttpChunkUploader(session.upload, undefined, (index, attempt, error) => {
+    const onRetry = (index: number, attempt: number, error: string) => {
       this.#stats.lastError = `upload ${index} attempt ${attempt}: ${error}`;
       this.#status.update(this.#stats);
-    });
+    };
+    this.#uploader = session.upload.type === 's3'
+      ? new S3ChunkUploader(session.upload, undefined, onRetry)
+      : new HttpChunkUploader(session.upload, undefined, onRetry);
     this.#socket = new SessionSocket(
       `${session.events_url}?token=${encodeURIComponent(session.control_token)}`,
       (m) => this.#onMessage(session, m),
@@ -145,7 +149,7 @@ export class CaptureRunner {
           const outcome = await this.#uploader.upload(chunk.index, chunk.path);
           if (outcome.ok) {
             this.#stats.uploaded++;
-            this.#socket.send({ type: 'chunk_uploaded', index: chunk.index, key: chunkKey(session.session_id, chunk.index), bytes: chunk.bytes });
+            if (opts.fastPath) this.#socket.send({ type: 'chunk_uploaded', index: chunk.index, key: chunkKey(session.session_id, chunk.index), bytes: chunk.bytes });
             this.#emit('uploaded', { index: chunk.index, bytes: chunk.bytes, attempts: outcome.attempts });
           } else {
             this.#stats.uploadFailed++;
@@ -209,6 +213,7 @@ export class CaptureRunner {
 
   async close(): Promise<void> {
     this.#socket?.close();
+    this.#uploader?.close?.();
     await this.#chunker?.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Uploading one chunk. The HTTP uploader (local profile) retries network errors and 5xx with
- * jittered exponential backoff; a 4xx is final for that chunk. The S3 uploader comes with the AWS profile.
+ * jittered exponential backoff; a 4xx is final for that chunk. S3 uploads: `s3-uploader.ts`.
  */
 import { readFile } from 'node:fs/promises';
 import { chunkFileName } from '../protocol/keys.ts';
@@ -12,6 +12,7 @@ export interface ChunkUploader {
   upload(index: number, file: string): Promise<UploadOutcome>;
   /** New rights from a `credentials` message. */
   setTarget(target: UploadTarget): void;
+  close?(): void;
 }
 
 export interface RetryPolicy {
@@ -42,7 +43,7 @@ export class HttpChunkUploader implements ChunkUploader {
     let lastError = '';
     for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
       const target = this.#target;
-      if (target.type !== 'http') return { ok: false, attempts: attempt, error: 'S3 uploads are not supported by this client yet', permanent: true };
+      if (target.type !== 'http') return { ok: false, attempts: attempt, error: 'this uploader only does HTTP uploads', permanent: true };
       const url = target.url_template.replace('{file}', chunkFileName(index));
       try {
         const res = await fetch(url, {

@@ -80,6 +80,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (outcome === 'failed') throw new Error(`chunk ${parsed.index} of session ${parsed.sessionId} failed`);
     if (outcome === 'aborted') throw new Error('shutting down before the chunk settled');
   });
+  if (!config.streamingEnabled) {
+    log.warn('STREAMING_ENABLED is false: chunk events are acknowledged and dropped (set STREAMING_ENABLED=true to convert)');
+  }
   const resumed = await sessions.resumeAll();
   if (resumed > 0) log.info('sessions resumed', { count: resumed });
   let port: number;

@@ -1,0 +1,143 @@
+/**
+ * PROFILE=aws end to end against protocol emulators (dynalite, local-aws-sqs, s3rver, our STS
+ * stand-in): real SDK traffic through every adapter, the real pool and the capture CLI.
+ */
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import t from 'tap';
+import { chunkKey, segmentKey } from '../protocol/keys.ts';
+import type { CreateSessionResponse, S3UploadTarget } from '../protocol/messages.ts';
+import { uploadPolicy } from '../server/adapters/aws/sts-grants.ts';
+import { S3ChunkUploader } from '../capture-client/s3-uploader.ts';
+import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
+import { createSession, getText, playlistEntries } from '../server/test/helpers/http.ts';
+import { decodeWarnings } from '../server/test/helpers/media.ts';
+import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
+import { openSocket } from '../server/test/helpers/ws.ts';
+import { INPUT_BUCKET, OUTPUT_BUCKET, notification, startAwsEmulators } from './helpers/aws.ts';
+
+const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function runCapture(args: string[]): Promise<{ code: number | null; events: Array<Record<string, unknown>>; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, events: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err }));
+  });
+}
+
+for (const fastPath of [true, false]) {
+  t.test(`capture → S3 → SQS → segments in the output bucket → presigned playlist (fast path ${fastPath ? 'on' : 'off'})`, async (t) => {
+    const aws = await startAwsEmulators(t);
+    const server = await startTestServer(t, { env: { ...aws.env, EXECUTION_PROVIDER: 'cpu' } });
+    const run = await runCapture([
+      '--server', server.url, '--size', '160x90', '--duration', '6', '--no-realtime', '--json',
+      ...(fastPath ? [] : ['--no-fast-path']),
+    ]);
+    t.equal(run.code, 0, 'capture exits cleanly');
+    if (run.code !== 0) t.comment(run.stderr.slice(-2000));
+    const session = run.events.find((e) => e.event === 'session')!;
+    const sessionId = String(session.session_id);
+    t.match(run.events.find((e) => e.event === 'summary'), { chunks: 3, uploaded: 3, ready: 3, failed: 0, closed: true });
+    t.same(aws.bridged, [0, 1, 2].map((i) => chunkKey(sessionId, i)), 'every chunk went through S3 → SQS');
+
+    const sts = aws.sts.requests.find((r) => r.action === 'GetFederationToken')!;
+    t.ok(sts, 'GetFederationToken without STREAM_UPLOAD_ROLE_ARN');
+    t.same(JSON.parse(sts.params.get('Policy')!), JSON.parse(uploadPolicy(INPUT_BUCKET, sessionId)), 'the scoped policy');
+
+    const text = (await getText(String(session.playlist_url))).text;
+    const urls = playlistEntries(text);
+    t.equal(urls.length, 3);
+    t.ok(text.trimEnd().endsWith('#EXT-X-ENDLIST'));
+    for (const [i, url] of urls.entries()) {
+      t.match(url, /X-Amz-Signature=/, 'a presigned URL');
+      const viaUrl = new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: OUTPUT_BUCKET, Key: segmentKey(sessionId, i) }))).Body!.transformToByteArray();
+      t.equal(sha256(viaUrl), sha256(stored), `segment ${i} downloads byte-identical`);
+    }
+    t.equal(await decodeWarnings(String(session.playlist_url)), '', 'the presigned playlist decodes cleanly');
+  });
+}
+
+t.test('chunks uploaded with the session credentials are stored byte-identical', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const server = await startTestServer(t, { pool: new FakePool(), env: aws.env });
+  const s = await createSession(server.url);
+  t.equal(s.upload.type, 's3');
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'chunk.mp4');
+  const bytes = Buffer.concat([fakeChunk(0), Buffer.alloc(300_000, 0xab), Buffer.from('end')]);
+  await writeFile(file, bytes);
+  const uploader = new S3ChunkUploader(s.upload as S3UploadTarget);
+  t.teardown(() => uploader.close());
+  t.same(await uploader.upload(0, file), { ok: true, attempts: 1 });
+  const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 0) }))).Body!.transformToByteArray();
+  t.equal(sha256(stored), sha256(bytes), 'sha256 of the stored object equals the upload');
+});
+
+t.test('AssumeRole carries the scoped policy; credentials are refreshed over the socket before they expire', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const roleArn = 'arn:aws:iam::123456789012:role/stream-upload';
+  const server = await startTestServer(t, {
+    pool: new FakePool(), env: { ...aws.env, STREAM_UPLOAD_ROLE_ARN: roleArn, UPLOAD_TOKEN_SECONDS: '2' },
+  });
+  const s: CreateSessionResponse = await createSession(server.url);
+  const first = aws.sts.requests.at(-1)!;
+  t.equal(first.action, 'AssumeRole');
+  t.equal(first.params.get('RoleArn'), roleArn);
+  t.equal(first.params.get('DurationSeconds'), '2');
+  t.same(JSON.parse(first.params.get('Policy')!), {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: `arn:aws:s3:::${INPUT_BUCKET}/stream_input/${s.session_id}/*` }],
+  });
+  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const refresh = await control.next((m) => m.type === 'credentials', 'credentials', 10_000);
+  if (refresh.type !== 'credentials' || refresh.upload.type !== 's3') throw new Error('expected s3 credentials');
+  t.ok(Date.now() < Date.parse(s.upload.expires_at), 'delivered before the first credentials expired');
+  t.not(refresh.upload.session_token, s.upload.session_token);
+  t.equal(aws.sts.requests.filter((r) => r.action === 'AssumeRole').length, 2);
+});
+
+t.test('a duplicate S3 event creates no duplicate segment or playlist entry', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const pool = new FakePool();
+  const server = await startTestServer(t, { pool, env: aws.env });
+  const s = await createSession(server.url);
+  const key = chunkKey(s.session_id, 0);
+  await aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: key, Body: fakeChunk(0) }));
+  await aws.send(notification(INPUT_BUCKET, key, fakeChunk(0).length)); // the same event again
+  await until(async () => (await aws.depth(aws.queueUrl)) === 0, 'both events acknowledged');
+  await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST', body: '{"chunks":1}' });
+  const text = await until(async () => {
+    const r = await getText(s.playlist_url);
+    return r.text.includes('#EXT-X-ENDLIST') && r.text;
+  }, 'ENDLIST');
+  t.equal(playlistEntries(text).length, 1, 'listed once');
+  t.same(pool.started, [0], 'processed once');
+});
+
+t.test('a poison message ends in the DLQ after the configured receive count; others are ignored and deleted', async (t) => {
+  const aws = await startAwsEmulators(t, { maxReceiveCount: 2 });
+  const server = await startTestServer(t, { pool: new FakePool(), env: { ...aws.env, SQS_VISIBILITY_SECONDS: '1' } });
+  await aws.send('{"this is": "not an S3 notification"');
+  await aws.send(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: INPUT_BUCKET }));
+  await aws.send(notification(INPUT_BUCKET, 'stream_input/some-session/readme.txt', 10));
+  await until(async () => (await aws.depth(aws.dlqUrl)) === 1, 'the poison message in the DLQ', 30_000);
+  await until(async () => (await aws.depth(aws.queueUrl)) === 0, 'the queue drained', 30_000);
+  t.equal((await getText(`${server.url}/healthz`)).status, 200, 'still serving');
+});
+
+t.test('PROFILE=aws refuses to start without its keys, naming each', async (t) => {
+  const { loadConfig } = await import('../server/config.ts');
+  t.throws(() => loadConfig({ PROFILE: 'aws', AWS_REGION: 'eu-west-1' }),
+    /PROFILE=aws needs INPUT_BUCKET_NAME, OUTPUT_BUCKET_NAME, STREAM_SESSIONS_TABLE_NAME, VIDEO_WORKER_QUEUE_URL, SIGNING_SECRET/);
+});
