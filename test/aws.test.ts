@@ -141,3 +141,31 @@ t.test('PROFILE=aws refuses to start without its keys, naming each', async (t) =
   t.throws(() => loadConfig({ PROFILE: 'aws', AWS_REGION: 'eu-west-1' }),
     /PROFILE=aws needs INPUT_BUCKET_NAME, OUTPUT_BUCKET_NAME, STREAM_SESSIONS_TABLE_NAME, VIDEO_WORKER_QUEUE_URL, SIGNING_SECRET/);
 });
+
+t.test('a chunk above the part size goes up multipart and is stored byte-identical', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const server = await startTestServer(t, { pool: new FakePool(), env: aws.env });
+  const s = await createSession(server.url);
+  const file = path.join(await tempDir(t), 'big.mp4');
+  const bytes = Buffer.alloc(9 * 1024 * 1024 + 123);
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = (i / 4096) & 255;
+  fakeChunk(1).copy(bytes);
+  await writeFile(file, bytes);
+  const uploader = new S3ChunkUploader(s.upload as S3UploadTarget);
+  t.teardown(() => uploader.close());
+  t.same(await uploader.upload(1, file), { ok: true, attempts: 1 });
+  const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 1) }))).Body!.transformToByteArray();
+  t.equal(sha256(stored), sha256(bytes));
+});
+
+t.test('the S3 store lists every object across ListObjectsV2 pages; absent objects are undefined', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const { S3ObjectStore } = await import('../server/adapters/aws/s3-object-store.ts');
+  const store = new S3ObjectStore(aws.s3, INPUT_BUCKET, OUTPUT_BUCKET, 2);
+  for (let i = 0; i < 5; i++) await store.put(chunkKey('paged', i), Buffer.from(`chunk ${i}`), 'video/mp4');
+  const listed = await store.list('stream_input/paged/');
+  t.same(listed.map((o) => o.key), [0, 1, 2, 3, 4].map((i) => chunkKey('paged', i)), 'all five, over three pages');
+  t.equal(await store.get(chunkKey('paged', 9)), undefined);
+  t.equal(await store.head(chunkKey('paged', 9)), undefined);
+  t.throws(() => store.bucketOf('elsewhere/x'), TypeError);
+});

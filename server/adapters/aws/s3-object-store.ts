@@ -12,6 +12,8 @@ export class S3ObjectStore implements ObjectStore {
     private readonly s3: S3Client,
     private readonly inputBucket: string,
     private readonly outputBucket: string,
+    /** Keys per ListObjectsV2 page (S3's maximum is 1000; tests use small pages). */
+    private readonly pageSize = 1000,
   ) {}
 
   /** The bucket a key belongs to; any other key is a programming error. */
@@ -57,7 +59,7 @@ export class S3ObjectStore implements ObjectStore {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.pageSize }));
       for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
