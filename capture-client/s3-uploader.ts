@@ -7,7 +7,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { readFile } from 'node:fs/promises';
 import { chunkFileName } from '../protocol/keys.ts';
 import type { S3UploadTarget, UploadTarget } from '../protocol/messages.ts';
-import { DEFAULT_RETRY, type ChunkUploader, type RetryPolicy, type UploadOutcome } from './uploader.ts';
+import { DEFAULT_RETRY, withRetries, type RetryPolicy, type UploadOutcome } from './retry.ts';
+import type { ChunkUploader } from './uploader.ts';
 
 /** Chunks above this go multipart (S3's minimum part size is 5 MiB). */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -58,34 +59,34 @@ export class S3ChunkUploader implements ChunkUploader {
 
   async upload(index: number, file: string): Promise<UploadOutcome> {
     const body = await readFile(file);
-    let lastError = '';
-    for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
-      try {
-        const upload = new Upload({
-          client: this.#client,
-          params: {
-            Bucket: this.#target.bucket,
-            Key: `${this.#target.key_prefix}${chunkFileName(index)}`,
-            Body: body,
-            ContentType: 'video/mp4',
-          },
-          partSize: PART_SIZE,
-          queueSize: 2,
-          leavePartsOnError: false, // aborts the multipart upload (the grant allows AbortMultipartUpload)
-        });
-        await upload.done();
-        return { ok: true, attempts: attempt };
-      } catch (error) {
-        lastError = `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`;
-        if (isPermanent(error)) return { ok: false, attempts: attempt, error: lastError, permanent: true };
-      }
-      if (attempt < this.#retry.attempts) {
-        this.#onRetry(index, attempt, lastError);
-        const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-        await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
-      }
-    }
-    return { ok: false, attempts: this.#retry.attempts, error: lastError, permanent: false };
+    return withRetries(
+      this.#retry,
+      async () => {
+        try {
+          const upload = new Upload({
+            client: this.#client,
+            params: {
+              Bucket: this.#target.bucket,
+              Key: `${this.#target.key_prefix}${chunkFileName(index)}`,
+              Body: body,
+              ContentType: 'video/mp4',
+            },
+            partSize: PART_SIZE,
+            queueSize: 2,
+            leavePartsOnError: false, // aborts the multipart upload (the grant allows AbortMultipartUpload)
+          });
+          await upload.done();
+          return { ok: true };
+        } catch (error) {
+          return {
+            ok: false,
+            error: `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`,
+            permanent: isPermanent(error),
+          };
+        }
+      },
+      (attempt, error) => this.#onRetry(index, attempt, error),
+    );
   }
 
   close(): void {

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { chunkFileName } from '../protocol/keys.ts';
 import type { ErrorBody, UploadTarget } from '../protocol/messages.ts';
+import { DEFAULT_RETRY, withRetries, type RetryPolicy, type UploadOutcome } from './retry.ts';
 
-export type UploadOutcome = { ok: true; attempts: number } | { ok: false; attempts: number; error: string; permanent: boolean };
+export { DEFAULT_RETRY, type RetryPolicy, type UploadOutcome } from './retry.ts';
 
 export interface ChunkUploader {
   upload(index: number, file: string): Promise<UploadOutcome>;
@@ -14,14 +15,6 @@ export interface ChunkUploader {
   setTarget(target: UploadTarget): void;
   close?(): void;
 }
-
-export interface RetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 250, maxDelayMs: 5000 };
 
 export class HttpChunkUploader implements ChunkUploader {
   #target: UploadTarget;
@@ -40,20 +33,27 @@ export class HttpChunkUploader implements ChunkUploader {
 
   async upload(index: number, file: string): Promise<UploadOutcome> {
     const body = await readFile(file);
-    let lastError = '';
-    for (let attempt = 1; attempt <= this.#retry.attempts; attempt++) {
-      const target = this.#target;
-      if (target.type !== 'http') return { ok: false, attempts: attempt, error: 'this uploader only does HTTP uploads', permanent: true };
-      const url = target.url_template.replace('{file}', chunkFileName(index));
-      try {
-        const res = await fetch(url, {
-          method: 'PUT',
-          headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${target.token}` },
-          body,
-        });
+    return withRetries(
+      this.#retry,
+      async () => {
+        // Read the target on every try: a refresh may have replaced the token meanwhile.
+        const target = this.#target;
+        if (target.type !== 'http') return { ok: false, error: 'this uploader only does HTTP uploads', permanent: true };
+        const url = target.url_template.replace('{file}', chunkFileName(index));
+        let res: Response;
+        try {
+          res = await fetch(url, {
+            method: 'PUT',
+            headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${target.token}` },
+            body,
+          });
+        } catch (error) {
+          const cause = (error as Error).cause;
+          return { ok: false, error: cause instanceof Error ? cause.message : (error as Error).message, permanent: false };
+        }
         if (res.ok) {
           await res.arrayBuffer();
-          return { ok: true, attempts: attempt };
+          return { ok: true };
         }
         let message = `${res.status} ${res.statusText}`;
         try {
@@ -62,17 +62,9 @@ export class HttpChunkUploader implements ChunkUploader {
         } catch {
           // not JSON
         }
-        if (res.status < 500) return { ok: false, attempts: attempt, error: message, permanent: true };
-        lastError = message;
-      } catch (error) {
-        lastError = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
-      }
-      if (attempt < this.#retry.attempts) {
-        this.#onRetry(index, attempt, lastError);
-        const delay = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
-        await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
-      }
-    }
-    return { ok: false, attempts: this.#retry.attempts, error: lastError, permanent: false };
+        return { ok: false, error: message, permanent: res.status < 500 };
+      },
+      (attempt, error) => this.#onRetry(index, attempt, error),
+    );
   }
 }

@@ -31,16 +31,18 @@ export function createStack(s: Settings): StackOutputs {
   });
   new aws.secretsmanager.SecretVersion(`${s.name}-signing-secret`, { secretId: signingSecret.id, secretString: s.signingSecret });
   const roles = createRoles(s, { input, output, queue, table, signingSecret });
-  const region = aws.getRegionOutput().region;
-  const environment = {
-    PROFILE: 'aws',
-    STREAMING_ENABLED: 'true',
-    AWS_REGION: region,
+  const keys = {
+    AWS_REGION: aws.getRegionOutput().region,
     INPUT_BUCKET_NAME: input.bucket,
     OUTPUT_BUCKET_NAME: output.bucket,
     STREAM_SESSIONS_TABLE_NAME: table.name,
     VIDEO_WORKER_QUEUE_URL: queue.url,
     STREAM_UPLOAD_ROLE_ARN: roles.upload.arn,
+  };
+  const environment = {
+    ...keys,
+    PROFILE: 'aws',
+    STREAMING_ENABLED: 'true',
     SQS_VISIBILITY_SECONDS: String(s.visibilityTimeoutSeconds),
     SESSION_TTL_DAYS: String(s.sessionTtlDays),
   };
@@ -52,13 +54,5 @@ export function createStack(s: Settings): StackOutputs {
     environment: pulumi.output(environment),
   });
   createAlarms(s, { queue, dlq, loadBalancer: compute.loadBalancer });
-  return {
-    AWS_REGION: region,
-    INPUT_BUCKET_NAME: input.bucket,
-    OUTPUT_BUCKET_NAME: output.bucket,
-    STREAM_SESSIONS_TABLE_NAME: table.name,
-    VIDEO_WORKER_QUEUE_URL: queue.url,
-    STREAM_UPLOAD_ROLE_ARN: roles.upload.arn,
-    PUBLIC_BASE_URL: compute.publicBaseUrl,
-  };
+  return { ...keys, PUBLIC_BASE_URL: compute.publicBaseUrl };
 }

@@ -3,12 +3,11 @@
  * stand-in): real SDK traffic through every adapter, the real pool and the capture CLI.
  */
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { runCapture } from './helpers/capture.ts';
 import { chunkKey, segmentKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, S3UploadTarget } from '../protocol/messages.ts';
 import { uploadPolicy } from '../server/adapters/aws/sts-grants.ts';
@@ -20,20 +19,7 @@ import { startTestServer, tempDir, until } from '../server/test/helpers/server.t
 import { openSocket } from '../server/test/helpers/ws.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET, notification, startAwsEmulators } from './helpers/aws.ts';
 
-const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-function runCapture(args: string[]): Promise<{ code: number | null; events: Array<Record<string, unknown>>; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, events: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: err }));
-  });
-}
 
 for (const fastPath of [true, false]) {
   t.test(`capture → S3 → SQS → segments in the output bucket → presigned playlist (fast path ${fastPath ? 'on' : 'off'})`, async (t) => {
