@@ -35,6 +35,8 @@ export function renderPlaylist(input: PlaylistInput): string {
     `#EXT-X-TARGETDURATION:${targetDuration(input.chunks, input.chunkSeconds)}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
     '#EXT-X-INDEPENDENT-SEGMENTS',
+    // The server holds `?_HLS_msn=N` requests until segment N is listed (LL-HLS blocking reload).
+    '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES',
   ];
   let clock = 0; // media time of the next entry, in seconds
   let anchorNext = true; // write a PROGRAM-DATE-TIME before the next real segment

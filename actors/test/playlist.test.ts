@@ -40,6 +40,7 @@ for (const c of cases) {
     t.match(text, /^#EXTM3U\n/);
     t.match(text, /#EXT-X-PLAYLIST-TYPE:EVENT\n/);
     t.match(text, /#EXT-X-MEDIA-SEQUENCE:0\n/);
+    t.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES\n/, 'blocking reload is advertised');
   });
 }
 
