@@ -1,6 +1,7 @@
 /** `npm run bench -- <scenario> [options]`: benchmark scenarios; results also saved as JSON in bench/results/. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 
 const USAGE = `Usage: npm run bench -- <scenario> [options]
@@ -8,13 +9,20 @@ const USAGE = `Usage: npm run bench -- <scenario> [options]
 Scenarios:
   pipeline    chunk conversion throughput at 360p and 720p (30 fps): seconds per chunk,
               realtime factor and each stage's share (decode, depth, stereo, encode)
+  latency     a live test stream through the server in real time: chunk cut → segment ready,
+              and the newest frame's age when its segment is listed (p50/p95/max)
 
 Options (pipeline):
   --chunks N          chunks per resolution (default 6)
   --chunk-seconds N   chunk length (default 2)
   --workers N         pool threads (default: GPUs, else CPU cores)
   --sizes WxH,WxH     source sizes (default 640x360,1280x720)
-  --mode sbs|anaglyph (default sbs)`;
+  --mode sbs|anaglyph (default sbs)
+
+Options (latency):
+  --seconds N         stream length (default 30)
+  --chunk-seconds N   chunk length (default 2)
+  --sizes WxH         source size (default 640x360)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,6 +33,7 @@ async function main(): Promise<number> {
       workers: { type: 'string' },
       sizes: { type: 'string' },
       mode: { type: 'string' },
+      seconds: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -32,6 +41,18 @@ async function main(): Promise<number> {
   if (values.help || !scenario) {
     process.stdout.write(USAGE + '\n');
     return scenario || values.help ? 0 : 2;
+  }
+  if (scenario === 'latency') {
+    const seconds = Number(values.seconds ?? 30);
+    const chunkSeconds = Number(values['chunk-seconds'] ?? 2);
+    if (!(seconds > 0) || !(chunkSeconds > 0)) throw new Error('--seconds and --chunk-seconds must be positive');
+    const result = await runLatency({ seconds, chunkSeconds, size: values.sizes ?? '640x360' }, (l) => process.stdout.write(l + '\n'));
+    const f = (s: { p50: number; p95: number; max: number }) => `p50 ${(s.p50 / 1000).toFixed(2)} s  p95 ${(s.p95 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
+    process.stdout.write(`chunks: ${result.chunks}\n`);
+    process.stdout.write(`chunk cut → segment ready:        ${f(result.processingMs)}\n`);
+    process.stdout.write(`newest frame → listed (glass):    ${f(result.glassToPlaylistMs)}\n`);
+    await saveResult('latency', { seconds, chunkSeconds }, result);
+    return 0;
   }
   if (scenario !== 'pipeline') {
     process.stderr.write(`unknown scenario "${scenario}"\n\n${USAGE}\n`);
@@ -58,11 +79,15 @@ async function main(): Promise<number> {
   }
   process.stdout.write(`pipeline: ${options.chunks} × ${options.chunkSeconds}s chunks per size, ${options.mode}\n`);
   const rows = await runPipeline(options, (line) => process.stdout.write(line + '\n'));
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL(`./results/pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-  await writeFile(file, JSON.stringify({ scenario: 'pipeline', options, rows }, null, 2));
-  process.stdout.write(`results: ${file.pathname}\n`);
+  await saveResult('pipeline', options, rows);
   return 0;
+}
+
+async function saveResult(scenario: string, options: unknown, result: unknown): Promise<void> {
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  const file = new URL(`./results/${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+  await writeFile(file, JSON.stringify({ scenario, options, result }, null, 2));
+  process.stdout.write(`results: ${file.pathname}\n`);
 }
 
 main().then(

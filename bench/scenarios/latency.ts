@@ -1,0 +1,69 @@
+/**
+ * Live latency, as a viewer experiences it: the server (local profile, real pool) and the capture
+ * client streaming the test source in real time. Per chunk: cut → segment ready (processing latency),
+ * and the age of the newest frame when its segment becomes available (glass-to-playlist latency,
+ * before any player buffering).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { CaptureRunner } from '../../capture-client/runner.ts';
+import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger, memorySink } from '../../server/log.ts';
+import { startServer } from '../../server/server.ts';
+
+export interface LatencyOptions {
+  seconds: number;
+  chunkSeconds: number;
+  size: string;
+}
+
+export interface LatencyResult {
+  chunks: number;
+  processingMs: { p50: number; p95: number; max: number };
+  glassToPlaylistMs: { p50: number; p95: number; max: number };
+}
+
+function stats(values: number[]): { p50: number; p95: number; max: number } {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
+  return { p50: at(0.5), p95: at(0.95), max: v[v.length - 1] ?? NaN };
+}
+
+export async function runLatency(options: LatencyOptions, log: (line: string) => void): Promise<LatencyResult> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-latency-'));
+  const server = await startServer(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }), {
+    log: createLogger('server', memorySink('warn')),
+  });
+  try {
+    const events: Array<{ at: number; event: Record<string, unknown> }> = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) events.push({ at: Date.now(), event: JSON.parse(line) });
+        done();
+      },
+    });
+    const capture = parseOptions([
+      '--server', server.url, '--source', 'test', '--size', options.size, '--duration', String(options.seconds),
+      '--chunk-seconds', String(options.chunkSeconds), '--json', '--quiet',
+    ]) as CaptureOptions;
+    log(`streaming ${options.seconds} s of ${options.size} test source in ${options.chunkSeconds}-s chunks, in real time…`);
+    const started = Date.now();
+    await new CaptureRunner(capture, { stdout, stderr: process.stderr }).run();
+    const processing: number[] = [];
+    const glass: number[] = [];
+    for (const { at, event } of events) {
+      if (event.event !== 'segment') continue;
+      const index = Number(event.index);
+      if (typeof event.latency_ms === 'number') processing.push(event.latency_ms);
+      // The chunk's newest frame was captured at ≈ start + (index + 1) · N.
+      glass.push(at - (started + (index + 1) * options.chunkSeconds * 1000));
+    }
+    return { chunks: processing.length, processingMs: stats(processing), glassToPlaylistMs: stats(glass) };
+  } finally {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
