@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { StereoMode } from '../protocol/keys.ts';
+import { defaultFfmpeg } from './ffmpeg-path.ts';
 
 export type Source = { kind: 'test' } | { kind: 'file'; path: string } | { kind: 'screen' };
 
@@ -44,7 +45,8 @@ Options:
   --realtime            pace input at real time (default on)
   --no-realtime         read as fast as possible (files and the test pattern)
   --end-timeout S       how long to wait for the playlist to close after ending (default 60)
-  --ffmpeg PATH         ffmpeg executable (default $FFMPEG_PATH, else ffmpeg on PATH)
+  --ffmpeg PATH         ffmpeg executable (default $FFMPEG_PATH, else ffmpeg on PATH, else the
+                        binary from the @ffmpeg-installer npm package)
   --no-fast-path        do not announce uploads on the socket (the server then learns of them
                         only through its own event path: S3 → SQS, or the local queue)
   --json                print events as JSON lines on stdout (for scripts)
@@ -120,7 +122,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     realtime: !v['no-realtime'],
     quiet: Boolean(v.quiet),
     json: Boolean(v.json),
-    ffmpeg: v.ffmpeg ?? env.FFMPEG_PATH ?? 'ffmpeg',
+    ffmpeg: v.ffmpeg ?? defaultFfmpeg(env),
     endTimeout: positiveNumber('end-timeout', v['end-timeout'], 60, 3600)!,
     fastPath: !v['no-fast-path'],
   };
