@@ -5,13 +5,15 @@ export function inputArgs(options: CaptureOptions, env: NodeJS.ProcessEnv = proc
   const re = options.realtime ? ['-re'] : [];
   const duration = options.duration === null ? [] : ['-t', String(options.duration)];
   switch (options.source.kind) {
-    case 'test':
-      // A moving test pattern with a 440 Hz tone: demos and tests need no media files.
+    case 'test': {
+      // A moving test pattern with a 440 Hz tone: demos and tests need no media files. The length is
+      // set on each source (not with -t) so video and audio end together and no stray tail chunk is cut.
+      const length = options.duration === null ? '' : `:duration=${options.duration}`;
       return [
-        ...re, '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}`,
-        ...re, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-        ...duration,
+        ...re, '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}${length}`,
+        ...re, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${length}`,
       ];
+    }
     case 'file':
       return [...re, '-i', options.source.path, ...duration];
     case 'screen': {
