@@ -74,13 +74,14 @@ t.test('AssumeRole carries the scoped policy; credentials are refreshed over the
   const aws = await startAwsEmulators(t);
   const roleArn = 'arn:aws:iam::123456789012:role/stream-upload';
   const server = await startTestServer(t, {
-    pool: new FakePool(), env: { ...aws.env, STREAM_UPLOAD_ROLE_ARN: roleArn, UPLOAD_TOKEN_SECONDS: '2' },
+    // Refreshed at 80% of 5 s: a second of margin before expiry even on a loaded machine.
+    pool: new FakePool(), env: { ...aws.env, STREAM_UPLOAD_ROLE_ARN: roleArn, UPLOAD_TOKEN_SECONDS: '5' },
   });
   const s: CreateSessionResponse = await createSession(server.url);
   const first = aws.sts.requests.at(-1)!;
   t.equal(first.action, 'AssumeRole');
   t.equal(first.params.get('RoleArn'), roleArn);
-  t.equal(first.params.get('DurationSeconds'), '2');
+  t.equal(first.params.get('DurationSeconds'), '5');
   t.same(JSON.parse(first.params.get('Policy')!), {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: `arn:aws:s3:::${INPUT_BUCKET}/stream_input/${s.session_id}/*` }],
