@@ -3,14 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { Chunker } from '../chunker.ts';
+import { defaultFfmpeg } from '../ffmpeg-path.ts';
 import { parseOptions, type CaptureOptions } from '../options.ts';
 import { inputArgs, mapArgs } from '../sources.ts';
 
 const exec = promisify(execFile);
+const ffmpeg = defaultFfmpeg(process.env);
 
 t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting at k·2 s', async (t) => {
   const options = parseOptions(['--size', '160x90', '--duration', '6', '--no-realtime'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg: 'ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 20 });
   t.teardown(() => chunker.close());
   await chunker.start();
   const chunks = [];
@@ -21,7 +23,7 @@ t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting a
   }
   t.same(chunks.map((c) => c.index), [0, 1, 2]);
   for (const c of chunks) {
-    const { stderr } = await exec('ffmpeg', ['-hide_banner', '-i', c.path]).catch((e: { stderr: string }) => e);
+    const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', c.path]).catch((e: { stderr: string }) => e);
     const start = Number(/start: ([\d.]+)/.exec(stderr)?.[1]);
     t.ok(Math.abs(start - c.index * 2) < 0.1, `chunk ${c.index} starts at ≈${c.index * 2} s (got ${start})`);
     t.match(stderr, /Audio: aac/, 'with audio');
@@ -31,7 +33,7 @@ t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting a
 
 t.test('stop() finishes the current chunk and ends the stream', async (t) => {
   const options = parseOptions(['--size', '160x90'], {}) as CaptureOptions; // realtime, unlimited
-  const chunker = new Chunker({ ffmpeg: 'ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 1, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 1, pollMs: 20 });
   t.teardown(() => chunker.close());
   await chunker.start();
   const seen: number[] = [];

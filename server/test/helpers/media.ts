@@ -3,14 +3,18 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { defaultFfmpeg } from '../../../capture-client/ffmpeg-path.ts';
 
 const exec = promisify(execFile);
+
+/** The ffmpeg the tests run: FFMPEG_PATH, else PATH, else the npm-packaged binary (as the server finds it). */
+export const ffmpeg = defaultFfmpeg(process.env);
 
 /** `seconds` of test pattern + tone, cut into `chunkSeconds` chunks keeping their timestamps. */
 export async function makeChunks(dir: string, opts: { seconds: number; chunkSeconds: number; size?: string; fps?: number }): Promise<Buffer[]> {
   const size = opts.size ?? '160x90';
   const fps = opts.fps ?? 30;
-  await exec('ffmpeg', [
+  await exec(ffmpeg, [
     '-v', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`,
     '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
@@ -26,13 +30,13 @@ export async function makeChunks(dir: string, opts: { seconds: number; chunkSeco
 
 /** Runs `ffmpeg -v warning -i url -f null -` and returns what it printed (empty = clean decode). */
 export async function decodeWarnings(url: string): Promise<string> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-v', 'warning', '-i', url, '-f', 'null', '-']);
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-v', 'warning', '-i', url, '-f', 'null', '-']);
   return stderr.trim();
 }
 
 /** Stream facts from `ffmpeg -i` (video size, audio presence, duration). */
 export async function mediaInfo(url: string): Promise<{ width: number; height: number; hasAudio: boolean; duration: number }> {
-  const { stderr } = await exec('ffmpeg', ['-hide_banner', '-i', url, '-f', 'null', '-']).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', url, '-f', 'null', '-']).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
   const size = /Video: [^\n]*?(\d{2,5})x(\d{2,5})/.exec(stderr);
   const time = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)].pop();
   return {
