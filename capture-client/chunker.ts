@@ -38,6 +38,8 @@ export class Chunker {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #stopping = false;
+  /** The poll in progress: polls never overlap (an overlap would report one chunk twice). */
+  #polling: Promise<void> | null = null;
 
   constructor(options: ChunkerOptions) {
     this.#opts = options;
@@ -68,7 +70,9 @@ export class Chunker {
       child.once('error', (error) => reject(new Error(`could not start ffmpeg (${this.#opts.ffmpeg}): ${error.message}`)));
     });
     child.on('close', (code, signal) => {
-      void this.#poll().then(() => {
+      clearInterval(this.#timer);
+      // One more poll, started after any running one, reads the list ffmpeg finished writing.
+      void (this.#polling ?? Promise.resolve()).then(() => this.#poll()).then(() => {
         if (code !== 0 && signal === null && !this.#closed && !this.#stopping) {
           const last = this.#stderr.trim().split('\n').slice(-3).join(' | ');
           this.#error = new Error(`ffmpeg exited with code ${code}${last ? `: ${last}` : ''}`);
@@ -81,7 +85,12 @@ export class Chunker {
     this.#timer = setInterval(() => void this.#poll(), this.#opts.pollMs ?? 100);
   }
 
-  async #poll(): Promise<void> {
+  #poll(): Promise<void> {
+    this.#polling ??= this.#pollOnce().finally(() => (this.#polling = null));
+    return this.#polling;
+  }
+
+  async #pollOnce(): Promise<void> {
     const dir = await this.dir;
     let text: string;
     try {

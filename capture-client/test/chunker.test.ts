@@ -51,3 +51,21 @@ t.test('a missing ffmpeg is a clear error', async (t) => {
   t.teardown(() => chunker.close());
   await t.rejects(chunker.start(), /could not start ffmpeg \(\/nonexistent\/ffmpeg\)/);
 });
+
+t.test('each chunk is reported once, even when polls come faster than the file checks', async (t) => {
+  // Several captures at once load the machine so that polls would overlap if they could
+  // (an overlap used to report one file under two indices).
+  const once = async () => {
+    const options = parseOptions(['--size', '320x180', '--duration', '8', '--no-realtime'], {}) as CaptureOptions;
+    const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 2 });
+    t.teardown(() => chunker.close());
+    await chunker.start();
+    const paths: string[] = [];
+    for await (const chunk of chunker.chunks()) paths.push(chunk.path);
+    return paths;
+  };
+  for (const paths of await Promise.all([once(), once(), once(), once()])) {
+    t.equal(paths.length, 4, 'four chunks');
+    t.equal(new Set(paths).size, 4, 'four different files');
+  }
+});
