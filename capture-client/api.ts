@@ -1,5 +1,6 @@
 /** The server's session API, with errors that carry the server's own message. */
 import type { CreateSessionResponse, ErrorBody, StereoMode } from '../protocol/messages.ts';
+import { withRetries, type RetryPolicy } from './retry.ts';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -37,13 +38,31 @@ export async function createSession(server: string, mode: StereoMode): Promise<C
   return (await res.json()) as CreateSessionResponse;
 }
 
-export async function endSession(server: string, sessionId: string, chunks: number): Promise<void> {
-  const res = await fetch(`${server}/stream_sessions/${sessionId}/end`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ chunks }),
+/** How long ending a session keeps trying through network errors and 5xx (a server restarting). */
+const END_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 5000 };
+
+/** Ends the session; rides through a server restart (network errors and 5xx are retried, 4xx are not). */
+export async function endSession(server: string, sessionId: string, chunks: number, retry: RetryPolicy = END_RETRY): Promise<void> {
+  let failure4xx: ApiError | undefined;
+  const outcome = await withRetries(retry, async () => {
+    let res: Response;
+    try {
+      res = await fetch(`${server}/stream_sessions/${sessionId}/end`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ chunks }),
+      });
+    } catch (error) {
+      const cause = (error as Error).cause;
+      return { ok: false, error: cause instanceof Error ? cause.message : (error as Error).message, permanent: false };
+    }
+    if (res.status === 204) return { ok: true };
+    const error = await failure(res, 'ending the session');
+    if (res.status < 500) failure4xx = error;
+    return { ok: false, error: error.message, permanent: res.status < 500 };
   });
-  if (res.status !== 204) throw await failure(res, 'ending the session');
+  if (outcome.ok) return;
+  throw failure4xx ?? new ApiError(0, `ending the session failed after ${outcome.attempts} attempts: ${outcome.error}`);
 }
 
 /** True once the playlist carries #EXT-X-ENDLIST (used when the socket is down). */

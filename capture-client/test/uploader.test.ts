@@ -74,3 +74,33 @@ t.test('new credentials are used for later uploads', async (t) => {
   await up.upload(1, file);
   t.same(seen.map((s) => s.auth), ['Bearer tok', 'Bearer fresh']);
 });
+
+t.test('ending a session rides through a server that is briefly down or failing', async (t) => {
+  const { endSession } = await import('../api.ts');
+  const statuses = [503, 204];
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.url} ${body}`);
+      res.writeHead(statuses.shift() ?? 204).end();
+    });
+  });
+  // Not listening yet: the first attempts fail to connect.
+  const port = await new Promise<number>((resolve) => {
+    const probe = http.createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const ending = endSession(`http://127.0.0.1:${port}`, 'abc', 3, { attempts: 200, baseDelayMs: 20, maxDelayMs: 50 });
+  setTimeout(() => server.listen(port, '127.0.0.1'), 100);
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  await ending;
+  t.same(seen, ['POST /stream_sessions/abc/end {"chunks":3}', 'POST /stream_sessions/abc/end {"chunks":3}'], '503 retried, then 204');
+  const { ApiError } = await import('../api.ts');
+  statuses.push(404);
+  await t.rejects(endSession(`http://127.0.0.1:${port}`, 'abc', 3, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }), ApiError, 'a 404 is final');
+});
