@@ -156,3 +156,15 @@ t.test('the S3 store lists every object across ListObjectsV2 pages; absent objec
   t.equal(await store.head(chunkKey('paged', 9)), undefined);
   t.throws(() => store.bucketOf('elsewhere/x'), TypeError);
 });
+
+t.test('presigned segment URLs are reused while most of their lifetime remains', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const { S3SegmentUrls } = await import('../server/adapters/aws/s3-segment-urls.ts');
+  const urls = new S3SegmentUrls(aws.s3, OUTPUT_BUCKET, 3600);
+  const a = await urls.url('s', 0);
+  t.equal(await urls.url('s', 0), a, 'the same signature on the next playlist request');
+  t.not(await urls.url('s', 1), a, 'another segment, another URL');
+  const short = new S3SegmentUrls(aws.s3, OUTPUT_BUCKET, 1);
+  const first = await short.url('s', 0);
+  await until(async () => (await short.url('s', 0)) !== first, 'a fresh signature after half the lifetime', 5000);
+});
