@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# The StereoSpot Live server image: Node 20, Debian-packaged ffmpeg, onnxruntime-node with its CUDA 12
-# execution provider (used when the container sees a GPU; CPU otherwise).
+# The StereoSpot Live server image: Node 20, onnxruntime-node with its CUDA 12 execution provider (used
+# when the container sees a GPU; CPU otherwise). Video is decoded and encoded in-process by libav
+# (node-av's prebuilt binary, from npm): the server runs no ffmpeg executable.
 # Build:  docker build -t stereospot-live .
 # Run:    docker run --gpus all -p 8000:8000 --env-file .env stereospot-live
 
@@ -31,7 +32,7 @@ RUN npm ci --omit=dev --no-audit --no-fund --onnxruntime-node-install=cuda12
 FROM ${NODE_IMAGE} AS node
 FROM ${RUNTIME_BASE} AS runtime
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ffmpeg ca-certificates tini \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --create-home --uid 10001 stereospot
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
@@ -43,7 +44,7 @@ COPY protocol protocol
 COPY actors actors
 COPY gpu-pool gpu-pool
 COPY server server
-ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data FFMPEG_PATH=/usr/bin/ffmpeg
+ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
 RUN mkdir -p /data && chown stereospot /data
 USER stereospot
 EXPOSE 8000

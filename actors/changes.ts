@@ -15,7 +15,8 @@ export interface SessionView {
 export type SessionChange =
   | { kind: 'chunk'; chunk: ChunkRecord }
   | { kind: 'segment'; chunk: ChunkRecord }
-  | { kind: 'playlist'; listed: number; closed: boolean }
+  /** The playlist grew (entries `from`…`listed`−1 are new) or closed. */
+  | { kind: 'playlist'; from: number; listed: number; closed: boolean }
   | { kind: 'phase'; phase: SessionPhase }
   | { kind: 'ended'; reason: EndReason; ready: number; failed: number };
 
@@ -42,7 +43,7 @@ export function diffSessions(prev: SessionView | undefined, next: SessionView): 
   const closedBefore = prev?.phase === 'ended';
   const closedAfter = next.phase === 'ended';
   if (listedAfter !== listedBefore || closedAfter !== closedBefore) {
-    changes.push({ kind: 'playlist', listed: listedAfter, closed: closedAfter });
+    changes.push({ kind: 'playlist', from: Math.max(0, Math.min(listedBefore, listedAfter)), listed: listedAfter, closed: closedAfter });
   }
   if (prev?.phase !== next.phase) {
     changes.push({ kind: 'phase', phase: next.phase });

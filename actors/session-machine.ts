@@ -16,7 +16,6 @@ import { allSettled, expectedLength, isSettled, planDispatch, retryDelay } from 
 import {
   newSessionData,
   type ChunkRecord,
-  type DepthState,
   type EndReason,
   type SessionConfig,
   type SessionContext,
@@ -33,7 +32,11 @@ export type ProcessResult =
       start: number;
       segmentBytes: number;
       timings: StageTimings;
-      depth: DepthState;
+      /** Id of the stored init segment the segment needs, and its codecs. */
+      init: string;
+      codecs: string;
+      /** Wall-clock ms of media time 0 carried by the chunk, when it carries one. */
+      origin: number | null;
     }
   | {
       ok: false;
@@ -57,7 +60,6 @@ export interface ProcessChunkInput {
   mode: StereoMode;
   index: number;
   attempt: number;
-  depth: DepthState | null;
 }
 
 export interface SessionInput {
@@ -166,7 +168,7 @@ export const sessionMachine = setup({
         const attempt = chunks[index]!.attempts;
         enqueue.spawnChild('processChunk', {
           id: processChildId(index, attempt),
-          input: { sessionId: context.sessionId, mode: context.mode, index, attempt, depth: context.depth },
+          input: { sessionId: context.sessionId, mode: context.mode, index, attempt },
         });
       }
     }),
@@ -186,15 +188,13 @@ export const sessionMachine = setup({
           start: result.start,
           segmentBytes: result.segmentBytes,
           timings: result.timings,
+          init: result.init,
+          codecs: result.codecs,
           readyAt: Date.now(),
         };
+        if (result.origin !== null) ready.origin = result.origin;
         delete ready.error;
-        const newer = event.index > context.depthIndex;
-        enqueue.assign({
-          chunks: { ...context.chunks, [event.index]: ready },
-          depth: newer ? result.depth : context.depth,
-          depthIndex: newer ? event.index : context.depthIndex,
-        });
+        enqueue.assign({ chunks: { ...context.chunks, [event.index]: ready } });
         return;
       }
       if (!result.permanent && chunk.attempts < context.config.maxAttempts) {

@@ -11,13 +11,6 @@ export type ChunkStatus = 'uploaded' | 'queued' | 'processing' | 'ready' | 'fail
 
 export type EndReason = 'requested' | 'idle';
 
-/** Depth-normalisation state carried from chunk to chunk (opaque to the actor beyond these fields). */
-export interface DepthState {
-  min: number;
-  max: number;
-  thumb: number[];
-}
-
 export interface StageTimings {
   decode: number;
   depth: number;
@@ -45,6 +38,11 @@ export interface ChunkRecord {
   segmentBytes?: number;
   readyAt?: number;
   timings?: StageTimings;
+  /** Ready only: the id of the init segment it needs, and its RFC 6381 codecs. */
+  init?: string;
+  codecs?: string;
+  /** Ready only: wall-clock ms of media time 0 as the capture client wrote it into the chunk. */
+  origin?: number;
 }
 
 /** Tunables of one session, copied into its context so persisted sessions restore alike. */
@@ -74,9 +72,6 @@ export interface SessionData {
   expectedChunks: number | null;
   /** Keyed by chunk index (string keys, as JSON has them). */
   chunks: Record<string, ChunkRecord>;
-  /** Depth state from the highest-index chunk processed so far. */
-  depth: DepthState | null;
-  depthIndex: number;
   lastChunkAt: number;
 }
 
@@ -87,8 +82,8 @@ export interface SessionContext extends SessionData {
 
 /** What a session store keeps of a session: enough to rebuild its actor after a restart. */
 export interface SessionRecord extends SessionData {
-  /** Bumped when the shape changes; older records are migrated or refused. */
-  version: 1;
+  /** Bumped when the shape changes; older records are migrated or refused. (2: CMAF segments.) */
+  version: 2;
   /** True once the session reached its final state (playlist closed). */
   closed: boolean;
 }
@@ -103,10 +98,8 @@ export function newSessionData(sessionId: string, mode: StereoMode, createdAt: n
     endReason: null,
     expectedChunks: null,
     chunks: {},
-    depth: null,
-    depthIndex: -1,
     lastChunkAt: createdAt,
   };
 }
 
-export const SESSION_RECORD_VERSION = 1 as const;
+export const SESSION_RECORD_VERSION = 2 as const;

@@ -66,7 +66,10 @@ async function main(): Promise<number> {
     return n;
   };
   options.chunks = int('chunks', values.chunks, options.chunks);
-  options.chunkSeconds = int('chunk-seconds', values['chunk-seconds'], options.chunkSeconds);
+  if (values['chunk-seconds'] !== undefined) {
+    options.chunkSeconds = Number(values['chunk-seconds']);
+    if (!(options.chunkSeconds >= 0.1)) throw new Error(`--chunk-seconds must be a number ≥ 0.1 (got "${values['chunk-seconds']}")`);
+  }
   options.workers = int('workers', values.workers, options.workers);
   if (values.mode === 'anaglyph' || values.mode === 'sbs') options.mode = values.mode;
   else if (values.mode !== undefined) throw new Error(`--mode must be sbs or anaglyph (got "${values.mode}")`);

@@ -1,140 +1,177 @@
 /**
- * One chunk through the pipeline: ffmpeg decode → depth model → stereo → ffmpeg encode (MPEG-TS).
- * Decode, compute and encode overlap: frames stream through pipes with backpressure.
+ * One chunk through the pipeline, in-process: libav decode → depth model → stereo warp → x264 →
+ * one CMAF segment (plus the init segment it needs). No ffmpeg process is started per chunk.
+ *
+ * Depth continuity does not depend on the order chunks finish in: the normalisation state a chunk
+ * starts from is computed from the last frames of the *previous chunk's input* (`task.previous`),
+ * never from whatever conversion happened to finish last. So chunks can be converted in parallel and
+ * the depth still flows across every border.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { StderrTail } from './ffmpeg.ts';
+import type { Scaler } from 'node-av/api';
+import { AV_PIX_FMT_RGB24 } from 'node-av/constants';
+import { Frame } from 'node-av/lib';
+import { ChunkReader } from './chunk-reader.ts';
+import { CmafWriter } from './cmaf-writer.ts';
+import { thumbnail, updateDepthState } from './depth-range.ts';
 import type { DepthModel } from './model.ts';
-import { outputSize, probe } from './probe.ts';
-import { renderStereo, thumbnail, updateDepthState } from './stereo.ts';
-import type { ChunkResult, ChunkTask, DepthState } from './types.ts';
+import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
+import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
 
 export interface ConvertOptions {
-  ffmpeg: string;
   model: DepthModel;
+  /** Largest disparity as a fraction of each eye's width. */
   strength: number;
+  /** Frames at the end of the previous chunk that warm up the depth range (0 = none). */
+  warmupFrames: number;
+  /** The worker's scaler (it caches its swscale contexts between chunks). */
+  scaler: Scaler;
 }
 
-function spawnFfmpeg(ffmpeg: string, args: string[]): { child: ChildProcessWithoutNullStreams; stderr: StderrTail; done: Promise<number | null> } {
-  const child = spawn(ffmpeg, ['-hide_banner', '-nostdin', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stderr = new StderrTail();
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  child.stdin.on('error', () => {});
-  const done = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  return { child, stderr, done };
+/** Each eye's output size: height = min(wanted, source), width follows the aspect; both even. */
+export function outputSize(source: { width: number; height: number }, wantedHeight: number): { width: number; height: number } {
+  const height = Math.max(2, Math.floor(Math.min(wantedHeight, source.height) / 2) * 2);
+  const width = Math.max(2, Math.round((source.width * height) / source.height / 2) * 2);
+  return { width, height };
 }
 
-function write(stream: NodeJS.WritableStream, data: Uint8Array): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ok = stream.write(data, (error) => (error ? reject(error) : undefined));
-    if (ok) resolve();
-    else stream.once('drain', resolve);
-  });
+function timestampOf(frame: Frame): bigint {
+  const pts = frame.bestEffortTimestamp;
+  return pts === -9223372036854775808n ? frame.pts : pts;
+}
+
+/**
+ * The depth state at the end of the previous chunk, from its last `frames` frames (each frame's range
+ * fed through the EMA, starting from the first of them). Null when there is nothing usable.
+ */
+async function warmUp(previous: Uint8Array, size: { width: number; height: number }, options: ConvertOptions): Promise<DepthState | null> {
+  let reader: ChunkReader;
+  try {
+    reader = ChunkReader.open(previous);
+  } catch {
+    return null; // a broken previous chunk is a gap: this chunk starts afresh
+  }
+  try {
+    // Every frame must be decoded (they depend on each other); only the last few are kept, small.
+    const tail: Buffer[] = [];
+    for (const frame of reader.frames()) {
+      tail.push(options.scaler.toBufferSync(frame, { resize: size, format: 'rgb' }));
+      if (tail.length > options.warmupFrames) tail.shift();
+      frame.free();
+    }
+    let state: DepthState | null = null;
+    for (const rgb of tail) {
+      const { depth } = await options.model.estimate(rgb, size.width, size.height);
+      state = updateDepthState(state, depth, thumbnail(rgb, size.width, size.height));
+    }
+    return state;
+  } catch {
+    return null;
+  } finally {
+    reader.close();
+  }
 }
 
 export async function convertChunk(task: ChunkTask, options: ConvertOptions): Promise<ChunkResult> {
   const t0 = performance.now();
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-chunk-'));
-  const input = path.join(dir, `chunk-${randomBytes(4).toString('hex')}.mp4`);
-  const children: ChildProcessWithoutNullStreams[] = [];
+  const timings = { decode: 0, depth: 0, stereo: 0, encode: 0, total: 0 };
+  const reader = ChunkReader.open(task.chunk);
+  let writer: CmafWriter | undefined;
   try {
-    await writeFile(input, task.chunk);
-    const info = await probe(options.ffmpeg, input);
-    const { width, height } = outputSize(info, task.outputHeight);
-    const outWidth = task.mode === 'sbs' ? width * 2 : width;
-    const decoder = spawnFfmpeg(options.ffmpeg, [
-      // Passthrough: exactly the chunk's frames, no duplicates to fill a constant rate.
-      '-i', input, '-map', '0:v:0', '-an', '-vsync', '0', '-vf', `scale=${width}:${height}:flags=bilinear`,
-      '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
-    ]);
-    children.push(decoder.child);
-    // Timestamps stay on the capture's own timeline (-copyts): audio is copied with its original
-    // times and the stereo video is placed at the chunk's first frame time, so consecutive segments
-    // join without overlap or gap and can be produced in any order.
-    const videoStart = info.videoStart ?? info.start;
-    const encoder = spawnFfmpeg(options.ffmpeg, [
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${outWidth}x${height}`, '-r', String(info.fps), '-i', 'pipe:0',
-      '-copyts', '-i', input, '-map', '0:v', '-map', '1:a?', '-c:a', 'copy',
-      '-vf', `setpts=PTS+${videoStart.toFixed(6)}/TB`,
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-g', String(Math.max(1, Math.round(info.fps * 2))),
-      '-muxdelay', '0', '-muxpreload', '0',
-      '-mpegts_flags', '+initial_discontinuity', '-f', 'mpegts', 'pipe:1',
-    ]);
-    children.push(encoder.child);
-    const segmentParts: Buffer[] = [];
-    encoder.child.stdout.on('data', (d: Buffer) => segmentParts.push(d));
-
-    const frameBytes = width * height * 3;
-    const frame = new Uint8Array(frameBytes);
-    const disparity = new Float32Array(width);
-    let filled = 0;
+    const facts = reader.facts;
+    const { width, height } = outputSize(facts, task.outputHeight);
+    const modelSize = options.model.inputSize(width, height);
+    let state: DepthState | null = null;
+    if (task.previous && options.warmupFrames > 0) {
+      const t = performance.now();
+      state = await warmUp(task.previous, modelSize, options);
+      timings.depth += performance.now() - t;
+    }
+    const warmedUp = state !== null;
+    const sbs = task.mode === 'sbs';
+    const outWidth = sbs ? width * 2 : width;
+    writer = new CmafWriter({ width: outWidth, height, fps: facts.fps, timeBase: facts.timeBase, audio: reader.audioStream });
+    const scratch = new Float32Array(width);
+    const rgbOut = sbs ? null : new Uint8Array(width * height * 3);
     let frames = 0;
-    let depthState: DepthState | null = task.depth;
-    const timings = { decode: 0, depth: 0, stereo: 0, encode: 0, total: 0 };
-
-    const processFrame = async () => {
-      let t = performance.now();
-      const { depth, width: dw, height: dh } = await options.model.estimate(frame, width, height);
-      depthState = updateDepthState(depthState, depth, thumbnail(frame, width, height));
+    let first: bigint | null = null;
+    let last = 0n;
+    let t = performance.now();
+    for (const frame of reader.frames()) {
+      const pts = timestampOf(frame);
+      first ??= pts;
+      last = pts;
+      // The model's input, straight from the decoded frame at the model's size.
+      const small = options.scaler.toBufferSync(frame, { resize: modelSize, format: 'rgb' });
+      let out: Uint8Array;
+      let eye: Buffer;
+      if (sbs) {
+        eye = options.scaler.toBufferSync(frame, { resize: { width, height }, format: 'yuv420p' });
+      } else {
+        eye = options.scaler.toBufferSync(frame, { resize: { width, height }, format: 'rgb' });
+      }
+      frame.free();
+      timings.decode += performance.now() - t;
+      t = performance.now();
+      const { depth, width: dw, height: dh } = await options.model.estimate(small, modelSize.width, modelSize.height);
+      state = updateDepthState(state, depth, thumbnail(small, modelSize.width, modelSize.height));
       timings.depth += performance.now() - t;
       t = performance.now();
-      const out = new Uint8Array(outWidth * height * 3);
-      renderStereo(frame, width, height, depth, dw, dh, depthState, { mode: task.mode, strength: options.strength }, out, disparity);
+      if (sbs) {
+        out = new Uint8Array(yuv420pSize(outWidth, height));
+        renderSbsYuv(eye, width, height, depth, dw, dh, state, options.strength, out, scratch);
+      } else {
+        renderStereo(eye, width, height, depth, dw, dh, state, { mode: 'anaglyph', strength: options.strength }, rgbOut!, scratch);
+        out = rgbToYuv(options.scaler, rgbOut!, width, height);
+      }
       timings.stereo += performance.now() - t;
       t = performance.now();
-      await write(encoder.child.stdin, out);
-      timings.encode += performance.now() - t;
-      frames++;
-    };
-
-    let waitStart = performance.now();
-    for await (const piece of decoder.child.stdout as AsyncIterable<Buffer>) {
-      timings.decode += performance.now() - waitStart;
-      let offset = 0;
-      while (offset < piece.length) {
-        const n = Math.min(frameBytes - filled, piece.length - offset);
-        frame.set(piece.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === frameBytes) {
-          await processFrame();
-          filled = 0;
-        }
+      writer.writeFrame(out, pts);
+      for (const packet of reader.audioPackets.splice(0)) {
+        writer.writeAudio(packet);
+        packet.free();
       }
-      waitStart = performance.now();
+      frames++;
+      timings.encode += performance.now() - t;
+      t = performance.now();
     }
-    const decodeCode = await decoder.done;
-    if (decodeCode !== 0) throw new Error(`decoding failed (ffmpeg exit ${decodeCode}): ${decoder.stderr.lastLines()}`);
-    if (frames === 0) throw new Error('decoding produced no frames');
-    const tEnc = performance.now();
-    encoder.child.stdin.end();
-    const encodeCode = await encoder.done;
-    timings.encode += performance.now() - tEnc;
-    if (encodeCode !== 0) throw new Error(`encoding failed (ffmpeg exit ${encodeCode}): ${encoder.stderr.lastLines()}`);
+    if (frames === 0 || first === null) throw new ChunkInputError('not a decodable video: no frames');
+    for (const packet of reader.audioPackets.splice(0)) {
+      writer.writeAudio(packet);
+      packet.free();
+    }
+    t = performance.now();
+    const segment = writer.finish();
+    timings.encode += performance.now() - t;
     timings.total = performance.now() - t0;
-    const segment = Buffer.concat(segmentParts);
+    const tb = facts.timeBase.num / facts.timeBase.den;
+    const start = Number(first) * tb;
     return {
-      segment: new Uint8Array(segment.buffer, segment.byteOffset, segment.byteLength),
-      duration: frames / info.fps,
-      start: videoStart,
+      init: segment.init,
+      media: segment.media,
+      codecs: segment.codecs,
+      start,
+      duration: Number(last - first) * tb + 1 / facts.fps,
+      origin: facts.origin,
       frames,
-      fps: info.fps,
+      fps: facts.fps,
       width: outWidth,
       height,
-      hasAudio: info.hasAudio,
+      hasAudio: facts.hasAudio,
+      warmedUp,
       timings,
-      depth: depthState ?? { min: 0, max: 1, thumb: [] },
     };
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-    await rm(dir, { recursive: true, force: true });
+    writer?.close();
+    reader.close();
+  }
+}
+
+/** rgb24 → packed yuv420p through swscale (the anaglyph path; SBS never leaves yuv420p). */
+function rgbToYuv(scaler: Scaler, rgb: Uint8Array, width: number, height: number): Buffer {
+  const frame = Frame.fromVideoBuffer(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { width, height, format: AV_PIX_FMT_RGB24 });
+  try {
+    return scaler.toBufferSync(frame, { format: 'yuv420p' });
+  } finally {
+    frame.free();
   }
 }

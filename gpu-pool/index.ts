@@ -1,5 +1,4 @@
 export * from './types.ts';
 export { GpuPool, defaultWorkerCount, type GpuPoolOptions } from './pool.ts';
-export { locateFfmpeg, type FfmpegLocation } from './ffmpeg.ts';
 export { buildBuiltinDepthModel } from './model-builtin.ts';
 export { loadDepthModel, checkContract, type DepthModel, type ExecutionProvider } from './model.ts';

@@ -1,6 +1,7 @@
 /**
  * The GPU pool: a fixed set of Piscina worker threads (minThreads = maxThreads), each holding one
- * depth-model session, with a bounded queue. Bytes in, bytes out; no storage I/O here.
+ * depth-model session and doing its own decoding and encoding with libav in-process, with a bounded
+ * queue. Bytes in, bytes out; no storage I/O here, and no child processes.
  */
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -11,13 +12,14 @@ import type { WorkerConfig, WorkerInfo } from './worker.ts';
 
 export interface GpuPoolOptions {
   workers: number;
-  ffmpegPath: string;
   modelPath?: string | null;
   executionProvider?: ExecutionProvider;
   /** Model input height for dynamic-size models (multiple of 14). Default 126 (built-in), 252 (file). */
   modelInputHeight?: number;
   /** Largest disparity as a fraction of the eye width. Default 0.03. */
   stereoStrength?: number;
+  /** Frames at the end of the previous chunk that warm up the depth range. Default 15. */
+  warmupFrames?: number;
   /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
   maxQueue?: number;
 }
@@ -31,6 +33,14 @@ export function defaultWorkerCount(): number {
     // no NVIDIA driver
   }
   return Math.max(1, os.availableParallelism());
+}
+
+/**
+ * The bytes as an array that owns its whole buffer, so it can be transferred: a view of a shared
+ * buffer (Buffer#slice does not copy) is copied, so the caller's other data is never detached.
+ */
+function transferable(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 export class GpuPool {
@@ -50,11 +60,12 @@ export class GpuPool {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
       throw new TypeError('options.workers must be a positive integer');
     }
-    if (typeof options.ffmpegPath !== 'string' || options.ffmpegPath === '') {
-      throw new TypeError('options.ffmpegPath must be a non-empty string');
+    const warmupFrames = options.warmupFrames ?? 15;
+    if (!Number.isInteger(warmupFrames) || warmupFrames < 0) {
+      throw new TypeError('options.warmupFrames must be a non-negative integer');
     }
     const workerData: WorkerConfig = {
-      ffmpegPath: options.ffmpegPath,
+      warmupFrames,
       modelPath: options.modelPath ?? null,
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
@@ -89,17 +100,15 @@ export class GpuPool {
     return { provider: this.#info.provider, model: this.#info.source };
   }
 
-  /** Converts one chunk. The chunk's buffer is transferred to the worker (unusable afterwards). */
+  /** Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). */
   async run(task: ChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkResult> {
     if (this.#closing) throw new Error('the GPU pool is closed');
-    // Transfer when the chunk owns its whole buffer; otherwise copy (a view's buffer is shared, and
-    // Buffer#slice does not copy) so the caller's other data is never detached.
-    const chunk = task.chunk.byteOffset === 0 && task.chunk.byteLength === task.chunk.buffer.byteLength
-      ? task.chunk
-      : new Uint8Array(task.chunk);
+    const chunk = transferable(task.chunk);
+    const previous = task.previous ? transferable(task.previous) : null;
+    const transferList = [chunk.buffer as ArrayBuffer, ...(previous ? [previous.buffer as ArrayBuffer] : [])];
     return (await this.#piscina.run(
-      { ...task, chunk },
-      { transferList: [chunk.buffer as ArrayBuffer], ...(options.signal ? { signal: options.signal } : {}) },
+      { ...task, chunk, previous },
+      { transferList, ...(options.signal ? { signal: options.signal } : {}) },
     )) as ChunkResult;
   }
 

@@ -34,9 +34,22 @@ export function chunkKey(sessionId: string, index: number): string {
   return `${INPUT_PREFIX}${sessionId}/chunk_${pad5(index)}.mp4`;
 }
 
-/** `stream_output/{session_id}/seg_{index:05d}.ts` */
+/** `stream_output/{session_id}/seg_{index:05d}.m4s` (a CMAF media segment) */
 export function segmentKey(sessionId: string, index: number): string {
-  return `${OUTPUT_PREFIX}${sessionId}/seg_${pad5(index)}.ts`;
+  return `${OUTPUT_PREFIX}${sessionId}/${segmentFileName(index)}`;
+}
+
+/** Init segments are named by their content: the first 16 hex digits of its SHA-256. */
+export const INIT_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/** `stream_output/{session_id}/init_{id}.mp4`: the init segment (ftyp+moov) segments name in `EXT-X-MAP`. */
+export function initKey(sessionId: string, id: string): string {
+  return `${OUTPUT_PREFIX}${sessionId}/${initFileName(id)}`;
+}
+
+/** `init_{id}.mp4` */
+export function initFileName(id: string): string {
+  return `init_${id}.mp4`;
 }
 
 /** The file name of a chunk inside its session's prefix: `chunk_00003.mp4`. */
@@ -44,15 +57,16 @@ export function chunkFileName(index: number): string {
   return `chunk_${pad5(index)}.mp4`;
 }
 
-/** The file name of a segment inside its session's prefix: `seg_00003.ts`. */
+/** The file name of a segment inside its session's prefix: `seg_00003.m4s`. */
 export function segmentFileName(index: number): string {
-  return `seg_${pad5(index)}.ts`;
+  return `seg_${pad5(index)}.m4s`;
 }
 
 const CHUNK_KEY = /^stream_input\/([A-Za-z0-9_-]{1,64})\/chunk_(\d{5})\.mp4$/;
-const SEGMENT_KEY = /^stream_output\/([A-Za-z0-9_-]{1,64})\/seg_(\d{5})\.ts$/;
+const SEGMENT_KEY = /^stream_output\/([A-Za-z0-9_-]{1,64})\/seg_(\d{5})\.m4s$/;
 const CHUNK_FILE = /^chunk_(\d{5})\.mp4$/;
-const SEGMENT_FILE = /^seg_(\d{5})\.ts$/;
+const SEGMENT_FILE = /^seg_(\d{5})\.m4s$/;
+const INIT_FILE = /^init_([0-9a-f]{16})\.mp4$/;
 
 export interface ParsedKey {
   sessionId: string;
@@ -77,8 +91,13 @@ export function parseChunkFileName(name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Parses `seg_00003.ts` → 3. */
+/** Parses `seg_00003.m4s` → 3. */
 export function parseSegmentFileName(name: string): number | undefined {
   const m = SEGMENT_FILE.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Parses `init_0123456789abcdef.mp4` → its id. */
+export function parseInitFileName(name: string): string | undefined {
+  return INIT_FILE.exec(name)?.[1];
 }

@@ -117,6 +117,8 @@ export interface ErrorBody {
 export interface SnapshotMessage {
   type: 'snapshot';
   session: SessionStatus;
+  /** The newest listed entries (at most 16): enough for a viewer to start at the live edge. */
+  entries: PlaylistEntry[];
 }
 
 export interface ChunkMessage {
@@ -142,12 +144,32 @@ export interface SegmentMessage {
   timings: StageTimings;
 }
 
+/** One playlist entry as a viewer needs it: what the playlist lists, with the facts an MSE player uses. */
+export interface PlaylistEntry {
+  index: number;
+  /** Failed for good: nothing to play for `duration` seconds (`#EXT-X-GAP`). */
+  gap: boolean;
+  /** Signed URL of the CMAF media segment (relative to the server in the local profile); null for a gap. */
+  uri: string | null;
+  /** Media time of the first frame on the capture's own timeline (s). */
+  start: number;
+  duration: number;
+  /** Wall-clock ms when the first frame was captured (`#EXT-X-PROGRAM-DATE-TIME`); null for a gap. */
+  captured_at: number | null;
+  /** The capture's timeline (or the format) breaks here (`#EXT-X-DISCONTINUITY`). */
+  discontinuity: boolean;
+  /** The init segment this entry needs (`#EXT-X-MAP`); null for a gap. */
+  init: { id: string; uri: string; codecs: string } | null;
+}
+
 export interface PlaylistMessage {
   type: 'playlist';
   session_id: string;
   /** Number of entries now in the playlist. */
   listed: number;
   ended: boolean;
+  /** The entries listed since the previous `playlist` message, in order (sent the moment they are listed). */
+  entries: PlaylistEntry[];
 }
 
 export interface CredentialsMessage {

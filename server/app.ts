@@ -19,6 +19,7 @@ import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
+import { OrderedPublisher } from './ws/publisher.ts';
 import { mountSockets } from './ws/sockets.ts';
 
 export interface PoolHandle {
@@ -68,11 +69,17 @@ export class StereoSpotApp {
     this.#registerMetrics(deps);
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
+    const publisher = new OrderedPublisher(opts.log.child({ component: 'ws' }));
     this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
-      for (const message of toServerMessages(sessionId, changes)) this.#hub.publish(sessionId, message);
       if (changes.some((c) => c.kind === 'phase' || c.kind === 'playlist')) {
         this.#hub.publishDashboard(toDashboardMessage(view));
       }
+      if (!this.#hub.hasSubscribers(sessionId)) return;
+      publisher.enqueue(sessionId, async () => {
+        // Entry URLs are relative (signed, no host): every subscriber gets the same bytes.
+        const messages = await toServerMessages(sessionId, changes, (from) => opts.sessions.entries(view, from, ''));
+        for (const message of messages) this.#hub.publish(sessionId, message);
+      });
     });
   }
 

@@ -25,7 +25,8 @@ export interface Config {
   readonly depthInputHeight: number | null;
   /** Largest disparity as a fraction of each eye's width. */
   readonly stereoStrength: number;
-  readonly ffmpegPath: string | null;
+  /** Frames at the end of the previous chunk that warm up each chunk's depth range (0 = off). */
+  readonly depthWarmupFrames: number;
   readonly sessionIdleSeconds: number;
   /** After end, how long announced chunks may take to settle before the playlist closes with gaps. */
   readonly endSettleSeconds: number;
@@ -139,7 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
     executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
     depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),
     stereoStrength: num('STEREO_STRENGTH', 0.03, 0, 0.1),
-    ffmpegPath: str('FFMPEG_PATH'),
+    depthWarmupFrames: int('DEPTH_WARMUP_FRAMES', 15, 0, 120),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),
     chunkMaxAttempts: int('CHUNK_MAX_ATTEMPTS', 3, 1, 10),

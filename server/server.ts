@@ -44,13 +44,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let pool = options.pool;
   if (!pool) {
     // Loaded on demand: onnxruntime and the worker threads are only needed for the real pool.
-    const { GpuPool, defaultWorkerCount, locateFfmpeg } = await import('../gpu-pool/index.ts');
-    const ffmpeg = await locateFfmpeg(config.ffmpegPath);
-    log.info('ffmpeg found', { path: ffmpeg.path, source: ffmpeg.source, version: ffmpeg.version });
+    const { GpuPool, defaultWorkerCount } = await import('../gpu-pool/index.ts');
     const workers = config.gpuPoolWorkers ?? defaultWorkerCount();
     const real = await GpuPool.create({
       workers,
-      ffmpegPath: ffmpeg.path,
+      warmupFrames: config.depthWarmupFrames,
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
       stereoStrength: config.stereoStrength,

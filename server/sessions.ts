@@ -14,8 +14,10 @@ import {
   renderPlaylist,
   sessionMachine,
   sortedChunks,
+  timeline,
   toRecord,
   type ProcessChunkInput,
+  type TimelineEntry,
   type SessionChange,
   type SessionConfig,
   type SessionEvent,
@@ -23,11 +25,21 @@ import {
   type SessionView,
 } from '../actors/index.ts';
 import type { ChunkResult, ChunkTask } from '../gpu-pool/types.ts';
-import { INPUT_PREFIX, chunkKey, isValidChunkIndex, parseChunkKey, segmentKey, type StereoMode } from '../protocol/keys.ts';
-import type { ChunkInfo, SessionStatus } from '../protocol/messages.ts';
+import {
+  INPUT_PREFIX,
+  chunkKey,
+  initFileName,
+  isValidChunkIndex,
+  parseChunkKey,
+  segmentFileName,
+  segmentKey,
+  type StereoMode,
+} from '../protocol/keys.ts';
+import type { ChunkInfo, PlaylistEntry, SessionStatus } from '../protocol/messages.ts';
 import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
+import { InitSegments } from './init-segments.ts';
 import { SessionPersister } from './persister.ts';
 
 /** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
@@ -55,6 +67,7 @@ export class SessionService {
   readonly #log: Logger;
   readonly #registry: SessionRegistry;
   readonly #persister: SessionPersister;
+  readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
@@ -71,6 +84,7 @@ export class SessionService {
     this.#pool = options.pool;
     this.#log = options.log;
     this.#persister = new SessionPersister(options.adapters.sessions, options.log);
+    this.#inits = new InitSegments(options.adapters.objects);
     this.#sessionConfig = {
       maxAttempts: options.config.chunkMaxAttempts,
       maxInFlight: options.config.sessionMaxInFlight ?? Math.max(1, options.poolSize),
@@ -107,32 +121,37 @@ export class SessionService {
         if (!abort.signal.aborted) sendBack({ type: 'CHUNK_PROCESSED', index: input.index, attempt: input.attempt, result });
       };
       void (async () => {
-        const chunk = await this.#adapters.objects.get(chunkKey(input.sessionId, input.index));
+        // The previous chunk's input warms up the depth range (continuity whatever the completion order).
+        const [chunk, previous] = await Promise.all([
+          this.#adapters.objects.get(chunkKey(input.sessionId, input.index)),
+          input.index > 0 && this.#config.depthWarmupFrames > 0
+            ? this.#adapters.objects.get(chunkKey(input.sessionId, input.index - 1)).catch(() => undefined)
+            : undefined,
+        ]);
         if (!chunk) {
           report({ ok: false, error: 'the chunk object does not exist', permanent: true });
           return;
         }
-        const task: ChunkTask = {
-          chunk,
-          mode: input.mode,
-          outputHeight: this.#config.outputHeight,
-          depth: input.depth,
-        };
+        const task: ChunkTask = { chunk, previous: previous ?? null, mode: input.mode, outputHeight: this.#config.outputHeight };
         const result = await this.#pool.run(task, { signal: abort.signal });
-        // Durable before ready: the segment is stored before the actor may list it.
-        await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.segment, 'video/mp2t');
+        // Durable before ready: the init and the segment are stored before the actor may list them.
+        const init = await this.#inits.store(input.sessionId, result.init);
+        await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');
         log.info('segment ready', {
           duration: result.duration.toFixed(3),
           total_ms: Math.round(result.timings.total),
-          bytes: result.segment.byteLength,
+          bytes: result.media.byteLength,
+          warmed_up: result.warmedUp,
         });
         report({
           ok: true,
           duration: result.duration,
           start: result.start,
-          segmentBytes: result.segment.byteLength,
+          segmentBytes: result.media.byteLength,
           timings: result.timings,
-          depth: result.depth,
+          init,
+          codecs: result.codecs,
+          origin: result.origin,
         });
       })().catch((error: unknown) => {
         if (abort.signal.aborted) return;
@@ -298,20 +317,44 @@ export class SessionService {
     });
   }
 
+  /** The playlist text, with signed URLs based at `baseUrl`. */
   async playlist(view: SessionView, baseUrl: string): Promise<string> {
     const { context } = view;
-    const listed = listedCount(context.chunks);
-    const uris = new Map<number, string>();
-    for (let i = 0; i < listed; i++) {
-      uris.set(i, await this.#adapters.segmentUrls.url(context.sessionId, i, baseUrl));
+    const entries = timeline(context.chunks, context.config.chunkSeconds);
+    const urls = await this.#urls(context.sessionId, entries, baseUrl);
+    return renderPlaylist(
+      {
+        chunks: context.chunks,
+        closed: view.phase === 'ended',
+        chunkSeconds: context.config.chunkSeconds,
+        segmentUri: (index) => urls.get(segmentFileName(index)) ?? '',
+        initUri: (id) => urls.get(initFileName(id)) ?? '',
+      },
+      entries,
+    );
+  }
+
+  /**
+   * Listed entries `from`… as the session socket sends them, with signed URLs (relative to the server
+   * when `baseUrl` is empty). At most `limit` of the newest when `limit` is given.
+   */
+  async entries(view: SessionView, from: number, baseUrl: string, limit = Infinity): Promise<PlaylistEntry[]> {
+    const all = timeline(view.context.chunks, view.context.config.chunkSeconds);
+    const picked = all.slice(Math.max(from, all.length - limit));
+    const urls = await this.#urls(view.context.sessionId, picked, baseUrl);
+    return picked.map((e) => toPlaylistEntry(e, urls));
+  }
+
+  /** Signed URLs of the entries' segments and init segments, by file name. */
+  async #urls(sessionId: string, entries: TimelineEntry[], baseUrl: string): Promise<Map<string, string>> {
+    const files = new Set<string>();
+    for (const entry of entries) {
+      files.add(segmentFileName(entry.index));
+      if (entry.init !== null) files.add(initFileName(entry.init));
     }
-    return renderPlaylist({
-      chunks: context.chunks,
-      closed: view.phase === 'ended',
-      createdAt: context.createdAt,
-      chunkSeconds: context.config.chunkSeconds,
-      segmentUri: (index) => uris.get(index) ?? '',
-    });
+    const urls = new Map<string, string>();
+    for (const file of files) urls.set(file, await this.#adapters.segmentUrls.url(sessionId, file, baseUrl));
+    return urls;
   }
 
   /** Every session in memory plus the stored ones, newest first (at most `limit`). */
@@ -367,5 +410,19 @@ export function toStatus(view: SessionView, playlistUrl: string): SessionStatus 
     failed: counts.failed,
     pending: counts.uploaded + counts.queued + counts.processing,
     chunks,
+  };
+}
+
+/** The wire form of a timeline entry; `urls` holds the signed URLs by file name. */
+export function toPlaylistEntry(entry: TimelineEntry, urls: Map<string, string>): PlaylistEntry {
+  return {
+    index: entry.index,
+    gap: entry.gap,
+    uri: entry.gap ? null : (urls.get(segmentFileName(entry.index)) ?? null),
+    start: entry.start,
+    duration: entry.duration,
+    captured_at: entry.capturedAt,
+    discontinuity: entry.discontinuity,
+    init: entry.init === null ? null : { id: entry.init, uri: urls.get(initFileName(entry.init)) ?? '', codecs: entry.codecs ?? '' },
   };
 }

@@ -83,8 +83,10 @@ t.test('killing the server mid-stream and starting it again loses nothing and du
   const entries = playlistEntries(text);
   t.equal(entries.length, n, 'one entry per chunk');
   t.notOk(entries.includes('GAP'), 'no gap');
-  const indices = entries.map((u) => Number(/seg_(\d{5})\.ts/.exec(u)![1]));
+  const indices = entries.map((u) => Number(/seg_(\d{5})\.m4s/.exec(u)![1]));
   t.same(indices, [...Array(n).keys()], 'each chunk exactly once, in order');
   const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: OUTPUT_BUCKET, Prefix: `stream_output/${sessionId}/` }));
-  t.equal(listed.KeyCount, n, 'one segment object per chunk');
+  const keys = (listed.Contents ?? []).map((o) => o.Key!);
+  t.equal(keys.filter((k) => /\/seg_\d{5}\.m4s$/.test(k)).length, n, 'one segment object per chunk');
+  t.equal(keys.filter((k) => /\/init_[0-9a-f]{16}\.mp4$/.test(k)).length, 1, 'one init segment for the session');
 });

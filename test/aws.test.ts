@@ -161,10 +161,11 @@ t.test('presigned segment URLs are reused while most of their lifetime remains',
   const aws = await startAwsEmulators(t);
   const { S3SegmentUrls } = await import('../server/adapters/aws/s3-segment-urls.ts');
   const urls = new S3SegmentUrls(aws.s3, OUTPUT_BUCKET, 3600);
-  const a = await urls.url('s', 0);
-  t.equal(await urls.url('s', 0), a, 'the same signature on the next playlist request');
-  t.not(await urls.url('s', 1), a, 'another segment, another URL');
+  const a = await urls.url('s', 'seg_00000.m4s');
+  t.equal(await urls.url('s', 'seg_00000.m4s'), a, 'the same signature on the next playlist request');
+  t.not(await urls.url('s', 'seg_00001.m4s'), a, 'another segment, another URL');
+  t.match(a, /\/stream_output\/s\/seg_00000\.m4s\?/, 'the segment key');
   const short = new S3SegmentUrls(aws.s3, OUTPUT_BUCKET, 1);
-  const first = await short.url('s', 0);
-  await until(async () => (await short.url('s', 0)) !== first, 'a fresh signature after half the lifetime', 5000);
+  const first = await short.url('s', 'seg_00000.m4s');
+  await until(async () => (await short.url('s', 'seg_00000.m4s')) !== first, 'a fresh signature after half the lifetime', 5000);
 });

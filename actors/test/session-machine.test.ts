@@ -10,9 +10,8 @@ const config: SessionConfig = {
   maxAttempts: 3, maxInFlight: 2, retryDelayMs: 5, idleMs: 60_000, settleTimeoutMs: 60_000, chunkSeconds: 2,
 };
 
-const depth = (n: number) => ({ min: n, max: n + 1, thumb: [] });
 const ok = (index: number): ProcessResult => ({
-  ok: true, duration: 2, start: index * 2, segmentBytes: 100, depth: depth(index),
+  ok: true, duration: 2, start: index * 2, segmentBytes: 100, init: '0123456789abcdef', codecs: 'avc1.42C01E', origin: 1_000_000,
   timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
 });
 
@@ -53,8 +52,8 @@ function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: Se
     },
     setAuto(fn: typeof auto) { auto = fn; },
     playlist: () => renderPlaylist({
-      chunks: h.view().context.chunks, closed: h.view().phase === 'ended', createdAt: 0, chunkSeconds: 2,
-      segmentUri: (i) => `seg_${i}`,
+      chunks: h.view().context.chunks, closed: h.view().phase === 'ended', chunkSeconds: 2,
+      segmentUri: (i) => `seg_${i}`, initUri: (id) => `init_${id}`,
     }),
     async until(cond: () => boolean, what: string, ms = 2000) {
       const deadline = Date.now() + ms;
@@ -148,12 +147,11 @@ t.test('a rejected upload settles as a gap at once', async (t) => {
   t.equal(h.calls.length, 0);
 });
 
-t.test('depth state is carried from the newest processed chunk to the next dispatch', async (t) => {
-  const h = harness(t, { config: { maxInFlight: 1 } });
-  h.upload(0); h.upload(1);
-  t.equal(h.calls[0]!.depth, null);
+t.test('a ready chunk keeps what the playlist needs: init, codecs, origin, timing', async (t) => {
+  const h = harness(t);
+  h.upload(0);
   h.finish(0, 1, ok(0));
-  t.same(h.calls[1]!.depth, depth(0));
+  t.match(h.view().context.chunks[0], { status: 'ready', init: '0123456789abcdef', codecs: 'avc1.42C01E', origin: 1_000_000, start: 0, duration: 2 });
 });
 
 t.test('a restored session restarts the work that was in flight and keeps what settled', async (t) => {

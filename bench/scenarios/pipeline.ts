@@ -6,7 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { GpuPool, defaultWorkerCount, locateFfmpeg, type ChunkResult } from '../../gpu-pool/index.ts';
+import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
+import { GpuPool, defaultWorkerCount, type ChunkResult } from '../../gpu-pool/index.ts';
 import { generateChunks } from '../media.ts';
 
 export interface PipelineOptions {
@@ -41,9 +42,9 @@ export const defaultPipelineOptions = (): PipelineOptions => ({
 });
 
 export async function runPipeline(options: PipelineOptions, log: (line: string) => void): Promise<PipelineRow[]> {
-  const ffmpeg = await locateFfmpeg(process.env.FFMPEG_PATH ?? null);
-  log(`ffmpeg ${ffmpeg.version} (${ffmpeg.source}); ${options.workers} worker(s); ${os.cpus().length} CPU(s)`);
-  const pool = await GpuPool.create({ workers: options.workers, ffmpegPath: ffmpeg.path, executionProvider: 'auto' });
+  const ffmpeg = defaultFfmpeg(process.env);
+  log(`${options.workers} worker(s); ${os.cpus().length} CPU(s); test media made with ${ffmpeg}`);
+  const pool = await GpuPool.create({ workers: options.workers, executionProvider: 'auto' });
   log(`depth model: ${pool.info().model} on ${pool.info().provider}`);
   const rows: PipelineRow[] = [];
   try {
@@ -51,16 +52,18 @@ export async function runPipeline(options: PipelineOptions, log: (line: string) 
       const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
       try {
         log(`generating ${options.chunks} × ${options.chunkSeconds}s chunks at ${width}×${height}@${options.fps}…`);
-        const chunks = await generateChunks(ffmpeg.path, dir, { width, height, fps: options.fps, chunks: options.chunks, chunkSeconds: options.chunkSeconds });
-        // Warm-up chunk (not measured): first-touch costs of ffmpeg and the model.
-        await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height, depth: null });
+        const chunks = await generateChunks(ffmpeg, dir, { width, height, fps: options.fps, chunks: options.chunks, chunkSeconds: options.chunkSeconds });
+        // Warm-up chunk (not measured): first-touch costs of libav and the model.
+        await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height });
         const results: ChunkResult[] = [];
         const t0 = performance.now();
         let next = 0;
         const lane = async () => {
           while (next < chunks.length) {
             const i = next++;
-            results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), mode: options.mode, outputHeight: height, depth: null });
+            // As the server runs a session: each chunk gets its predecessor for the depth warm-up.
+            const previous = i > 0 ? Buffer.from(chunks[i - 1]!) : null;
+            results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), previous, mode: options.mode, outputHeight: height });
           }
         };
         await Promise.all(Array.from({ length: options.workers }, lane));

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isSceneCut, renderStereo, thumbnail, updateDepthState } from '../stereo.ts';
+import { renderSbsYuv, renderStereo, yuv420pSize } from '../stereo.ts';
 
 const W = 8;
 const H = 2;
@@ -10,8 +10,9 @@ function gradient(): Uint8Array {
   return f;
 }
 const flatDepth = new Float32Array(4 * 2).fill(1);
+const near = { min: 0, max: 0.5, thumb: [] };
 
-t.test('SBS doubles the width; zero disparity copies the frame into both eyes', async (t) => {
+t.test('rgb SBS doubles the width; zero disparity copies the frame into both eyes', async (t) => {
   const frame = gradient();
   const out = new Uint8Array(2 * W * H * 3);
   renderStereo(frame, W, H, flatDepth, 4, 2, { min: 0, max: 1, thumb: [] }, { mode: 'sbs', strength: 0 }, out);
@@ -23,32 +24,58 @@ t.test('SBS doubles the width; zero disparity copies the frame into both eyes', 
 });
 
 t.test('nearer pixels are shifted in opposite directions in the two eyes', async (t) => {
-  const frame = gradient();
   const out = new Uint8Array(2 * W * H * 3);
   // Everything at maximum nearness, max disparity 0.25·W = 2 px: each eye shifts by 1 px.
-  renderStereo(frame, W, H, flatDepth, 4, 2, { min: 0, max: 0.5, thumb: [] }, { mode: 'sbs', strength: 0.25 }, out);
+  renderStereo(gradient(), W, H, flatDepth, 4, 2, near, { mode: 'sbs', strength: 0.25 }, out);
   t.equal(out[4 * 3], 30, 'left eye at x=4 shows source x=3');
   t.equal(out[(W + 4) * 3], 50, 'right eye at x=4 shows source x=5');
 });
 
 t.test('anaglyph takes red from the left eye and green/blue from the right', async (t) => {
-  const frame = gradient();
   const out = new Uint8Array(W * H * 3);
-  renderStereo(frame, W, H, flatDepth, 4, 2, { min: 0, max: 0.5, thumb: [] }, { mode: 'anaglyph', strength: 0.25 }, out);
-  t.equal(out.length, W * H * 3, 'same width as the source');
+  renderStereo(gradient(), W, H, flatDepth, 4, 2, near, { mode: 'anaglyph', strength: 0.25 }, out);
   t.same([out[12], out[13], out[14]], [30, 100, 200], 'red from x=3 (left eye), green/blue from x=5 (right eye)');
 });
 
-t.test('the depth range is an EMA carried across calls and reset on a scene cut', async (t) => {
-  const dark = new Array(144).fill(10);
-  const bright = new Array(144).fill(200);
-  const first = updateDepthState(null, Float32Array.from([0, 10]), dark);
-  t.same([first.min, first.max], [0, 10], 'first frame: its own range');
-  const next = updateDepthState(first, Float32Array.from([0, 20]), dark);
-  t.ok(next.max > 10 && next.max < 20, 'smoothed, not jumped');
-  const cut = updateDepthState(next, Float32Array.from([5, 6]), bright);
-  t.same([cut.min, cut.max], [5, 6], 'a cut resets to the new range');
-  t.ok(isSceneCut(dark, bright));
-  t.notOk(isSceneCut(dark, dark));
-  t.equal(thumbnail(gradient(), W, H).length, 144);
+/** A packed yuv420p frame: Y = 10x, U = 100 + cx, V = 200 − cx. */
+function yuvGradient(w: number, h: number): Uint8Array {
+  const f = new Uint8Array(yuv420pSize(w, h));
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) f[y * w + x] = 10 * x;
+  const cw = w / 2;
+  const ch = h / 2;
+  for (let y = 0; y < ch; y++) {
+    for (let x = 0; x < cw; x++) {
+      f[w * h + y * cw + x] = 100 + x;
+      f[w * h + cw * ch + y * cw + x] = 200 - x;
+    }
+  }
+  return f;
+}
+
+t.test('yuv420p SBS: each plane doubles in width; zero disparity copies both eyes', async (t) => {
+  const w = 8;
+  const h = 4;
+  const src = yuvGradient(w, h);
+  const out = new Uint8Array(yuv420pSize(2 * w, h));
+  renderSbsYuv(src, w, h, flatDepth, 4, 2, { min: 0, max: 1, thumb: [] }, 0, out);
+  t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row');
+  t.same(out.subarray(w, 2 * w), src.subarray(0, w), 'right luma row');
+  const u = 2 * w * h;
+  t.same(out.subarray(u, u + w / 2), src.subarray(w * h, w * h + w / 2), 'left U row');
+  t.same(out.subarray(u + w / 2, u + w), src.subarray(w * h, w * h + w / 2), 'right U row');
+  const v = u + (w / 2) * 2 * (h / 2);
+  t.same(out.subarray(v, v + w / 2), src.subarray(w * h + (w / 2) * (h / 2), w * h + (w / 2) * (h / 2) + w / 2), 'left V row');
+});
+
+t.test('yuv420p SBS: luma shifts by the disparity, chroma by half of it', async (t) => {
+  const w = 16;
+  const h = 4;
+  const out = new Uint8Array(yuv420pSize(2 * w, h));
+  // Max disparity 0.25·16 = 4 px: each luma eye shifts by 2 px, each chroma eye by 1 chroma px.
+  renderSbsYuv(yuvGradient(w, h), w, h, flatDepth, 4, 2, near, 0.25, out);
+  t.equal(out[8], 60, 'left luma at x=8 shows source x=6');
+  t.equal(out[w + 8], 100, 'right luma at x=8 shows source x=10');
+  const u = 2 * w * h;
+  t.equal(out[u + 4], 103, 'left U at cx=4 shows source cx=3');
+  t.equal(out[u + w / 2 + 4], 105, 'right U at cx=4 shows source cx=5');
 });

@@ -59,9 +59,13 @@ export interface UploadGrants {
   issue(sessionId: string, baseUrl: string): Promise<UploadTarget>;
 }
 
-/** Makes segment URLs a player can fetch without other credentials, expiring. */
+/**
+ * Makes URLs of a session's output files (media segments `seg_NNNNN.m4s`, init segments
+ * `init_{id}.mp4`) that a player can fetch without other credentials, expiring. `baseUrl` may be
+ * empty: local URLs are then relative to the server (what the session socket sends).
+ */
 export interface SegmentUrls {
-  url(sessionId: string, index: number, baseUrl: string): Promise<string>;
+  url(sessionId: string, file: string, baseUrl: string): Promise<string>;
 }
 
 /** Everything a profile provides. */

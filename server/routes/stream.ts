@@ -1,9 +1,9 @@
 /**
  * What players fetch: the playlist (with LL-HLS-style blocking reload) and signed segments.
- *   GET /stream/{id}/playlist.m3u8[?_HLS_msn=N]  ·  GET /segments/{id}/seg_N.ts?exp=…&sig=…
+ *   GET /stream/{id}/playlist.m3u8[?_HLS_msn=N]  ·  GET /segments/{id}/{seg_N.m4s|init_ID.mp4}?exp=…&sig=…
  */
 import { listedCount } from '../../actors/chunks.ts';
-import { isValidId, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
+import { initKey, isValidId, parseInitFileName, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { baseUrlOf } from '../http/route.ts';
@@ -56,17 +56,19 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
 export async function getSegment(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
   if (!isValidId(rawId)) throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
   const index = file === undefined ? undefined : parseSegmentFileName(file);
-  if (index === undefined) throw new HttpError(404, 'not_found', 'no such segment');
+  const init = file === undefined ? undefined : parseInitFileName(file);
+  if (index === undefined && init === undefined) throw new HttpError(404, 'not_found', 'no such segment');
   const exp = Number(ctx.query.get('exp'));
   const sig = ctx.query.get('sig');
   if (!Number.isInteger(exp) || !sig) throw new HttpError(403, 'unsigned', 'segment URLs must be signed (exp, sig)');
   const check = deps.signer.verifyPath(`/segments/${rawId}/${file}`, exp, sig);
   if (check === 'bad_signature') throw new HttpError(403, 'bad_signature', 'the segment URL signature is not valid');
   if (check === 'expired') throw new HttpError(403, 'expired', 'the segment URL has expired; fetch the playlist again');
-  const body = await deps.adapters.objects.get(segmentKey(rawId, index));
+  const key = index !== undefined ? segmentKey(rawId, index) : initKey(rawId, init!);
+  const body = await deps.adapters.objects.get(key);
   if (!body) throw new HttpError(404, 'not_found', 'no such segment');
   ctx.send(200, body, [
-    ['Content-Type', 'video/mp2t'],
+    ['Content-Type', index !== undefined ? 'video/iso.segment' : 'video/mp4'],
     // Segments never change once written; the URL expires, the bytes do not.
     ['Cache-Control', 'private, max-age=86400, immutable'],
   ]);

@@ -71,7 +71,7 @@ t.test('bad input gets a 4xx naming the problem, and the server keeps serving', 
   await until(async () => playlistEntries((await getText(a.playlist_url)).text).length === 2, 'gap + segment 1');
   const entries = playlistEntries((await getText(a.playlist_url)).text);
   t.equal(entries[0], 'GAP', 'the refused chunk is a gap');
-  t.match(entries[1], /\/segments\/.+\/seg_00001\.ts\?exp=\d+&sig=/);
+  t.match(entries[1], /\/segments\/.+\/seg_00001\.m4s\?exp=\d+&sig=/);
 
   const health = await getText(`${server.url}/healthz`);
   t.equal(health.status, 200, 'still serving');
@@ -86,8 +86,14 @@ t.test('segment URLs are signed, scoped to their session and expire', async (t) 
   const url = await until(async () => playlistEntries((await getText(s.playlist_url)).text)[0], 'segment 0');
   const ok = await fetch(url);
   t.equal(ok.status, 200);
-  t.equal(ok.headers.get('content-type'), 'video/mp2t');
+  t.equal(ok.headers.get('content-type'), 'video/iso.segment');
   t.equal(await ok.text(), 'segment 0 sbs');
+  const map = /#EXT-X-MAP:URI="([^"]+)"/.exec((await getText(s.playlist_url)).text)?.[1];
+  t.match(map, /\/segments\/.+\/init_[0-9a-f]{16}\.mp4\?exp=\d+&sig=/, 'the init segment is signed the same way');
+  const init = await fetch(map!);
+  t.equal(init.headers.get('content-type'), 'video/mp4');
+  t.equal(await init.text(), 'init sbs');
+  t.equal((await fetch(map!.replace(s.session_id, (await createSession(server.url)).session_id))).status, 403, 'init signature does not carry over');
   const other = await createSession(server.url);
   t.equal((await fetch(url.replace(s.session_id, other.session_id))).status, 403, 'signature does not carry over');
   t.equal((await fetch(url.replace(/sig=[^&]+/, 'sig=AAAA'))).status, 403, 'tampered signature');

@@ -1,10 +1,10 @@
 /**
- * The server with the REAL GPU pool (one worker thread, real ffmpeg, the built-in ONNX model):
+ * The server with the REAL GPU pool (one worker thread, libav in-process, the built-in ONNX model):
  * a truncated chunk fails after its retries and becomes a gap, and the chunks after it still play.
  */
 import t from 'tap';
 import { createSession, getText, playlistEntries, putChunk } from './helpers/http.ts';
-import { decodeWarnings, makeChunks, mediaInfo } from './helpers/media.ts';
+import { decodeWarnings, makeChunks, mediaInfo, segmentWithInit } from './helpers/media.ts';
 import { startTestServer, tempDir, until } from './helpers/server.ts';
 
 t.test('a truncated chunk fails after retries as #EXT-X-GAP; later chunks still play', async (t) => {
@@ -34,8 +34,9 @@ t.test('a truncated chunk fails after retries as #EXT-X-GAP; later chunks still 
   t.match(status.chunks[1].error, /decod|moov|invalid/i, 'the error names the problem');
   // The segments after the gap decode and carry stereo video and audio.
   for (const url of [entries[0]!, entries[2]!]) {
-    t.equal(await decodeWarnings(url), '', 'segment decodes cleanly');
-    const info = await mediaInfo(url);
+    const file = await segmentWithInit(text, url);
+    t.equal(await decodeWarnings(file), '', 'segment decodes cleanly');
+    const info = await mediaInfo(file);
     t.equal(info.width, 320, 'side-by-side: twice the source width');
     t.equal(info.height, 90);
     t.ok(info.hasAudio, 'audio kept');

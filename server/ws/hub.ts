@@ -81,6 +81,11 @@ export class SocketHub {
     }
   }
 
+  /** True when anyone is subscribed to the session (nothing to build otherwise). */
+  hasSubscribers(sessionId: string): boolean {
+    return this.#bySession.has(sessionId);
+  }
+
   /** Sends to every subscriber of one session. */
   publish(sessionId: string, message: ServerMessage): void {
     const set = this.#bySession.get(sessionId);

@@ -1,6 +1,6 @@
 /** Turns a session's typed changes into the messages its subscribers receive. */
 import type { SessionChange, SessionView } from '../../actors/index.ts';
-import type { ChunkInfo, DashboardMessage, ServerMessage } from '../../protocol/messages.ts';
+import type { ChunkInfo, DashboardMessage, PlaylistEntry, ServerMessage } from '../../protocol/messages.ts';
 import type { ChunkRecord } from '../../actors/types.ts';
 import { listedCount, countByStatus } from '../../actors/chunks.ts';
 
@@ -11,7 +11,15 @@ export function chunkInfo(chunk: ChunkRecord): ChunkInfo {
   return info;
 }
 
-export function toServerMessages(sessionId: string, changes: SessionChange[]): ServerMessage[] {
+/**
+ * The messages a session's subscribers receive for one batch of changes, in order. `entries(from)`
+ * gives the listed entries from `from` on (with signed URLs) for the `playlist` message.
+ */
+export async function toServerMessages(
+  sessionId: string,
+  changes: SessionChange[],
+  entries: (from: number) => Promise<PlaylistEntry[]>,
+): Promise<ServerMessage[]> {
   const out: ServerMessage[] = [];
   for (const change of changes) {
     switch (change.kind) {
@@ -37,7 +45,13 @@ export function toServerMessages(sessionId: string, changes: SessionChange[]): S
         break;
       }
       case 'playlist':
-        out.push({ type: 'playlist', session_id: sessionId, listed: change.listed, ended: change.closed });
+        out.push({
+          type: 'playlist',
+          session_id: sessionId,
+          listed: change.listed,
+          ended: change.closed,
+          entries: change.listed > change.from ? await entries(change.from) : [],
+        });
         break;
       case 'ended':
         out.push({ type: 'ended', session_id: sessionId, reason: change.reason, ready: change.ready, failed: change.failed });

@@ -17,6 +17,8 @@ import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
+/** Listed entries a snapshot carries: the newest ones, enough to start at the live edge. */
+const SNAPSHOT_ENTRIES = 16;
 
 function reject(res: HttpResponse, error: HttpError): void {
   res.cork(() => {
@@ -97,11 +99,17 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     open: (ws: Socket) => {
       const data = ws.getUserData();
       hub.add(ws);
-      void sessions.find(data.sessionId).then((view) => {
-        if (!view || data.closed) return;
-        hub.send(ws, { type: 'snapshot', session: toStatus(view, playlistUrlOf(data.baseUrl, data.sessionId)) });
-        if (data.control) scheduleRefresh(ws);
-      });
+      void sessions
+        .find(data.sessionId)
+        .then(async (view) => {
+          if (!view || data.closed) return;
+          // The newest entries let a viewer that joins mid-stream start at the live edge.
+          const entries = await sessions.entries(view, 0, '', SNAPSHOT_ENTRIES);
+          if (data.closed) return;
+          hub.send(ws, { type: 'snapshot', session: toStatus(view, playlistUrlOf(data.baseUrl, data.sessionId)), entries });
+          if (data.control) scheduleRefresh(ws);
+        })
+        .catch((error: unknown) => log.error('snapshot failed', { session_id: data.sessionId, error: errorMessage(error) }));
     },
     message: (ws: Socket, message: ArrayBuffer, isBinary: boolean) => {
       let parsed: ClientMessage;

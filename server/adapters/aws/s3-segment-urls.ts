@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { segmentKey } from '../../../protocol/keys.ts';
+import { OUTPUT_PREFIX } from '../../../protocol/keys.ts';
 import type { SegmentUrls } from '../ports.ts';
 
 export class S3SegmentUrls implements SegmentUrls {
@@ -18,8 +18,8 @@ export class S3SegmentUrls implements SegmentUrls {
     private readonly maxEntries = 50_000,
   ) {}
 
-  async url(sessionId: string, index: number): Promise<string> {
-    const key = segmentKey(sessionId, index);
+  async url(sessionId: string, file: string): Promise<string> {
+    const key = `${OUTPUT_PREFIX}${sessionId}/${file}`;
     const now = Date.now();
     const cached = this.#cache.get(key);
     if (cached && cached.reuseUntil > now) return cached.url;

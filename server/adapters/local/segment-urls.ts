@@ -1,5 +1,4 @@
-/** Local segment URLs: `/segments/{id}/seg_N.ts?exp=…&sig=…`, signed and expiring. */
-import { segmentFileName } from '../../../protocol/keys.ts';
+/** Local segment URLs: `/segments/{id}/{file}?exp=…&sig=…`, signed and expiring. */
 import type { TokenSigner } from '../../tokens.ts';
 import type { SegmentUrls } from '../ports.ts';
 
@@ -9,8 +8,8 @@ export class LocalSegmentUrls implements SegmentUrls {
     private readonly ttlSeconds: number,
   ) {}
 
-  async url(sessionId: string, index: number, baseUrl: string): Promise<string> {
-    const pathname = `/segments/${sessionId}/${segmentFileName(index)}`;
+  async url(sessionId: string, file: string, baseUrl: string): Promise<string> {
+    const pathname = `/segments/${sessionId}/${file}`;
     // Expiry is rounded up to the minute so a playlist re-fetched within it keeps identical URLs.
     const exp = Math.ceil((Date.now() / 1000 + this.ttlSeconds) / 60) * 60;
     return `${baseUrl}${pathname}?exp=${exp}&sig=${this.signer.signPath(pathname, exp)}`;

@@ -22,6 +22,8 @@ function indexOf(chunk: Uint8Array): number {
 export class FakePool {
   readonly size: number;
   readonly started: number[] = [];
+  /** For each index run: the index of the previous chunk it was given for the depth warm-up. */
+  readonly previous = new Map<number, number | null>();
   readonly #gates = new Map<number, { promise: Promise<void>; open: () => void }>();
   #held = new Set<number>();
   closed = false;
@@ -60,11 +62,11 @@ export class FakePool {
         new Promise((_, reject) => options?.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
       ]);
     }
-    const segment = Buffer.from(`segment ${index} ${task.mode}`);
+    this.previous.set(index, task.previous ? indexOf(task.previous) : null);
     return {
-      segment, duration: 2, start: index * 2, frames: 60, fps: 30, width: 64, height: 16, hasAudio: true,
+      init: Buffer.from(`init ${task.mode}`), media: Buffer.from(`segment ${index} ${task.mode}`), codecs: 'avc1.42C01E,mp4a.40.2',
+      duration: 2, start: index * 2, origin: null, frames: 60, fps: 30, width: 64, height: 16, hasAudio: true, warmedUp: task.previous != null,
       timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
-      depth: { min: 0, max: 1, thumb: [] },
     };
   }
 

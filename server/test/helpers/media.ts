@@ -1,6 +1,7 @@
 /** Generates real H.264 + AAC MP4 chunks with ffmpeg, cut like the capture client cuts them. */
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { defaultFfmpeg } from '../../../capture-client/ffmpeg-path.ts';
@@ -45,4 +46,26 @@ export async function mediaInfo(url: string): Promise<{ width: number; height: n
     hasAudio: /Audio: /.test(stderr),
     duration: time ? Number(time[1]) * 3600 + Number(time[2]) * 60 + Number(time[3]) : 0,
   };
+}
+
+/**
+ * One listed CMAF segment as a playable file: the init segment its `#EXT-X-MAP` names, then the
+ * segment, fetched and written to a temp file (a CMAF segment alone has no track headers).
+ */
+export async function segmentWithInit(playlist: string, segmentUrl: string): Promise<string> {
+  let map: string | undefined;
+  for (const line of playlist.split('\n')) {
+    const m = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
+    if (m) map = m[1];
+    if (line === segmentUrl) break;
+  }
+  if (!map) throw new Error(`no EXT-X-MAP before ${segmentUrl}`);
+  const [init, media] = await Promise.all([map, segmentUrl].map(async (url) => {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  }));
+  const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'stereospot-seg-')), 'segment.mp4');
+  await writeFile(file, Buffer.concat([init!, media!]));
+  return file;
 }

@@ -1,0 +1,121 @@
+/**
+ * Encodes stereo frames with x264 and muxes them, with the chunk's audio copied, into one CMAF
+ * segment in memory (libav in-process via node-av). Frames keep the chunk's own timestamps, and
+ * `frag_discont` + `default_base_moof` put the real start time in each fragment's `tfdt`, so
+ * consecutive segments continue one timeline however they were produced. The init segment
+ * (ftyp+moov) carries no per-chunk values (the audio bit rate is cleared), so every chunk of one
+ * format yields the same init bytes and a session shares one.
+ */
+import { Encoder, Muxer } from 'node-av/api';
+import { Frame, Rational, type Packet, type Stream } from 'node-av/lib';
+import { AV_PIX_FMT_YUV420P, FF_ENCODER_LIBX264 } from 'node-av/constants';
+import { codecsOf, splitInit } from './cmaf.ts';
+
+export interface CmafWriterOptions {
+  width: number;
+  height: number;
+  fps: number;
+  timeBase: { num: number; den: number };
+  /** The chunk's audio stream, copied as it is; none for a silent segment. */
+  audio?: Stream | undefined;
+}
+
+export interface CmafSegment {
+  init: Uint8Array;
+  media: Uint8Array;
+  codecs: string;
+}
+
+/** Fast, no lookahead, constant quality (node-av's default is a 1 Mb/s average, wrong for most sizes). */
+const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
+const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
+
+export class CmafWriter {
+  readonly #opts: CmafWriterOptions;
+  readonly #parts: Buffer[] = [];
+  readonly #encoder: Encoder;
+  readonly #muxer: Muxer;
+  readonly #videoIndex: number;
+  readonly #audioIndex: number;
+  #muxerOpen = true;
+  #closed = false;
+
+  constructor(options: CmafWriterOptions) {
+    this.#opts = options;
+    const fpsNum = Math.round(options.fps * 1000);
+    this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
+      // One thread per worker: the pool runs one worker per core.
+      threadCount: 1,
+      // One keyframe per segment (its first frame): every segment starts independently decodable.
+      context: { gopSize: 1 << 20, framerate: new Rational(fpsNum, 1000) },
+      // Private x264 options are set on the context here rather than through `options`: node-av
+      // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
+      configure: (context) => {
+        for (const [name, value] of X264_OPTIONS) {
+          const code = context.setOption(name, value);
+          if (code < 0) throw new Error(`libx264 option ${name}=${value} was refused (${code})`);
+        }
+      },
+    });
+    this.#muxer = Muxer.openSync(
+      {
+        write: (chunk: Buffer) => {
+          // libav reuses its buffer after the callback returns: keep a copy.
+          this.#parts.push(Buffer.from(chunk));
+          return chunk.length;
+        },
+      },
+      { format: 'mp4', options: { movflags: MOVFLAGS } },
+    );
+    this.#videoIndex = this.#muxer.addStream(this.#encoder);
+    this.#audioIndex = -1;
+    if (options.audio) {
+      this.#audioIndex = this.#muxer.addStream(options.audio);
+      // The demuxer's measured bit rate differs per chunk and would make every init segment unique.
+      this.#muxer.getStream(this.#audioIndex)!.codecpar.bitRate = 0n;
+    }
+  }
+
+  /** Encodes one packed yuv420p frame (`width`×`height`) at `pts` (in `timeBase` units). */
+  writeFrame(yuv: Uint8Array, pts: bigint): void {
+    const { width, height, timeBase } = this.#opts;
+    const buffer = Buffer.from(yuv.buffer, yuv.byteOffset, yuv.byteLength);
+    const frame = Frame.fromVideoBuffer(buffer, { width, height, format: AV_PIX_FMT_YUV420P, timeBase: new Rational(timeBase.num, timeBase.den), pts });
+    try {
+      for (const packet of this.#encoder.encodeAllSync(frame)) this.#writeVideo(packet);
+    } finally {
+      frame.free();
+    }
+  }
+
+  /** Copies one audio packet of the chunk. Packets without an audio track are dropped. */
+  writeAudio(packet: Packet): void {
+    if (this.#audioIndex >= 0) this.#muxer.writePacketSync(packet, this.#audioIndex);
+  }
+
+  #writeVideo(packet: Packet): void {
+    this.#muxer.writePacketSync(packet, this.#videoIndex);
+    packet.free();
+  }
+
+  /** Flushes the encoder and the muxer; returns the init segment and the media segment. */
+  finish(): CmafSegment {
+    for (const packet of this.#encoder.encodeAllSync(null)) this.#writeVideo(packet);
+    this.#muxerOpen = false;
+    this.#muxer.closeSync();
+    this.close();
+    const { init, media } = splitInit(Buffer.concat(this.#parts));
+    return { init, media, codecs: codecsOf(init) };
+  }
+
+  /** Frees the encoder and muxer (after finish, or on failure). Safe twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#encoder.close();
+    if (this.#muxerOpen) {
+      this.#muxerOpen = false;
+      this.#muxer.closeSync();
+    }
+  }
+}

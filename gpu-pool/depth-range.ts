@@ -1,0 +1,46 @@
+/**
+ * Depth normalisation that does not jump: a model's raw output has no fixed scale, so each frame's
+ * disparity is normalised against an EMA of the recent depth range, restarted at scene cuts (where
+ * the old range means nothing). Cuts are found by comparing 16×9 luma thumbnails.
+ */
+import type { DepthState } from './types.ts';
+
+const THUMB_W = 16;
+const THUMB_H = 9;
+/** Mean absolute luma difference (0–255) between thumbnails above which we call it a cut. */
+const CUT_THRESHOLD = 40;
+/** EMA weight of the current frame's range (a time constant of about 6 frames). */
+export const DEPTH_EMA = 0.15;
+
+/** 16×9 luma thumbnail of an rgb24 frame. */
+export function thumbnail(frame: Uint8Array, width: number, height: number): number[] {
+  const out: number[] = [];
+  for (let ty = 0; ty < THUMB_H; ty++) {
+    const y = Math.floor(((ty + 0.5) * height) / THUMB_H);
+    for (let tx = 0; tx < THUMB_W; tx++) {
+      const s = (y * width + Math.floor(((tx + 0.5) * width) / THUMB_W)) * 3;
+      out.push(Math.round(0.299 * frame[s]! + 0.587 * frame[s + 1]! + 0.114 * frame[s + 2]!));
+    }
+  }
+  return out;
+}
+
+export function isSceneCut(a: number[], b: number[]): boolean {
+  if (a.length !== b.length || a.length === 0) return a.length !== b.length;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length > CUT_THRESHOLD;
+}
+
+/** Updates the depth state with one frame's raw depth range; returns the new state. */
+export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[]): DepthState {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < depth.length; i++) {
+    const v = depth[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!prev || isSceneCut(prev.thumb, thumb)) return { min, max, thumb };
+  return { min: prev.min + DEPTH_EMA * (min - prev.min), max: prev.max + DEPTH_EMA * (max - prev.max), thumb };
+}

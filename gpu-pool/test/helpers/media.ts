@@ -1,0 +1,87 @@
+/**
+ * Test media for the pool: chunks cut as the capture client cuts them (keeping the capture's own
+ * timestamps, a keyframe at every border, the capture origin in the metadata), and decoding of
+ * CMAF output back into frames with the ffmpeg executable, an independent decoder.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { defaultFfmpeg } from '../../../capture-client/ffmpeg-path.ts';
+
+const exec = promisify(execFile);
+export const ffmpeg = defaultFfmpeg(process.env);
+
+export interface ChunkSpec {
+  /** lavfi video source, e.g. `testsrc2=size=160x90:rate=30`. */
+  video: string;
+  audio?: boolean;
+  seconds: number;
+  chunkSeconds: number;
+  /** Capture origin (µs since the epoch) written into each chunk's metadata. */
+  originMicros?: number;
+}
+
+/** Cuts a lavfi source into MP4 chunks exactly as the capture client does. */
+export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-pool-'));
+  try {
+    await exec(ffmpeg, [
+      '-v', 'error', '-f', 'lavfi', '-i', spec.video,
+      ...(spec.audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-map', '0:v', '-map', '1:a', '-c:a', 'aac'] : []),
+      '-t', String(spec.seconds),
+      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-force_key_frames', `expr:gte(t,n_forced*${spec.chunkSeconds})`, '-sc_threshold', '0',
+      ...(spec.originMicros ? ['-metadata', `stereospot_capture_origin=${spec.originMicros}`] : []),
+      '-f', 'segment', '-segment_time', String(spec.chunkSeconds), '-segment_format', 'mp4',
+      '-segment_format_options', 'movflags=+use_metadata_tags', '-reset_timestamps', '0',
+      path.join(dir, 'chunk_%05d.mp4'),
+    ]);
+    const names = (await readdir(dir)).filter((n) => n.startsWith('chunk_')).sort();
+    return await Promise.all(names.map((n) => readFile(path.join(dir, n))));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes init + segments + a CMAF playlist into a temp folder; returns the playlist path and a cleanup. */
+export async function writeCmafPlaylist(init: Uint8Array, segments: Array<{ media: Uint8Array; duration: number }>): Promise<{ playlist: string; dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-cmaf-'));
+  await writeFile(path.join(dir, 'init.mp4'), init);
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init.mp4"'];
+  for (const [i, s] of segments.entries()) {
+    await writeFile(path.join(dir, `seg_${i}.m4s`), s.media);
+    lines.push(`#EXTINF:${s.duration.toFixed(3)},`, `seg_${i}.m4s`);
+  }
+  lines.push('#EXT-X-ENDLIST', '');
+  const playlist = path.join(dir, 'list.m3u8');
+  await writeFile(playlist, lines.join('\n'));
+  return { playlist, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What `ffmpeg -v warning` prints while decoding `input` to nowhere (empty = clean). */
+export async function decodeWarnings(input: string): Promise<string> {
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-v', 'warning', '-i', input, '-f', 'null', '-']);
+  return stderr.trim();
+}
+
+/** Decodes every video frame of `input` to 8-bit gray, `width`×`height` each. */
+export function decodeGray(input: string, width: number, height: number): Promise<Uint8Array[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    const parts: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => parts.push(d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ffmpeg exited with ${code}: ${stderr}`));
+      const all = Buffer.concat(parts);
+      const size = width * height;
+      const frames: Uint8Array[] = [];
+      for (let o = 0; o + size <= all.length; o += size) frames.push(all.subarray(o, o + size));
+      resolve(frames);
+    });
+  });
+}
