@@ -1,5 +1,5 @@
 /** The server's session API, with errors that carry the server's own message. */
-import type { CreateSessionResponse, ErrorBody, StereoMode } from '../protocol/messages.ts';
+import type { CreateSessionResponse, ErrorBody, SessionStatus, StereoMode } from '../protocol/messages.ts';
 import { withRetries, type RetryPolicy } from './retry.ts';
 
 export class ApiError extends Error {
@@ -72,5 +72,15 @@ export async function playlistClosed(playlistUrl: string): Promise<boolean> {
     return res.ok && (await res.text()).includes('#EXT-X-ENDLIST');
   } catch {
     return false;
+  }
+}
+
+/** The session's status from the server, or undefined when it cannot be had right now. */
+export async function sessionStatus(server: string, sessionId: string): Promise<SessionStatus | undefined> {
+  try {
+    const res = await fetch(`${server}/stream_sessions/${sessionId}`);
+    return res.ok ? ((await res.json()) as SessionStatus) : undefined;
+  } catch {
+    return undefined;
   }
 }

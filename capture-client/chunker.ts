@@ -1,9 +1,18 @@
 /**
- * Captures with ffmpeg and cuts H.264 + AAC MP4 chunks that keep the capture's timestamps (chunk k
- * starts at ≈ k·N s) with a keyframe at every boundary. Completed chunks are reported in order: a
- * chunk is complete once ffmpeg lists it in its segment list (or ffmpeg has exited).
+ * Captures with ffmpeg and cuts H.264 + AAC MP4 chunks that keep the capture's timestamps, with a
+ * keyframe at every boundary. Completed chunks are reported in order: a chunk is complete once ffmpeg
+ * lists it in its segment list (or ffmpeg has exited); the folder is watched, so that is noticed
+ * within milliseconds, with a slow poll as a safety net.
+ *
+ * Capture time travels with the media: the media clock is anchored on the wall clock. Each stream's
+ * timestamps become `PTS − STARTPTS + (RTCSTART − origin)`, where RTCSTART is the wall-clock time
+ * (µs) at which its first frame reached ffmpeg's filters and `origin` is a wall-clock time chosen
+ * just before ffmpeg starts. So media time t was captured at `origin + t`, exactly, and every chunk
+ * carries `origin` in its metadata (`stereospot_capture_origin`, µs) for the server's
+ * PROGRAM-DATE-TIME and the player's latency figure.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,12 +30,25 @@ export interface ChunkerOptions {
   inputArgs: string[];
   mapArgs: string[];
   chunkSeconds: number;
-  /** Poll interval for the segment list (ms). */
+  /** The source has an audio stream to anchor as well. */
+  audio: boolean;
+  /** Safety-net poll interval for the segment list (ms); changes are watched as they happen. */
   pollMs?: number;
+}
+
+/** Metadata key of the capture origin (µs since the epoch of media time 0), shared with the server. */
+export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
+
+/** ffmpeg output options that anchor each stream's timestamps on the wall clock (see the header). */
+export function clockArgs(originMicros: number, audio: boolean): string[] {
+  const anchor = (filter: string) => `${filter}=PTS-STARTPTS+(RTCSTART-${originMicros})/(TB*1000000)`;
+  return ['-vf', anchor('setpts'), ...(audio ? ['-af', anchor('asetpts')] : [])];
 }
 
 export class Chunker {
   readonly dir: Promise<string>;
+  /** Wall-clock µs of media time 0 (set when capture starts). */
+  originMicros = 0;
   readonly #opts: ChunkerOptions;
   #child: ChildProcessWithoutNullStreams | undefined;
   #stderr = '';
@@ -36,10 +58,12 @@ export class Chunker {
   #done = false;
   #error: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #watcher: FSWatcher | undefined;
   #closed = false;
   #stopping = false;
   /** The poll in progress: polls never overlap (an overlap would report one chunk twice). */
   #polling: Promise<void> | null = null;
+  #pollAgain = false;
 
   constructor(options: ChunkerOptions) {
     this.#opts = options;
@@ -50,14 +74,19 @@ export class Chunker {
   async start(): Promise<void> {
     const dir = await this.dir;
     const n = this.#opts.chunkSeconds;
+    this.originMicros = Date.now() * 1000;
     const args = [
       '-hide_banner', '-loglevel', 'error', '-y',
       ...this.#opts.inputArgs,
       ...this.#opts.mapArgs,
+      ...clockArgs(this.originMicros, this.#opts.audio),
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-force_key_frames', `expr:gte(t,n_forced*${n})`, '-sc_threshold', '0',
       '-c:a', 'aac', '-b:a', '128k',
+      '-metadata', `${CAPTURE_ORIGIN_TAG}=${this.originMicros}`,
       '-f', 'segment', '-segment_time', String(n), '-segment_format', 'mp4', '-reset_timestamps', '0',
+      // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
+      '-segment_format_options', 'movflags=+use_metadata_tags',
       '-segment_list', path.join(dir, 'list.csv'), '-segment_list_type', 'csv',
       path.join(dir, 'chunk_%05d.mp4'),
     ];
@@ -71,6 +100,7 @@ export class Chunker {
     });
     child.on('close', (code, signal) => {
       clearInterval(this.#timer);
+      this.#watcher?.close();
       // One more poll, started after any running one, reads the list ffmpeg finished writing.
       void (this.#polling ?? Promise.resolve()).then(() => this.#poll()).then(() => {
         if (code !== 0 && signal === null && !this.#closed && !this.#stopping) {
@@ -82,11 +112,28 @@ export class Chunker {
         this.#wake?.();
       });
     });
-    this.#timer = setInterval(() => void this.#poll(), this.#opts.pollMs ?? 100);
+    try {
+      // ffmpeg rewrites list.csv when a chunk completes: react at once.
+      this.#watcher = watch(dir, () => void this.#poll());
+      this.#watcher.on('error', () => this.#watcher?.close());
+    } catch {
+      // no file watching here: the poll below does it
+    }
+    this.#timer = setInterval(() => void this.#poll(), this.#opts.pollMs ?? 250);
   }
 
   #poll(): Promise<void> {
-    this.#polling ??= this.#pollOnce().finally(() => (this.#polling = null));
+    if (this.#polling) {
+      // A change during a running poll may have come after its read: read once more afterwards.
+      this.#pollAgain = true;
+      return this.#polling;
+    }
+    this.#polling = (async () => {
+      do {
+        this.#pollAgain = false;
+        await this.#pollOnce();
+      } while (this.#pollAgain);
+    })().finally(() => (this.#polling = null));
     return this.#polling;
   }
 
@@ -141,6 +188,7 @@ export class Chunker {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#watcher?.close();
     if (this.#child && this.#child.exitCode === null) this.#child.kill('SIGKILL');
     this.#done = true;
     this.#wake?.();

@@ -5,7 +5,7 @@
  */
 import { chunkKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, ServerMessage } from '../protocol/messages.ts';
-import { createSession, endSession, playlistClosed } from './api.ts';
+import { createSession, endSession, playlistClosed, sessionStatus } from './api.ts';
 import { Chunker } from './chunker.ts';
 import type { CaptureOptions } from './options.ts';
 import { SessionSocket } from './socket.ts';
@@ -88,6 +88,9 @@ export class CaptureRunner {
         break;
       case 'ended':
         this.#endedSeen = true;
+        // The server's count is the truth: segments made while this socket was down count too.
+        this.#stats.ready = message.ready;
+        this.#stats.failed = message.failed;
         this.#emit('ended', { reason: message.reason, ready: message.ready, failed: message.failed });
         this.#ended?.();
         break;
@@ -136,6 +139,7 @@ export class CaptureRunner {
       ffmpeg: opts.ffmpeg,
       inputArgs: inputArgs(opts),
       mapArgs: mapArgs(opts),
+      audio: opts.source.kind !== 'screen',
       chunkSeconds,
     });
     let captureError: Error | undefined;
@@ -167,6 +171,14 @@ export class CaptureRunner {
     // End the session, naming how many chunks there were, and wait for the playlist to close.
     await endSession(opts.server, session.session_id, this.#stats.cut);
     const closed = await this.#waitClosed(session.playlist_url);
+    if (!this.#endedSeen) {
+      // The socket missed the end: ask the server for its final count.
+      const status = await sessionStatus(opts.server, session.session_id);
+      if (status) {
+        this.#stats.ready = status.ready;
+        this.#stats.failed = status.failed;
+      }
+    }
     this.#status.update(this.#stats, true);
     this.#status.done();
     const result: CaptureResult = {

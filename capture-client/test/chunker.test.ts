@@ -10,9 +10,10 @@ import { inputArgs, mapArgs } from '../sources.ts';
 const exec = promisify(execFile);
 const ffmpeg = defaultFfmpeg(process.env);
 
-t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting at k·2 s', async (t) => {
+t.test('a 6-second test clip becomes three MP4 chunks, in order, 2 s apart on a wall-clock-anchored timeline', async (t) => {
   const options = parseOptions(['--size', '160x90', '--duration', '6', '--no-realtime'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2, pollMs: 20 });
+  const before = Date.now();
   t.teardown(() => chunker.close());
   await chunker.start();
   const chunks = [];
@@ -22,18 +23,26 @@ t.test('a 6-second test clip becomes three MP4 chunks, in order, each starting a
     chunks.push(chunk);
   }
   t.same(chunks.map((c) => c.index), [0, 1, 2]);
+  t.ok(chunker.originMicros >= before * 1000 && chunker.originMicros <= Date.now() * 1000, 'the origin is a wall-clock time of this run');
+  let first = NaN;
   for (const c of chunks) {
     const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', c.path]).catch((e: { stderr: string }) => e);
     const start = Number(/start: ([\d.]+)/.exec(stderr)?.[1]);
-    t.ok(Math.abs(start - c.index * 2) < 0.1, `chunk ${c.index} starts at ≈${c.index * 2} s (got ${start})`);
+    if (c.index === 0) {
+      first = start;
+      // Media time 0 is the origin; the first frame came once ffmpeg was up (well under 5 s here).
+      t.ok(start >= 0 && start < 5, `the first frame's media time is its capture time after the origin (${start} s)`);
+    }
+    t.ok(Math.abs(start - first - c.index * 2) < 0.1, `chunk ${c.index} starts 2 s after the one before (got ${start})`);
     t.match(stderr, /Audio: aac/, 'with audio');
+    t.match(stderr, new RegExp(`stereospot_capture_origin: ${chunker.originMicros}`), 'the origin travels in the chunk');
     t.ok(c.bytes > 0);
   }
 });
 
 t.test('stop() finishes the current chunk and ends the stream', async (t) => {
   const options = parseOptions(['--size', '160x90'], {}) as CaptureOptions; // realtime, unlimited
-  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 1, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 1, pollMs: 20 });
   t.teardown(() => chunker.close());
   await chunker.start();
   const seen: number[] = [];
@@ -47,7 +56,7 @@ t.test('stop() finishes the current chunk and ends the stream', async (t) => {
 
 t.test('a missing ffmpeg is a clear error', async (t) => {
   const options = parseOptions(['--no-realtime', '--duration', '1'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2 });
+  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2 });
   t.teardown(() => chunker.close());
   await t.rejects(chunker.start(), /could not start ffmpeg \(\/nonexistent\/ffmpeg\)/);
 });
@@ -57,7 +66,7 @@ t.test('each chunk is reported once, even when polls come faster than the file c
   // (an overlap used to report one file under two indices).
   const once = async () => {
     const options = parseOptions(['--size', '320x180', '--duration', '8', '--no-realtime'], {}) as CaptureOptions;
-    const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), chunkSeconds: 2, pollMs: 2 });
+    const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2, pollMs: 2 });
     t.teardown(() => chunker.close());
     await chunker.start();
     const paths: string[] = [];
