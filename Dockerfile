@@ -20,6 +20,7 @@ COPY protocol protocol
 COPY actors actors
 COPY gpu-pool gpu-pool
 COPY server server
+COPY web web
 RUN npx tsc --noEmit -p tsconfig.build.json
 
 # ── 2. Production dependencies; onnxruntime-node fetches its CUDA 12 binaries here ────────────────────
@@ -44,6 +45,7 @@ COPY protocol protocol
 COPY actors actors
 COPY gpu-pool gpu-pool
 COPY server server
+COPY web web
 ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
 RUN mkdir -p /data && chown stereospot /data
 USER stereospot

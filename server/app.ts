@@ -14,7 +14,7 @@ import type { RouteDeps } from './routes/deps.ts';
 import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
 import { putChunk } from './routes/upload.ts';
-import { hlsAsset, watchPage } from './routes/pages.ts';
+import { hlsAsset, watchAsset, watchPage } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenSigner } from './tokens.ts';
@@ -133,6 +133,7 @@ export class StereoSpotApp {
     app.get('/', route(log, watchPage));
     app.get('/watch/:id', route(log, watchPage));
     app.get('/assets/hls.min.js', route(log, hlsAsset));
+    app.get('/assets/watch.js', route(log, watchAsset));
     app.any('/*', route(log, (ctx) => {
       throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
     }));
