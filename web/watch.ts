@@ -116,7 +116,8 @@ async function playWithHls(sessionId: string): Promise<void> {
     return;
   }
   stats.player = 'hls';
-  const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2 });
+  // Close to the live edge: 1.5 s behind the newest listed media, catching up at up to 1.1× speed.
+  const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 1.5, liveMaxLatencyDuration: 5, maxLiveSyncPlaybackRate: 1.1 });
   hls.loadSource(src);
   hls.attachMedia(video);
   hls.on(Hls.Events.ERROR, (_e, data) => data.fatal && show('error', data.details ?? 'playback error'));
@@ -146,6 +147,11 @@ async function main(): Promise<void> {
   const sessionId = await pickSession();
   if (!sessionId) {
     show('no sessions', 'start one with npm run capture');
+    return;
+  }
+  const status = await fetch(`/stream_sessions/${encodeURIComponent(sessionId)}`);
+  if (status.status === 404 || status.status === 400) {
+    show('unknown', `no session ${sessionId}`);
     return;
   }
   $('links').innerHTML = `<a href="/stream/${sessionId}/playlist.m3u8">playlist</a>`;

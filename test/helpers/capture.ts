@@ -25,3 +25,46 @@ export function runCapture(args: string[]): Promise<CaptureRun> {
     });
   });
 }
+
+export interface LiveCapture {
+  /** Every `--json` event so far, in order. */
+  events: Array<Record<string, unknown>>;
+  /** Resolves with the first event of that name. */
+  event(name: string): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stderr(): string;
+  /** Asks the CLI to stop as Ctrl-C would (it ends the session cleanly). */
+  stop(): void;
+}
+
+/** Starts the capture CLI and follows its events while it runs (`args` should include `--json`). */
+export function startCapture(args: string[]): LiveCapture {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ name: string; resolve: (e: Record<string, unknown>) => void }> = [];
+  let pending = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    pending += d.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines.filter(Boolean)) {
+      const event = JSON.parse(line) as Record<string, unknown>;
+      events.push(event);
+      for (const w of waiters.filter((w) => w.name === event.event)) w.resolve(event);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    events,
+    event: (name) => {
+      const seen = events.find((e) => e.event === name);
+      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ name, resolve }));
+    },
+    exited,
+    stderr: () => err,
+    stop: () => child.kill('SIGINT'),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The watch page in headless Chromium against a real server (real pool) and the capture CLI's test
+ * source in real time at 0.5-s chunks: playback advances through the WebSocket/MSE path, the video
+ * is side by side (twice the source width), a latency figure is shown, and the end shows as ended.
+ */
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.ts';
+import { startCapture } from './helpers/capture.ts';
+import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { startTestServer, until } from '../server/test/helpers/server.ts';
+
+interface PageView {
+  player: string; state: string; latencies: number; lastLatency: number | null;
+  currentTime: number; width: number; height: number; status: string | undefined; latencyText: string | null;
+}
+
+/** Read in the page (a string: the test is compiled for Node, not the DOM). */
+const READ_PAGE = `(() => {
+  const s = window.stereospot;
+  const video = document.querySelector('video');
+  return {
+    player: s.player, state: s.state, latencies: s.latencies.length, lastLatency: s.latencies.at(-1) ?? null,
+    currentTime: video.currentTime, width: video.videoWidth, height: video.videoHeight,
+    status: document.getElementById('status').dataset.state, latencyText: document.getElementById('latency').textContent,
+  };
+})()`;
+const stats = (page: Page) => page.evaluate(READ_PAGE) as Promise<PageView>;
+
+t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edge and shows the end', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const capture = startCapture(['--server', server.url, '--source', 'test', '--size', '320x180', '--duration', '8', '--json', '--quiet']);
+  t.teardown(() => capture.stop());
+  const session = await capture.event('session');
+  t.equal(session.chunk_seconds, 0.5, 'the client cuts the chunk length the server advertises');
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/watch/${String(session.session_id)}`);
+
+  const first = await until(async () => {
+    const s = await stats(page);
+    return s.currentTime > 0 && s.latencies > 0 && s;
+  }, 'playback to start', 30_000);
+  t.equal(first.player, 'mse', 'played through Media Source Extensions');
+  t.equal(first.width, 640, 'side by side: twice the source width');
+  t.equal(first.height, 180);
+  const later = await until(async () => {
+    const s = await stats(page);
+    return s.currentTime > first.currentTime + 1.5 && s;
+  }, 'playback to advance', 15_000);
+  t.ok(later.currentTime > first.currentTime, `playback advances (${first.currentTime.toFixed(2)} → ${later.currentTime.toFixed(2)} s)`);
+  t.match(later.latencyText, /^\d+\.\d\d s behind capture$/, `a latency figure is shown ("${later.latencyText}")`);
+  t.ok(later.lastLatency! > 0 && later.lastLatency! < 10_000, `the latency is a plausible figure (${Math.round(later.lastLatency!)} ms)`);
+
+  t.equal(await capture.exited, 0, 'the capture ends its session');
+  const end = await until(async () => {
+    const s = await stats(page);
+    return s.status === 'ended' && s;
+  }, 'the page to show the end', 30_000);
+  t.equal(end.state, 'ended');
+  t.same(errors, [], 'no page errors');
+});
+
+t.test('the page says so when the session does not exist', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/watch/no-such-session`);
+  await until(async () => (await stats(page)).status === 'unknown', 'the unknown-session state', 10_000);
+  t.pass('unknown session shown');
+});
