@@ -1,6 +1,7 @@
 /** `npm run bench -- <scenario> [options]`: benchmark scenarios; results also saved as JSON in bench/results/. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 
@@ -11,6 +12,8 @@ Scenarios:
               realtime factor and each stage's share (decode, depth, stereo, encode)
   latency     a live test stream through the server in real time: chunk cut → segment ready,
               and the newest frame's age when its segment is listed (p50/p95/max)
+  glass       glass-to-glass: capture (real time) → server → the watch page in headless Chromium,
+              per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
 
 Options (pipeline):
   --chunks N          chunks per resolution (default 6)
@@ -22,7 +25,13 @@ Options (pipeline):
 Options (latency):
   --seconds N         stream length (default 30)
   --chunk-seconds N   chunk length (default 2)
-  --sizes WxH         source size (default 640x360)`;
+  --sizes WxH         source size (default 640x360)
+
+Options (glass):
+  --seconds N         seconds measured per case after settling (default 60)
+  --settle N          seconds after the first frame not counted (default 5)
+  --sizes WxH         source size (default 640x360)
+  --cases LIST        player:chunk-seconds,… (default mse:0.5,hls:1,hls:2)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -34,6 +43,8 @@ async function main(): Promise<number> {
       sizes: { type: 'string' },
       mode: { type: 'string' },
       seconds: { type: 'string' },
+      settle: { type: 'string' },
+      cases: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -52,6 +63,15 @@ async function main(): Promise<number> {
     process.stdout.write(`chunk cut → segment ready:        ${f(result.processingMs)}\n`);
     process.stdout.write(`newest frame → listed (glass):    ${f(result.glassToPlaylistMs)}\n`);
     await saveResult('latency', { seconds, chunkSeconds }, result);
+    return 0;
+  }
+  if (scenario === 'glass') {
+    const seconds = Number(values.seconds ?? 60);
+    const settle = Number(values.settle ?? 5);
+    if (!(seconds > 0) || !(settle >= 0)) throw new Error('--seconds must be positive and --settle not negative');
+    const cases = values.cases ? values.cases.split(',').map(parseCase) : defaultGlassCases();
+    const rows = await runGlass({ seconds, settle, size: values.sizes ?? '640x360', cases }, (l) => process.stdout.write(l + '\n'));
+    await saveResult('glass', { seconds, settle, cases }, rows);
     return 0;
   }
   if (scenario !== 'pipeline') {
@@ -84,6 +104,12 @@ async function main(): Promise<number> {
   const rows = await runPipeline(options, (line) => process.stdout.write(line + '\n'));
   await saveResult('pipeline', options, rows);
   return 0;
+}
+
+function parseCase(raw: string): GlassCase {
+  const m = /^(mse|hls):(\d+(?:\.\d+)?)$/.exec(raw.trim());
+  if (!m) throw new Error(`--cases takes player:chunk-seconds pairs, e.g. mse:0.5,hls:1 (got "${raw}")`);
+  return { player: m[1] as GlassCase['player'], chunkSeconds: Number(m[2]) };
 }
 
 async function saveResult(scenario: string, options: unknown, result: unknown): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the server on the local profile plus a capture client streaming the built-in test
  * source (a moving pattern with a tone) through it — what a person would run in two terminals.
+ * Chunks are 0.5 s unless CHUNK_SECONDS says otherwise: the demo shows the lowest latency.
  * Ctrl-C ends the stream cleanly (the playlist closes), then stops the server.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { startServer } from './server.ts';
 const log = createLogger('demo');
 
 async function main(): Promise<number> {
+  process.env.CHUNK_SECONDS ??= '0.5';
   const config = configFromEnvironment((message) => log.error(message));
   if (!config) return 78; // EX_CONFIG
   const server = await startServer(config, { log: createLogger('server') });
@@ -19,7 +21,10 @@ async function main(): Promise<number> {
   const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
   const args = ['--import', 'tsx', cli, '--server', base, '--source', 'test', ...process.argv.slice(2)];
   log.info('starting the capture client', { source: 'test', server: base });
-  process.stderr.write(`\n  Player page:  ${base}/   (hls.js; stereo side-by-side with audio)\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`);
+  process.stderr.write(
+    `\n  Player page:  ${base}/   (side-by-side stereo with audio, fed over the session socket;` +
+      ` it shows how far behind the capture each frame is)\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`,
+  );
   const child = spawn(process.execPath, args, { stdio: 'inherit' });
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {

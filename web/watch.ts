@@ -116,8 +116,9 @@ async function playWithHls(sessionId: string): Promise<void> {
     return;
   }
   stats.player = 'hls';
-  // Close to the live edge: 1.5 s behind the newest listed media, catching up at up to 1.1× speed.
-  const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 1.5, liveMaxLatencyDuration: 5, maxLiveSyncPlaybackRate: 1.1 });
+  // Close to the live edge: 1.5 target durations behind the newest listed media (hls.js' default is
+  // 3), catching up at up to 1.1× speed after a stall.
+  const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 1.5, liveMaxLatencyDurationCount: 5, maxLiveSyncPlaybackRate: 1.1 });
   hls.loadSource(src);
   hls.attachMedia(video);
   hls.on(Hls.Events.ERROR, (_e, data) => data.fatal && show('error', data.details ?? 'playback error'));

@@ -1,0 +1,152 @@
+/**
+ * Glass-to-glass latency, as a person sees it: the server (local profile, real pool) in-process, the
+ * capture CLI streaming the test source in real time, and the watch page in headless Chromium. The
+ * figure is the page's own, per presented frame: the moment the frame is expected on screen
+ * (`requestVideoFrameCallback` expectedDisplayTime) minus the moment it was captured (the capture's
+ * wall-clock origin carried in the media, plus the frame's media time). Capture client, server and
+ * browser run on this one machine, so they share one clock.
+ *
+ * Cases: the WebSocket/MSE player at 0.5-s chunks, hls.js at 1-s and 2-s chunks (and any others
+ * given). The first `settle` seconds after the first frame (the player catching up from where it
+ * joined) are reported apart from the steady state.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger, memorySink } from '../../server/log.ts';
+import { startServer } from '../../server/server.ts';
+import { launchChromium } from '../../test/helpers/browser.ts';
+
+export interface GlassCase {
+  player: 'mse' | 'hls';
+  chunkSeconds: number;
+}
+
+export interface GlassOptions {
+  /** Seconds measured per case after the first frame (≥ 30 for the report). */
+  seconds: number;
+  /** Seconds after the first frame not counted in the steady state. */
+  settle: number;
+  size: string;
+  cases: GlassCase[];
+}
+
+export interface Quantiles {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface GlassRow extends GlassCase {
+  frames: number;
+  steady: Quantiles;
+  all: Quantiles;
+  stalls: number;
+  longestStallMs: number;
+  /** MSE only: time from the socket's announcement to the segment's bytes in hand (fetch). */
+  fetchMs: Quantiles | null;
+}
+
+export const defaultGlassCases = (): GlassCase[] => [
+  { player: 'mse', chunkSeconds: 0.5 },
+  { player: 'hls', chunkSeconds: 1 },
+  { player: 'hls', chunkSeconds: 2 },
+];
+
+export function quantiles(values: number[]): Quantiles {
+  const v = [...values].sort((a, b) => a - b);
+  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
+  return { p50: at(0.5), p95: at(0.95), max: v[v.length - 1] ?? NaN };
+}
+
+const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
+
+interface PageStats {
+  latencies: number[];
+  stalls: number[];
+  fetchMs: number[];
+  player: string;
+}
+const READ = '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, player: s.player }; })()';
+
+async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) => void): Promise<GlassRow> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-glass-'));
+  const server = await startServer(
+    loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CHUNK_SECONDS: String(c.chunkSeconds) }),
+    { log: createLogger('server', memorySink('warn')) },
+  );
+  const browser = await launchChromium();
+  const capture = spawn(process.execPath, [
+    '--import', 'tsx', cli, '--server', server.url, '--source', 'test', '--size', options.size,
+    '--duration', String(options.seconds + options.settle + 15), '--json', '--quiet',
+  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const sessionId = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      capture.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+        const m = /"event":"session","session_id":"([^"]+)"/.exec(text);
+        if (m) resolve(m[1]!);
+      });
+      capture.on('close', (code) => reject(new Error(`the capture client exited (${code}) before creating a session`)));
+    });
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/watch/${sessionId}${c.player === 'hls' ? '?player=hls' : ''}`);
+    const deadline = Date.now() + 60_000;
+    while (((await page.evaluate(READ)) as PageStats).latencies.length === 0) {
+      if (Date.now() > deadline) throw new Error('no frame was presented within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, options.settle * 1000));
+    const settled = ((await page.evaluate(READ)) as PageStats).latencies.length;
+    const stallsBefore = ((await page.evaluate(READ)) as PageStats).stalls.length;
+    log(`  ${label(c)}: measuring ${options.seconds} s…`);
+    await new Promise((r) => setTimeout(r, options.seconds * 1000));
+    const s = (await page.evaluate(READ)) as PageStats;
+    if (s.player !== c.player) throw new Error(`the page played with ${s.player}, not ${c.player}`);
+    const stalls = s.stalls.slice(stallsBefore);
+    return {
+      ...c,
+      frames: s.latencies.length - settled,
+      steady: quantiles(s.latencies.slice(settled)),
+      all: quantiles(s.latencies),
+      stalls: stalls.length,
+      longestStallMs: stalls.length ? Math.max(...stalls) : 0,
+      fetchMs: c.player === 'mse' ? quantiles(s.fetchMs) : null,
+    };
+  } finally {
+    capture.kill('SIGINT');
+    await new Promise((r) => capture.once('close', r));
+    await browser.close();
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const label = (c: GlassCase) => `${c.player === 'mse' ? 'WebSocket/MSE' : 'hls.js'} @ ${c.chunkSeconds}-s chunks`;
+const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+export function formatGlassRow(r: GlassRow): string {
+  return [
+    label(r).padEnd(26),
+    `p50 ${sec(r.steady.p50)}  p95 ${sec(r.steady.p95)}  max ${sec(r.steady.max)}`.padEnd(38),
+    `stalls ${r.stalls}${r.stalls ? ` (longest ${Math.round(r.longestStallMs)} ms)` : ''}`.padEnd(26),
+    `frames ${r.frames}`.padEnd(12),
+    `incl. settling p95 ${sec(r.all.p95)}`,
+    r.fetchMs ? `  fetch after push p50 ${r.fetchMs.p50.toFixed(1)} ms` : '',
+  ].join(' ');
+}
+
+export async function runGlass(options: GlassOptions, log: (line: string) => void): Promise<GlassRow[]> {
+  const rows: GlassRow[] = [];
+  log(`glass-to-glass: ${options.size} test source in real time; ${options.settle} s settling, then ${options.seconds} s measured per case`);
+  for (const c of options.cases) {
+    const row = await runCase(c, options, log);
+    rows.push(row);
+    log(formatGlassRow(row));
+  }
+  return rows;
+}
