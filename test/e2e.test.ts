@@ -5,7 +5,7 @@
 import t from 'tap';
 import { runCapture } from './helpers/capture.ts';
 import { getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { decodeWarnings, mediaInfo } from '../server/test/helpers/media.ts';
+import { decodeWarnings, mediaInfo, probeStreams } from '../server/test/helpers/media.ts';
 import { startTestServer } from '../server/test/helpers/server.ts';
 
 t.test('a generated 8-second clip streams through as 4 stereo segments with audio', async (t) => {
@@ -30,7 +30,11 @@ t.test('a generated 8-second clip streams through as 4 stereo segments with audi
   t.ok(playlist.text.trimEnd().endsWith('#EXT-X-ENDLIST'), 'then ENDLIST');
   t.notOk(entries.includes('GAP'));
 
+  t.match(playlist.text, /#EXT-X-MAP:URI="[^"]+\/init_[0-9a-f]{16}\.mp4\?/, 'CMAF: one init segment');
   t.equal(await decodeWarnings(playlistUrl), '', 'ffmpeg decodes the whole playlist without a warning');
+  const probe = await probeStreams(playlistUrl);
+  t.equal(probe.stderr, '', 'ffprobe reads it without an error');
+  t.same(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], 'H.264 + AAC');
   const info = await mediaInfo(playlistUrl);
   t.equal(info.width, 640, 'side-by-side: twice the source width');
   t.equal(info.height, 180);

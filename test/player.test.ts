@@ -7,12 +7,15 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.ts';
 import { startCapture } from './helpers/capture.ts';
+import { createSession, postJson, putChunk } from '../server/test/helpers/http.ts';
+import { makeChunks } from '../server/test/helpers/media.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
-import { startTestServer, until } from '../server/test/helpers/server.ts';
+import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
 
 interface PageView {
   player: string; state: string; latencies: number; lastLatency: number | null;
   currentTime: number; width: number; height: number; status: string | undefined; latencyText: string | null;
+  stalls: number[]; skips: { gaps: number; holes: number; jumps: number };
 }
 
 /** Read in the page (a string: the test is compiled for Node, not the DOM). */
@@ -23,6 +26,7 @@ const READ_PAGE = `(() => {
     player: s.player, state: s.state, latencies: s.latencies.length, lastLatency: s.latencies.at(-1) ?? null,
     currentTime: video.currentTime, width: video.videoWidth, height: video.videoHeight,
     status: document.getElementById('status').dataset.state, latencyText: document.getElementById('latency').textContent,
+    stalls: s.stalls, skips: s.skips(),
   };
 })()`;
 const stats = (page: Page) => page.evaluate(READ_PAGE) as Promise<PageView>;
@@ -72,4 +76,47 @@ t.test('the page says so when the session does not exist', async (t) => {
   await page.goto(`${server.url}/watch/no-such-session`);
   await until(async () => (await stats(page)).status === 'unknown', 'the unknown-session state', 10_000);
   t.pass('unknown session shown');
+});
+
+t.test('a viewer joining mid-stream starts at the live edge and plays past a failed chunk', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  const chunks = await makeChunks(await tempDir(t), { seconds: 9, chunkSeconds: 0.5, size: '320x180' });
+  t.equal(chunks.length, 18);
+  const s = await createSession(server.url);
+  const GAP = 10;
+  const upload = async (i: number) => {
+    // Chunk GAP is not a video: refused (415) and listed as #EXT-X-GAP at once.
+    const status = (await putChunk(s, i, i === GAP ? Buffer.from('not a video') : chunks[i]!)).status;
+    t.equal(status, i === GAP ? 415 : 201, `chunk ${i} upload`);
+  };
+  for (let i = 0; i < 6; i++) await upload(i);
+  await until(async () => {
+    const st = JSON.parse((await (await fetch(`${server.url}/stream_sessions/${s.session_id}`)).text())) as { listed: number };
+    return st.listed === 6;
+  }, 'six segments listed before the viewer joins', 30_000);
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/watch/${s.session_id}`);
+  const first = await until(async () => {
+    const v = await stats(page);
+    return v.currentTime > 0 && v;
+  }, 'playback to start', 30_000);
+  // Segment 5 covers 2.5–3 s of the capture's timeline: the viewer starts there, not at 0.
+  t.ok(first.currentTime >= 2.4, `joined at the live edge (${first.currentTime.toFixed(2)} s)`);
+  // The rest arrives in real time, one chunk every half second.
+  for (let i = 6; i < chunks.length; i++) {
+    await upload(i);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: chunks.length })).status, 204);
+  const end = await until(async () => {
+    const v = await stats(page);
+    return v.status === 'ended' && v;
+  }, 'the end', 30_000);
+  t.equal(end.skips.gaps, 1, 'the failed chunk was played past');
+  t.ok(end.currentTime > first.currentTime + 5, `playback went on past the gap (${end.currentTime.toFixed(2)} s)`);
+  const longest = Math.max(0, ...end.stalls);
+  // At the live edge the half second of missing media is a wait; it must end, never hang.
+  t.ok(longest < 1500, `no stall longer than the missing media plus a delivery (longest ${Math.round(longest)} ms)`);
 });

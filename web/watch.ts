@@ -26,13 +26,17 @@ interface PageStats {
   latencies: number[];
   stalls: number[];
   fetchMs: number[];
+  /** MSE player: age of each segment's newest frame when it arrived in the page (ms). */
+  arrivalMs: number[];
+  /** MSE player: gaps played past, holes jumped over, jumps to the live edge. */
+  skips: () => { gaps: number; holes: number; jumps: number };
 }
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const statusEl = $('status');
 const latencyEl = $('latency');
-const stats: PageStats = { player: 'mse', state: 'connecting', latencies: [], stalls: [], fetchMs: [] };
+const stats: PageStats = { player: 'mse', state: 'connecting', latencies: [], stalls: [], fetchMs: [], arrivalMs: [], skips: () => ({ gaps: 0, holes: 0, jumps: 0 }) };
 (window as unknown as { stereospot: PageStats }).stereospot = stats;
 
 function show(state: string, detail = ''): void {
@@ -72,6 +76,8 @@ function playWithMse(sessionId: string): void {
   });
   stats.stalls = player.stats.stalls;
   stats.fetchMs = player.stats.fetchMs;
+  stats.arrivalMs = player.stats.arrivalMs;
+  stats.skips = () => ({ gaps: player.stats.gapsSkipped, holes: player.stats.holesJumped, jumps: player.stats.jumps });
   const ws = new WebSocket(socketUrl(sessionId));
   ws.onmessage = (event) => {
     const message = JSON.parse(String(event.data)) as ServerMessage;

@@ -48,6 +48,8 @@ export interface GlassRow extends GlassCase {
   longestStallMs: number;
   /** MSE only: time from the socket's announcement to the segment's bytes in hand (fetch). */
   fetchMs: Quantiles | null;
+  /** MSE only: age of a segment's newest frame when its bytes reach the page (capture → delivery). */
+  arrivalMs: Quantiles | null;
 }
 
 export const defaultGlassCases = (): GlassCase[] => [
@@ -68,9 +70,10 @@ interface PageStats {
   latencies: number[];
   stalls: number[];
   fetchMs: number[];
+  arrivalMs: number[];
   player: string;
 }
-const READ = '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, player: s.player }; })()';
+const READ = '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player }; })()';
 
 async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) => void): Promise<GlassRow> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-glass-'));
@@ -116,6 +119,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       stalls: stalls.length,
       longestStallMs: stalls.length ? Math.max(...stalls) : 0,
       fetchMs: c.player === 'mse' ? quantiles(s.fetchMs) : null,
+      arrivalMs: c.player === 'mse' ? quantiles(s.arrivalMs.slice(Math.floor(s.arrivalMs.length / 4))) : null,
     };
   } finally {
     capture.kill('SIGINT');
@@ -137,6 +141,7 @@ export function formatGlassRow(r: GlassRow): string {
     `frames ${r.frames}`.padEnd(12),
     `incl. settling p95 ${sec(r.all.p95)}`,
     r.fetchMs ? `  fetch after push p50 ${r.fetchMs.p50.toFixed(1)} ms` : '',
+    r.arrivalMs ? `  newest frame on arrival p50 ${sec(r.arrivalMs.p50)} p95 ${sec(r.arrivalMs.p95)}` : '',
   ].join(' ');
 }
 

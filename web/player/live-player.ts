@@ -7,9 +7,10 @@
  * when new data comes). The player speeds up a little (`playbackRate` ≤ 1.25) while that trough is
  * above a small margin, slows a little when it dips below, jumps forward when it is far behind, and
  * after a stall (a trough below zero) widens the margin and jumps back to the live edge; the margin
- * shrinks again while playback stays smooth. A gap (a chunk that failed for good) is skipped without
- * stalling; a discontinuity (a restarted recorder) is mapped onto the timeline with
- * `timestampOffset`. Joining mid-stream starts at the newest segment.
+ * shrinks again while playback stays smooth. A gap (a chunk that failed for good) and a discontinuity
+ * (a restarted recorder) are mapped onto the timeline with `timestampOffset`: the next segment plays
+ * right after the last one, so there is no hole to get stuck in. Holes that remain (media that came
+ * after a stall) are jumped over. Joining mid-stream starts at the newest segment.
  *
  * Latency: every presented frame (`requestVideoFrameCallback`) is mapped back to its capture time
  * through the segment it belongs to (`captured_at` + offset into it) and compared with the moment it
@@ -26,7 +27,7 @@ export interface PlayerEvents {
 }
 
 export interface LivePlayerOptions {
-  /** Smallest buffer left when the next segment arrives, to start with (s). Default 0.15. */
+  /** Smallest buffer left when the next segment arrives, to start with (s). Default 0.12. */
   margin?: number;
   /** How far behind the live edge before jumping instead of speeding up (s). Default 2.5. */
   jumpAfter?: number;
@@ -43,7 +44,13 @@ interface Appended {
 
 const MAX_RATE = 1.25;
 const MIN_RATE = 0.95;
+const MIN_MARGIN = 0.06;
 const MAX_MARGIN = 1.5;
+/** A stall widens the margin by this much (s)… */
+const MARGIN_AFTER_STALL = 0.06;
+/** …and every SMOOTH_MS without one narrows it by MARGIN_RELAX (s). */
+const SMOOTH_MS = 5000;
+const MARGIN_RELAX = 0.02;
 
 export class LivePlayer {
   readonly #video: HTMLVideoElement;
@@ -60,6 +67,8 @@ export class LivePlayer {
   #closed = false;
   #offset = 0;
   #lastEnd: number | null = null;
+  /** A gap was listed since the last appended segment. */
+  #afterGap = false;
   readonly #appended: Appended[] = [];
   #margin: number;
   readonly #jumpAfter: number;
@@ -69,12 +78,23 @@ export class LivePlayer {
   #state: PlayerState = 'waiting';
   readonly #ready: Promise<void>;
   /** For tests and the benchmark: every measured latency and stall. */
-  readonly stats = { latencies: [] as number[], stalls: [] as number[], fetchMs: [] as number[], jumps: 0, gapsSkipped: 0 };
+  readonly stats = {
+    latencies: [] as number[],
+    stalls: [] as number[],
+    fetchMs: [] as number[],
+    /** Age of each segment's newest frame when its bytes are in the page (capture → delivery). */
+    arrivalMs: [] as number[],
+    jumps: 0,
+    /** Gap entries (chunks failed for good) played past. */
+    gapsSkipped: 0,
+    /** Holes in the buffer jumped over. */
+    holesJumped: 0,
+  };
 
   constructor(video: HTMLVideoElement, events: PlayerEvents, options: LivePlayerOptions = {}) {
     this.#video = video;
     this.#events = events;
-    this.#margin = options.margin ?? 0.15;
+    this.#margin = options.margin ?? 0.12;
     this.#jumpAfter = options.jumpAfter ?? 2.5;
     video.src = URL.createObjectURL(this.#mediaSource);
     this.#ready = new Promise((resolve) => this.#mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
@@ -139,8 +159,10 @@ export class LivePlayer {
         if (entry.index < this.#nextIndex) continue;
         this.#nextIndex = entry.index + 1;
         if (entry.gap) {
-          // Nothing to append: the timeline simply has a hole the watchdog skips.
-          if (this.#lastEnd !== null) this.#lastEnd += entry.duration;
+          // Nothing to play: the next segment continues right where the last one ended, so the
+          // timeline has no hole to get stuck in (at the live edge the wait for it is a short underrun).
+          this.#afterGap = true;
+          this.stats.gapsSkipped++;
           continue;
         }
         await this.#append(entry);
@@ -163,6 +185,7 @@ export class LivePlayer {
       fetchBytes(entry.uri!),
     ]);
     this.stats.fetchMs.push(performance.now() - t0);
+    if (entry.captured_at !== null) this.stats.arrivalMs.push(Date.now() - (entry.captured_at + entry.duration * 1000));
     const codecs = entry.init?.codecs ?? this.#codecs;
     if (!this.#buffer) {
       this.#buffer = this.#mediaSource.addSourceBuffer(`video/mp4; codecs="${codecs}"`);
@@ -173,11 +196,12 @@ export class LivePlayer {
     }
     // The trough: what was left of the buffer when this segment arrived.
     if (this.#appended.length > 0 && !this.#video.paused) this.#trough(this.bufferAhead());
-    if (this.#lastEnd === null || entry.discontinuity) {
+    if (this.#lastEnd === null || entry.discontinuity || this.#afterGap) {
       // Map this entry's capture time onto the player's timeline right after what is buffered.
       this.#offset = this.#lastEnd === null ? 0 : this.#lastEnd - entry.start;
       await this.#idle();
       this.#buffer.timestampOffset = this.#offset;
+      this.#afterGap = false;
     }
     if (init) {
       await this.#appendBytes(init);
@@ -189,6 +213,7 @@ export class LivePlayer {
     this.#appended.push({ from, to: this.#lastEnd, capturedAt: entry.captured_at ?? NaN, start: entry.start });
     if (this.#appended.length > 600) this.#appended.splice(0, 300);
     this.#trimBehind();
+    this.#watch();
     if (this.#state === 'waiting') {
       this.#video.currentTime = from;
       void this.#video.play().catch(() => this.#setState('waiting', 'press play'));
@@ -236,9 +261,9 @@ export class LivePlayer {
     const median = sorted[sorted.length >> 1]!;
     const excess = median - this.#margin;
     const now = performance.now();
-    if (now - this.#smoothSince > 10_000) {
+    if (now - this.#smoothSince > SMOOTH_MS) {
       // Smooth for a while: try a tighter margin.
-      this.#margin = Math.max(0.08, this.#margin - 0.02);
+      this.#margin = Math.max(MIN_MARGIN, this.#margin - MARGIN_RELAX);
       this.#smoothSince = now;
     }
     if (excess > this.#jumpAfter) {
@@ -256,6 +281,7 @@ export class LivePlayer {
     if (this.#state === 'waiting' || this.#state === 'ended' || this.#stallStarted !== null) return;
     this.#stallStarted = performance.now();
     this.#setState('stalled');
+    this.#watch();
   };
 
   readonly #onPlaying = (): void => {
@@ -263,7 +289,7 @@ export class LivePlayer {
       this.stats.stalls.push(performance.now() - this.#stallStarted);
       this.#stallStarted = null;
       // A stall means the margin was too small: widen it, and start a new smooth period.
-      this.#margin = Math.min(MAX_MARGIN, this.#margin + 0.1);
+      this.#margin = Math.min(MAX_MARGIN, this.#margin + MARGIN_AFTER_STALL);
       this.#smoothSince = performance.now();
       this.#troughs.length = 0;
       // Back to the live edge: what piled up during the stall is skipped, not played late.
@@ -276,19 +302,29 @@ export class LivePlayer {
     this.#setState('live');
   };
 
-  /** Skips holes in the buffer (gaps, or data that came after a stall) without stalling. */
+  /**
+   * Skips holes in the buffer (a gap, or data that came after a stall) without stalling: checked on
+   * every presented frame and every timeupdate, it jumps to the next buffered range as the playhead
+   * comes within a frame or two of the end of the current one.
+   */
   readonly #watch = (): void => {
     const t = this.#video.currentTime;
     const b = this.#video.buffered;
+    let next = -1;
     for (let i = 0; i < b.length; i++) {
-      if (b.start(i) <= t + 0.05 && b.end(i) > t + 0.05) return; // playing inside buffered media
-    }
-    for (let i = 0; i < b.length; i++) {
-      if (b.start(i) > t && b.start(i) - t < 30) {
-        this.#video.currentTime = b.start(i) + 0.01;
-        this.stats.gapsSkipped++;
-        return;
+      if (b.start(i) <= t + 0.05 && b.end(i) > t) {
+        if (b.end(i) - t > 0.07 || i === b.length - 1) return; // inside buffered media, or at the live edge
+        next = i + 1;
+        break;
       }
+      if (b.start(i) > t) {
+        next = i;
+        break;
+      }
+    }
+    if (next >= 0 && next < b.length && b.start(next) - t < 30) {
+      this.#video.currentTime = b.start(next) + 0.01;
+      this.stats.holesJumped++;
     }
   };
 
@@ -299,6 +335,7 @@ export class LivePlayer {
     if (!video.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: { mediaTime: number; expectedDisplayTime: number }) => {
       if (this.#closed) return;
+      this.#watch();
       const shown = performance.timeOrigin + meta.expectedDisplayTime;
       const captured = this.captureTimeOf(meta.mediaTime);
       if (captured !== null) {

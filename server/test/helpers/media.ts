@@ -69,3 +69,10 @@ export async function segmentWithInit(playlist: string, segmentUrl: string): Pro
   await writeFile(file, Buffer.concat([init!, media!]));
   return file;
 }
+
+/** `ffprobe -v error` of `url`'s streams: the one beside the ffmpeg in use (Debian's package has both). */
+export async function probeStreams(url: string): Promise<{ streams: Array<{ codec_name: string; width?: number; height?: number }>; stderr: string }> {
+  const ffprobe = path.join(path.dirname(ffmpeg), 'ffprobe');
+  const { stdout, stderr } = await exec(ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url]);
+  return { ...(JSON.parse(stdout) as { streams: Array<{ codec_name: string; width?: number; height?: number }> }), stderr: stderr.trim() };
+}
