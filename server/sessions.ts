@@ -134,6 +134,8 @@ export class SessionService {
         }
         const task: ChunkTask = { chunk, previous: previous ?? null, mode: input.mode, outputHeight: this.#config.outputHeight };
         const result = await this.#pool.run(task, { signal: abort.signal });
+        // Stopped meanwhile (shutdown, or the session closed): the chunk is redone after a restart.
+        if (abort.signal.aborted) return;
         // Durable before ready: the init and the segment are stored before the actor may list them.
         const init = await this.#inits.store(input.sessionId, result.init);
         await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');

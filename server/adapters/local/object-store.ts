@@ -19,6 +19,8 @@ export function assertSafeKey(key: string): void {
 export class FsObjectStore implements ObjectStore {
   readonly #root: string;
   readonly #listeners = new Set<(event: ObjectCreatedEvent) => void>();
+  /** Writes in progress: close() lets them finish, so nothing is left half-written. */
+  readonly #writing = new Set<Promise<void>>();
 
   constructor(root: string) {
     this.#root = root;
@@ -36,7 +38,13 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, _contentType: string): Promise<void> {
-    await writeFileAtomic(this.#path(key), body);
+    const write = writeFileAtomic(this.#path(key), body);
+    this.#writing.add(write);
+    try {
+      await write;
+    } finally {
+      this.#writing.delete(write);
+    }
     const event = { key, size: body.byteLength };
     for (const listener of this.#listeners) listener(event);
   }
@@ -85,5 +93,6 @@ export class FsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.#listeners.clear();
+    await Promise.allSettled([...this.#writing]);
   }
 }

@@ -26,7 +26,9 @@ export async function startTestServer(
   t: Test,
   options: { env?: Record<string, string>; pool?: StartOptions['pool']; dataDir?: string } = {},
 ): Promise<TestServer> {
-  const dataDir = options.dataDir ?? (await tempDir(t));
+  // A folder of our own is removed only after the server closed (its last writes finish in close()).
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'stereospot-')));
+  const own = options.dataDir === undefined;
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...options.env });
   const sink = memorySink(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'info');
   if (process.env.TEST_LOG_LEVEL === 'debug') sink.write = (line) => process.stderr.write(line + '\n');
@@ -36,7 +38,10 @@ export async function startTestServer(
     onShutdownStep: (s) => steps.push(s),
     ...(options.pool ? { pool: options.pool } : {}),
   });
-  t.teardown(() => server.close());
+  t.teardown(async () => {
+    await server.close();
+    if (own) await rm(dataDir, { recursive: true, force: true });
+  });
   return { ...server, config, dataDir, logs: (sink as { lines: string[] }).lines, steps };
 }
 
