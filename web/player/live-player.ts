@@ -69,6 +69,8 @@ export class LivePlayer {
   #lastEnd: number | null = null;
   /** A gap was listed since the last appended segment. */
   #afterGap = false;
+  /** Duration of the newest appended segment (s). */
+  #lastDuration = 0.5;
   readonly #appended: Appended[] = [];
   #margin: number;
   readonly #jumpAfter: number;
@@ -210,6 +212,7 @@ export class LivePlayer {
     await this.#appendBytes(media);
     const from = entry.start + this.#offset;
     this.#lastEnd = from + entry.duration;
+    this.#lastDuration = entry.duration;
     this.#appended.push({ from, to: this.#lastEnd, capturedAt: entry.captured_at ?? NaN, start: entry.start });
     if (this.#appended.length > 600) this.#appended.splice(0, 300);
     this.#trimBehind();
@@ -278,6 +281,8 @@ export class LivePlayer {
   }
 
   readonly #onWaiting = (): void => {
+    // A seek of ours (a jump, a skipped hole) waits for a moment: that is not the stream stalling.
+    if (this.#video.seeking) return;
     if (this.#state === 'waiting' || this.#state === 'ended' || this.#stallStarted !== null) return;
     this.#stallStarted = performance.now();
     this.#setState('stalled');
@@ -292,10 +297,13 @@ export class LivePlayer {
       this.#margin = Math.min(MAX_MARGIN, this.#margin + MARGIN_AFTER_STALL);
       this.#smoothSince = performance.now();
       this.#troughs.length = 0;
-      // Back to the live edge: what piled up during the stall is skipped, not played late.
+      // Back to the live edge: what piled up during the stall is skipped, not played late. Playback
+      // resumes as a segment arrives, so the next one is about a segment's length away: keep that
+      // much plus the margin.
       const ahead = this.bufferAhead();
-      if (ahead > this.#margin + 0.5) {
-        this.#video.currentTime += ahead - this.#margin;
+      const keep = this.#margin + this.#lastDuration;
+      if (ahead > keep + 0.3) {
+        this.#video.currentTime += ahead - keep;
         this.stats.jumps++;
       }
     }
