@@ -27,7 +27,7 @@ export interface PlayerEvents {
 }
 
 export interface LivePlayerOptions {
-  /** Smallest buffer left when the next segment arrives, to start with (s). Default 0.12. */
+  /** Smallest buffer left when the next segment arrives, to start with (s). Default 0.15. */
   margin?: number;
   /** How far behind the live edge before jumping instead of speeding up (s). Default 2.5. */
   jumpAfter?: number;
@@ -44,10 +44,10 @@ interface Appended {
 
 const MAX_RATE = 1.25;
 const MIN_RATE = 0.95;
-const MIN_MARGIN = 0.06;
+const MIN_MARGIN = 0.1;
 const MAX_MARGIN = 1.5;
 /** A stall widens the margin by this much (s)… */
-const MARGIN_AFTER_STALL = 0.06;
+const MARGIN_AFTER_STALL = 0.08;
 /** …and every SMOOTH_MS without one narrows it by MARGIN_RELAX (s). */
 const SMOOTH_MS = 5000;
 const MARGIN_RELAX = 0.02;
@@ -96,7 +96,7 @@ export class LivePlayer {
   constructor(video: HTMLVideoElement, events: PlayerEvents, options: LivePlayerOptions = {}) {
     this.#video = video;
     this.#events = events;
-    this.#margin = options.margin ?? 0.12;
+    this.#margin = options.margin ?? 0.15;
     this.#jumpAfter = options.jumpAfter ?? 2.5;
     video.src = URL.createObjectURL(this.#mediaSource);
     this.#ready = new Promise((resolve) => this.#mediaSource.addEventListener('sourceopen', () => resolve(), { once: true }));
