@@ -139,7 +139,7 @@ export class SessionService {
         // Durable before ready: the init and the segment are stored before the actor may list them.
         const init = await this.#inits.store(input.sessionId, result.init);
         await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');
-        log.info('segment ready', {
+        log.debug('segment ready', {
           duration: result.duration.toFixed(3),
           total_ms: Math.round(result.timings.total),
           bytes: result.media.byteLength,
