@@ -16,6 +16,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { CAPTURE_ORIGIN_TAG } from '../protocol/keys.ts';
 
 export interface CapturedChunk {
   index: number;
@@ -35,9 +36,6 @@ export interface ChunkerOptions {
   /** Safety-net poll interval for the segment list (ms); changes are watched as they happen. */
   pollMs?: number;
 }
-
-/** Metadata key of the capture origin (µs since the epoch of media time 0), shared with the server. */
-export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
 
 /** ffmpeg output options that anchor each stream's timestamps on the wall clock (see the header). */
 export function clockArgs(originMicros: number, audio: boolean): string[] {

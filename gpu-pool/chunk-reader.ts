@@ -8,7 +8,10 @@ import { Decoder, Demuxer } from 'node-av/api';
 import type { Frame, Packet, Stream } from 'node-av/lib';
 import { ChunkInputError } from './types.ts';
 
-/** Metadata key of the capture origin: µs since the epoch of media time 0 (a decimal string). */
+/**
+ * Metadata key of the capture origin: µs since the epoch of media time 0 (a decimal string). The wire
+ * constant lives in protocol/keys.ts; this folder imports nothing of ours, so it has a copy (tested equal).
+ */
 export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
 
 export interface ChunkFacts {

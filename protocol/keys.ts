@@ -13,6 +13,13 @@ export const INPUT_PREFIX = 'stream_input/';
 export const OUTPUT_PREFIX = 'stream_output/';
 
 export type StereoMode = 'sbs' | 'anaglyph';
+
+/**
+ * MP4 metadata key with which a capture client tells the server when its media clock started:
+ * µs since the epoch of media time 0 (a decimal string). gpu-pool, which imports nothing of ours,
+ * keeps its own copy; a test holds the two equal.
+ */
+export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
 export const STEREO_MODES: readonly StereoMode[] = ['sbs', 'anaglyph'];
 
 /** True when `id` is a syntactically valid session id. */

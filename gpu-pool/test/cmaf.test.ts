@@ -1,6 +1,7 @@
 import t from 'tap';
 import { codecsOf, splitInit, topLevelBoxes } from '../cmaf.ts';
-import { parseOrigin } from '../chunk-reader.ts';
+import { CAPTURE_ORIGIN_TAG, parseOrigin } from '../chunk-reader.ts';
+import { CAPTURE_ORIGIN_TAG as WIRE_TAG } from '../../protocol/keys.ts';
 
 function box(type: string, payload: number[] = []): number[] {
   const size = 8 + payload.length;
@@ -33,6 +34,7 @@ t.test('codecs are read from avcC and the AAC config', async (t) => {
 });
 
 t.test('the capture origin tag is µs since the epoch; anything else is ignored', async (t) => {
+  t.equal(CAPTURE_ORIGIN_TAG, WIRE_TAG, 'the same key the capture client writes');
   t.equal(parseOrigin('1795000000123456'), 1_795_000_000_123.456);
   for (const bad of [undefined, '', 'abc', '12', '-1795000000123456', '1795000000123456000']) t.equal(parseOrigin(bad), null, String(bad));
 });
