@@ -9,6 +9,8 @@ import { launchChromium } from './helpers/browser.ts';
 import { startCapture } from './helpers/capture.ts';
 import { createSession, postJson, putChunk } from '../server/test/helpers/http.ts';
 import { makeChunks } from '../server/test/helpers/media.ts';
+import { makeChunks as makeCapturedChunks } from '../gpu-pool/test/helpers/media.ts';
+import { getText } from '../server/test/helpers/http.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
 import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
 
@@ -119,4 +121,40 @@ t.test('a viewer joining mid-stream starts at the live edge and plays past a fai
   const longest = Math.max(0, ...end.stalls);
   // At the live edge the half second of missing media is a wait; it must end, never hang.
   t.ok(longest < 1500, `no stall longer than the missing media plus a delivery (longest ${Math.round(longest)} ms)`);
+});
+
+t.test('a restarted recorder is a discontinuity with its own capture date, and the player plays through it', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  const first = 1_795_000_000_000_000; // µs
+  const second = first + 60_000_000; // the recorder restarted a minute later: its timestamps start at 0 again
+  const spec = { video: 'testsrc2=size=320x180:rate=30', audio: true, seconds: 2, chunkSeconds: 0.5 };
+  const chunks = [...await makeCapturedChunks({ ...spec, originMicros: first }), ...await makeCapturedChunks({ ...spec, originMicros: second })];
+  t.equal(chunks.length, 8);
+  const s = await createSession(server.url);
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/watch/${s.session_id}`);
+  for (const [i, chunk] of chunks.entries()) {
+    t.equal((await putChunk(s, i, chunk)).status, 201);
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: 8 })).status, 204);
+  const playlist = await until(async () => {
+    const text = (await getText(s.playlist_url)).text;
+    return text.includes('#EXT-X-ENDLIST') && text;
+  }, 'the closed playlist', 30_000);
+  const lines = playlist.split('\n');
+  const segments = lines.filter((l) => l.includes('/seg_'));
+  const discontinuities = lines.flatMap((l, i) => (l === '#EXT-X-DISCONTINUITY' ? [segments.findIndex((u) => lines.indexOf(u) > i)] : []));
+  t.same(discontinuities, [4], 'one discontinuity, before the first chunk of the new recording');
+  const dates = lines.filter((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME:')).map((l) => Date.parse(l.slice(25)));
+  t.equal(dates.length, 8);
+  t.ok(dates[4]! - first / 1000 >= 60_000 && dates[4]! - first / 1000 < 61_000, 'the new recording is dated from its own origin, not a repeat of the first date');
+  t.ok(dates[3]! < dates[4]!, 'dates move forward across the restart');
+  const end = await until(async () => {
+    const v = await stats(page);
+    return v.status === 'ended' && v;
+  }, 'the page to reach the end', 30_000);
+  t.ok(end.currentTime >= 3, `the player played through the restart (${end.currentTime.toFixed(2)} s of media)`);
 });

@@ -161,9 +161,11 @@ async function main(): Promise<void> {
     show('unknown', `no session ${sessionId}`);
     return;
   }
+  const ended = status.ok && ((await status.json()) as { state: string }).state === 'ended';
   $('links').innerHTML = `<a href="/stream/${sessionId}/playlist.m3u8">playlist</a>`;
   const forced = new URLSearchParams(location.search).get('player');
-  if (forced !== 'hls' && LivePlayer.supported()) playWithMse(sessionId);
+  // The socket-fed player follows the live edge; a session that has ended plays from its start (HLS).
+  if (forced !== 'hls' && !ended && LivePlayer.supported()) playWithMse(sessionId);
   else await playWithHls(sessionId);
   $('unmute').addEventListener('click', () => {
     video.muted = !video.muted;
