@@ -118,9 +118,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       t = performance.now();
       if (sbs) {
         out = new Uint8Array(yuv420pSize(outWidth, height));
-        renderSbsYuv(eye, width, height, depth, dw, dh, state, options.strength, out, scratch);
+        renderSbsYuv(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state }, options.strength, out, scratch);
       } else {
-        renderStereo(eye, width, height, depth, dw, dh, state, { mode: 'anaglyph', strength: options.strength }, rgbOut!, scratch);
+        renderStereo(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state }, { mode: 'anaglyph', strength: options.strength }, rgbOut!, scratch);
         out = rgbToYuv(options.scaler, rgbOut!, width, height);
       }
       timings.stereo += performance.now() - t;

@@ -44,8 +44,8 @@ function fillDisparity(
   }
 }
 
-/** The depth map a frame's disparity comes from, and the range it is normalised against. */
-interface DepthInput {
+/** The depth map a frame's disparity comes from (at the model's size), and the range it is normalised against. */
+export interface DepthInput {
   depth: Float32Array;
   depthWidth: number;
   depthHeight: number;
@@ -125,10 +125,7 @@ export function renderSbsYuv(
   src: Uint8Array,
   width: number,
   height: number,
-  depth: Float32Array,
-  depthWidth: number,
-  depthHeight: number,
-  state: DepthState,
+  input: DepthInput,
   strength: number,
   out: Uint8Array,
   scratch: Float32Array = new Float32Array(width),
@@ -141,7 +138,6 @@ export function renderSbsYuv(
     { from: width * height, to: 2 * width * height, w: cw, h: ch, maxHalf: maxHalf / 2 },
     { from: width * height + cw * ch, to: 2 * width * height + 2 * cw * ch, w: cw, h: ch, maxHalf: maxHalf / 2 },
   ];
-  const input = { depth, depthWidth, depthHeight, state };
   for (const p of planes) {
     eachRow(input, p.w, p.h, p.maxHalf, scratch, (y) => {
       const row = p.to + y * 2 * p.w;
@@ -158,17 +154,14 @@ export function renderStereo(
   frame: Uint8Array,
   width: number,
   height: number,
-  depth: Float32Array,
-  depthWidth: number,
-  depthHeight: number,
-  state: DepthState,
+  input: DepthInput,
   options: StereoOptions,
   out: Uint8Array,
   disparity: Float32Array = new Float32Array(width),
 ): void {
   const sbs = options.mode === 'sbs';
   const outStride = sbs ? width * 6 : width * 3;
-  eachRow({ depth, depthWidth, depthHeight, state }, width, height, (options.strength * width) / 2, disparity, (y) => {
+  eachRow(input, width, height, (options.strength * width) / 2, disparity, (y) => {
     const src = y * width * 3;
     const dst = y * outStride;
     for (let c = 0; c < 3; c++) {
