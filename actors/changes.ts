@@ -3,7 +3,7 @@
  * socket messages. Pure: the server subscribes to the actor and diffs consecutive snapshots.
  */
 import { listedCount } from './chunks.ts';
-import type { ChunkRecord, EndReason, SessionContext } from './types.ts';
+import type { ChunkRecord, EndReason, SessionContext, StereoSettings } from './types.ts';
 
 export type SessionPhase = 'live' | 'ending' | 'ended';
 
@@ -18,6 +18,7 @@ export type SessionChange =
   /** The playlist grew (entries `from`…`listed`−1 are new) or closed. */
   | { kind: 'playlist'; from: number; listed: number; closed: boolean }
   | { kind: 'phase'; phase: SessionPhase }
+  | { kind: 'settings'; settings: StereoSettings }
   | { kind: 'ended'; reason: EndReason; ready: number; failed: number };
 
 function chunkChanged(a: ChunkRecord | undefined, b: ChunkRecord): boolean {
@@ -44,6 +45,10 @@ export function diffSessions(prev: SessionView | undefined, next: SessionView): 
   const closedAfter = next.phase === 'ended';
   if (listedAfter !== listedBefore || closedAfter !== closedBefore) {
     changes.push({ kind: 'playlist', from: Math.max(0, Math.min(listedBefore, listedAfter)), listed: listedAfter, closed: closedAfter });
+  }
+  const settings = next.context.settings;
+  if (prev && (prev.context.settings.strength !== settings.strength || prev.context.settings.convergence !== settings.convergence)) {
+    changes.push({ kind: 'settings', settings });
   }
   if (prev?.phase !== next.phase) {
     changes.push({ kind: 'phase', phase: next.phase });

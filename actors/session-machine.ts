@@ -22,6 +22,7 @@ import {
   type SessionRecord,
   type StageTimings,
   type StereoMode,
+  type StereoSettings,
 } from './types.ts';
 
 /** What the pool step reports for one attempt. */
@@ -53,11 +54,14 @@ export type SessionEvent =
   | { type: 'CHUNK_REJECTED'; index: number; reason: string }
   | { type: 'CHUNK_PROCESSED'; index: number; attempt: number; result: ProcessResult }
   | { type: 'RETRY_CHUNK'; index: number }
-  | { type: 'END'; expectedChunks?: number | null };
+  | { type: 'END'; expectedChunks?: number | null }
+  /** Validated by the caller (ranges in types.ts); applies to chunks dispatched from now on. */
+  | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings> };
 
 export interface ProcessChunkInput {
   sessionId: string;
   mode: StereoMode;
+  settings: StereoSettings;
   index: number;
   attempt: number;
 }
@@ -65,6 +69,8 @@ export interface ProcessChunkInput {
 export interface SessionInput {
   sessionId: string;
   mode: StereoMode;
+  /** A new session's settings; a restored record keeps its own (records from before settings get these). */
+  settings: StereoSettings;
   config: SessionConfig;
   /** Creation time (ms); defaults to now. */
   createdAt?: number;
@@ -85,14 +91,14 @@ export function processChildId(index: number, attempt: number): string {
 
 function initialContext(input: SessionInput): SessionContext {
   const r = input.restored;
-  if (!r) return { ...newSessionData(input.sessionId, input.mode, input.createdAt ?? Date.now()), config: input.config };
+  if (!r) return { ...newSessionData(input.sessionId, input.mode, input.createdAt ?? Date.now(), input.settings), config: input.config };
   // Work that was in flight when the process stopped is started again; settled chunks stay settled.
   const chunks: Record<string, ChunkRecord> = {};
   for (const [key, chunk] of Object.entries(r.chunks)) {
     chunks[key] = isSettled(chunk) ? chunk : { ...chunk, status: 'uploaded', retryPending: false };
   }
   const { version: _version, closed: _closed, ...data } = r;
-  return { ...data, chunks, config: input.config };
+  return { ...data, settings: data.settings ?? input.settings, chunks, config: input.config };
 }
 
 export const sessionMachine = setup({
@@ -168,7 +174,7 @@ export const sessionMachine = setup({
         const attempt = chunks[index]!.attempts;
         enqueue.spawnChild('processChunk', {
           id: processChildId(index, attempt),
-          input: { sessionId: context.sessionId, mode: context.mode, index, attempt },
+          input: { sessionId: context.sessionId, mode: context.mode, settings: context.settings, index, attempt },
         });
       }
     }),
@@ -228,6 +234,11 @@ export const sessionMachine = setup({
       };
     }),
 
+    applySettings: assign(({ context, event }) => {
+      if (event.type !== 'SET_SETTINGS') return {};
+      return { settings: { ...context.settings, ...event.settings } };
+    }),
+
     markIdle: assign({ endedAt: () => Date.now(), endReason: 'idle' as const }),
 
     /** The settle timeout passed: whatever has not settled (or never arrived) becomes a gap. */
@@ -254,6 +265,7 @@ export const sessionMachine = setup({
     CHUNK_REJECTED: { actions: ['rejectChunk', 'dispatch'] },
     CHUNK_PROCESSED: { actions: ['settleAttempt', 'dispatch'] },
     RETRY_CHUNK: { actions: ['clearRetry', 'dispatch'] },
+    SET_SETTINGS: { actions: 'applySettings' },
   },
   states: {
     // A restored session that had ended goes straight to `ending`, which closes at once when

@@ -61,10 +61,20 @@ export interface SessionConfig {
   chunkSeconds: number;
 }
 
+/** How strong the 3D is and where the screen plane sits; changeable while the session is live. */
+export interface StereoSettings {
+  /** Largest disparity as a fraction of each eye's width (0…0.1). */
+  strength: number;
+  /** The normalised depth (0 far … 1 near) that sits on the screen plane (0…1). */
+  convergence: number;
+}
+
 /** The plain data of a session: what its actor holds and what a store persists. */
 export interface SessionData {
   sessionId: string;
   mode: StereoMode;
+  /** Applies to chunks dispatched from the moment it is set (a retry uses the setting of its attempt). */
+  settings: StereoSettings;
   createdAt: number;
   endedAt: number | null;
   endReason: EndReason | null;
@@ -89,10 +99,11 @@ export interface SessionRecord extends SessionData {
 }
 
 /** A new session's data: nothing uploaded, nothing ended. */
-export function newSessionData(sessionId: string, mode: StereoMode, createdAt: number): SessionData {
+export function newSessionData(sessionId: string, mode: StereoMode, createdAt: number, settings: StereoSettings): SessionData {
   return {
     sessionId,
     mode,
+    settings,
     createdAt,
     endedAt: null,
     endReason: null,

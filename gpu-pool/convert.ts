@@ -19,7 +19,7 @@ import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } fr
 
 export interface ConvertOptions {
   model: DepthModel;
-  /** Largest disparity as a fraction of each eye's width. */
+  /** Largest disparity as a fraction of each eye's width, when the task does not say. */
   strength: number;
   /** Frames at the end of the previous chunk that warm up the depth range (0 = none). */
   warmupFrames: number;
@@ -88,6 +88,8 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     }
     const warmedUp = state !== null;
     const sbs = task.mode === 'sbs';
+    const strength = task.strength ?? options.strength;
+    const convergence = task.convergence ?? 0;
     const outWidth = sbs ? width * 2 : width;
     writer = new CmafWriter({ width: outWidth, height, fps: facts.fps, timeBase: facts.timeBase, audio: reader.audioStream });
     const scratch = new Float32Array(width);
@@ -118,9 +120,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       t = performance.now();
       if (sbs) {
         out = new Uint8Array(yuv420pSize(outWidth, height));
-        renderSbsYuv(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state }, options.strength, out, scratch);
+        renderSbsYuv(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, strength, out, scratch);
       } else {
-        renderStereo(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state }, { mode: 'anaglyph', strength: options.strength }, rgbOut!, scratch);
+        renderStereo(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
         out = rgbToYuv(options.scaler, rgbOut!, width, height);
       }
       timings.stereo += performance.now() - t;

@@ -17,7 +17,8 @@ export interface StereoOptions {
 
 /**
  * One row of half-disparities (in pixels of a plane `width` wide): the depth row `dy`, interpolated
- * along x, normalised to 0…1 against `state`, times `maxHalf`.
+ * along x, normalised to 0…1 against `state`, shifted so `convergence` sits on the screen plane
+ * (disparity 0), times `maxHalf`.
  */
 function fillDisparity(
   depth: Float32Array,
@@ -25,6 +26,7 @@ function fillDisparity(
   dy: number,
   width: number,
   state: DepthState,
+  convergence: number,
   maxHalf: number,
   out: Float32Array,
 ): void {
@@ -40,7 +42,7 @@ function fillDisparity(
     const d = depth[row + x0]! * (1 - t) + depth[row + x1]! * t;
     let n = (d - state.min) * scale;
     n = n < 0 ? 0 : n > 1 ? 1 : n;
-    out[x] = n * maxHalf;
+    out[x] = (n - convergence) * maxHalf;
   }
 }
 
@@ -50,6 +52,8 @@ export interface DepthInput {
   depthWidth: number;
   depthHeight: number;
   state: DepthState;
+  /** The normalised depth (0 far … 1 near) that lands on the screen plane. */
+  convergence: number;
 }
 
 /**
@@ -63,7 +67,7 @@ function eachRow(input: DepthInput, width: number, height: number, maxHalf: numb
     const dy = Math.min(input.depthHeight - 1, Math.floor(((y + 0.5) * input.depthHeight) / height));
     if (dy !== cached) {
       cached = dy;
-      fillDisparity(input.depth, input.depthWidth, dy, width, input.state, maxHalf, disparity);
+      fillDisparity(input.depth, input.depthWidth, dy, width, input.state, input.convergence, maxHalf, disparity);
     }
     row(y);
   }

@@ -29,6 +29,13 @@ export interface ChunkTask {
   mode: StereoMode;
   /** Height of each eye's view; never upscales beyond the source height. Width follows the aspect (even). */
   outputHeight: number;
+  /** Largest disparity as a fraction of each eye's width (0…0.1); the pool's default when absent. */
+  strength?: number;
+  /**
+   * Which depth sits on the screen plane, 0…1 of the normalised range: 0 puts the farthest point on
+   * the screen (everything comes out), 1 the nearest (everything goes in). Default 0.
+   */
+  convergence?: number;
 }
 
 export interface StageTimingsMs {

@@ -12,7 +12,18 @@ export type { StereoMode } from './keys.ts';
 /** Body of `POST /stream_sessions`. Every field is optional. */
 export interface CreateSessionRequest {
   mode?: StereoMode;
+  /** Largest disparity as a fraction of each eye's width, 0…0.1 (default: the server's `STEREO_STRENGTH`). */
+  stereo_strength?: number;
+  /** The depth on the screen plane, 0 (farthest: everything comes out) … 1 (nearest: everything goes in). */
+  convergence?: number;
 }
+
+/** A session's stereo settings: chosen at creation, changeable live over the session socket. */
+export interface StereoSettingsWire {
+  stereo_strength: number;
+  convergence: number;
+}
+
 
 /** Optional body of `POST /stream_sessions/{id}/end`. */
 export interface EndSessionRequest {
@@ -65,6 +76,7 @@ export interface CreateSessionResponse {
   /** Authorises `chunk_uploaded` on the session socket; keep it private to the capture client. */
   control_token: string;
   chunk_seconds: number;
+  settings: StereoSettingsWire;
   upload: UploadTarget;
 }
 
@@ -99,6 +111,7 @@ export interface SessionStatus {
   failed: number;
   pending: number;
   chunks: ChunkInfo[];
+  settings: StereoSettingsWire;
 }
 
 export interface SessionListResponse {
@@ -186,6 +199,12 @@ export interface EndedMessage {
   failed: number;
 }
 
+/** The session's stereo settings changed (sent to every subscriber of the session). */
+export interface SettingsMessage extends StereoSettingsWire {
+  type: 'settings';
+  session_id: string;
+}
+
 export interface ErrorMessage {
   type: 'error';
   code: string;
@@ -204,6 +223,7 @@ export type ServerMessage =
   | PlaylistMessage
   | CredentialsMessage
   | EndedMessage
+  | SettingsMessage
   | ErrorMessage
   | PongMessage;
 
@@ -220,21 +240,74 @@ export interface PingMessage {
   t?: number;
 }
 
-export type ClientMessage = ChunkUploadedMessage | PingMessage;
+/** Changes the session's stereo settings (control token required); later chunks use them. */
+export interface SetSettingsMessage extends Partial<StereoSettingsWire> {
+  type: 'set_settings';
+}
+
+export type ClientMessage = ChunkUploadedMessage | PingMessage | SetSettingsMessage;
 
 // ─── WebSocket: /ws/events (dashboard) ───────────────────────────────────────
 
-export interface SessionEventMessage {
-  type: 'session';
+/** One chunk as the dashboard draws it. */
+export interface DashboardChunk {
+  index: number;
+  status: ChunkStatus;
+  /**
+   * Ready only: ms from the end of the chunk's capture (its origin + end time) to its segment being
+   * stored; from its upload when the chunk carries no capture time. Null otherwise.
+   */
+  latency_ms: number | null;
+}
+
+/** A session as the dashboard shows it. */
+export interface DashboardSession {
   session_id: string;
   state: SessionState;
   mode: StereoMode;
+  created_at: string;
+  ended_at: string | null;
+  /** Segments listed in the playlist. */
   listed: number;
+  /** Chunks known to the server (uploaded, in any state). */
+  uploaded: number;
   ready: number;
   failed: number;
+  pending: number;
+  settings: StereoSettingsWire;
+  /** The newest chunks (at most 60), oldest first. */
+  chunks: DashboardChunk[];
 }
 
-export type DashboardMessage = SessionEventMessage;
+/** The GPU pool's load. */
+export interface PoolStatus {
+  threads: number;
+  /** Tasks waiting for a worker. */
+  queue_size: number;
+  /** Share of the workers' time spent converting since the start, 0…1. */
+  utilization: number;
+  completed: number;
+}
+
+/** Sent once when the dashboard connects: the newest sessions and the pool. */
+export interface SessionsSnapshotMessage {
+  type: 'sessions';
+  sessions: DashboardSession[];
+  pool: PoolStatus;
+}
+
+/** A session changed (created, a chunk moved, the playlist grew, it ended). */
+export interface SessionEventMessage extends DashboardSession {
+  type: 'session';
+}
+
+/** The pool's load, pushed every second while a dashboard is connected. */
+export interface PoolMessage {
+  type: 'pool';
+  pool: PoolStatus;
+}
+
+export type DashboardMessage = SessionsSnapshotMessage | SessionEventMessage | PoolMessage;
 
 // ─── Close codes ─────────────────────────────────────────────────────────────
 

@@ -16,6 +16,7 @@ import { getPlaylist, getSegment } from './routes/stream.ts';
 import { putChunk } from './routes/upload.ts';
 import { hlsAsset, watchAsset, watchPage } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
+import { toPoolStatus } from './wire.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
@@ -49,6 +50,8 @@ export class StereoSpotApp {
   #listenSocket: us_listen_socket | null = null;
   #closing: Promise<void> | null = null;
   #unsubscribe: () => void = () => {};
+  /** Pushes the pool's load to dashboards each second (nothing is sent when none is connected). */
+  readonly #poolTicker: NodeJS.Timeout;
   port = 0;
 
   constructor(opts: AppOptions) {
@@ -71,9 +74,7 @@ export class StereoSpotApp {
     mountSockets(this.#app, deps, this.#hub);
     const publisher = new OrderedPublisher(opts.log.child({ component: 'ws' }));
     this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
-      if (changes.some((c) => c.kind === 'phase' || c.kind === 'playlist')) {
-        this.#hub.publishDashboard(toDashboardMessage(view));
-      }
+      if (this.#hub.hasDashboards) this.#hub.publishDashboard(toDashboardMessage(view));
       if (!this.#hub.hasSubscribers(sessionId)) return;
       publisher.enqueue(sessionId, async () => {
         // Entry URLs are relative (signed, no host): every subscriber gets the same bytes.
@@ -81,6 +82,10 @@ export class StereoSpotApp {
         for (const message of messages) this.#hub.publish(sessionId, message);
       });
     });
+    this.#poolTicker = setInterval(() => {
+      if (this.#hub.hasDashboards) this.#hub.publishDashboard({ type: 'pool', pool: toPoolStatus(deps.poolStats()) });
+    }, 1000);
+    this.#poolTicker.unref();
   }
 
   get metrics(): Metrics {
@@ -170,6 +175,7 @@ export class StereoSpotApp {
       this.#opts.onShutdownStep?.(name);
     };
     step('stop-accepting');
+    clearInterval(this.#poolTicker);
     if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     this.#hub.closeAll(CloseCode.GoingAway, 'server shutting down');

@@ -25,6 +25,8 @@ export interface Config {
   readonly depthInputHeight: number | null;
   /** Largest disparity as a fraction of each eye's width. */
   readonly stereoStrength: number;
+  /** New sessions' screen-plane depth (0 far … 1 near). */
+  readonly stereoConvergence: number;
   /** Frames at the end of the previous chunk that warm up each chunk's depth range (0 = off). */
   readonly depthWarmupFrames: number;
   readonly sessionIdleSeconds: number;
@@ -140,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
     depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),
     stereoStrength: num('STEREO_STRENGTH', 0.03, 0, 0.1),
+    stereoConvergence: num('STEREO_CONVERGENCE', 0, 0, 1),
     depthWarmupFrames: int('DEPTH_WARMUP_FRAMES', 15, 0, 120),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),

@@ -7,13 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { fromCallback } from 'xstate';
 import {
   SessionRegistry,
-  countByStatus,
-  listedCount,
   newSessionData,
   SESSION_RECORD_VERSION,
   renderPlaylist,
   sessionMachine,
-  sortedChunks,
   timeline,
   toRecord,
   type ProcessChunkInput,
@@ -23,6 +20,7 @@ import {
   type SessionEvent,
   type SessionRecord,
   type SessionView,
+  type StereoSettings,
 } from '../actors/index.ts';
 import type { ChunkResult, ChunkTask } from '../gpu-pool/types.ts';
 import {
@@ -35,7 +33,7 @@ import {
   segmentKey,
   type StereoMode,
 } from '../protocol/keys.ts';
-import type { ChunkInfo, PlaylistEntry, SessionStatus } from '../protocol/messages.ts';
+import type { PlaylistEntry } from '../protocol/messages.ts';
 import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
@@ -132,7 +130,14 @@ export class SessionService {
           report({ ok: false, error: 'the chunk object does not exist', permanent: true });
           return;
         }
-        const task: ChunkTask = { chunk, previous: previous ?? null, mode: input.mode, outputHeight: this.#config.outputHeight };
+        const task: ChunkTask = {
+          chunk,
+          previous: previous ?? null,
+          mode: input.mode,
+          outputHeight: this.#config.outputHeight,
+          strength: input.settings.strength,
+          convergence: input.settings.convergence,
+        };
         const result = await this.#pool.run(task, { signal: abort.signal });
         // Stopped meanwhile (shutdown, or the session closed): the chunk is redone after a restart.
         if (abort.signal.aborted) return;
@@ -193,16 +198,33 @@ export class SessionService {
 
   // ─── Operations ───────────────────────────────────────────────────────────
 
-  /** Creates a session and starts its actor. */
-  async create(mode: StereoMode): Promise<SessionView> {
+  /** The settings a session gets when its creator chooses none (from the configuration). */
+  get defaultSettings(): StereoSettings {
+    return { strength: this.#config.stereoStrength, convergence: this.#config.stereoConvergence };
+  }
+
+  /** Creates a session and starts its actor. Missing settings take the configured defaults. */
+  async create(mode: StereoMode, chosen: Partial<StereoSettings> = {}): Promise<SessionView> {
     if (this.#closed) throw new Error('the server is shutting down');
     const sessionId = randomUUID();
     const createdAt = Date.now();
-    const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt), closed: false };
+    const settings = { ...this.defaultSettings, ...chosen };
+    const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt, settings), closed: false };
     await this.#adapters.sessions.create(record);
     this.stats.created++;
-    this.#log.info('session created', { session_id: sessionId, mode });
-    return this.#registry.start({ sessionId, mode, createdAt, config: this.#sessionConfig });
+    this.#log.info('session created', { session_id: sessionId, mode, ...settings });
+    return this.#registry.start({ sessionId, mode, settings, createdAt, config: this.#sessionConfig });
+  }
+
+  /**
+   * Changes a session's stereo settings (validated by the caller); chunks dispatched from now on use
+   * them, and they are persisted with the record. False when the session does not exist or has ended.
+   */
+  async updateSettings(sessionId: string, settings: Partial<StereoSettings>): Promise<boolean> {
+    const view = await this.find(sessionId);
+    if (!view || view.phase === 'ended') return false;
+    this.#log.info('stereo settings changed', { session_id: sessionId, ...settings });
+    return this.#registry.send(sessionId, { type: 'SET_SETTINGS', settings });
   }
 
   /**
@@ -226,7 +248,7 @@ export class SessionService {
     const existing = this.#registry.view(sessionId);
     if (existing) return existing;
     this.#log.info('session resumed from the store', { session_id: sessionId, closed: record.closed });
-    const view = this.#registry.start({ sessionId, mode: record.mode, config: this.#sessionConfig, restored: record });
+    const view = this.#registry.start({ sessionId, mode: record.mode, settings: this.defaultSettings, config: this.#sessionConfig, restored: record });
     if (!record.closed) await this.#reconcile(sessionId, record);
     return this.#registry.view(sessionId) ?? view;
   }
@@ -367,7 +389,7 @@ export class SessionService {
       if (seen.has(record.sessionId)) continue;
       seen.set(record.sessionId, {
         phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
-        context: { ...record, config: this.#sessionConfig },
+        context: { ...record, settings: record.settings ?? this.defaultSettings, config: this.#sessionConfig },
       });
     }
     return [...seen.values()].sort((a, b) => b.context.createdAt - a.context.createdAt).slice(0, limit);
@@ -387,32 +409,6 @@ export class SessionService {
   async flush(): Promise<void> {
     await this.#persister.flush();
   }
-}
-
-/** The wire form of a session's status. */
-export function toStatus(view: SessionView, playlistUrl: string): SessionStatus {
-  const c = view.context;
-  const counts = countByStatus(c.chunks);
-  const chunks: ChunkInfo[] = sortedChunks(c.chunks).map((chunk) => {
-    const info: ChunkInfo = { index: chunk.index, status: chunk.status, attempts: chunk.attempts };
-    if (chunk.error !== undefined) info.error = chunk.error;
-    if (chunk.duration !== undefined) info.duration = chunk.duration;
-    return info;
-  });
-  return {
-    session_id: c.sessionId,
-    mode: c.mode,
-    state: view.phase,
-    created_at: new Date(c.createdAt).toISOString(),
-    ended_at: c.endedAt === null ? null : new Date(c.endedAt).toISOString(),
-    end_reason: c.endReason,
-    playlist_url: playlistUrl,
-    listed: listedCount(c.chunks),
-    ready: counts.ready,
-    failed: counts.failed,
-    pending: counts.uploaded + counts.queued + counts.processing,
-    chunks,
-  };
 }
 
 /** The wire form of a timeline entry; `urls` holds the signed URLs by file name. */

@@ -38,7 +38,7 @@ function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: Se
     onError: (_id, e) => t.fail(String(e)),
   });
   t.teardown(() => registry.close());
-  registry.start({ sessionId: 's1', mode: 'sbs', config: { ...config, ...opts.config }, ...(opts.restored ? { restored: opts.restored } : {}) });
+  registry.start({ sessionId: 's1', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, config: { ...config, ...opts.config }, ...(opts.restored ? { restored: opts.restored } : {}) });
   const h = {
     calls, changes, registry,
     view: () => registry.view('s1') as SessionView,
@@ -166,4 +166,26 @@ t.test('a restored session restarts the work that was in flight and keeps what s
   t.same(h.calls.map((c) => [c.index, c.attempt]), [[1, 2]], 'chunk 1 restarts as attempt 2');
   h.finish(1, 2, ok(1));
   t.equal(h.view().phase, 'ended');
+});
+
+t.test('stereo settings apply to chunks dispatched after the change, are reported and persisted', async (t) => {
+  const h = harness(t, { config: { maxInFlight: 1 } });
+  h.upload(0); h.upload(1);
+  t.same(h.calls[0]!.settings, { strength: 0.03, convergence: 0 }, 'chunk 0 starts with the creation settings');
+  h.send({ type: 'SET_SETTINGS', settings: { strength: 0.06 } });
+  t.same(h.changes.filter((c) => c.kind === 'settings').map((c) => c.kind === 'settings' && c.settings), [{ strength: 0.06, convergence: 0 }]);
+  h.finish(0, 1, ok(0));
+  t.same(h.calls[1]!.settings, { strength: 0.06, convergence: 0 }, 'chunk 1 (dispatched later) uses the new strength');
+  h.send({ type: 'SET_SETTINGS', settings: { convergence: 0.5 } });
+  t.same(toRecord(h.view()).settings, { strength: 0.06, convergence: 0.5 }, 'the record carries the settings');
+  const before = h.changes.length;
+  h.send({ type: 'SET_SETTINGS', settings: { convergence: 0.5 } });
+  t.equal(h.changes.length, before, 'setting the same value again changes nothing');
+});
+
+t.test('a record from before settings existed resumes with the defaults', async (t) => {
+  const base = harness(t);
+  const { settings: _settings, ...old } = toRecord(base.view());
+  const h = harness(t, { restored: { ...old, sessionId: 's1' } as SessionRecord });
+  t.same(h.view().context.settings, { strength: 0.03, convergence: 0 });
 });

@@ -15,7 +15,7 @@ const near = { min: 0, max: 0.5, thumb: [] };
 t.test('rgb SBS doubles the width; zero disparity copies the frame into both eyes', async (t) => {
   const frame = gradient();
   const out = new Uint8Array(2 * W * H * 3);
-  renderStereo(frame, W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] } }, { mode: 'sbs', strength: 0 }, out);
+  renderStereo(frame, W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 }, { mode: 'sbs', strength: 0 }, out);
   for (let y = 0; y < H; y++) {
     const row = frame.subarray(y * W * 3, (y + 1) * W * 3);
     t.same(out.subarray(y * 2 * W * 3, y * 2 * W * 3 + W * 3), row, `left eye row ${y}`);
@@ -26,14 +26,14 @@ t.test('rgb SBS doubles the width; zero disparity copies the frame into both eye
 t.test('nearer pixels are shifted in opposite directions in the two eyes', async (t) => {
   const out = new Uint8Array(2 * W * H * 3);
   // Everything at maximum nearness, max disparity 0.25·W = 2 px: each eye shifts by 1 px.
-  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near }, { mode: 'sbs', strength: 0.25 }, out);
+  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, { mode: 'sbs', strength: 0.25 }, out);
   t.equal(out[4 * 3], 30, 'left eye at x=4 shows source x=3');
   t.equal(out[(W + 4) * 3], 50, 'right eye at x=4 shows source x=5');
 });
 
 t.test('anaglyph takes red from the left eye and green/blue from the right', async (t) => {
   const out = new Uint8Array(W * H * 3);
-  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near }, { mode: 'anaglyph', strength: 0.25 }, out);
+  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, { mode: 'anaglyph', strength: 0.25 }, out);
   t.same([out[12], out[13], out[14]], [30, 100, 200], 'red from x=3 (left eye), green/blue from x=5 (right eye)');
 });
 
@@ -57,7 +57,7 @@ t.test('yuv420p SBS: each plane doubles in width; zero disparity copies both eye
   const h = 4;
   const src = yuvGradient(w, h);
   const out = new Uint8Array(yuv420pSize(2 * w, h));
-  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] } }, 0, out);
+  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 }, 0, out);
   t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row');
   t.same(out.subarray(w, 2 * w), src.subarray(0, w), 'right luma row');
   const u = 2 * w * h;
@@ -72,10 +72,30 @@ t.test('yuv420p SBS: luma shifts by the disparity, chroma by half of it', async 
   const h = 4;
   const out = new Uint8Array(yuv420pSize(2 * w, h));
   // Max disparity 0.25·16 = 4 px: each luma eye shifts by 2 px, each chroma eye by 1 chroma px.
-  renderSbsYuv(yuvGradient(w, h), w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near }, 0.25, out);
+  renderSbsYuv(yuvGradient(w, h), w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, 0.25, out);
   t.equal(out[8], 60, 'left luma at x=8 shows source x=6');
   t.equal(out[w + 8], 100, 'right luma at x=8 shows source x=10');
   const u = 2 * w * h;
   t.equal(out[u + 4], 103, 'left U at cx=4 shows source cx=3');
   t.equal(out[u + w / 2 + 4], 105, 'right U at cx=4 shows source cx=5');
+});
+
+t.test('convergence moves the screen plane: the chosen depth gets zero disparity, the rest flips sides', async (t) => {
+  const w = 16;
+  const h = 4;
+  const src = yuvGradient(w, h);
+  const out = new Uint8Array(yuv420pSize(2 * w, h));
+  // Everything is at maximum nearness; convergence 1 puts the nearest depth on the screen: no shift at all.
+  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 1 }, 0.25, out);
+  t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row unshifted');
+  t.same(out.subarray(w, 2 * w), src.subarray(0, w), 'right luma row unshifted');
+  // Convergence 0.5: half the disparity of convergence 0 (±1 px instead of ±2 px).
+  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0.5 }, 0.25, out);
+  t.equal(out[8], 70, 'left luma at x=8 shows source x=7');
+  t.equal(out[w + 8], 90, 'right luma at x=8 shows source x=9');
+  // A far point (depth 0 against the range 0…1) behind a screen plane at 0.5: the eyes swap sides.
+  const far = { min: 1, max: 2, thumb: [] };
+  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: far, convergence: 0.5 }, 0.25, out);
+  t.equal(out[8], 90, 'left luma at x=8 shows source x=9 (behind the screen)');
+  t.equal(out[w + 8], 70, 'right luma at x=8 shows source x=7');
 });

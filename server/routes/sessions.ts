@@ -4,11 +4,12 @@ import { timingSafeEqual } from 'node:crypto';
  *   POST /stream_sessions · POST /stream_sessions/{id}/end · GET /stream_sessions[/{id}]
  */
 import { isValidId, STEREO_MODES, type StereoMode } from '../../protocol/keys.ts';
+import { checkSettings } from '../../protocol/settings.ts';
 import type { CreateSessionResponse, SessionListResponse } from '../../protocol/messages.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, wsBaseOf } from '../http/route.ts';
-import { toStatus } from '../sessions.ts';
+import { fromSettingsWire, toSettingsWire, toStatus } from '../wire.ts';
 import type { RouteDeps } from './deps.ts';
 
 const BODY_LIMIT = 16 * 1024;
@@ -47,8 +48,10 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
   if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
     throw new HttpError(400, 'invalid_mode', `mode must be one of ${STEREO_MODES.join(', ')}`, 'mode');
   }
+  const check = checkSettings(body);
+  if (!check.ok) throw new HttpError(400, `invalid_${check.field}`, check.message, check.field);
   const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
-  const view = await deps.sessions.create(mode as StereoMode);
+  const view = await deps.sessions.create(mode as StereoMode, fromSettingsWire(check.settings));
   const sessionId = view.context.sessionId;
   const upload = await deps.adapters.grants.issue(sessionId, base);
   const response: CreateSessionResponse = {
@@ -58,6 +61,7 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
     events_url: `${wsBaseOf(base)}/ws/sessions/${sessionId}`,
     control_token: deps.controlToken(sessionId),
     chunk_seconds: deps.config.chunkSeconds,
+    settings: toSettingsWire(view.context.settings),
     upload,
   };
   ctx.json(200, response, [['Cache-Control', 'no-store']]);

@@ -1,10 +1,10 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { chunkKey } from '../../protocol/keys.ts';
-import { CloseCode } from '../../protocol/messages.ts';
+import { CloseCode, type CreateSessionResponse, type SessionEventMessage, type SessionsSnapshotMessage } from '../../protocol/messages.ts';
 import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, putChunk } from './helpers/http.ts';
-import { startTestServer } from './helpers/server.ts';
+import { createSession, getText, postJson, putChunk } from './helpers/http.ts';
+import { startTestServer, until } from './helpers/server.ts';
 import { openSocket } from './helpers/ws.ts';
 
 t.test('a session socket gets a snapshot, then chunk, segment, playlist and ended messages', async (t) => {
@@ -85,10 +85,23 @@ t.test('socket upgrades are refused for bad ids, unknown sessions and wrong toke
 
 t.test('the dashboard socket sees every session', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
+  const before = await createSession(server.url);
   const dash = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/events?format=json`);
+  const snapshot = (await dash.next((m) => (m as { type: string }).type === 'sessions', 'sessions snapshot')) as unknown as SessionsSnapshotMessage;
+  t.same(snapshot.sessions.map((x) => x.session_id), [before.session_id], 'the snapshot lists the existing session');
+  t.equal(snapshot.pool.threads, 2, 'and the pool');
   const s = await createSession(server.url);
-  const msg = await dash.next((m) => (m as { type: string }).type === 'session', 'session event');
-  t.equal((msg as unknown as { session_id: string }).session_id, s.session_id);
+  const msg = (await dash.next((m) => (m as { type: string }).type === 'session', 'session event')) as unknown as SessionEventMessage;
+  t.equal(msg.session_id, s.session_id);
+  t.same([msg.state, msg.uploaded, msg.settings], ['live', 0, { stereo_strength: 0.03, convergence: 0 }]);
+  await putChunk(s, 0, fakeChunk(0));
+  const ready = (await dash.next((m) => {
+    const e = m as unknown as SessionEventMessage;
+    return e.type === 'session' && e.ready === 1;
+  }, 'chunk ready on the dashboard')) as unknown as SessionEventMessage;
+  t.equal(ready.chunks[0]?.status, 'ready');
+  t.type(ready.chunks[0]?.latency_ms, 'number', 'a ready chunk has a latency');
+  await dash.next((m) => (m as { type: string }).type === 'pool', 'the pool load each second');
 });
 
 t.test('upload rights expire and are refreshed over the control socket before they do', async (t) => {
@@ -105,4 +118,43 @@ t.test('upload rights expire and are refreshed over the control socket before th
   t.equal(old.status, 403);
   t.equal(old.json.error, 'token_expired');
   t.equal((await putChunk(s, 0, fakeChunk(0), refresh.upload.token)).status, 201);
+});
+
+t.test('stereo settings: chosen at creation, changed live with the control token, used by later chunks, persisted', async (t) => {
+  const pool = new FakePool(1);
+  const first = await startTestServer(t, { pool });
+  const bad = await postJson(`${first.url}/stream_sessions`, { stereo_strength: 0.5 });
+  t.equal(bad.status, 400);
+  t.same(bad.json, { error: 'invalid_stereo_strength', message: 'stereo_strength must be a number from 0 to 0.1', field: 'stereo_strength' });
+  t.equal((await postJson(`${first.url}/stream_sessions`, { convergence: '0.5' })).status, 400, 'a string is not a number');
+  const created = await postJson(`${first.url}/stream_sessions`, { stereo_strength: 0.05, convergence: 0.2 });
+  const s = created.json as CreateSessionResponse;
+  t.same(s.settings, { stereo_strength: 0.05, convergence: 0.2 }, 'the response carries the chosen settings');
+
+  await putChunk(s, 0, fakeChunk(0));
+  await until(() => pool.settings.has(0), 'chunk 0 converted');
+  t.same(pool.settings.get(0), { strength: 0.05, convergence: 0.2 }, 'chunk 0 uses the creation settings');
+
+  const viewer = await openSocket(t, s.events_url);
+  await viewer.next((m) => m.type === 'snapshot', 'viewer snapshot');
+  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  await control.next((m) => m.type === 'snapshot', 'control snapshot');
+  control.send({ type: 'set_settings', convergence: 2 });
+  const refused = await control.next((m) => m.type === 'error', 'error for an out-of-range setting');
+  t.equal(refused.type === 'error' && refused.code, 'invalid_convergence');
+  control.send({ type: 'set_settings', stereo_strength: 0.08 });
+  const pushed = await viewer.next((m) => m.type === 'settings', 'settings pushed to every subscriber');
+  t.same(pushed, { type: 'settings', session_id: s.session_id, stereo_strength: 0.08, convergence: 0.2 });
+
+  await putChunk(s, 1, fakeChunk(1));
+  await until(() => pool.settings.has(1), 'chunk 1 converted');
+  t.same(pool.settings.get(1), { strength: 0.08, convergence: 0.2 }, 'a later chunk uses the new strength');
+
+  viewer.send({ type: 'set_settings', stereo_strength: 0.01 });
+  t.equal((await viewer.closed).code, CloseCode.Unauthorized, 'a viewer may not change the settings');
+
+  await first.close();
+  const second = await startTestServer(t, { pool: new FakePool(1), dataDir: first.dataDir });
+  const status = await getText(`${second.url}/stream_sessions/${s.session_id}`);
+  t.same(JSON.parse(status.text).settings, { stereo_strength: 0.08, convergence: 0.2 }, 'the settings survive a restart');
 });

@@ -93,6 +93,11 @@ export class SocketHub {
     for (const ws of [...set]) this.send(ws, message);
   }
 
+  /** True when a dashboard is connected (nothing to build otherwise). */
+  get hasDashboards(): boolean {
+    return this.#dashboards.size > 0;
+  }
+
   publishDashboard(message: DashboardMessage): void {
     for (const ws of [...this.#dashboards]) this.send(ws, message);
   }

@@ -1,15 +1,7 @@
 /** Turns a session's typed changes into the messages its subscribers receive. */
 import type { SessionChange, SessionView } from '../../actors/index.ts';
-import type { ChunkInfo, DashboardMessage, PlaylistEntry, ServerMessage } from '../../protocol/messages.ts';
-import type { ChunkRecord } from '../../actors/types.ts';
-import { listedCount, countByStatus } from '../../actors/chunks.ts';
-
-export function chunkInfo(chunk: ChunkRecord): ChunkInfo {
-  const info: ChunkInfo = { index: chunk.index, status: chunk.status, attempts: chunk.attempts };
-  if (chunk.error !== undefined) info.error = chunk.error;
-  if (chunk.duration !== undefined) info.duration = chunk.duration;
-  return info;
-}
+import type { DashboardMessage, PlaylistEntry, ServerMessage } from '../../protocol/messages.ts';
+import { chunkInfo, toDashboardSession, toSettingsWire } from '../wire.ts';
 
 /**
  * The messages a session's subscribers receive for one batch of changes, in order. `entries(from)`
@@ -56,6 +48,9 @@ export async function toServerMessages(
       case 'ended':
         out.push({ type: 'ended', session_id: sessionId, reason: change.reason, ready: change.ready, failed: change.failed });
         break;
+      case 'settings':
+        out.push({ type: 'settings', session_id: sessionId, ...toSettingsWire(change.settings) });
+        break;
       case 'phase':
         break;
     }
@@ -63,16 +58,7 @@ export async function toServerMessages(
   return out;
 }
 
-/** The dashboard's one-line view of a session, sent whenever its phase or playlist changes. */
+/** The dashboard's message for one session that changed. */
 export function toDashboardMessage(view: SessionView): DashboardMessage {
-  const counts = countByStatus(view.context.chunks);
-  return {
-    type: 'session',
-    session_id: view.context.sessionId,
-    state: view.phase,
-    mode: view.context.mode,
-    listed: listedCount(view.context.chunks),
-    ready: counts.ready,
-    failed: counts.failed,
-  };
+  return { type: 'session', ...toDashboardSession(view) };
 }

@@ -2,7 +2,8 @@
  * WebSocket endpoints:
  *   /ws/sessions/{id}[?token=CONTROL][&format=json] — one session's live status; with the control
  *     token also the capture client's channel (`chunk_uploaded`, credential refreshes).
- *   /ws/events[?format=json] — every session's lifecycle, for dashboards.
+ *   /ws/events[?token=ADMIN][&format=json] — for dashboards: a snapshot of the newest sessions and the
+ *     pool, then every session change and the pool's load each second.
  * Upgrades copy what they need from `req` synchronously and answer 4xx JSON for bad requests.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
@@ -11,7 +12,8 @@ import { CloseCode, type ChunkUploadedMessage, type ClientMessage } from '../../
 import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
-import { toStatus } from '../sessions.ts';
+import { checkSettings } from '../../protocol/settings.ts';
+import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { isAdmin, playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
@@ -19,6 +21,8 @@ import type { SocketHub, Socket, SocketData } from './hub.ts';
 const MAX_MESSAGE_BYTES = 16 * 1024;
 /** Listed entries a snapshot carries: the newest ones, enough to start at the live edge. */
 const SNAPSHOT_ENTRIES = 16;
+/** Sessions a dashboard's snapshot carries: the newest ones. */
+const DASHBOARD_SESSIONS = 100;
 
 function reject(res: HttpResponse, error: HttpError): void {
   res.cork(() => {
@@ -126,7 +130,17 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
   app.ws<SocketData>('/ws/events', {
     ...common,
     upgrade: upgradeWith('events'),
-    open: (ws: Socket) => hub.add(ws),
+    open: (ws: Socket) => {
+      hub.add(ws);
+      const data = ws.getUserData();
+      void sessions
+        .list(DASHBOARD_SESSIONS)
+        .then((views) => {
+          if (data.closed) return;
+          hub.send(ws, { type: 'sessions', sessions: views.map(toDashboardSession), pool: toPoolStatus(deps.poolStats()) });
+        })
+        .catch((error: unknown) => log.error('dashboard snapshot failed', { error: errorMessage(error) }));
+    },
     message: (ws: Socket) => protocolError(ws, CloseCode.BadMessage, 'bad_message', 'this socket only sends'),
     close: (ws: Socket) => hub.remove(ws),
   });
@@ -147,6 +161,23 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     }
     if (msg.type === 'ping') {
       hub.send(ws, typeof msg.t === 'number' ? { type: 'pong', t: msg.t } : { type: 'pong' });
+      return;
+    }
+    if (msg.type === 'set_settings') {
+      if (!data.control) {
+        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'set_settings needs the control token (?token=)');
+      }
+      const check = checkSettings(msg as unknown as Record<string, unknown>);
+      if (!check.ok) {
+        hub.send(ws, { type: 'error', code: `invalid_${check.field}`, message: check.message });
+        return;
+      }
+      sessions
+        .updateSettings(data.sessionId, fromSettingsWire(check.settings))
+        .then((applied) => {
+          if (!applied) hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
+        })
+        .catch((error: unknown) => log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) }));
       return;
     }
     if (msg.type === 'chunk_uploaded') {

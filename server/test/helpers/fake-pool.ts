@@ -24,6 +24,8 @@ export class FakePool {
   readonly started: number[] = [];
   /** For each index run: the index of the previous chunk it was given for the depth warm-up. */
   readonly previous = new Map<number, number | null>();
+  /** For each index run: the stereo settings its task carried. */
+  readonly settings = new Map<number, { strength?: number; convergence?: number }>();
   readonly #gates = new Map<number, { promise: Promise<void>; open: () => void }>();
   #held = new Set<number>();
   closed = false;
@@ -56,6 +58,7 @@ export class FakePool {
   async run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult> {
     const index = indexOf(task.chunk);
     this.started.push(index);
+    this.settings.set(index, { strength: task.strength, convergence: task.convergence });
     if (this.#held.has(index)) {
       await Promise.race([
         this.#gate(index).promise,

@@ -1,0 +1,97 @@
+/**
+ * The wire forms of a session's state (snake_case, as the protocol has them): its status for the HTTP
+ * API and the session socket, its chunks, its settings, and its line on the dashboard.
+ */
+import { countByStatus, listedCount, sortedChunks, type ChunkRecord, type SessionView, type StereoSettings } from '../actors/index.ts';
+import type { ChunkInfo, DashboardChunk, DashboardSession, PoolStatus, SessionStatus, StereoSettingsWire } from '../protocol/messages.ts';
+
+/** Chunks the dashboard draws per session (its latency timeline). */
+const DASHBOARD_CHUNKS = 60;
+
+export function chunkInfo(chunk: ChunkRecord): ChunkInfo {
+  const info: ChunkInfo = { index: chunk.index, status: chunk.status, attempts: chunk.attempts };
+  if (chunk.error !== undefined) info.error = chunk.error;
+  if (chunk.duration !== undefined) info.duration = chunk.duration;
+  return info;
+}
+
+export function toSettingsWire(settings: StereoSettings): StereoSettingsWire {
+  return { stereo_strength: settings.strength, convergence: settings.convergence };
+}
+
+/** The settings named in a (validated) wire object; absent ones stay absent. */
+export function fromSettingsWire(wire: Partial<StereoSettingsWire>): Partial<StereoSettings> {
+  const settings: Partial<StereoSettings> = {};
+  if (wire.stereo_strength !== undefined) settings.strength = wire.stereo_strength;
+  if (wire.convergence !== undefined) settings.convergence = wire.convergence;
+  return settings;
+}
+
+/** The wire form of a session's status. */
+export function toStatus(view: SessionView, playlistUrl: string): SessionStatus {
+  const c = view.context;
+  const counts = countByStatus(c.chunks);
+  return {
+    session_id: c.sessionId,
+    mode: c.mode,
+    state: view.phase,
+    created_at: new Date(c.createdAt).toISOString(),
+    ended_at: c.endedAt === null ? null : new Date(c.endedAt).toISOString(),
+    end_reason: c.endReason,
+    playlist_url: playlistUrl,
+    listed: listedCount(c.chunks),
+    ready: counts.ready,
+    failed: counts.failed,
+    pending: counts.uploaded + counts.queued + counts.processing,
+    chunks: sortedChunks(c.chunks).map(chunkInfo),
+    settings: toSettingsWire(c.settings),
+  };
+}
+
+/**
+ * How long a ready chunk took: from the end of its capture (origin + end time, the capture client's
+ * clock) to its segment being stored; from its upload when it carries no capture time.
+ */
+export function chunkLatencyMs(chunk: ChunkRecord): number | null {
+  if (chunk.status !== 'ready' || chunk.readyAt === undefined) return null;
+  if (chunk.origin !== undefined && chunk.start !== undefined && chunk.duration !== undefined) {
+    return Math.round(chunk.readyAt - (chunk.origin + (chunk.start + chunk.duration) * 1000));
+  }
+  return Math.round(chunk.readyAt - chunk.uploadedAt);
+}
+
+/** A session's line on the dashboard. */
+export function toDashboardSession(view: SessionView): DashboardSession {
+  const c = view.context;
+  const counts = countByStatus(c.chunks);
+  const sorted = sortedChunks(c.chunks);
+  const chunks: DashboardChunk[] = sorted.slice(-DASHBOARD_CHUNKS).map((chunk) => ({
+    index: chunk.index,
+    status: chunk.status,
+    latency_ms: chunkLatencyMs(chunk),
+  }));
+  return {
+    session_id: c.sessionId,
+    state: view.phase,
+    mode: c.mode,
+    created_at: new Date(c.createdAt).toISOString(),
+    ended_at: c.endedAt === null ? null : new Date(c.endedAt).toISOString(),
+    listed: listedCount(c.chunks),
+    uploaded: sorted.length,
+    ready: counts.ready,
+    failed: counts.failed,
+    pending: counts.uploaded + counts.queued + counts.processing,
+    settings: toSettingsWire(c.settings),
+    chunks,
+  };
+}
+
+/** The pool's load on the wire, from its stats (missing figures are 0). */
+export function toPoolStatus(stats: Record<string, number>): PoolStatus {
+  return {
+    threads: stats.threads ?? 0,
+    queue_size: stats.queueSize ?? 0,
+    utilization: stats.utilization ?? 0,
+    completed: stats.completed ?? 0,
+  };
+}
