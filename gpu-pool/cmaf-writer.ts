@@ -30,6 +30,20 @@ export interface CmafSegment {
 const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
 
+/** Broadcast and display rates a measured rate is snapped to. */
+const STANDARD_RATES = [24, 25, 30, 48, 50, 60, 120];
+
+/**
+ * The rate written into the SPS (VUI timing) — part of the init segment, so it must not follow a
+ * chunk's measured rate: that jitters (a browser recorder's half-second piece measures 22 or 40 fps),
+ * and a different init makes every segment a discontinuity. A rate within 2 % of a standard one
+ * (29.97 → 30) takes it; anything irregular (variable-rate screen capture) is declared 30. Timestamps,
+ * not this, drive playback.
+ */
+export function nominalFps(measured: number): number {
+  return STANDARD_RATES.find((rate) => Math.abs(measured - rate) / rate <= 0.02) ?? 30;
+}
+
 export class CmafWriter {
   readonly #opts: CmafWriterOptions;
   readonly #parts: Buffer[] = [];
@@ -42,12 +56,12 @@ export class CmafWriter {
 
   constructor(options: CmafWriterOptions) {
     this.#opts = options;
-    const fpsNum = Math.round(options.fps * 1000);
+    const fpsNum = nominalFps(options.fps);
     this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
       // One thread per worker: the pool runs one worker per core.
       threadCount: 1,
       // One keyframe per segment (its first frame): every segment starts independently decodable.
-      context: { gopSize: 1 << 20, framerate: new Rational(fpsNum, 1000) },
+      context: { gopSize: 1 << 20, framerate: new Rational(fpsNum, 1) },
       // Private x264 options are set on the context here rather than through `options`: node-av
       // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
       configure: (context) => {

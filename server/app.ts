@@ -14,7 +14,7 @@ import type { RouteDeps } from './routes/deps.ts';
 import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
 import { putChunk } from './routes/upload.ts';
-import { hlsAsset, watchAsset, watchPage } from './routes/pages.ts';
+import { asset, page } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import { toPoolStatus } from './wire.ts';
 import type { SessionService } from './sessions.ts';
@@ -135,10 +135,10 @@ export class StereoSpotApp {
     app.get('/metrics', route(log, (ctx) => {
       ctx.send(200, this.#metrics.render(), [['Content-Type', 'text/plain; version=0.0.4']]);
     }));
-    app.get('/', route(log, watchPage));
-    app.get('/watch/:id', route(log, watchPage));
-    app.get('/assets/hls.min.js', route(log, hlsAsset));
-    app.get('/assets/watch.js', route(log, watchAsset));
+    app.get('/', route(log, page('dashboard')));
+    app.get('/capture', route(log, page('capture')));
+    app.get('/watch/:id', route(log, page('watch'), 1));
+    app.get('/assets/*', route(log, asset));
     app.any('/*', route(log, (ctx) => {
       throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
     }));

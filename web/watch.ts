@@ -1,18 +1,23 @@
 /**
- * The watch page (`/watch/{id}`, and `/` for the newest live session): plays the session's stereo
- * stream with the WebSocket-fed MSE player, or with hls.js where MSE cannot play it (or with
- * `?player=hls`); shows the session's state and how far behind the capture each displayed frame is.
- * `window.stereospot` exposes the player's figures for tests and the benchmark.
+ * The watch page (`/watch/{id}`): plays the session's stereo stream with the WebSocket-fed MSE player,
+ * or with hls.js where MSE cannot play it (or with `?player=hls`, or once the session has ended); shows
+ * it side-by-side, as an anaglyph or in 2D (`?view=`), full-screen on request; tells the viewer what
+ * is happening (waiting, live, behind, ended, server gone, unknown session) instead of a black box;
+ * and, with the control token (`#control=…`), changes the depth live. `window.stereospot` exposes the
+ * player's figures for tests and the benchmark.
  */
-import type { ServerMessage, SessionListResponse } from '../protocol/messages.ts';
+import type { ServerMessage, SessionStatus } from '../protocol/messages.ts';
+import { $, showState } from './lib/dom.ts';
+import { JsonSocket, type SocketState } from './lib/json-socket.ts';
+import { SettingsPanel } from './lib/settings-panel.ts';
 import { LivePlayer, type PlayerState } from './player/live-player.ts';
+import { StereoView, VIEW_MODES, type ViewMode } from './player/stereo-view.ts';
 
 interface HlsLike {
   loadSource(url: string): void;
   attachMedia(video: HTMLVideoElement): void;
   on(event: string, cb: (event: string, data: { fatal?: boolean; details?: string }) => void): void;
   readonly playingDate: Date | null;
-  readonly latency: number;
 }
 interface HlsStatic {
   new (config: Record<string, unknown>): HlsLike;
@@ -23,6 +28,8 @@ interface HlsStatic {
 interface PageStats {
   player: 'mse' | 'hls' | 'native';
   state: string;
+  view: ViewMode;
+  renderer: 'webgl' | '2d';
   latencies: number[];
   stalls: number[];
   fetchMs: number[];
@@ -30,19 +37,38 @@ interface PageStats {
   arrivalMs: number[];
   /** MSE player: gaps played past, holes jumped over, jumps to the live edge. */
   skips: () => { gaps: number; holes: number; jumps: number };
+  /** The session's settings as the page last heard them. */
+  settings: { stereo_strength: number; convergence: number } | null;
 }
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const video = $<HTMLVideoElement>('video');
 const statusEl = $('status');
+const overlay = $('overlay');
 const latencyEl = $('latency');
-const stats: PageStats = { player: 'mse', state: 'connecting', latencies: [], stalls: [], fetchMs: [], arrivalMs: [], skips: () => ({ gaps: 0, holes: 0, jumps: 0 }) };
+const view = new StereoView(video, $<HTMLCanvasElement>('view'));
+const stats: PageStats = {
+  player: 'mse', state: 'connecting', view: 'sbs', renderer: view.renderer, latencies: [], stalls: [], fetchMs: [], arrivalMs: [],
+  skips: () => ({ gaps: 0, holes: 0, jumps: 0 }), settings: null,
+};
 (window as unknown as { stereospot: PageStats }).stereospot = stats;
+
+/** What the overlay says in each state (none while the picture speaks for itself). */
+const OVERLAY: Record<string, string> = {
+  connecting: 'connecting…',
+  waiting: 'waiting for the first segment…',
+  stalled: 'buffering…',
+  offline: 'connection to the server lost — retrying…',
+  unknown: 'this session does not exist',
+  error: 'playback error',
+  'no session': 'no session to watch',
+};
 
 function show(state: string, detail = ''): void {
   stats.state = state;
-  statusEl.textContent = detail ? `${state} · ${detail}` : state;
-  statusEl.dataset.state = state;
+  showState(statusEl, state, detail);
+  const text = OVERLAY[state];
+  overlay.hidden = text === undefined;
+  if (text !== undefined) overlay.textContent = detail && (state === 'error' || state === 'unknown') ? `${text}: ${detail}` : text;
 }
 
 let shownAt = 0;
@@ -54,21 +80,30 @@ function showLatency(ms: number): void {
   latencyEl.textContent = `${(ms / 1000).toFixed(2)} s behind capture`;
 }
 
-async function pickSession(): Promise<string | undefined> {
-  const fromPath = location.pathname.split('/').filter(Boolean)[1];
-  if (fromPath) return fromPath;
-  const res = await fetch('/stream_sessions?limit=10');
-  if (!res.ok) return undefined; // listing may need ADMIN_TOKEN; /watch/{id} still works
-  const { sessions } = (await res.json()) as SessionListResponse;
-  return (sessions.find((s) => s.state !== 'ended') ?? sessions[0])?.session_id;
+function setView(mode: ViewMode): void {
+  view.mode = mode;
+  stats.view = mode;
+  for (const button of document.querySelectorAll<HTMLButtonElement>('#modes button')) {
+    button.setAttribute('aria-pressed', String(button.dataset.mode === mode));
+  }
+  try {
+    localStorage.setItem('stereospot.view', mode);
+  } catch {
+    // storage refused (private mode): the choice lasts for this page only
+  }
 }
 
-function socketUrl(sessionId: string): string {
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/sessions/${sessionId}?format=json`;
+function initialView(): ViewMode {
+  const asked = new URLSearchParams(location.search).get('view') ?? localStorage.getItem('stereospot.view');
+  return VIEW_MODES.includes(asked as ViewMode) ? (asked as ViewMode) : 'sbs';
 }
 
-/** The WebSocket-fed MSE player. */
-function playWithMse(sessionId: string): void {
+function sessionSocketUrl(sessionId: string): string {
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/sessions/${encodeURIComponent(sessionId)}?format=json`;
+}
+
+/** The WebSocket-fed MSE player; the socket comes back on its own when the server does. */
+function playWithMse(sessionId: string, panel: SettingsPanel): void {
   stats.player = 'mse';
   const player = new LivePlayer(video, {
     state: (state: PlayerState, detail?: string) => show(state, detail),
@@ -78,24 +113,30 @@ function playWithMse(sessionId: string): void {
   stats.fetchMs = player.stats.fetchMs;
   stats.arrivalMs = player.stats.arrivalMs;
   stats.skips = () => ({ gaps: player.stats.gapsSkipped, holes: player.stats.holesJumped, jumps: player.stats.jumps });
-  const ws = new WebSocket(socketUrl(sessionId));
-  ws.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as ServerMessage;
-    if (message.type === 'snapshot') {
-      player.push(message.entries, true);
-      if (message.session.state === 'ended') player.end();
-      if (message.entries.length === 0 && message.session.state !== 'ended') show('waiting', 'for the first segment');
-    } else if (message.type === 'playlist') {
-      player.push(message.entries);
-      if (message.ended) player.end();
-    } else if (message.type === 'error') {
-      show('error', message.message);
-    }
-  };
-  ws.onclose = (event) => {
-    if (event.code === 4404) show('unknown', 'no such session');
-    else if (player.state !== 'ended' && event.code !== 4000) show(player.state, 'socket closed');
-  };
+  new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
+    message: (message) => {
+      if (message.type === 'snapshot') {
+        stats.settings = message.session.settings;
+        panel.update(message.session.settings);
+        player.push(message.entries, true);
+        if (message.session.state === 'ended') player.end();
+        else if (message.entries.length === 0) show('waiting');
+        else if (stats.state === 'offline') show(player.state);
+      } else if (message.type === 'playlist') {
+        player.push(message.entries);
+        if (message.ended) player.end();
+      } else if (message.type === 'settings') {
+        stats.settings = { stereo_strength: message.stereo_strength, convergence: message.convergence };
+        panel.update(message);
+      } else if (message.type === 'error') {
+        show('error', message.message);
+      }
+    },
+    state: (state: SocketState, detail) => {
+      if (state === 'offline' && player.state !== 'ended') show('offline', `retry ${detail.attempt ?? 1}`);
+      else if (state === 'closed' && detail.code === 4404) show('unknown', 'no such session');
+    },
+  });
 }
 
 async function loadHls(): Promise<HlsStatic | undefined> {
@@ -113,7 +154,7 @@ async function loadHls(): Promise<HlsStatic | undefined> {
 
 /** hls.js (low-latency mode, blocking reload), or the browser's own HLS (Safari). */
 async function playWithHls(sessionId: string): Promise<void> {
-  const src = `/stream/${sessionId}/playlist.m3u8`;
+  const src = `/stream/${encodeURIComponent(sessionId)}/playlist.m3u8`;
   const Hls = await loadHls().catch(() => undefined);
   if (!Hls?.isSupported()) {
     stats.player = 'native';
@@ -147,30 +188,63 @@ async function playWithHls(sessionId: string): Promise<void> {
     v.requestVideoFrameCallback!(onFrame);
   };
   v.requestVideoFrameCallback?.(onFrame);
-  show('waiting', 'for the first segment');
+  show('waiting');
 }
 
-async function main(): Promise<void> {
-  const sessionId = await pickSession();
-  if (!sessionId) {
-    show('no sessions', 'start one with npm run capture');
-    return;
+function wireControls(): void {
+  for (const button of document.querySelectorAll<HTMLButtonElement>('#modes button')) {
+    button.addEventListener('click', () => setView(button.dataset.mode as ViewMode));
   }
-  const status = await fetch(`/stream_sessions/${encodeURIComponent(sessionId)}`);
-  if (status.status === 404 || status.status === 400) {
-    show('unknown', `no session ${sessionId}`);
-    return;
-  }
-  const ended = status.ok && ((await status.json()) as { state: string }).state === 'ended';
-  $('links').innerHTML = `<a href="/stream/${sessionId}/playlist.m3u8">playlist</a>`;
-  const forced = new URLSearchParams(location.search).get('player');
-  // The socket-fed player follows the live edge; a session that has ended plays from its start (HLS).
-  if (forced !== 'hls' && !ended && LivePlayer.supported()) playWithMse(sessionId);
-  else await playWithHls(sessionId);
+  const stage = $('stage');
+  $('fullscreen').addEventListener('click', () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else stage.requestFullscreen().catch((error: unknown) => show(stats.state, `full screen refused: ${String(error)}`));
+  });
+  stage.addEventListener('dblclick', () => $('fullscreen').click());
   $('unmute').addEventListener('click', () => {
     video.muted = !video.muted;
     $('unmute').textContent = video.muted ? 'unmute' : 'mute';
   });
+}
+
+async function main(): Promise<void> {
+  wireControls();
+  setView(initialView());
+  const sessionId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
+  if (!sessionId) {
+    show('no session', 'open /watch/{session id}');
+    return;
+  }
+  let status: Response;
+  try {
+    status = await fetch(`/stream_sessions/${encodeURIComponent(sessionId)}`);
+  } catch {
+    show('offline', 'the server does not answer');
+    setTimeout(() => location.reload(), 3000);
+    return;
+  }
+  if (status.status === 404 || status.status === 400) {
+    show('unknown', `no session ${sessionId}`);
+    return;
+  }
+  const session = status.ok ? ((await status.json()) as SessionStatus) : null;
+  const links = $('links');
+  links.innerHTML = '';
+  const playlist = document.createElement('a');
+  playlist.href = `/stream/${encodeURIComponent(sessionId)}/playlist.m3u8`;
+  playlist.textContent = 'HLS playlist';
+  links.append(playlist);
+  const token = new URLSearchParams(location.hash.slice(1)).get('control');
+  const panel = new SettingsPanel(sessionId, token);
+  $('settings-slot').append(panel.element);
+  if (session) {
+    stats.settings = session.settings;
+    panel.update(session.settings);
+  }
+  const forced = new URLSearchParams(location.search).get('player');
+  // The socket-fed player follows the live edge; a session that has ended plays from its start (HLS).
+  if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) playWithMse(sessionId, panel);
+  else await playWithHls(sessionId);
 }
 
 main().catch((error: unknown) => show('error', String(error)));

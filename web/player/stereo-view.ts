@@ -1,0 +1,182 @@
+/**
+ * How the viewer looks at the side-by-side stream: as delivered (SBS: the video element itself, what
+ * headset browsers and 3D TVs take full-screen), as a red/cyan anaglyph (red from the left eye, green
+ * and blue from the right, the server's own anaglyph formula), or the left eye only (2D). The last two
+ * are drawn into a canvas over the video with WebGL, one texture upload per decoded frame; without
+ * WebGL a 2D canvas does the same with compositing. The video stays composited underneath, so
+ * `requestVideoFrameCallback` (and the latency figure) keep working in every mode.
+ */
+export type ViewMode = 'sbs' | 'anaglyph' | '2d';
+export const VIEW_MODES: readonly ViewMode[] = ['sbs', 'anaglyph', '2d'];
+
+type VideoWithFrames = HTMLVideoElement & {
+  requestVideoFrameCallback?: (cb: () => void) => number;
+  cancelVideoFrameCallback?: (handle: number) => void;
+};
+
+interface Painter {
+  readonly kind: 'webgl' | '2d';
+  paint(video: HTMLVideoElement, mode: Exclude<ViewMode, 'sbs'>): void;
+}
+
+const VERTEX = `
+attribute vec2 position;
+varying vec2 uv;
+void main() {
+  uv = vec2((position.x + 1.0) * 0.5, (1.0 - position.y) * 0.5);
+  gl_Position = vec4(position, 0.0, 1.0);
+}`;
+
+// The left eye is the left half of the texture, the right eye the right half.
+const FRAGMENT = `
+precision mediump float;
+varying vec2 uv;
+uniform sampler2D frame;
+uniform int anaglyph;
+void main() {
+  vec4 left = texture2D(frame, vec2(uv.x * 0.5, uv.y));
+  if (anaglyph == 0) { gl_FragColor = left; return; }
+  vec4 right = texture2D(frame, vec2(0.5 + uv.x * 0.5, uv.y));
+  gl_FragColor = vec4(left.r, right.g, right.b, 1.0);
+}`;
+
+function webglPainter(canvas: HTMLCanvasElement): Painter | null {
+  const gl = canvas.getContext('webgl', { alpha: false, preserveDrawingBuffer: true });
+  if (!gl) return null;
+  const shader = (type: number, source: string) => {
+    const s = gl.createShader(type)!;
+    gl.shaderSource(s, source);
+    gl.compileShader(s);
+    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s) ?? 'shader did not compile');
+    return s;
+  };
+  const program = gl.createProgram()!;
+  gl.attachShader(program, shader(gl.VERTEX_SHADER, VERTEX));
+  gl.attachShader(program, shader(gl.FRAGMENT_SHADER, FRAGMENT));
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) return null;
+  gl.useProgram(program);
+  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
+  const position = gl.getAttribLocation(program, 'position');
+  gl.enableVertexAttribArray(position);
+  gl.vertexAttribPointer(position, 2, gl.FLOAT, false, 0, 0);
+  gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
+  // Video sizes are rarely powers of two: clamp, no mipmaps.
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+  const anaglyph = gl.getUniformLocation(program, 'anaglyph');
+  return {
+    kind: 'webgl',
+    paint(video, mode) {
+      gl.viewport(0, 0, canvas.width, canvas.height);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, video);
+      gl.uniform1i(anaglyph, mode === 'anaglyph' ? 1 : 0);
+      gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
+    },
+  };
+}
+
+/** Without WebGL: the same pictures with 2D-canvas compositing (multiply by red / cyan, then add). */
+function canvasPainter(canvas: HTMLCanvasElement): Painter {
+  const ctx = canvas.getContext('2d')!;
+  const scratch = document.createElement('canvas');
+  const other = scratch.getContext('2d')!;
+  const eye = (target: CanvasRenderingContext2D, video: HTMLVideoElement, half: 0 | 1, tint: string | null) => {
+    const w = video.videoWidth / 2;
+    target.globalCompositeOperation = 'source-over';
+    target.drawImage(video, half * w, 0, w, video.videoHeight, 0, 0, canvas.width, canvas.height);
+    if (tint) {
+      target.globalCompositeOperation = 'multiply';
+      target.fillStyle = tint;
+      target.fillRect(0, 0, canvas.width, canvas.height);
+    }
+  };
+  return {
+    kind: '2d',
+    paint(video, mode) {
+      if (mode === '2d') return eye(ctx, video, 0, null);
+      scratch.width = canvas.width;
+      scratch.height = canvas.height;
+      eye(ctx, video, 0, '#ff0000');
+      eye(other, video, 1, '#00ffff');
+      ctx.globalCompositeOperation = 'lighter';
+      ctx.drawImage(scratch, 0, 0);
+      ctx.globalCompositeOperation = 'source-over';
+    },
+  };
+}
+
+export class StereoView {
+  readonly #video: VideoWithFrames;
+  readonly #canvas: HTMLCanvasElement;
+  readonly #painter: Painter;
+  #mode: ViewMode = 'sbs';
+  #frameHandle: number | null = null;
+  #rafHandle: number | null = null;
+
+  constructor(video: HTMLVideoElement, canvas: HTMLCanvasElement) {
+    this.#video = video;
+    this.#canvas = canvas;
+    let painter: Painter | null = null;
+    try {
+      painter = webglPainter(canvas);
+    } catch {
+      painter = null;
+    }
+    this.#painter = painter ?? canvasPainter(canvas);
+    video.addEventListener('loadeddata', () => this.#paint());
+  }
+
+  /** Which painter draws the anaglyph and 2D views. */
+  get renderer(): 'webgl' | '2d' {
+    return this.#painter.kind;
+  }
+
+  get mode(): ViewMode {
+    return this.#mode;
+  }
+
+  set mode(mode: ViewMode) {
+    this.#mode = mode;
+    this.#canvas.hidden = mode === 'sbs';
+    this.#stop();
+    if (mode !== 'sbs') {
+      this.#paint();
+      this.#schedule();
+    }
+  }
+
+  close(): void {
+    this.#stop();
+  }
+
+  #schedule(): void {
+    const next = () => {
+      this.#paint();
+      this.#schedule();
+    };
+    // One paint per decoded frame where the browser says when; otherwise per display frame.
+    if (this.#video.requestVideoFrameCallback) this.#frameHandle = this.#video.requestVideoFrameCallback(next);
+    else this.#rafHandle = requestAnimationFrame(next);
+  }
+
+  #stop(): void {
+    if (this.#frameHandle !== null) this.#video.cancelVideoFrameCallback?.(this.#frameHandle);
+    if (this.#rafHandle !== null) cancelAnimationFrame(this.#rafHandle);
+    this.#frameHandle = this.#rafHandle = null;
+  }
+
+  #paint(): void {
+    const video = this.#video;
+    if (this.#mode === 'sbs' || video.readyState < 2 || video.videoWidth === 0) return;
+    const width = Math.max(1, Math.round(video.videoWidth / 2));
+    if (this.#canvas.width !== width || this.#canvas.height !== video.videoHeight) {
+      this.#canvas.width = width;
+      this.#canvas.height = video.videoHeight;
+    }
+    this.#painter.paint(video, this.#mode);
+  }
+}
