@@ -1,0 +1,145 @@
+/**
+ * The dashboard and the browser capture page in headless Debian Chromium against a real server:
+ * sessions appear and end on an open dashboard without a reload (and stay hidden behind ADMIN_TOKEN);
+ * the capture page streams the fake camera through ffmpeg.wasm (served by our server, no other host
+ * contacted) into segments that decode cleanly; a refused permission is shown, not thrown.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import t from 'tap';
+import type { Page } from 'playwright-core';
+import { ARTIFACTS, launchChromium } from './helpers/browser.ts';
+import { createSession, getText, playlistEntries, postJson } from '../server/test/helpers/http.ts';
+import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { decodeWarnings, probeStreams, segmentWithInit } from '../server/test/helpers/media.ts';
+import { startTestServer, until } from '../server/test/helpers/server.ts';
+
+const listed = (page: Page) => page.evaluate('window.stereospot.sessions()') as Promise<string[]>;
+const rowState = (page: Page, id: string) =>
+  page.evaluate(`document.querySelector('tr[data-session="${id}"] .state')?.dataset.state ?? null`) as Promise<string | null>;
+
+t.test('the dashboard shows sessions created and ended anywhere within a second, without a reload', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  let loads = 0;
+  page.on('load', () => loads++);
+  await page.goto(`${server.url}/`);
+  await until(async () => (await page.textContent('#status'))?.startsWith('live'), 'the dashboard to connect', 10_000);
+
+  const created = Date.now();
+  const s = await createSession(server.url);
+  await until(async () => (await listed(page)).includes(s.session_id), 'the new session on the dashboard', 5_000);
+  const shownAfter = Date.now() - created;
+  t.ok(shownAfter < 1000, `the new session shows up within a second (${shownAfter} ms)`);
+  t.equal(await rowState(page, s.session_id), 'live');
+  t.ok(await page.isVisible(`tr[data-session="${s.session_id}"] a[href="/watch/${s.session_id}"]`), 'a link to the viewer');
+
+  const ending = Date.now();
+  t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, {})).status, 204);
+  await until(async () => (await rowState(page, s.session_id)) === 'ended', 'the session to show as ended', 5_000);
+  t.ok(Date.now() - ending < 1000, `the end shows up within a second (${Date.now() - ending} ms)`);
+
+  // The admin action: end a second session from the page.
+  const other = await createSession(server.url);
+  await until(async () => (await listed(page)).includes(other.session_id), 'the second session', 5_000);
+  await page.click(`tr[data-session="${other.session_id}"] button.end`);
+  await until(async () => JSON.parse((await getText(`${server.url}/stream_sessions/${other.session_id}`)).text).state === 'ended', 'the end button to end it', 5_000);
+  await until(async () => (await page.textContent('#pool-threads')) === '2', 'the pool load shown', 5_000);
+  t.equal(loads, 1, 'no reload');
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png') });
+  t.same(errors, [], 'no page errors');
+});
+
+t.test('with ADMIN_TOKEN the dashboard asks for it and shows no session ids until it is given', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: 'sesame-0123456789' } });
+  const s = await createSession(server.url);
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/`);
+  await page.waitForSelector('#login:not([hidden])', { timeout: 10_000 });
+  t.notOk((await page.content()).includes(s.session_id), 'no session id anywhere in the page');
+  t.same(await listed(page), []);
+  await page.fill('#token', 'wrong');
+  await page.click('#login button');
+  await until(async () => (await page.textContent('#login-error')) === 'that token was refused', 'a refused token is said', 5_000);
+  t.notOk((await page.content()).includes(s.session_id), 'still no session id');
+  await page.fill('#token', 'sesame-0123456789');
+  await page.click('#login button');
+  await until(async () => (await listed(page)).includes(s.session_id), 'the sessions with the right token', 5_000);
+  t.ok(await page.isHidden('#login'), 'the prompt is gone');
+});
+
+t.test('the capture page streams the camera through ffmpeg.wasm from our server into clean segments', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '1', GPU_POOL_WORKERS: '2' } });
+  const browser = await launchChromium({ media: 'granted' });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  const elsewhere: string[] = [];
+  const requested: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const origin = new URL(server.url);
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.host !== origin.host && url.protocol !== 'blob:' && url.protocol !== 'data:') elsewhere.push(r.url());
+    requested.push(url.pathname);
+  });
+  await page.goto(`${server.url}/capture`);
+  await page.selectOption('#source', 'camera');
+  await page.click('#start');
+  const stats = () => page.evaluate('window.stereospot') as Promise<{ state: string; sessionId: string | null; problem: string | null; chunks: Array<{ state: string; how?: string }> }>;
+  const running = await until(async () => {
+    const s = await stats();
+    if (s.state === 'error' || s.state === 'denied') throw new Error(`capture failed: ${s.problem}`);
+    return s.chunks.filter((c) => c.state === 'ready').length >= 3 && s;
+  }, 'three chunks converted', 60_000);
+  t.ok(running.chunks.some((c) => c.how === 'remux'), 'H.264 from the recorder is remuxed, not re-encoded');
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'capture.png') });
+  await page.click('#stop');
+  await until(async () => (await stats()).state === 'ended', 'the session to end cleanly', 60_000);
+
+  const sessionId = running.sessionId!;
+  const status = JSON.parse((await getText(`${server.url}/stream_sessions/${sessionId}`)).text);
+  t.equal(status.state, 'ended');
+  t.ok(status.ready >= 3, `at least three segments (${status.ready})`);
+  t.equal(status.failed, 0, 'none failed');
+  const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
+  t.notMatch(playlist, /#EXT-X-DISCONTINUITY/, 'one continuous timeline: the pieces share one init and one clock');
+  t.match(playlist, /#EXT-X-PROGRAM-DATE-TIME:/, 'capture times are carried');
+  const segments = playlistEntries(playlist).filter((l) => l.includes('/seg_'));
+  for (const segment of segments.slice(0, 3)) {
+    const file = await segmentWithInit(playlist, segment);
+    t.equal(await decodeWarnings(file), '', `${segment.split('?')[0]!.split('/').pop()} decodes cleanly`);
+  }
+  const probe = await probeStreams(await segmentWithInit(playlist, segments[0]!));
+  t.same(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], 'stereo H.264 with the camera audio as AAC');
+  t.ok(requested.includes('/assets/ffmpeg/ffmpeg-core.wasm'), "@ffmpeg/core's wasm came from our server");
+  t.same(elsewhere, [], 'no other host was contacted');
+  t.same(errors, [], 'no page errors');
+});
+
+t.test('a refused capture permission is shown with what to do, not thrown', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const browser = await launchChromium({ media: 'denied' });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/capture`);
+  await page.selectOption('#source', 'camera');
+  await page.click('#start');
+  await until(async () => (await page.getAttribute('#status', 'data-state')) === 'denied', 'the denied state', 10_000);
+  t.match(await page.textContent('#problem-text'), /permission .* denied/);
+  t.match(await page.textContent('#problem-action'), /allow it in the browser/);
+  t.ok(await page.isEnabled('#start'), 'start can be pressed again');
+  const list = JSON.parse((await getText(`${server.url}/stream_sessions`)).text);
+  t.same(list.sessions, [], 'no session was created for a capture that never started');
+  t.same(errors, [], 'no page errors');
+});
