@@ -1,5 +1,5 @@
 /** The server's session API, with errors that carry the server's own message. */
-import type { CreateSessionResponse, ErrorBody, SessionStatus, StereoMode } from '../protocol/messages.ts';
+import type { CreateSessionResponse, ErrorBody, SessionStatus, StereoMode, StereoSettingsWire } from '../protocol/messages.ts';
 import { withRetries, type RetryPolicy } from './retry.ts';
 
 export class ApiError extends Error {
@@ -23,13 +23,13 @@ async function failure(res: Response, what: string): Promise<ApiError> {
   return new ApiError(res.status, `${what} failed: ${res.status} ${detail}`);
 }
 
-export async function createSession(server: string, mode: StereoMode): Promise<CreateSessionResponse> {
+export async function createSession(server: string, mode: StereoMode, settings: Partial<StereoSettingsWire> = {}): Promise<CreateSessionResponse> {
   let res: Response;
   try {
     res = await fetch(`${server}/stream_sessions`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ mode }),
+      body: JSON.stringify({ mode, ...settings }),
     });
   } catch (error) {
     throw new ApiError(0, `cannot reach ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);

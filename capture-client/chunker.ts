@@ -33,14 +33,17 @@ export interface ChunkerOptions {
   chunkSeconds: number;
   /** The source has an audio stream to anchor as well. */
   audio: boolean;
+  /** Video filters the source needs before the clock anchor (a region crop, a GPU frame download). */
+  videoFilter?: string | null;
   /** Safety-net poll interval for the segment list (ms); changes are watched as they happen. */
   pollMs?: number;
 }
 
 /** ffmpeg output options that anchor each stream's timestamps on the wall clock (see the header). */
-export function clockArgs(originMicros: number, audio: boolean): string[] {
+export function clockArgs(originMicros: number, audio: boolean, videoFilter: string | null = null): string[] {
   const anchor = (filter: string) => `${filter}=PTS-STARTPTS+(RTCSTART-${originMicros})/(TB*1000000)`;
-  return ['-vf', anchor('setpts'), ...(audio ? ['-af', anchor('asetpts')] : [])];
+  const video = videoFilter ? `${videoFilter},${anchor('setpts')}` : anchor('setpts');
+  return ['-vf', video, ...(audio ? ['-af', anchor('asetpts')] : [])];
 }
 
 export class Chunker {
@@ -77,7 +80,7 @@ export class Chunker {
       '-hide_banner', '-loglevel', 'error', '-y',
       ...this.#opts.inputArgs,
       ...this.#opts.mapArgs,
-      ...clockArgs(this.originMicros, this.#opts.audio),
+      ...clockArgs(this.originMicros, this.#opts.audio, this.#opts.videoFilter ?? null),
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-force_key_frames', `expr:gte(t,n_forced*${n})`, '-sc_threshold', '0',
       '-c:a', 'aac', '-b:a', '128k',

@@ -2,14 +2,48 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { StereoMode } from '../protocol/keys.ts';
+import type { StereoSettingsWire } from '../protocol/messages.ts';
+import { checkSettings } from '../protocol/settings.ts';
 import { defaultFfmpeg } from './ffmpeg-path.ts';
 
-export type Source = { kind: 'test' } | { kind: 'file'; path: string } | { kind: 'screen' };
+/** ffmpeg's screen grabbers: X11, macOS, Windows GDI, Windows Desktop Duplication (GPU, Windows 8+). */
+export type Grabber = 'x11grab' | 'avfoundation' | 'gdigrab' | 'ddagrab';
+export const GRABBERS: readonly Grabber[] = ['x11grab', 'avfoundation', 'gdigrab', 'ddagrab'];
+
+/** A rectangle of the screen, in pixels. */
+export interface Region {
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+}
+
+export interface ScreenSource {
+  kind: 'screen';
+  grabber: Grabber;
+  /** X11 display (default $DISPLAY), macOS screen index, Windows monitor index (ddagrab). */
+  display: string | null;
+  /** A window: its title (gdigrab) or its X11 id (x11grab, e.g. 0x3a00007). */
+  window: string | null;
+  region: Region | null;
+}
+
+export type Source = { kind: 'test' } | { kind: 'file'; path: string } | ScreenSource;
+
+/**
+ * Sound to capture with the screen: none, the system's output ("system": PulseAudio's monitor of the
+ * default sink on Linux), or a named input of ffmpeg's device layer for the platform.
+ */
+export type AudioSource = { kind: 'none' } | { kind: 'pulse' | 'dshow' | 'avfoundation'; device: string };
 
 export interface CaptureOptions {
   server: string;
   source: Source;
   mode: StereoMode;
+  /** Stereo settings for the new session (the server's defaults for those not given). */
+  settings: Partial<StereoSettingsWire>;
+  /** Screen sources only: the sound captured with the picture. */
+  audio: AudioSource;
   /** null: use the server's advertised chunk length. */
   chunkSeconds: number | null;
   duration: number | null;
@@ -38,6 +72,21 @@ Options:
   --server URL          server base URL (default http://127.0.0.1:8000)
   --source SOURCE       test | file:PATH | screen   (default test: a moving pattern with a tone)
   --mode MODE           sbs | anaglyph (default sbs)
+  --strength N          stereo strength, 0…0.1 of the picture width (default: the server's)
+  --convergence N       depth on the screen plane, 0 (all comes out) … 1 (all goes in)
+
+Screen capture (--source screen):
+  --grabber NAME        x11grab (Linux) | avfoundation (macOS) | gdigrab | ddagrab (Windows)
+                        (default: x11grab, avfoundation or gdigrab for this platform; ddagrab is
+                        Windows' GPU desktop duplication, cheaper at high resolutions)
+  --display ID          X11 display (default $DISPLAY), macOS screen index (default 0),
+                        Windows monitor index for ddagrab (default 0)
+  --window NAME         one window: its title (gdigrab) or its X11 id, e.g. 0x3a00007 (x11grab;
+                        see xwininfo); avfoundation and ddagrab capture whole screens (use --region)
+  --region WxH+X+Y      a rectangle of the screen, e.g. 1280x720+0+0
+  --audio SOURCE        none (default) | system (Linux: PulseAudio monitor of the default output)
+                        | pulse:NAME | dshow:NAME (Windows, e.g. "dshow:Stereo Mix") |
+                        avfoundation:INDEX (macOS, e.g. a BlackHole loopback device)
   --chunk-seconds N     chunk length in seconds (default: what the server advertises, else 2)
   --duration S          stop after S seconds of media (default: unlimited; whole file for file:)
   --size WxH            test pattern size (default 640x360)
@@ -64,7 +113,7 @@ function positiveNumber(name: string, raw: string | undefined, fallback: number 
 }
 
 /** Parses argv (without node and script); throws UsageError naming the bad option. */
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): CaptureOptions | 'help' {
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): CaptureOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -74,6 +123,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         server: { type: 'string' },
         source: { type: 'string' },
         mode: { type: 'string' },
+        strength: { type: 'string' },
+        convergence: { type: 'string' },
+        grabber: { type: 'string' },
+        display: { type: 'string' },
+        window: { type: 'string' },
+        region: { type: 'string' },
+        audio: { type: 'string' },
         'chunk-seconds': { type: 'string' },
         duration: { type: 'string' },
         size: { type: 'string' },
@@ -98,7 +154,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const rawSource = v.source ?? 'test';
   let source: Source;
   if (rawSource === 'test') source = { kind: 'test' };
-  else if (rawSource === 'screen') source = { kind: 'screen' };
+  else if (rawSource === 'screen') source = screenSource(v, platform);
   else if (rawSource.startsWith('file:') && rawSource.length > 5) {
     const path = rawSource.slice(5);
     if (!existsSync(path)) throw new UsageError(`--source file: ${path} does not exist`);
@@ -106,6 +162,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   } else throw new UsageError(`--source must be test, screen or file:PATH (got "${rawSource}")`);
   const mode = v.mode ?? 'sbs';
   if (mode !== 'sbs' && mode !== 'anaglyph') throw new UsageError(`--mode must be sbs or anaglyph (got "${mode}")`);
+  if (source.kind !== 'screen') {
+    for (const name of ['grabber', 'display', 'window', 'region', 'audio'] as const) {
+      if (v[name] !== undefined) throw new UsageError(`--${name} is for --source screen only`);
+    }
+  }
+  const settings: Record<string, unknown> = {};
+  for (const [flag, field] of [['strength', 'stereo_strength'], ['convergence', 'convergence']] as const) {
+    if (v[flag] !== undefined) settings[field] = Number(v[flag]);
+  }
+  const checked = checkSettings(settings);
+  if (!checked.ok) throw new UsageError(`--${checked.field === 'stereo_strength' ? 'strength' : 'convergence'}: ${checked.message.replace(/^\w+ /, '')}`);
   const size = v.size ?? '640x360';
   const m = /^(\d{2,4})x(\d{2,4})$/.exec(size);
   if (!m || Number(m[1]) % 2 !== 0 || Number(m[2]) % 2 !== 0) throw new UsageError(`--size must be WxH with even numbers, e.g. 640x360 (got "${size}")`);
@@ -114,6 +181,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     server,
     source,
     mode,
+    settings: checked.settings,
+    audio: source.kind === 'screen' ? audioSource(v.audio, platform) : { kind: 'none' },
     chunkSeconds: positiveNumber('chunk-seconds', v['chunk-seconds'], null, 30),
     duration: positiveNumber('duration', v.duration, null, 7 * 24 * 3600),
     width: Number(m[1]),
@@ -126,4 +195,50 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     endTimeout: positiveNumber('end-timeout', v['end-timeout'], 60, 3600)!,
     fastPath: !v['no-fast-path'],
   };
+}
+
+function defaultGrabber(platform: NodeJS.Platform): Grabber {
+  if (platform === 'darwin') return 'avfoundation';
+  if (platform === 'win32') return 'gdigrab';
+  return 'x11grab';
+}
+
+function screenSource(v: { grabber?: string; display?: string; window?: string; region?: string }, platform: NodeJS.Platform): ScreenSource {
+  const grabber = (v.grabber ?? defaultGrabber(platform)) as Grabber;
+  if (!GRABBERS.includes(grabber)) throw new UsageError(`--grabber must be one of ${GRABBERS.join(', ')} (got "${v.grabber}")`);
+  let region: Region | null = null;
+  if (v.region !== undefined) {
+    const m = /^(\d{2,5})x(\d{2,5})\+(\d{1,5})\+(\d{1,5})$/.exec(v.region);
+    if (!m) throw new UsageError(`--region must be WxH+X+Y, e.g. 1280x720+0+0 (got "${v.region}")`);
+    region = { width: Number(m[1]), height: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
+    if (region.width % 2 !== 0 || region.height % 2 !== 0) throw new UsageError(`--region needs an even width and height (got ${region.width}x${region.height})`);
+  }
+  const window = v.window ?? null;
+  if (window !== null) {
+    if (grabber === 'avfoundation' || grabber === 'ddagrab') {
+      throw new UsageError(`--window is not offered by ${grabber}: it captures whole screens; use --region for a part of one`);
+    }
+    if (grabber === 'x11grab' && !/^0x[0-9a-f]+$|^\d+$/i.test(window)) {
+      throw new UsageError(`--window for x11grab is an X11 window id, e.g. 0x3a00007 (xwininfo shows it; got "${window}")`);
+    }
+    if (region !== null) throw new UsageError('--window and --region cannot both be given');
+  }
+  const display = v.display ?? null;
+  if (display !== null && (grabber === 'avfoundation' || grabber === 'ddagrab') && !/^\d+$/.test(display)) {
+    throw new UsageError(`--display for ${grabber} is a screen index, e.g. 0 (got "${display}")`);
+  }
+  if (display !== null && grabber === 'gdigrab') throw new UsageError('--display is not offered by gdigrab (it captures the whole desktop): use --region');
+  return { kind: 'screen', grabber, display, window, region };
+}
+
+function audioSource(raw: string | undefined, platform: NodeJS.Platform): AudioSource {
+  if (raw === undefined || raw === 'none') return { kind: 'none' };
+  if (raw === 'system') {
+    if (platform === 'linux') return { kind: 'pulse', device: '@DEFAULT_MONITOR@' };
+    if (platform === 'win32') throw new UsageError('--audio system: Windows has no loopback input for ffmpeg; enable "Stereo Mix" (or install a virtual cable) and use --audio "dshow:Stereo Mix"');
+    throw new UsageError('--audio system: macOS offers no system-audio input; install a loopback device (e.g. BlackHole) and use --audio avfoundation:INDEX');
+  }
+  const m = /^(pulse|dshow|avfoundation):(.+)$/.exec(raw);
+  if (!m) throw new UsageError(`--audio must be none, system, pulse:NAME, dshow:NAME or avfoundation:INDEX (got "${raw}")`);
+  return { kind: m[1] as 'pulse' | 'dshow' | 'avfoundation', device: m[2]! };
 }

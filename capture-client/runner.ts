@@ -9,7 +9,7 @@ import { createSession, endSession, playlistClosed, sessionStatus } from './api.
 import { Chunker } from './chunker.ts';
 import type { CaptureOptions } from './options.ts';
 import { SessionSocket } from './socket.ts';
-import { inputArgs, mapArgs } from './sources.ts';
+import { hasAudio, inputArgs, mapArgs, videoFilter } from './sources.ts';
 import { StatusLine, type CaptureStats } from './status-line.ts';
 import { S3ChunkUploader } from './s3-uploader.ts';
 import { HttpChunkUploader, type ChunkUploader } from './uploader.ts';
@@ -107,7 +107,7 @@ export class CaptureRunner {
   /** Runs the whole session; resolves with its summary. */
   async run(): Promise<CaptureResult> {
     const opts = this.#opts;
-    const session = await createSession(opts.server, opts.mode);
+    const session = await createSession(opts.server, opts.mode, opts.settings);
     const chunkSeconds = opts.chunkSeconds ?? session.chunk_seconds ?? 2;
     this.#emit('session', {
       session_id: session.session_id,
@@ -139,7 +139,8 @@ export class CaptureRunner {
       ffmpeg: opts.ffmpeg,
       inputArgs: inputArgs(opts),
       mapArgs: mapArgs(opts),
-      audio: opts.source.kind !== 'screen',
+      audio: hasAudio(opts),
+      videoFilter: videoFilter(opts),
       chunkSeconds,
     });
     let captureError: Error | undefined;
