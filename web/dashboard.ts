@@ -89,8 +89,8 @@ function row(s: DashboardSession): HTMLTableRowElement {
     el('td', {}, s.mode),
     el('td', { class: 'num age', 'data-created': s.created_at }, age(s.created_at)),
     el('td', { class: 'num counts' }, `${s.uploaded} / ${s.ready} / ${s.failed}`),
-    el('td', { class: 'row' }, timeline(s.chunks), el('span', { class: 'num dim' }, last ? `${(last.latency_ms! / 1000).toFixed(2)} s` : '')),
-    el('td', { class: 'row' }, el('a', { href: `/watch/${encodeURIComponent(id)}` }, 'watch'), el('a', { href: playlist }, 'playlist'), copy),
+    el('td', {}, el('span', { class: 'row' }, timeline(s.chunks), el('span', { class: 'num dim' }, last ? `${(last.latency_ms! / 1000).toFixed(2)} s` : ''))),
+    el('td', {}, el('span', { class: 'row' }, el('a', { href: `/watch/${encodeURIComponent(id)}` }, 'watch'), el('a', { href: playlist }, 'playlist'), copy)),
     el('td', {}, end),
   );
 }
