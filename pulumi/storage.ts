@@ -1,4 +1,4 @@
-/** The input and output buckets: private, encrypted, unversioned, expiring, CORS on the output. */
+/** The input and output buckets: private, encrypted, unversioned, expiring; CORS for browser uploads (input) and players (output). */
 import * as aws from '@pulumi/aws';
 import type { Settings } from './settings.ts';
 
@@ -43,6 +43,12 @@ export function createStorage(s: Settings): Storage {
   new aws.s3.BucketCorsConfiguration(`${s.name}-output-cors`, {
     bucket: output.id,
     corsRules: [{ allowedMethods: ['GET', 'HEAD'], allowedOrigins: s.corsOrigins, allowedHeaders: ['*'], maxAgeSeconds: 3600 }],
+  });
+  // The capture page uploads chunks from the browser with the session's STS credentials (S3 PutObject):
+  // PUT only, from the configured origins; the signature headers must be allowed.
+  new aws.s3.BucketCorsConfiguration(`${s.name}-input-cors`, {
+    bucket: input.id,
+    corsRules: [{ allowedMethods: ['PUT'], allowedOrigins: s.corsOrigins, allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 3600 }],
   });
   return { input, output };
 }

@@ -22,8 +22,9 @@ async function main(): Promise<number> {
   const args = ['--import', 'tsx', cli, '--server', base, '--source', 'test', ...process.argv.slice(2)];
   log.info('starting the capture client', { source: 'test', server: base });
   process.stderr.write(
-    `\n  Player page:  ${base}/   (side-by-side stereo with audio, fed over the session socket;` +
-      ` it shows how far behind the capture each frame is)\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`,
+    `\n  Dashboard:    ${base}/   (every session live; "watch" opens the player — its URL is also printed` +
+      ` below as "Watch:")\n  Capture page: ${base}/capture   (stream a screen, window, tab or camera from a browser)` +
+      `\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`,
   );
   const child = spawn(process.execPath, args, { stdio: 'inherit' });
   let interrupts = 0;

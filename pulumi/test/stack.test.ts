@@ -180,9 +180,11 @@ t.test('buckets are private, encrypted, unversioned, and expire their prefixes',
     { status: 'Enabled', filter: { prefix: 'stream_input/' }, expiration: { days: 1 } },
     { status: 'Enabled', filter: { prefix: 'stream_output/' }, expiration: { days: 7 } },
   ]);
-  const cors = one('aws:s3/bucketCorsConfiguration:BucketCorsConfiguration');
-  t.equal(cors.inputs.bucket, 'stereospot-output-id', 'CORS on the output bucket');
-  t.same(cors.inputs.corsRules[0].allowedMethods, ['GET', 'HEAD']);
+  const cors = byType('aws:s3/bucketCorsConfiguration:BucketCorsConfiguration');
+  const output = cors.find((c) => c.inputs.bucket === 'stereospot-output-id');
+  t.same(output?.inputs.corsRules[0].allowedMethods, ['GET', 'HEAD'], 'players read the output bucket from the browser');
+  const input = cors.find((c) => c.inputs.bucket === 'stereospot-input-id');
+  t.same(input?.inputs.corsRules[0].allowedMethods, ['PUT'], 'the capture page writes chunks to the input bucket, and only writes');
 });
 
 t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in the task', async (t) => {
