@@ -71,12 +71,15 @@ export class ChunkReader {
       throw new ChunkInputError('not a decodable video: no video stream');
     }
     const { width, height } = video.codecpar;
-    let fps = rate(video.avgFrameRate);
-    if (!Number.isFinite(fps)) fps = rate(video.rFrameRate);
-    if (!(width > 0 && height > 0) || !Number.isFinite(fps) || fps <= 0 || fps > 240) {
+    if (!(width > 0 && height > 0)) {
       demuxer.closeSync();
-      throw new ChunkInputError(`not a decodable video: ${width}x${height} at ${fps} fps`);
+      throw new ChunkInputError(`not a decodable video: its picture is ${width}x${height}`);
     }
+    // The stream's rate is only metadata here (the timestamps time every frame): a browser recorder's
+    // short piece may have no average rate (one frame) and its timescale as "real" rate. Implausible
+    // rates fall back to 30 rather than refusing a picture that decodes.
+    const plausible = (fps: number) => Number.isFinite(fps) && fps > 0 && fps <= 240;
+    const fps = [rate(video.avgFrameRate), rate(video.rFrameRate)].find(plausible) ?? 30;
     const audio = demuxer.audio();
     const facts: ChunkFacts = {
       width,
