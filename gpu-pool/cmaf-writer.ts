@@ -14,7 +14,6 @@ import { codecsOf, splitInit } from './cmaf.ts';
 export interface CmafWriterOptions {
   width: number;
   height: number;
-  fps: number;
   timeBase: { num: number; den: number };
   /** The chunk's audio stream, copied as it is; none for a silent segment. */
   audio?: Stream | undefined;
@@ -30,19 +29,13 @@ export interface CmafSegment {
 const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
 
-/** Broadcast and display rates a measured rate is snapped to. */
-const STANDARD_RATES = [24, 25, 30, 48, 50, 60, 120];
-
 /**
- * The rate written into the SPS (VUI timing) — part of the init segment, so it must not follow a
- * chunk's measured rate: that jitters (a browser recorder's half-second piece measures 22 or 40 fps),
- * and a different init makes every segment a discontinuity. A rate within 2 % of a standard one
- * (29.97 → 30) takes it; anything irregular (variable-rate screen capture) is declared 30. Timestamps,
- * not this, drive playback.
+ * The frame rate written into the SPS (VUI timing) — part of the init segment, so it must not follow a
+ * chunk's measured rate: that varies (a browser recorder's pieces measure 22, 25, 40 fps; a screen
+ * capture's rate changes with what moves), and a different init makes a segment a discontinuity. So
+ * every stream declares the same nominal rate; players time frames by their timestamps, never by this.
  */
-export function nominalFps(measured: number): number {
-  return STANDARD_RATES.find((rate) => Math.abs(measured - rate) / rate <= 0.02) ?? 30;
-}
+export const DECLARED_FPS = 30;
 
 export class CmafWriter {
   readonly #opts: CmafWriterOptions;
@@ -56,12 +49,11 @@ export class CmafWriter {
 
   constructor(options: CmafWriterOptions) {
     this.#opts = options;
-    const fpsNum = nominalFps(options.fps);
-    this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
+        this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
       // One thread per worker: the pool runs one worker per core.
       threadCount: 1,
       // One keyframe per segment (its first frame): every segment starts independently decodable.
-      context: { gopSize: 1 << 20, framerate: new Rational(fpsNum, 1) },
+      context: { gopSize: 1 << 20, framerate: new Rational(DECLARED_FPS, 1) },
       // Private x264 options are set on the context here rather than through `options`: node-av
       // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
       configure: (context) => {

@@ -91,7 +91,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const strength = task.strength ?? options.strength;
     const convergence = task.convergence ?? 0;
     const outWidth = sbs ? width * 2 : width;
-    writer = new CmafWriter({ width: outWidth, height, fps: facts.fps, timeBase: facts.timeBase, audio: reader.audioStream });
+    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, audio: reader.audioStream });
     const scratch = new Float32Array(width);
     const rgbOut = sbs ? null : new Uint8Array(width * height * 3);
     let frames = 0;

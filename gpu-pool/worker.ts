@@ -54,7 +54,7 @@ export default (async () => {
 async function warmUp(options: ConvertOptions): Promise<void> {
   const width = 160;
   const height = 96;
-  const writer = new CmafWriter({ width, height, fps: 30, timeBase: { num: 1, den: 30 } });
+  const writer = new CmafWriter({ width, height, timeBase: { num: 1, den: 30 } });
   const frame = new Uint8Array(yuv420pSize(width, height));
   for (let i = 0; i < 15; i++) {
     for (let p = 0; p < frame.length; p++) frame[p] = (p * 7 + i * 13) & 255;

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
+import { launchChromium } from './helpers/browser.ts';
 import { runCapture } from './helpers/capture.ts';
 import { chunkKey, segmentKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, S3UploadTarget } from '../protocol/messages.ts';
@@ -168,4 +169,39 @@ t.test('presigned segment URLs are reused while most of their lifetime remains',
   const short = new S3SegmentUrls(aws.s3, OUTPUT_BUCKET, 1);
   const first = await short.url('s', 'seg_00000.m4s');
   await until(async () => (await short.url('s', 'seg_00000.m4s')) !== first, 'a fresh signature after half the lifetime', 5000);
+});
+
+t.test('the capture page uploads to S3 with the STS credentials from the browser (AWS profile)', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const server = await startTestServer(t, { env: { ...aws.env, EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '1' } });
+  const browser = await launchChromium({ media: 'granted' });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const s3Puts: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'PUT' && r.url().startsWith(aws.env.AWS_ENDPOINT_URL_S3!)) s3Puts.push(new URL(r.url()).pathname);
+  });
+  await page.goto(`${server.url}/capture`);
+  await page.selectOption('#source', 'pattern');
+  await page.click('#start');
+  const stats = () => page.evaluate('window.stereospot') as Promise<{ state: string; sessionId: string | null; problem: string | null; chunks: Array<{ state: string }> }>;
+  await until(async () => {
+    const s = await stats();
+    if (s.state === 'error') throw new Error(`capture failed: ${s.problem}`);
+    return s.chunks.filter((c) => c.state === 'ready').length >= 2;
+  }, 'two chunks converted', 60_000);
+  await page.click('#stop');
+  await until(async () => (await stats()).state === 'ended', 'the session to end', 60_000);
+  const sessionId = (await stats()).sessionId!;
+  t.ok(s3Puts.length >= 2 && s3Puts.every((p) => p.startsWith(`/${INPUT_BUCKET}/stream_input/${sessionId}/chunk_`)), `the browser PUT each chunk into the input bucket under its session (${s3Puts.length})`);
+  const status = JSON.parse((await getText(`${server.url}/stream_sessions/${sessionId}`)).text);
+  t.equal(status.failed, 0, 'none failed');
+  t.ok(status.ready >= 2, `segments from the browser's chunks (${status.ready})`);
+  t.ok(aws.sts.requests.some((r) => r.action === 'GetFederationToken'), 'with STS credentials scoped to the session');
+  const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
+  t.notMatch(playlist, /#EXT-X-DISCONTINUITY/, "one timeline: the browser's pieces share one init and one clock");
+  t.equal(await decodeWarnings(`${server.url}/stream/${sessionId}/playlist.m3u8`), '', 'the playlist decodes cleanly');
+  t.same(errors, [], 'no page errors');
 });

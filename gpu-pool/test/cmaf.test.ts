@@ -1,6 +1,5 @@
 import t from 'tap';
 import { codecsOf, splitInit, topLevelBoxes } from '../cmaf.ts';
-import { CmafWriter, nominalFps } from '../cmaf-writer.ts';
 import { CAPTURE_ORIGIN_TAG, parseOrigin } from '../chunk-reader.ts';
 import { CAPTURE_ORIGIN_TAG as WIRE_TAG } from '../../protocol/keys.ts';
 
@@ -38,19 +37,4 @@ t.test('the capture origin tag is µs since the epoch; anything else is ignored'
   t.equal(CAPTURE_ORIGIN_TAG, WIRE_TAG, 'the same key the capture client writes');
   t.equal(parseOrigin('1795000000123456'), 1_795_000_000_123.456);
   for (const bad of [undefined, '', 'abc', '12', '-1795000000123456', '1795000000123456000']) t.equal(parseOrigin(bad), null, String(bad));
-});
-
-t.test('the rate declared in the init is nominal: jittery measured rates give the same init', async (t) => {
-  t.same([29.97, 30.3, 23.976, 59.94, 25].map(nominalFps), [30, 30, 24, 60, 25]);
-  t.same([22, 40, 11.5].map(nominalFps), [30, 30, 30], 'irregular (variable-rate) sources are declared 30');
-  const init = (fps: number) => {
-    const writer = new CmafWriter({ width: 64, height: 32, fps, timeBase: { num: 1, den: 90000 } });
-    try {
-      writer.writeFrame(new Uint8Array(64 * 32 * 1.5), 0n);
-      return Buffer.from(writer.finish().init).toString('hex');
-    } finally {
-      writer.close();
-    }
-  };
-  t.equal(init(29.98), init(30.4), 'the same init for 29.98 and 30.4 fps');
 });

@@ -29,6 +29,20 @@ t.test('consecutive chunks become CMAF segments that play as one continuous stre
   t.equal(await decodeWarnings(playlist), '', 'ffmpeg decodes the CMAF playlist without a warning');
 });
 
+t.test('chunks at different frame rates share one init (a recorder whose rate changes makes no discontinuity)', async (t) => {
+  const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu' });
+  t.teardown(() => pool.close());
+  const inits = [];
+  for (const rate of [24, 30, 60]) {
+    // One recorder, one clock: the timescale stays, the rate changes (a browser's pieces do this).
+    const [chunk] = await makeChunks({ video: `testsrc2=size=160x90:rate=${rate}`, seconds: 0.5, chunkSeconds: 0.5, timescale: 90000 });
+    const result = await pool.run({ chunk: Buffer.from(chunk!), mode: 'sbs', outputHeight: 90 });
+    t.equal(result.fps, rate, `${rate} fps read from the chunk`);
+    inits.push(Buffer.from(result.init).toString('hex'));
+  }
+  t.equal(new Set(inits).size, 1, 'one init for 24, 30 and 60 fps');
+});
+
 t.test('garbage and truncated chunks reject with a clear error; the pool keeps serving', async (t) => {
   const [good] = await makeChunks({ video: 'testsrc2=size=160x90:rate=30', seconds: 1, chunkSeconds: 1 });
   const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu' });

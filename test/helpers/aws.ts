@@ -51,6 +51,11 @@ export function notification(bucket: string, key: string, size: number): string 
   });
 }
 
+/** The buckets' CORS as the Pulumi stack sets it: browsers PUT chunks into the input, read the output. */
+const corsRule = (methods: string[], expose: string[] = []) =>
+  `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>${methods.map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('')}` +
+  `<AllowedHeader>*</AllowedHeader>${expose.map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join('')}<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 export async function startAwsEmulators(t: Test, opts: { maxReceiveCount?: number } = {}): Promise<AwsEmulators> {
   // The SDK's default credential chain reads these; s3rver accepts this key pair.
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
@@ -90,7 +95,10 @@ export async function startAwsEmulators(t: Test, opts: { maxReceiveCount?: numbe
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const s3rver = new S3rver({
     port: 0, address: '127.0.0.1', silent: true, directory: dir,
-    configureBuckets: [{ name: INPUT_BUCKET }, { name: OUTPUT_BUCKET }],
+    configureBuckets: [
+      { name: INPUT_BUCKET, configs: [corsRule(['PUT'], ['ETag'])] },
+      { name: OUTPUT_BUCKET, configs: [corsRule(['GET', 'HEAD'])] },
+    ],
   });
   const s3addr = await s3rver.run();
   t.teardown(() => s3rver.close());

@@ -66,6 +66,8 @@ export class ChunkUploader {
       ...(target.endpoint ? { endpoint: target.endpoint } : {}),
       forcePathStyle: target.force_path_style ?? false,
       maxAttempts: 1, // retried above, with the page showing it
+      // A plain signed PUT (no streaming checksum trailer): what every S3-compatible store takes.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
     });
     try {
       await this.#s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: bytes, ContentType: 'video/mp4' }));

@@ -21,6 +21,8 @@ export interface ChunkSpec {
   chunkSeconds: number;
   /** Capture origin (µs since the epoch) written into each chunk's metadata. */
   originMicros?: number;
+  /** The video track's MP4 timescale (ffmpeg picks one from the rate otherwise). */
+  timescale?: number;
 }
 
 /** Cuts a lavfi source into MP4 chunks exactly as the capture client does. */
@@ -35,7 +37,7 @@ export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
       '-force_key_frames', `expr:gte(t,n_forced*${spec.chunkSeconds})`, '-sc_threshold', '0',
       ...(spec.originMicros ? ['-metadata', `stereospot_capture_origin=${spec.originMicros}`] : []),
       '-f', 'segment', '-segment_time', String(spec.chunkSeconds), '-segment_format', 'mp4',
-      '-segment_format_options', 'movflags=+use_metadata_tags', '-reset_timestamps', '0',
+      '-segment_format_options', `movflags=+use_metadata_tags${spec.timescale ? `:video_track_timescale=${spec.timescale}` : ''}`, '-reset_timestamps', '0',
       path.join(dir, 'chunk_%05d.mp4'),
     ]);
     const names = (await readdir(dir)).filter((n) => n.startsWith('chunk_')).sort();

@@ -29,9 +29,14 @@ export async function makeChunks(dir: string, opts: { seconds: number; chunkSeco
   return Promise.all(names.map((n) => readFile(path.join(dir, n))));
 }
 
-/** Runs `ffmpeg -v warning -i url -f null -` and returns what it printed (empty = clean decode). */
+/**
+ * Runs `ffmpeg -v warning -i url -fps_mode passthrough -f null -` and returns what it printed (empty =
+ * clean decode). Frames keep their own timestamps: a variable-rate capture (a browser's canvas or
+ * screen) is a valid stream, but ffmpeg would otherwise squeeze it onto a constant-rate clock and
+ * complain about frames closer than one tick apart.
+ */
 export async function decodeWarnings(url: string): Promise<string> {
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-v', 'warning', '-i', url, '-f', 'null', '-']);
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-v', 'warning', '-i', url, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-']);
   return stderr.trim();
 }
 
