@@ -10,10 +10,10 @@ export interface CaptureRun {
   stderr: string;
 }
 
-/** `args` should include `--json`; resolves when the CLI exits. */
-export function runCapture(args: string[]): Promise<CaptureRun> {
+/** `args` should include `--json`; `env` is added to this process's; resolves when the CLI exits. */
+export function runCapture(args: string[], env: Record<string, string> = {}): Promise<CaptureRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
