@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import { Piscina } from 'piscina';
+import { BusyMeter } from './busy-meter.ts';
 import type { ExecutionProvider } from './model.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
 import type { WorkerConfig, WorkerInfo } from './worker.ts';
@@ -47,12 +48,14 @@ export class GpuPool {
   readonly #piscina: Piscina;
   readonly #info: WorkerInfo;
   readonly size: number;
+  readonly #busy: BusyMeter;
   #closing: Promise<void> | null = null;
 
   private constructor(piscina: Piscina, info: WorkerInfo, size: number) {
     this.#piscina = piscina;
     this.#info = info;
     this.size = size;
+    this.#busy = new BusyMeter(size);
   }
 
   /** Starts the workers and waits until their models are loaded. */
@@ -106,10 +109,16 @@ export class GpuPool {
     const chunk = transferable(task.chunk);
     const previous = task.previous ? transferable(task.previous) : null;
     const transferList = [chunk.buffer as ArrayBuffer, ...(previous ? [previous.buffer as ArrayBuffer] : [])];
-    return (await this.#piscina.run(
-      { ...task, chunk, previous },
-      { transferList, ...(options.signal ? { signal: options.signal } : {}) },
-    )) as ChunkResult;
+    // Counted from submission: a queued task keeps a worker busy as soon as one frees up.
+    this.#busy.start();
+    try {
+      return (await this.#piscina.run(
+        { ...task, chunk, previous },
+        { transferList, ...(options.signal ? { signal: options.signal } : {}) },
+      )) as ChunkResult;
+    } finally {
+      this.#busy.end();
+    }
   }
 
   stats(): Record<string, number> {
@@ -117,7 +126,8 @@ export class GpuPool {
       threads: this.#piscina.threads.length,
       queueSize: this.#piscina.queueSize,
       completed: this.#piscina.completed,
-      utilization: this.#piscina.utilization,
+      // Share of worker time busy over the last second (Piscina's own figure is a lifetime average).
+      utilization: this.#busy.utilization,
     };
   }
 
