@@ -9,13 +9,18 @@
  */
 import type { Scaler } from 'node-av/api';
 import { AV_PIX_FMT_RGB24 } from 'node-av/constants';
-import { Frame } from 'node-av/lib';
+import { Frame, type Packet } from 'node-av/lib';
 import { ChunkReader } from './chunk-reader.ts';
 import { CmafWriter } from './cmaf-writer.ts';
 import { thumbnail, updateDepthState } from './depth-range.ts';
 import type { DepthModel } from './model.ts';
 import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
+
+/** The most frames a chunk may have (30 s at 240 fps): bounds the hold of a last picture. */
+const MAX_FRAMES = 7200;
+/** libav's "no timestamp". */
+const AV_NOPTS = -9223372036854775808n;
 
 export interface ConvertOptions {
   model: DepthModel;
@@ -36,7 +41,7 @@ export function outputSize(source: { width: number; height: number }, wantedHeig
 
 function timestampOf(frame: Frame): bigint {
   const pts = frame.bestEffortTimestamp;
-  return pts === -9223372036854775808n ? frame.pts : pts;
+  return pts === AV_NOPTS ? frame.pts : pts;
 }
 
 /**
@@ -97,6 +102,18 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     let frames = 0;
     let first: bigint | null = null;
     let last = 0n;
+    let lastOut: Uint8Array | null = null;
+    // Where the chunk's sound ends, in the video's time base (0n: no sound).
+    let audioEnd = 0n;
+    const audioTb = reader.audioStream?.timeBase;
+    const writeAudio = (packet: Packet) => {
+      if (audioTb && packet.pts !== AV_NOPTS) {
+        const end = ((packet.pts + packet.duration) * BigInt(audioTb.num) * BigInt(facts.timeBase.den)) / (BigInt(audioTb.den) * BigInt(facts.timeBase.num));
+        if (end > audioEnd) audioEnd = end;
+      }
+      writer!.writeAudio(packet);
+      packet.free();
+    };
     let t = performance.now();
     for (const frame of reader.frames()) {
       const pts = timestampOf(frame);
@@ -128,19 +145,25 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       timings.stereo += performance.now() - t;
       t = performance.now();
       writer.writeFrame(out, pts);
-      for (const packet of reader.audioPackets.splice(0)) {
-        writer.writeAudio(packet);
-        packet.free();
-      }
+      lastOut = out;
+      for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
       frames++;
       timings.encode += performance.now() - t;
       t = performance.now();
     }
     if (frames === 0 || first === null) throw new ChunkInputError('not a decodable video: no frames');
-    for (const packet of reader.audioPackets.splice(0)) {
-      writer.writeAudio(packet);
-      packet.free();
+    for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
+    // A source that sent few frames while its sound went on (a static screen: browsers send frames
+    // only when something changes) holds its last picture until the sound ends, so the segment is as
+    // long as the chunk and the next one follows without a hole. (Repeated frames cost x264 almost nothing.)
+    const step = BigInt(Math.max(1, Math.round(facts.timeBase.den / (facts.timeBase.num * facts.fps))));
+    const heldFrom = performance.now();
+    while (lastOut && last + 2n * step <= audioEnd && frames < MAX_FRAMES) {
+      last += step;
+      writer.writeFrame(lastOut, last);
+      frames++;
     }
+    timings.encode += performance.now() - heldFrom;
     t = performance.now();
     const segment = writer.finish();
     timings.encode += performance.now() - t;

@@ -149,3 +149,37 @@ t.test('a refused capture permission is shown with what to do, not thrown', asyn
   t.same(list.sessions, [], 'no session was created for a capture that never started');
   t.same(errors, [], 'no page errors');
 });
+
+t.test('a source that stops sending frames (a static screen) keeps its chunks: the last picture is held over the sound', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '1', GPU_POOL_WORKERS: '2' } });
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/capture`);
+  await page.selectOption('#source', 'pattern');
+  await page.click('#start');
+  type Chunk = { index: number; state: string; how?: string };
+  const chunks = async () => ((await page.evaluate('window.stereospot')) as { chunks: Chunk[] }).chunks;
+  await until(async () => (await chunks()).some((c) => c.state === 'ready'), 'a first chunk', 60_000);
+  // The canvas stops changing: the recorder gets the sound and at most the frame it starts with.
+  await page.check('#hold');
+  const from = (await chunks()).length + 1; // the piece recording now may still have moving frames
+  await until(async () => (await chunks()).filter((c) => c.index >= from && c.state === 'ready').length >= 2, 'two held chunks', 60_000);
+  await page.uncheck('#hold');
+  await page.click('#stop');
+  await until(async () => (await page.evaluate('window.stereospot.state')) === 'ended', 'the end', 60_000);
+  const sessionId = (await page.evaluate('window.stereospot.sessionId')) as string;
+  const status = JSON.parse((await getText(`${server.url}/stream_sessions/${sessionId}`)).text);
+  t.equal(status.failed, 0, 'no chunk failed for want of frames');
+  const held = (status.chunks as Array<{ index: number; duration: number }>).filter((c) => c.index >= from && c.index < from + 2);
+  t.ok(held.every((c) => c.duration > 0.8), `held chunks last their whole length (${held.map((c) => c.duration.toFixed(2)).join(', ')} s), not one frame`);
+  const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
+  t.equal(playlist.match(/#EXT-X-MAP:/g)?.length, 1, 'held chunks share the init');
+  const segments = playlistEntries(playlist).filter((l) => l.includes('/seg_'));
+  const file = await segmentWithInit(playlist, segments[from]!);
+  t.equal(await decodeWarnings(file), '', 'a held chunk decodes cleanly');
+  t.same((await probeStreams(file)).streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], 'with its sound');
+  t.same(errors, [], 'no page errors');
+});

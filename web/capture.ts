@@ -145,7 +145,7 @@ class CaptureRun {
 
   async #send(index: number, piece: RecordedPiece, origin: number): Promise<void> {
     try {
-      const made = await this.#maker.make(piece, origin);
+      const made = await this.#maker.make(piece, origin, stillFrame);
       const entry = stats.chunks.find((c) => c.index === index)!;
       entry.how = made.how;
       entry.makeMs = made.ms;
@@ -179,6 +179,18 @@ class CaptureRun {
       this.#panel.close();
     } else if (message.type === 'settings') this.#panel.update(message);
   }
+}
+
+/** The picture the preview shows now, as a PNG (held over a piece that recorded no frame). */
+async function stillFrame(): Promise<Uint8Array | null> {
+  const preview = $<HTMLVideoElement>('preview');
+  if (preview.videoWidth === 0) return null;
+  const canvas = document.createElement('canvas');
+  canvas.width = preview.videoWidth;
+  canvas.height = preview.videoHeight;
+  canvas.getContext('2d')!.drawImage(preview, 0, 0);
+  const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
+  return blob ? new Uint8Array(await blob.arrayBuffer()) : null;
 }
 
 let run: CaptureRun | null = null;
@@ -223,6 +235,9 @@ $('setup').addEventListener('submit', (event) => {
       showLinks(session);
       run = new CaptureRun(session, source, maker);
       run.start();
+      const hold = source.hold?.bind(source);
+      $('hold-label').hidden = hold === undefined;
+      if (hold) $('hold').onchange = () => hold(($('hold') as HTMLInputElement).checked);
       $('stop').removeAttribute('disabled');
     } catch (error) {
       source?.stop();

@@ -1,7 +1,7 @@
 /** The real pool: worker threads, libav in-process, the built-in model; output checked with the ffmpeg executable. */
 import t from 'tap';
 import { GpuPool } from '../index.ts';
-import { decodeWarnings, makeChunks, writeCmafPlaylist } from './helpers/media.ts';
+import { decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;
 
@@ -41,6 +41,17 @@ t.test('chunks at different frame rates share one init (a recorder whose rate ch
     inits.push(Buffer.from(result.init).toString('hex'));
   }
   t.equal(new Set(inits).size, 1, 'one init for 24, 30 and 60 fps');
+});
+
+t.test('a chunk with one frame and a second of sound holds its picture for the whole second', async (t) => {
+  const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu' });
+  t.teardown(() => pool.close());
+  const result = await pool.run({ chunk: await oneFrameWithSound(1), mode: 'sbs', outputHeight: 90 });
+  t.ok(Math.abs(result.duration - 1) < 0.07, `the segment lasts as long as its sound (${result.duration.toFixed(3)} s)`);
+  t.ok(result.frames >= 28, `the picture is held (${result.frames} frames)`);
+  const { playlist, cleanup } = await writeCmafPlaylist(result.init, [result]);
+  t.teardown(cleanup);
+  t.equal(await decodeWarnings(playlist), '', 'it decodes cleanly');
 });
 
 t.test('garbage and truncated chunks reject with a clear error; the pool keeps serving', async (t) => {

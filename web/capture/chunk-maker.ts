@@ -13,10 +13,13 @@ import type { RecordedPiece } from './recorder.ts';
 
 export interface MadeChunk {
   bytes: Uint8Array;
-  /** How the chunk was made. */
-  how: 'remux' | 'encode';
+  /** How the chunk was made: copied, encoded, or the last picture held over the piece's sound. */
+  how: 'remux' | 'encode' | 'still';
   ms: number;
 }
+
+/** The last picture the page showed, as a PNG (for a piece that recorded sound but no frame). */
+export type StillFrame = () => Promise<Uint8Array | null>;
 
 export class ChunkMaker {
   readonly #ffmpeg = new FFmpeg();
@@ -39,34 +42,65 @@ export class ChunkMaker {
     return this.#loaded;
   }
 
-  /** One piece → one chunk; `originMs` is the session's media-time zero on the wall clock. */
-  async make(piece: RecordedPiece, originMs: number): Promise<MadeChunk> {
+  /**
+   * One piece → one chunk; `originMs` is the session's media-time zero on the wall clock. A piece that
+   * recorded no frame (a static screen: browsers send frames only when something changes; or a starved
+   * tab) holds the last picture shown (`still`) for its sound, or for its length when silent, so the
+   * stream neither fails a chunk nor loses the sound.
+   */
+  async make(piece: RecordedPiece, originMs: number, still: StillFrame): Promise<MadeChunk> {
     await this.load();
     const t0 = performance.now();
-    const copyVideo = /avc1|h264/i.test(piece.mimeType);
     const input = `in_${piece.index}.${piece.mimeType.startsWith('video/mp4') ? 'mp4' : 'webm'}`;
     const output = `out_${piece.index}.mp4`;
+    const image = `still_${piece.index}.png`;
     await this.#ffmpeg.writeFile(input, piece.bytes);
-    const args = [
-      '-hide_banner', '-loglevel', 'error', '-i', input,
-      ...(copyVideo ? ['-c:v', 'copy'] : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '600']),
-      '-c:a', 'aac', '-b:a', '128k',
+    const timing = [
       '-output_ts_offset', ((piece.startedAt - originMs) / 1000).toFixed(6),
       '-metadata', `${CAPTURE_ORIGIN_TAG}=${Math.round(originMs * 1000)}`,
       // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
       '-movflags', '+use_metadata_tags',
       '-f', 'mp4', output,
     ];
+    const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '600'];
     try {
+      const streams = await this.#streams(input);
+      let how: MadeChunk['how'];
+      let args: string[];
+      if (streams.video) {
+        how = /avc1|h264/i.test(piece.mimeType) ? 'remux' : 'encode';
+        args = ['-i', input, ...(how === 'remux' ? ['-c:v', 'copy'] : encode), '-c:a', 'aac', '-b:a', '128k', ...timing];
+      } else {
+        // No frame: a static screen (browsers send frames only when something changes) or a starved tab.
+        const png = await still();
+        if (!png) throw new Error(`piece ${piece.index} recorded no picture and there is none to hold`);
+        await this.#ffmpeg.writeFile(image, png);
+        how = 'still';
+        const picture = ['-loop', '1', '-framerate', '30', '-i', image];
+        const fit = ['-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', ...encode];
+        args = streams.audio
+          ? [...picture, '-i', input, '-map', '0:v', '-map', '1:a', '-shortest', ...fit, '-c:a', 'aac', '-b:a', '128k', ...timing]
+          : [...picture, '-t', (Math.max(0.1, piece.stoppedAt - piece.startedAt) / 1000).toFixed(3), ...fit, ...timing];
+      }
       this.#log.length = 0;
-      const code = await this.#ffmpeg.exec(args);
+      const code = await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'error', ...args]);
       if (code !== 0) throw new Error(`ffmpeg.wasm could not make chunk ${piece.index} (exit ${code}): ${this.#log.slice(-3).join(' ') || 'no output'}`);
       const bytes = (await this.#ffmpeg.readFile(output)) as Uint8Array;
-      return { bytes, how: copyVideo ? 'remux' : 'encode', ms: performance.now() - t0 };
+      return { bytes, how, ms: performance.now() - t0 };
     } finally {
-      await this.#ffmpeg.deleteFile(input).catch(() => undefined);
-      await this.#ffmpeg.deleteFile(output).catch(() => undefined);
+      for (const file of [input, output, image]) await this.#ffmpeg.deleteFile(file).catch(() => undefined);
     }
+  }
+
+  /**
+   * Which streams a file has (ffmpeg prints them when given an input and no output). The log level is
+   * set each time: ffmpeg.wasm keeps the last run's level (the conversions run at `error`).
+   */
+  async #streams(file: string): Promise<{ video: boolean; audio: boolean }> {
+    this.#log.length = 0;
+    await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'info', '-i', file]);
+    const lines = this.#log.filter((line) => /Stream #\d+:\d+/.test(line));
+    return { video: lines.some((l) => / Video: /.test(l)), audio: lines.some((l) => / Audio: /.test(l)) };
   }
 
   close(): void {

@@ -9,6 +9,8 @@ export interface RecordedPiece {
   index: number;
   /** Wall-clock ms when this piece's recorder started. */
   startedAt: number;
+  /** Wall-clock ms when it was stopped (its length, when it holds no frame to tell). */
+  stoppedAt: number;
   bytes: Uint8Array;
   /** The recorder's container and codecs (e.g. `video/mp4;codecs=avc1,opus`). */
   mimeType: string;
@@ -29,7 +31,7 @@ export class PieceRecorder {
   readonly #type: string;
   readonly #onPiece: (piece: RecordedPiece) => void;
   readonly #onError: (error: Error) => void;
-  #current: MediaRecorder | null = null;
+  #current: { recorder: MediaRecorder; stop: () => void } | null = null;
   #timer: number | undefined;
   #index = 0;
   #stopped: Promise<void> | null = null;
@@ -63,8 +65,8 @@ export class PieceRecorder {
       clearTimeout(this.#timer);
       const last = this.#current;
       this.#current = null;
-      if (!last || last.state === 'inactive') return resolve();
-      last.addEventListener('stop', () => setTimeout(resolve, 0), { once: true });
+      if (!last || last.recorder.state === 'inactive') return resolve();
+      last.recorder.addEventListener('stop', () => setTimeout(resolve, 0), { once: true });
       last.stop();
     });
     return this.#stopped;
@@ -76,18 +78,25 @@ export class PieceRecorder {
     const index = this.#index++;
     const parts: Blob[] = [];
     let startedAt = 0;
+    let stoppedAt = 0;
     recorder.ondataavailable = (event) => event.data.size > 0 && parts.push(event.data);
     recorder.onerror = (event) => this.#onError(new Error(`recording failed: ${String((event as unknown as { error?: Error }).error?.message ?? 'unknown')}`));
     recorder.onstop = () => {
       // Delivered even when empty (a stopped track): the consumer orders pieces by index.
       void new Blob(parts, { type: this.#type }).arrayBuffer().then((buffer) => {
-        this.#onPiece({ index, startedAt, bytes: new Uint8Array(buffer), mimeType: this.#type });
+        this.#onPiece({ index, startedAt, stoppedAt, bytes: new Uint8Array(buffer), mimeType: this.#type });
       });
     };
     // Same task: the last frame of one piece and the first of the next are adjacent.
     previous?.stop();
     recorder.start();
     startedAt = Date.now();
-    this.#current = recorder;
+    this.#current = {
+      recorder,
+      stop: () => {
+        stoppedAt = Date.now();
+        recorder.stop();
+      },
+    };
   }
 }

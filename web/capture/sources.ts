@@ -9,6 +9,11 @@ export interface Source {
   stream: MediaStream;
   /** Stops every track (and the pattern's drawing). */
   stop(): void;
+  /**
+   * The test pattern only: stop or resume drawing. A canvas sends frames only when drawn, as a browser
+   * sends a screen's frames only when something on it changes: this shows what a static screen does.
+   */
+  hold?(on: boolean): void;
 }
 
 /** Permission refused, or no such device: the page says which and what to do. */
@@ -73,7 +78,8 @@ function testPattern(): Source {
     ctx.font = '24px monospace';
     ctx.fillText(`${new Date().toISOString().slice(11, 23)}  #${frame++}`, 16, 36);
   };
-  const timer = setInterval(draw, 1000 / 30);
+  let held = false;
+  const timer = setInterval(() => held || draw(), 1000 / 30);
   draw();
   const stream = canvas.captureStream(30);
   let audio: AudioContext | null = null;
@@ -92,6 +98,7 @@ function testPattern(): Source {
   }
   return {
     stream,
+    hold: (on) => (held = on),
     stop: () => {
       clearInterval(timer);
       stream.getTracks().forEach((t) => t.stop());

@@ -47,6 +47,25 @@ export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
   }
 }
 
+/**
+ * A chunk as a static screen records it: one frame, then only sound for `seconds` (browsers send a
+ * screen's frames only when something changes).
+ */
+export async function oneFrameWithSound(seconds: number): Promise<Buffer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-pool-'));
+  try {
+    const file = path.join(dir, 'chunk.mp4');
+    await exec(ffmpeg, [
+      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30:duration=0.03',
+      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file,
+    ]);
+    return await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Writes init + segments + a CMAF playlist into a temp folder; returns the playlist path and a cleanup. */
 export async function writeCmafPlaylist(init: Uint8Array, segments: Array<{ media: Uint8Array; duration: number }>): Promise<{ playlist: string; dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-cmaf-'));
