@@ -42,8 +42,12 @@ export interface ChunkEventQueue {
 export interface SessionStore {
   /** Stores a new session; throws SessionExistsError when the id is taken. */
   create(record: SessionRecord): Promise<void>;
-  /** Replaces the stored record (last write wins; the actor is the only writer of a session). */
-  save(record: SessionRecord): Promise<void>;
+  /**
+   * Replaces the stored record. With `fence` (the token of the writer's lease) the write happens only
+   * while that lease is still the latest one: after another node took the session over, it throws
+   * LeaseLostError and nothing is written (fencing; see SessionLeases).
+   */
+  save(record: SessionRecord, fence?: number): Promise<void>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
   /** Every stored session (the local store keeps few; the AWS one pages). */
   list(): Promise<SessionRecord[]>;
@@ -52,6 +56,34 @@ export interface SessionStore {
 
 export class SessionExistsError extends Error {
   override name = 'SessionExistsError';
+}
+
+/** One node's right to run a session's actor, until `expiresAt` unless renewed. */
+export interface Lease {
+  sessionId: string;
+  owner: string;
+  /** Fencing token: grows with every acquisition, so a record write can prove it is the newest owner's. */
+  token: number;
+  /** Wall-clock ms. */
+  expiresAt: number;
+}
+
+/**
+ * Who runs each session (exactly one node at a time when several share a store): a lease with a
+ * fencing token, taken with a conditional write. A node that is not the owner never writes the
+ * session's record — its fenced saves are refused.
+ */
+export interface SessionLeases {
+  /** Takes the session's lease if it is free, expired or already ours; null when another node holds it. */
+  acquire(sessionId: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Extends our lease; null when it was lost (expired and taken, or released). */
+  renew(lease: Lease, ttlMs: number): Promise<Lease | null>;
+  /** Gives the lease up (shutdown) so another node need not wait for it to expire. */
+  release(lease: Lease): Promise<void>;
+}
+
+export class LeaseLostError extends Error {
+  override name = 'LeaseLostError';
 }
 
 /** Grants a capture client the right to upload chunks for one session only, for a limited time. */
@@ -73,6 +105,7 @@ export interface Adapters {
   objects: ObjectStore;
   queue: ChunkEventQueue;
   sessions: SessionStore;
+  leases: SessionLeases;
   grants: UploadGrants;
   segmentUrls: SegmentUrls;
   /** Flushes and closes every adapter (the last step of shutdown). */

@@ -1,12 +1,20 @@
 /**
  * The AWS profile's session store: DynamoDB, key `session_id`, with the original's attributes
  * (`created_at`, `mode`, `ended_at`, `ttl`) plus the actor's record, gzip-compressed so that long
- * streams stay far below the 400 KB item limit. Create is conditional; saves replace.
+ * streams stay far below the 400 KB item limit. Create is conditional.
+ *
+ * It also holds each session's lease (`lease_owner`, `lease_expires` ms, `lease_token`) in the same
+ * item: taking it is one conditional update (free, expired, or ours), and it bumps the token; a
+ * fenced save is an update conditional on the token, so a node that lost the session (paused past its
+ * lease, then resumed) can never overwrite what the new owner wrote. Saves update the record's
+ * attributes and leave the lease's alone.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESSION_RECORD_VERSION, type SessionRecord } from '../../../actors/types.ts';
-import { SessionExistsError, type SessionStore } from '../ports.ts';
+import { LeaseLostError, SessionExistsError, type Lease, type SessionLeases, type SessionStore } from '../ports.ts';
+
+const isConditionFailure = (error: unknown) => (error as { name?: string }).name === 'ConditionalCheckFailedException';
 
 interface Item {
   session_id: string;
@@ -18,7 +26,7 @@ interface Item {
   record: Uint8Array;
 }
 
-export class DynamoSessionStore implements SessionStore {
+export class DynamoSessionStore implements SessionStore, SessionLeases {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
@@ -60,8 +68,80 @@ export class DynamoSessionStore implements SessionStore {
     }
   }
 
-  async save(record: SessionRecord): Promise<void> {
-    await this.db.send(new PutCommand({ TableName: this.table, Item: this.#item(record) }));
+  async save(record: SessionRecord, fence?: number): Promise<void> {
+    const { session_id: _key, ...fields } = this.#item(record);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = Object.entries(fields).map(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:f${i}`] = value;
+      return `#f${i} = :f${i}`;
+    });
+    if (fence !== undefined) values[':fence'] = fence;
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { session_id: record.sessionId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: fence === undefined ? undefined : 'lease_token = :fence',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }));
+    } catch (error) {
+      if (fence !== undefined && isConditionFailure(error)) {
+        throw new LeaseLostError(`session ${record.sessionId}: lease ${fence} is no longer the newest; the record was not written`);
+      }
+      throw error;
+    }
+  }
+
+  async acquire(sessionId: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    const now = Date.now();
+    try {
+      const out = await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { session_id: sessionId },
+        UpdateExpression: 'SET lease_owner = :me, lease_expires = :expires ADD lease_token :one',
+        ConditionExpression: 'attribute_exists(session_id) AND (attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me)',
+        ExpressionAttributeValues: { ':me': owner, ':expires': now + ttlMs, ':now': now, ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }));
+      return { sessionId, owner, token: Number(out.Attributes?.lease_token), expiresAt: now + ttlMs };
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async renew(lease: Lease, ttlMs: number): Promise<Lease | null> {
+    const expiresAt = Date.now() + ttlMs;
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { session_id: lease.sessionId },
+        UpdateExpression: 'SET lease_expires = :expires',
+        ConditionExpression: 'lease_owner = :me AND lease_token = :token',
+        ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':expires': expiresAt },
+      }));
+      return { ...lease, expiresAt };
+    } catch (error) {
+      if (isConditionFailure(error)) return null;
+      throw error;
+    }
+  }
+
+  async release(lease: Lease): Promise<void> {
+    try {
+      await this.db.send(new UpdateCommand({
+        TableName: this.table,
+        Key: { session_id: lease.sessionId },
+        UpdateExpression: 'SET lease_expires = :past',
+        ConditionExpression: 'lease_owner = :me AND lease_token = :token',
+        ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':past': 0 },
+      }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error; // already someone else's: nothing to give up
+    }
   }
 
   async get(sessionId: string): Promise<SessionRecord | undefined> {

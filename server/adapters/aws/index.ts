@@ -30,10 +30,12 @@ export function createAwsAdapters(config: Config, log: Logger): AwsAdapters {
     batchSize: aws.sqsBatchSize,
     maxInFlight: 64,
   }, log.child({ component: 'sqs' }));
+  const sessions = new DynamoSessionStore(clients.dynamo, need(aws.sessionsTable, 'STREAM_SESSIONS_TABLE_NAME'), aws.sessionTtlDays);
   return {
     objects: new S3ObjectStore(clients.s3, inputBucket, outputBucket),
     queue,
-    sessions: new DynamoSessionStore(clients.dynamo, need(aws.sessionsTable, 'STREAM_SESSIONS_TABLE_NAME'), aws.sessionTtlDays),
+    sessions,
+    leases: sessions,
     grants: new StsUploadGrants(clients.sts, {
       inputBucket,
       region: need(aws.region, 'AWS_REGION'),

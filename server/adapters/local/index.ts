@@ -11,6 +11,7 @@ import { LocalUploadGrants } from './grants.ts';
 import { FsObjectStore } from './object-store.ts';
 import { LocalChunkQueue } from './queue.ts';
 import { LocalSegmentUrls } from './segment-urls.ts';
+import { MemoryLeases } from './leases.ts';
 import { FsSessionStore } from './session-store.ts';
 
 export interface LocalAdapters extends Adapters {
@@ -38,11 +39,13 @@ export async function createLocalAdapters(config: Config, log: Logger): Promise<
   const objects = new FsObjectStore(path.join(config.dataDir, 'objects'));
   const queue = new LocalChunkQueue({ maxLength: 10_000, maxReceives: 5, redeliverDelayMs: 500 }, log.child({ component: 'queue' }));
   const unsubscribe = objects.onCreated((event) => queue.push(event));
-  const sessions = new FsSessionStore(path.join(config.dataDir, 'sessions'));
+  const leases = new MemoryLeases();
+  const sessions = new FsSessionStore(path.join(config.dataDir, 'sessions'), leases);
   return {
     objects,
     queue,
     sessions,
+    leases,
     signer,
     grants: new LocalUploadGrants(signer, config.uploadTokenSeconds, config.maxChunkBytes),
     segmentUrls: new LocalSegmentUrls(signer, config.segmentUrlSeconds),

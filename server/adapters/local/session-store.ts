@@ -3,14 +3,18 @@ import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isValidId } from '../../../protocol/keys.ts';
 import { SESSION_RECORD_VERSION, type SessionRecord } from '../../../actors/types.ts';
-import { SessionExistsError, type SessionStore } from '../ports.ts';
+import { LeaseLostError, SessionExistsError, type SessionStore } from '../ports.ts';
 import { isNotFound, writeFileAtomic } from './fs-atomic.ts';
+import type { MemoryLeases } from './leases.ts';
 
 export class FsSessionStore implements SessionStore {
   readonly #dir: string;
+  readonly #leases: MemoryLeases | null;
 
-  constructor(dir: string) {
+  /** `leases`: fenced saves are refused once their token is no longer the session's newest. */
+  constructor(dir: string, leases: MemoryLeases | null = null) {
     this.#dir = dir;
+    this.#leases = leases;
   }
 
   #file(sessionId: string): string {
@@ -29,7 +33,10 @@ export class FsSessionStore implements SessionStore {
     }
   }
 
-  async save(record: SessionRecord): Promise<void> {
+  async save(record: SessionRecord, fence?: number): Promise<void> {
+    if (fence !== undefined && this.#leases && !this.#leases.isCurrent(record.sessionId, fence)) {
+      throw new LeaseLostError(`session ${record.sessionId}: lease ${fence} is no longer the newest; the record was not written`);
+    }
     await writeFileAtomic(this.#file(record.sessionId), JSON.stringify(record));
   }
 
