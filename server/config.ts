@@ -30,6 +30,10 @@ export interface Config {
   /** Frames at the end of the previous chunk that warm up each chunk's depth range (0 = off). */
   readonly depthWarmupFrames: number;
   readonly sessionIdleSeconds: number;
+  /** This node's name in session leases (default: host name and process id). */
+  readonly nodeId: string;
+  /** A session's owner renews its lease every third of this; another node takes over after it. */
+  readonly sessionLeaseSeconds: number;
   /** After end, how long announced chunks may take to settle before the playlist closes with gaps. */
   readonly endSettleSeconds: number;
   readonly chunkMaxAttempts: number;
@@ -145,6 +149,8 @@ export function loadConfig(env: Env = process.env): Config {
     stereoConvergence: num('STEREO_CONVERGENCE', 0, 0, 1),
     depthWarmupFrames: int('DEPTH_WARMUP_FRAMES', 15, 0, 120),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
+    nodeId: str('NODE_ID') ?? `${os.hostname()}-${process.pid}`,
+    sessionLeaseSeconds: num('SESSION_LEASE_SECONDS', 10, 1, 300),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),
     chunkMaxAttempts: int('CHUNK_MAX_ATTEMPTS', 3, 1, 10),
     chunkRetryDelayMs: int('CHUNK_RETRY_DELAY_MS', 250, 1, 60_000),

@@ -38,7 +38,16 @@ import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
+import { Ownership } from './ownership.ts';
 import { SessionPersister } from './persister.ts';
+
+/**
+ * Another node holds the session's lease and runs its actor: this node may show its stored state but
+ * cannot act on it. Queue events are left for redelivery; requests are answered 503 (retry).
+ */
+export class NotOwnerError extends Error {
+  override name = 'NotOwnerError';
+}
 
 /** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
 export interface ChunkProcessor {
@@ -65,12 +74,16 @@ export class SessionService {
   readonly #log: Logger;
   readonly #registry: SessionRegistry;
   readonly #persister: SessionPersister;
+  readonly #ownership: Ownership;
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   #closed = false;
+  /** Shared leases only: looks for open sessions whose owner stopped renewing (it died) and adopts them. */
+  readonly #adoptTimer: NodeJS.Timeout | null = null;
+  #adopting = false;
   /** Aborted on close: releases everyone waiting for a chunk to settle. */
   readonly #closing = new AbortController();
   /** Counters for /metrics. */
@@ -81,7 +94,18 @@ export class SessionService {
     this.#adapters = options.adapters;
     this.#pool = options.pool;
     this.#log = options.log;
-    this.#persister = new SessionPersister(options.adapters.sessions, options.log);
+    this.#ownership = new Ownership({
+      leases: options.adapters.leases,
+      nodeId: options.config.nodeId,
+      ttlMs: options.config.sessionLeaseSeconds * 1000,
+      log: options.log,
+      onLost: (sessionId) => this.#stopActing(sessionId),
+    });
+    this.#persister = new SessionPersister(options.adapters.sessions, options.log, (sessionId) => this.#ownership.lost(sessionId));
+    if (options.adapters.leases.shared) {
+      this.#adoptTimer = setInterval(() => void this.#adoptOrphans(), Math.max(500, (options.config.sessionLeaseSeconds * 1000) / 2));
+      this.#adoptTimer.unref();
+    }
     this.#inits = new InitSegments(options.adapters.objects);
     this.#sessionConfig = {
       maxAttempts: options.config.chunkMaxAttempts,
@@ -174,8 +198,12 @@ export class SessionService {
       if (change.kind === 'segment') this.stats.segmentsReady++;
       if (change.kind === 'chunk' && change.chunk.status === 'failed') this.stats.chunksFailed++;
     }
-    void this.#persister.save(toRecord(view));
-    if (view.phase === 'ended') this.#scheduleEviction(sessionId);
+    const saved = this.#persister.save(toRecord(view), this.#ownership.token(sessionId));
+    if (view.phase === 'ended') {
+      // Closed for good: once the final record is stored any node may serve it; nothing to own.
+      void saved.then(() => this.#ownership.release(sessionId));
+      this.#scheduleEviction(sessionId);
+    }
     for (const listener of this.#listeners) {
       try {
         listener(sessionId, changes, view);
@@ -196,6 +224,38 @@ export class SessionService {
     this.#evictions.set(sessionId, timer);
   }
 
+  /** Another node took the session over: stop its actor here (in-flight work is aborted). */
+  #stopActing(sessionId: string): void {
+    const timer = this.#evictions.get(sessionId);
+    if (timer) clearTimeout(timer);
+    this.#evictions.delete(sessionId);
+    this.#persister.forget(sessionId);
+    this.#registry.remove(sessionId);
+  }
+
+  /** Open sessions not running here whose lease has expired are taken over (find() takes the lease). */
+  async #adoptOrphans(): Promise<void> {
+    if (this.#adopting || this.#closed) return;
+    this.#adopting = true;
+    try {
+      for (const record of await this.#adapters.sessions.list()) {
+        if (this.#closed) return;
+        if (record.closed || this.#registry.has(record.sessionId)) continue;
+        await this.find(record.sessionId);
+        if (this.#registry.has(record.sessionId)) this.#log.info('session taken over from a node that stopped renewing its lease', { session_id: record.sessionId });
+      }
+    } catch (error) {
+      this.#log.warn('looking for orphaned sessions failed', { error: errorMessage(error) });
+    } finally {
+      this.#adopting = false;
+    }
+  }
+
+  /** The session's actor runs on this node (we hold its lease, or it has closed). */
+  #acts(sessionId: string): boolean {
+    return this.#registry.has(sessionId);
+  }
+
   // ─── Operations ───────────────────────────────────────────────────────────
 
   /** The settings a session gets when its creator chooses none (from the configuration). */
@@ -211,6 +271,7 @@ export class SessionService {
     const settings = { ...this.defaultSettings, ...chosen };
     const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt, settings), closed: false };
     await this.#adapters.sessions.create(record);
+    if (!(await this.#ownership.acquire(sessionId))) throw new Error(`the lease of the new session ${sessionId} could not be taken`);
     this.stats.created++;
     this.#log.info('session created', { session_id: sessionId, mode, ...settings });
     return this.#registry.start({ sessionId, mode, settings, createdAt, config: this.#sessionConfig });
@@ -223,6 +284,7 @@ export class SessionService {
   async updateSettings(sessionId: string, settings: Partial<StereoSettings>): Promise<boolean> {
     const view = await this.find(sessionId);
     if (!view || view.phase === 'ended') return false;
+    if (!this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}`);
     this.#log.info('stereo settings changed', { session_id: sessionId, ...settings });
     return this.#registry.send(sessionId, { type: 'SET_SETTINGS', settings });
   }
@@ -247,6 +309,11 @@ export class SessionService {
     if (!record || this.#closed) return undefined;
     const existing = this.#registry.view(sessionId);
     if (existing) return existing;
+    // A closed session needs no owner (its record is final); an open one runs where its lease is.
+    if (!record.closed && !(await this.#ownership.acquire(sessionId))) {
+      return this.#registry.view(sessionId) ?? this.#storedView(record);
+    }
+    if (this.#registry.has(sessionId)) return this.#registry.view(sessionId);
     this.#log.info('session resumed from the store', { session_id: sessionId, closed: record.closed });
     const view = this.#registry.start({ sessionId, mode: record.mode, settings: this.defaultSettings, config: this.#sessionConfig, restored: record });
     if (!record.closed) await this.#reconcile(sessionId, record);
@@ -288,6 +355,7 @@ export class SessionService {
     if (!view) return false;
     // A chunk arriving after its session closed cannot be listed any more: acknowledged and dropped.
     if (view.phase === 'ended' && view.context.chunks[index] === undefined) return false;
+    if (!this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}: chunk ${index} is left for it`);
     return this.#registry.send(sessionId, { type: 'CHUNK_UPLOADED', index, bytes, source });
   }
 
@@ -317,6 +385,7 @@ export class SessionService {
   async end(sessionId: string, expectedChunks: number | null): Promise<boolean> {
     const view = await this.find(sessionId);
     if (!view) return false;
+    if (view.phase !== 'ended' && !this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}`);
     this.#registry.send(sessionId, { type: 'END', expectedChunks });
     return true;
   }
@@ -386,24 +455,33 @@ export class SessionService {
     const seen = new Map<string, SessionView>();
     for (const view of this.#registry.views()) seen.set(view.context.sessionId, view);
     for (const record of await this.#adapters.sessions.list()) {
-      if (seen.has(record.sessionId)) continue;
-      seen.set(record.sessionId, {
-        phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
-        context: { ...record, settings: record.settings ?? this.defaultSettings, config: this.#sessionConfig },
-      });
+      if (!seen.has(record.sessionId)) seen.set(record.sessionId, this.#storedView(record));
     }
     return [...seen.values()].sort((a, b) => b.context.createdAt - a.context.createdAt).slice(0, limit);
   }
 
-  /** Stops every actor (in-flight work is aborted and resumes after a restart) and flushes records. */
+  /** A stored record as a view, for sessions whose actor does not run here. */
+  #storedView(record: SessionRecord): SessionView {
+    return {
+      phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
+      context: { ...record, settings: record.settings ?? this.defaultSettings, config: this.#sessionConfig },
+    };
+  }
+
+  /**
+   * Stops every actor (in-flight work is aborted and resumes after a restart, here or on another
+   * node), flushes records, then gives the leases up so another node need not wait for them to expire.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
+    if (this.#adoptTimer) clearInterval(this.#adoptTimer);
     for (const timer of this.#evictions.values()) clearTimeout(timer);
     this.#evictions.clear();
     this.#registry.close();
     await this.#persister.flush();
+    await this.#ownership.close();
   }
 
   async flush(): Promise<void> {

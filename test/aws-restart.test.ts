@@ -2,32 +2,12 @@
  * Crash recovery in PROFILE=aws: the server process is killed (SIGKILL) mid-stream and started again;
  * the stream completes with every chunk listed exactly once and no gap.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { getText, playlistEntries } from '../server/test/helpers/http.ts';
 import { tempDir, until } from '../server/test/helpers/server.ts';
 import { OUTPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+import { freePort, spawnNode } from './helpers/node-process.ts';
 
 t.test('killing the server mid-stream and starting it again loses nothing and duplicates nothing', async (t) => {
   const aws = await startAwsEmulators(t);

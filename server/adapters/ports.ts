@@ -74,6 +74,8 @@ export interface Lease {
  * session's record — its fenced saves are refused.
  */
 export interface SessionLeases {
+  /** Other processes share these leases (a node must look for sessions whose owner died). */
+  readonly shared: boolean;
   /** Takes the session's lease if it is free, expired or already ours; null when another node holds it. */
   acquire(sessionId: string, owner: string, ttlMs: number): Promise<Lease | null>;
   /** Extends our lease; null when it was lost (expired and taken, or released). */

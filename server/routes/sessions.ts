@@ -10,6 +10,7 @@ import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, toSettingsWire, toStatus } from '../wire.ts';
+import { NotOwnerError } from '../sessions.ts';
 import type { RouteDeps } from './deps.ts';
 
 const BODY_LIMIT = 16 * 1024;
@@ -77,9 +78,14 @@ export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
     }
     expected = body.chunks;
   }
-  if (!(await deps.sessions.end(sessionId, expected))) {
-    throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  let found: boolean;
+  try {
+    found = await deps.sessions.end(sessionId, expected);
+  } catch (error) {
+    if (error instanceof NotOwnerError) throw new HttpError(503, 'session_elsewhere', 'another server runs this session; retry shortly');
+    throw error;
   }
+  if (!found) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
   ctx.send(204, '');
 }
 

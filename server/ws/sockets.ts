@@ -13,6 +13,7 @@ import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { checkSettings } from '../../protocol/settings.ts';
+import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { isAdmin, playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
@@ -177,7 +178,10 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         .then((applied) => {
           if (!applied) hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
         })
-        .catch((error: unknown) => log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) }));
+        .catch((error: unknown) => {
+          if (error instanceof NotOwnerError) hub.send(ws, { type: 'error', code: 'session_elsewhere', message: 'another server runs this session; retry shortly' });
+          else log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) });
+        });
       return;
     }
     if (msg.type === 'chunk_uploaded') {

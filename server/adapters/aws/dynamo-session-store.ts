@@ -27,6 +27,8 @@ interface Item {
 }
 
 export class DynamoSessionStore implements SessionStore, SessionLeases {
+  readonly shared = true;
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,

@@ -6,6 +6,7 @@
 import type { Lease, SessionLeases } from '../ports.ts';
 
 export class MemoryLeases implements SessionLeases {
+  readonly shared = false;
   readonly #leases = new Map<string, Lease>();
   readonly #now: () => number;
 
