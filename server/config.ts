@@ -30,6 +30,8 @@ export interface Config {
   /** Frames at the end of the previous chunk that warm up each chunk's depth range (0 = off). */
   readonly depthWarmupFrames: number;
   readonly sessionIdleSeconds: number;
+  /** Redis for the cross-node bus (several nodes); null: this node runs alone. */
+  readonly redisUrl: string | null;
   /** This node's name in session leases (default: host name and process id). */
   readonly nodeId: string;
   /** A session's owner renews its lease every third of this; another node takes over after it. */
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     stereoConvergence: num('STEREO_CONVERGENCE', 0, 0, 1),
     depthWarmupFrames: int('DEPTH_WARMUP_FRAMES', 15, 0, 120),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
+    redisUrl: str('REDIS_URL'),
     nodeId: str('NODE_ID') ?? `${os.hostname()}-${process.pid}`,
     sessionLeaseSeconds: num('SESSION_LEASE_SECONDS', 10, 1, 300),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),

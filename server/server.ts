@@ -11,6 +11,7 @@ import { StereoSpotApp, type PoolHandle, type ShutdownStep } from './app.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { TokenSigner } from './tokens.ts';
+import { RedisBus } from './cluster/bus.ts';
 import { SessionService, type ChunkProcessor } from './sessions.ts';
 
 export interface StartOptions {
@@ -41,6 +42,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     adapters = local;
     signer = local.signer;
   }
+  // Several nodes: the cross-node bus (a node without REDIS_URL runs alone, exactly as before).
+  const bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, config.nodeId, log.child({ component: 'bus' })) : null;
+  if (bus) log.info('cross-node bus connected', { node_id: config.nodeId });
   let pool = options.pool;
   if (!pool) {
     // Loaded on demand: onnxruntime and the worker threads are only needed for the real pool.
@@ -57,7 +61,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log.info('gpu pool ready', { workers, ...real.info() });
     pool = Object.assign(real, { size: workers });
   }
-  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, log: log.child({ component: 'sessions' }) });
+  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, bus, log: log.child({ component: 'sessions' }) });
   const app = new StereoSpotApp({
     config,
     adapters,

@@ -38,6 +38,7 @@ import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
+import type { ClusterBus, SessionChangeMessage } from './cluster/bus.ts';
 import { Ownership } from './ownership.ts';
 import { SessionPersister } from './persister.ts';
 
@@ -65,6 +66,8 @@ export interface SessionServiceOptions {
   /** Worker threads in the pool: the default in-flight limit per session. */
   poolSize: number;
   log: Logger;
+  /** The cross-node channel (several nodes); the service closes it. None: this node runs alone. */
+  bus?: ClusterBus | null;
 }
 
 export class SessionService {
@@ -75,6 +78,11 @@ export class SessionService {
   readonly #registry: SessionRegistry;
   readonly #persister: SessionPersister;
   readonly #ownership: Ownership;
+  readonly #bus: ClusterBus | null;
+  /** Per session we run: the sequence number of our next bus message. */
+  readonly #seq = new Map<string, number>();
+  /** Sessions another node runs, as its latest bus message showed them (never moved backwards). */
+  readonly #remote = new Map<string, { token: number; seq: number; view: SessionView }>();
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
@@ -102,6 +110,8 @@ export class SessionService {
       onLost: (sessionId) => this.#stopActing(sessionId),
     });
     this.#persister = new SessionPersister(options.adapters.sessions, options.log, (sessionId) => this.#ownership.lost(sessionId));
+    this.#bus = options.bus ?? null;
+    this.#bus?.onMessage((message) => this.#onRemote(message));
     if (options.adapters.leases.shared) {
       this.#adoptTimer = setInterval(() => void this.#adoptOrphans(), Math.max(500, (options.config.sessionLeaseSeconds * 1000) / 2));
       this.#adoptTimer.unref();
@@ -198,7 +208,14 @@ export class SessionService {
       if (change.kind === 'segment') this.stats.segmentsReady++;
       if (change.kind === 'chunk' && change.chunk.status === 'failed') this.stats.chunksFailed++;
     }
-    const saved = this.#persister.save(toRecord(view), this.#ownership.token(sessionId));
+    const token = this.#ownership.token(sessionId);
+    const record = toRecord(view);
+    const saved = this.#persister.save(record, token);
+    if (this.#bus && token !== undefined) {
+      const seq = (this.#seq.get(sessionId) ?? 0) + 1;
+      this.#seq.set(sessionId, seq);
+      this.#bus.publish({ from: this.#config.nodeId, sessionId, token, seq, changes, record });
+    }
     if (view.phase === 'ended') {
       // Closed for good: once the final record is stored any node may serve it; nothing to own.
       void saved.then(() => this.#ownership.release(sessionId));
@@ -224,6 +241,30 @@ export class SessionService {
     this.#evictions.set(sessionId, timer);
   }
 
+  /**
+   * A change of a session another node runs: kept as that session's view here (only ever forward:
+   * ordered by the owner's lease token, then its sequence), and passed to our listeners, so this node's
+   * sockets, dashboards and blocking playlist reloads follow the owner.
+   */
+  #onRemote(message: SessionChangeMessage): void {
+    if (this.#closed || this.#registry.has(message.sessionId)) return;
+    const known = this.#remote.get(message.sessionId);
+    if (known && (message.token < known.token || (message.token === known.token && message.seq <= known.seq))) return;
+    const view = this.#storedView(message.record);
+    this.#remote.set(message.sessionId, { token: message.token, seq: message.seq, view });
+    if (view.phase === 'ended') {
+      const timer = setTimeout(() => this.#remote.delete(message.sessionId), this.#config.sessionRetainSeconds * 1000);
+      timer.unref();
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(message.sessionId, message.changes, view);
+      } catch (error) {
+        this.#log.error('session listener failed', { session_id: message.sessionId, error: errorMessage(error) });
+      }
+    }
+  }
+
   /** Another node took the session over: stop its actor here (in-flight work is aborted). */
   #stopActing(sessionId: string): void {
     const timer = this.#evictions.get(sessionId);
@@ -241,7 +282,8 @@ export class SessionService {
       for (const record of await this.#adapters.sessions.list()) {
         if (this.#closed) return;
         if (record.closed || this.#registry.has(record.sessionId)) continue;
-        await this.find(record.sessionId);
+        // Not find(): a session another node runs is known here from the bus, but its lease may have expired.
+        await this.#loadOnce(record.sessionId);
         if (this.#registry.has(record.sessionId)) this.#log.info('session taken over from a node that stopped renewing its lease', { session_id: record.sessionId });
       }
     } catch (error) {
@@ -294,8 +336,13 @@ export class SessionService {
    * Undefined when no such session exists. Store failures reject (callers answer 503).
    */
   async find(sessionId: string): Promise<SessionView | undefined> {
-    const view = this.#registry.view(sessionId);
+    const view = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
     if (view) return view;
+    return this.#loadOnce(sessionId);
+  }
+
+  /** Loads (and takes the lease of) a session, once however many ask at the same time. */
+  #loadOnce(sessionId: string): Promise<SessionView | undefined> {
     let loading = this.#loading.get(sessionId);
     if (!loading) {
       loading = this.#load(sessionId).finally(() => this.#loading.delete(sessionId));
@@ -314,6 +361,7 @@ export class SessionService {
       return this.#registry.view(sessionId) ?? this.#storedView(record);
     }
     if (this.#registry.has(sessionId)) return this.#registry.view(sessionId);
+    this.#remote.delete(sessionId);
     this.#log.info('session resumed from the store', { session_id: sessionId, closed: record.closed });
     const view = this.#registry.start({ sessionId, mode: record.mode, settings: this.defaultSettings, config: this.#sessionConfig, restored: record });
     if (!record.closed) await this.#reconcile(sessionId, record);
@@ -392,7 +440,7 @@ export class SessionService {
 
   /** Resolves when `predicate` holds for the session's view, or after `timeoutMs` (may be Infinity), or on abort. */
   waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const current = this.#registry.view(sessionId);
+    const current = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
     if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve();
     if (signal?.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -482,6 +530,7 @@ export class SessionService {
     this.#registry.close();
     await this.#persister.flush();
     await this.#ownership.close();
+    await this.#bus?.close();
   }
 
   async flush(): Promise<void> {

@@ -201,10 +201,9 @@ t.test('the capture page uploads to S3 with the STS credentials from the browser
   t.ok(status.ready >= 2, `segments from the browser's chunks (${status.ready})`);
   t.ok(aws.sts.requests.some((r) => r.action === 'GetFederationToken'), 'with STS credentials scoped to the session');
   const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
-  // One init for the whole session (the pieces' varying rates do not change it) and capture dates that
-  // only move forward. (A hole between two pieces — a recorder that dropped its last frames on a starved
-  // machine — is an honest #EXT-X-DISCONTINUITY, so that is not asserted away.)
-  t.equal(playlist.match(/#EXT-X-MAP:/g)?.length, 1, 'one init segment for every piece');
+  // Capture dates only move forward. Pieces of varying frame rate share one init (gpu-pool/test/pool.test.ts);
+  // on a starved machine a recorder may still drop a piece's frames or sound, which is an honest
+  // #EXT-X-DISCONTINUITY (and a new init when the sound is missing) — the playlist must play through it.
   const dates = [...playlist.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(.+)/g)].map((m) => Date.parse(m[1]!));
   t.ok(dates.length >= 2 && dates.every((d, i) => i === 0 || d > dates[i - 1]!), 'capture dates move forward');
   t.equal(await decodeWarnings(`${server.url}/stream/${sessionId}/playlist.m3u8`), '', 'the playlist decodes cleanly');

@@ -113,10 +113,9 @@ t.test('the capture page streams the camera through ffmpeg.wasm from our server 
   const pageFailures = (await stats()).chunks.filter((c) => c.state === 'failed');
   t.equal(status.failed, 0, `none failed ${JSON.stringify(status.chunks.filter((c: { status: string }) => c.status === 'failed'))} ${JSON.stringify(pageFailures)}`);
   const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
-  // One init for the whole session (the pieces' varying rates do not change it) and capture dates that
-  // only move forward. (A hole between two pieces — a recorder that dropped its last frames on a starved
-  // machine — is an honest #EXT-X-DISCONTINUITY, so that is not asserted away.)
-  t.equal(playlist.match(/#EXT-X-MAP:/g)?.length, 1, 'one init segment for every piece');
+  // Capture dates only move forward. Pieces of varying frame rate share one init (gpu-pool/test/pool.test.ts);
+  // on a starved machine a recorder may still drop a piece's frames or sound, which is an honest
+  // #EXT-X-DISCONTINUITY (and a new init when the sound is missing) — the playlist must play through it.
   const dates = [...playlist.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(.+)/g)].map((m) => Date.parse(m[1]!));
   t.ok(dates.length >= 2 && dates.every((d, i) => i === 0 || d > dates[i - 1]!), 'capture dates move forward');
   const segments = playlistEntries(playlist).filter((l) => l.includes('/seg_'));

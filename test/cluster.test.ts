@@ -1,0 +1,54 @@
+/**
+ * Two nodes with the Redis bus (a real redis-server) and the AWS emulators: the node that does not run
+ * a session still answers for it with the owner's truth — its session socket gets the owner's
+ * playlist messages, its dashboard the owner's changes, its status the owner's counts, and a blocking
+ * playlist reload on it wakes when the owner lists the segment.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import t from 'tap';
+import { chunkKey } from '../protocol/keys.ts';
+import type { CreateSessionResponse, SessionEventMessage } from '../protocol/messages.ts';
+import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
+import { getText, playlistEntries, postJson } from '../server/test/helpers/http.ts';
+import { startTestServer, until } from '../server/test/helpers/server.ts';
+import { openSocket } from '../server/test/helpers/ws.ts';
+import { INPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
+import { startRedis } from './helpers/redis.ts';
+
+t.test("a node that does not run a session follows the owner's truth over the bus", async (t) => {
+  const aws = await startAwsEmulators(t);
+  const redis = await startRedis(t);
+  const env = { ...aws.env, REDIS_URL: redis, SESSION_LEASE_SECONDS: '5', SQS_VISIBILITY_SECONDS: '1' };
+  const ownerPool = new FakePool(1);
+  const otherPool = new FakePool(1);
+  const owner = await startTestServer(t, { pool: ownerPool, env: { ...env, NODE_ID: 'node-a' } });
+  const other = await startTestServer(t, { pool: otherPool, env: { ...env, NODE_ID: 'node-b' } });
+  const s = (await postJson(`${owner.url}/stream_sessions`, {})).json as CreateSessionResponse;
+  const onOther = (url: string) => url.replace(owner.url, other.url).replace(owner.url.replace('http', 'ws'), other.url.replace('http', 'ws'));
+
+  const socket = await openSocket(t, onOther(s.events_url));
+  await socket.next((m) => m.type === 'snapshot', 'snapshot on the other node');
+  const dashboard = await openSocket(t, `${other.url.replace('http', 'ws')}/ws/events?format=json`);
+  const upload = (i: number) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, i), Body: fakeChunk(i) }));
+
+  await upload(0);
+  const listed = await socket.next((m) => m.type === 'playlist' && m.listed === 1, "the owner's playlist message, on the other node", 20_000);
+  t.equal(listed.type === 'playlist' && listed.entries[0]?.index, 0, 'with the new entry');
+  await dashboard.next((m) => {
+    const e = m as unknown as SessionEventMessage;
+    return e.type === 'session' && e.session_id === s.session_id && e.ready === 1;
+  }, "the owner's change on the other node's dashboard", 20_000);
+  t.equal(JSON.parse((await getText(`${other.url}/stream_sessions/${s.session_id}`)).text).ready, 1, "the other node's status");
+
+  // A blocking reload on the other node, for a segment the owner has not listed yet.
+  const blocked = getText(`${other.url}/stream/${s.session_id}/playlist.m3u8?_HLS_msn=1`);
+  await upload(1);
+  const woke = await blocked;
+  t.equal(woke.status, 200);
+  t.equal(playlistEntries(woke.text).length, 2, 'it wakes with the segment the owner listed');
+
+  t.same(ownerPool.started, [0, 1], 'the owner converted each chunk');
+  t.same(otherPool.started, [], 'the other node converted none');
+  await until(async () => (await postJson(`${owner.url}/stream_sessions/${s.session_id}/end`, { chunks: 2 })).status === 204, 'end', 10_000);
+  await socket.next((m) => m.type === 'ended', 'the end, on the other node', 20_000);
+});
