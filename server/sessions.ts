@@ -38,9 +38,12 @@ import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
-import type { ClusterBus, SessionChangeMessage } from './cluster/bus.ts';
+import type { ClusterBus, CommandReply, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
 import { Ownership } from './ownership.ts';
 import { SessionPersister } from './persister.ts';
+
+/** How long a forwarded command waits for the owner's answer. */
+const COMMAND_TIMEOUT_MS = 3000;
 
 /**
  * Another node holds the session's lease and runs its actor: this node may show its stored state but
@@ -82,7 +85,7 @@ export class SessionService {
   /** Per session we run: the sequence number of our next bus message. */
   readonly #seq = new Map<string, number>();
   /** Sessions another node runs, as its latest bus message showed them (never moved backwards). */
-  readonly #remote = new Map<string, { token: number; seq: number; view: SessionView }>();
+  readonly #remote = new Map<string, { owner: string; token: number; seq: number; view: SessionView }>();
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
@@ -112,6 +115,7 @@ export class SessionService {
     this.#persister = new SessionPersister(options.adapters.sessions, options.log, (sessionId) => this.#ownership.lost(sessionId));
     this.#bus = options.bus ?? null;
     this.#bus?.onMessage((message) => this.#onRemote(message));
+    this.#bus?.onCommand((command) => this.#execute(command));
     if (options.adapters.leases.shared) {
       this.#adoptTimer = setInterval(() => void this.#adoptOrphans(), Math.max(500, (options.config.sessionLeaseSeconds * 1000) / 2));
       this.#adoptTimer.unref();
@@ -251,7 +255,7 @@ export class SessionService {
     const known = this.#remote.get(message.sessionId);
     if (known && (message.token < known.token || (message.token === known.token && message.seq <= known.seq))) return;
     const view = this.#storedView(message.record);
-    this.#remote.set(message.sessionId, { token: message.token, seq: message.seq, view });
+    this.#remote.set(message.sessionId, { owner: message.from, token: message.token, seq: message.seq, view });
     if (view.phase === 'ended') {
       const timer = setTimeout(() => this.#remote.delete(message.sessionId), this.#config.sessionRetainSeconds * 1000);
       timer.unref();
@@ -262,6 +266,35 @@ export class SessionService {
       } catch (error) {
         this.#log.error('session listener failed', { session_id: message.sessionId, error: errorMessage(error) });
       }
+    }
+  }
+
+  /**
+   * A command for a session another node runs goes to that node (known from its bus messages); the
+   * owner answers once its actor has it. NotOwnerError (→ 503, or redelivery for queue events) when the
+   * owner is unknown or does not answer in time.
+   */
+  async #forward(command: SessionCommand): Promise<true> {
+    const owner = this.#remote.get(command.sessionId)?.owner;
+    if (!this.#bus || !owner) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
+    const reply = await this.#bus.request(owner, command, COMMAND_TIMEOUT_MS).catch(() => null);
+    if (!reply?.ok) throw new NotOwnerError(`the node running session ${command.sessionId} did not take the command${reply?.error ? `: ${reply.error}` : ''}`);
+    return true;
+  }
+
+  /** A command another node forwarded: done here only while this node runs the session. */
+  async #execute(command: SessionCommand): Promise<CommandReply> {
+    if (!this.#acts(command.sessionId)) return { ok: false, error: 'not running here' };
+    switch (command.type) {
+      case 'chunk':
+        this.#registry.send(command.sessionId, { type: 'CHUNK_UPLOADED', index: command.index, bytes: command.bytes, source: 'queue' });
+        return { ok: true };
+      case 'end':
+        this.#registry.send(command.sessionId, { type: 'END', expectedChunks: command.expectedChunks });
+        return { ok: true };
+      case 'settings':
+        this.#registry.send(command.sessionId, { type: 'SET_SETTINGS', settings: command.settings });
+        return { ok: true };
     }
   }
 
@@ -326,7 +359,7 @@ export class SessionService {
   async updateSettings(sessionId: string, settings: Partial<StereoSettings>): Promise<boolean> {
     const view = await this.find(sessionId);
     if (!view || view.phase === 'ended') return false;
-    if (!this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}`);
+    if (!this.#acts(sessionId)) return this.#forward({ type: 'settings', sessionId, settings });
     this.#log.info('stereo settings changed', { session_id: sessionId, ...settings });
     return this.#registry.send(sessionId, { type: 'SET_SETTINGS', settings });
   }
@@ -403,7 +436,7 @@ export class SessionService {
     if (!view) return false;
     // A chunk arriving after its session closed cannot be listed any more: acknowledged and dropped.
     if (view.phase === 'ended' && view.context.chunks[index] === undefined) return false;
-    if (!this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}: chunk ${index} is left for it`);
+    if (!this.#acts(sessionId)) return this.#forward({ type: 'chunk', sessionId, index, bytes });
     return this.#registry.send(sessionId, { type: 'CHUNK_UPLOADED', index, bytes, source });
   }
 
@@ -413,7 +446,8 @@ export class SessionService {
    */
   async settled(sessionId: string, index: number, signal?: AbortSignal): Promise<'ready' | 'failed' | 'gone' | 'aborted'> {
     const outcome = (): 'ready' | 'failed' | 'gone' | undefined => {
-      const view = this.#registry.view(sessionId);
+      // The owner's view, here or (forwarded to another node) as the bus shows it.
+      const view = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
       if (!view) return 'gone';
       const status = view.context.chunks[index]?.status;
       if (status === 'ready' || status === 'failed') return status;
@@ -433,7 +467,7 @@ export class SessionService {
   async end(sessionId: string, expectedChunks: number | null): Promise<boolean> {
     const view = await this.find(sessionId);
     if (!view) return false;
-    if (view.phase !== 'ended' && !this.#acts(sessionId)) throw new NotOwnerError(`another node runs session ${sessionId}`);
+    if (view.phase !== 'ended' && !this.#acts(sessionId)) return this.#forward({ type: 'end', sessionId, expectedChunks });
     this.#registry.send(sessionId, { type: 'END', expectedChunks });
     return true;
   }

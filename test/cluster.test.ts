@@ -2,7 +2,8 @@
  * Two nodes with the Redis bus (a real redis-server) and the AWS emulators: the node that does not run
  * a session still answers for it with the owner's truth — its session socket gets the owner's
  * playlist messages, its dashboard the owner's changes, its status the owner's counts, and a blocking
- * playlist reload on it wakes when the owner lists the segment.
+ * playlist reload on it wakes when the owner lists the segment — and the commands it receives (settings,
+ * end) are carried out by the owner.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
@@ -49,6 +50,21 @@ t.test("a node that does not run a session follows the owner's truth over the bu
 
   t.same(ownerPool.started, [0, 1], 'the owner converted each chunk');
   t.same(otherPool.started, [], 'the other node converted none');
-  await until(async () => (await postJson(`${owner.url}/stream_sessions/${s.session_id}/end`, { chunks: 2 })).status === 204, 'end', 10_000);
+
+  // Commands that reach the other node go to the owner.
+  const control = await openSocket(t, `${onOther(s.events_url)}?format=json&token=${encodeURIComponent(s.control_token)}`);
+  await control.next((m) => m.type === 'snapshot', 'control snapshot on the other node');
+  control.send({ type: 'set_settings', stereo_strength: 0.07 }, 'json');
+  const settings = await socket.next((m) => m.type === 'settings', 'the new settings, applied by the owner', 10_000);
+  t.equal(settings.type === 'settings' && settings.stereo_strength, 0.07);
+  t.equal(JSON.parse((await getText(`${owner.url}/stream_sessions/${s.session_id}`)).text).settings.stereo_strength, 0.07, 'the owner has them');
+  // A chunk announced to the other node (and its S3 event, to whichever node) is converted once, by the owner.
+  await upload(2);
+  control.send({ type: 'chunk_uploaded', index: 2, key: chunkKey(s.session_id, 2), bytes: fakeChunk(2).length }, 'json');
+  await socket.next((m) => m.type === 'playlist' && m.listed === 3, 'chunk 2 listed', 20_000);
+  t.same(ownerPool.started, [0, 1, 2], 'chunk 2 converted once, by the owner');
+  t.same(otherPool.started, [], 'and never by the other node');
+  t.equal((await postJson(`${other.url}/stream_sessions/${s.session_id}/end`, { chunks: 3 })).status, 204, 'ending through the other node');
   await socket.next((m) => m.type === 'ended', 'the end, on the other node', 20_000);
+  t.equal(JSON.parse((await getText(`${owner.url}/stream_sessions/${s.session_id}`)).text).state, 'ended', 'the owner ended it');
 });

@@ -22,14 +22,35 @@ export interface SessionChangeMessage {
   record: SessionRecord;
 }
 
+/** What a node asks a session's owner to do for it (a command that reached the wrong node). */
+export type SessionCommand =
+  | { type: 'chunk'; sessionId: string; index: number; bytes: number }
+  | { type: 'end'; sessionId: string; expectedChunks: number | null }
+  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } };
+
+/** The owner's answer: `ok` false when it does not run the session (any more). */
+export interface CommandReply {
+  ok: boolean;
+  error?: string;
+}
+
 export interface ClusterBus {
   publish(message: SessionChangeMessage): void;
   /** Messages from other nodes (our own are not delivered back). */
   onMessage(handler: (message: SessionChangeMessage) => void): void;
+  /** Sends a command to node `to`; rejects when no reply comes within `timeoutMs`. */
+  request(to: string, command: SessionCommand, timeoutMs: number): Promise<CommandReply>;
+  /** Commands other nodes send to this one. */
+  onCommand(handler: (command: SessionCommand) => Promise<CommandReply>): void;
   close(): Promise<void>;
 }
 
 const CHANNEL = 'stereospot:sessions';
+const nodeChannel = (nodeId: string) => `stereospot:node:${nodeId}`;
+
+type NodeMessage =
+  | { kind: 'command'; id: string; from: string; command: SessionCommand }
+  | { kind: 'reply'; id: string; reply: CommandReply };
 
 export class RedisBus implements ClusterBus {
   readonly #pub: Redis;
@@ -37,6 +58,9 @@ export class RedisBus implements ClusterBus {
   readonly #nodeId: string;
   readonly #log: Logger;
   readonly #handlers: Array<(message: SessionChangeMessage) => void> = [];
+  readonly #waiting = new Map<string, (reply: CommandReply) => void>();
+  #commandHandler: ((command: SessionCommand) => Promise<CommandReply>) | null = null;
+  #nextId = 0;
   #closed = false;
 
   private constructor(pub: Redis, sub: Redis, nodeId: string, log: Logger) {
@@ -44,7 +68,10 @@ export class RedisBus implements ClusterBus {
     this.#sub = sub;
     this.#nodeId = nodeId;
     this.#log = log;
-    sub.on('message', (_channel: string, text: string) => this.#deliver(text));
+    sub.on('message', (channel: string, text: string) => {
+      if (channel === CHANNEL) this.#deliver(text);
+      else this.#onNodeMessage(text);
+    });
     for (const client of [pub, sub]) client.on('error', (error: Error) => this.#log.warn('redis error', { error: errorMessage(error) }));
   }
 
@@ -55,7 +82,7 @@ export class RedisBus implements ClusterBus {
     const sub = new Redis(url, options);
     try {
       await Promise.all([pub.connect(), sub.connect()]);
-      await sub.subscribe(CHANNEL);
+      await sub.subscribe(CHANNEL, nodeChannel(nodeId));
     } catch (error) {
       pub.disconnect();
       sub.disconnect();
@@ -75,10 +102,56 @@ export class RedisBus implements ClusterBus {
     this.#handlers.push(handler);
   }
 
+  request(to: string, command: SessionCommand, timeoutMs: number): Promise<CommandReply> {
+    if (this.#closed) return Promise.reject(new Error('the bus is closed'));
+    const id = `${this.#nodeId}:${++this.#nextId}`;
+    return new Promise<CommandReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`node ${to} did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(id, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      const message: NodeMessage = { kind: 'command', id, from: this.#nodeId, command };
+      this.#pub.publish(nodeChannel(to), JSON.stringify(message)).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+    });
+  }
+
+  onCommand(handler: (command: SessionCommand) => Promise<CommandReply>): void {
+    this.#commandHandler = handler;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
+  }
+
+  #onNodeMessage(text: string): void {
+    let message: NodeMessage;
+    try {
+      message = JSON.parse(text) as NodeMessage;
+    } catch {
+      return;
+    }
+    if (message.kind === 'reply') {
+      this.#waiting.get(message.id)?.(message.reply);
+      this.#waiting.delete(message.id);
+      return;
+    }
+    const handler = this.#commandHandler;
+    const answer = (reply: CommandReply) => {
+      const out: NodeMessage = { kind: 'reply', id: message.id, reply };
+      void this.#pub.publish(nodeChannel(message.from), JSON.stringify(out)).catch(() => undefined);
+    };
+    if (!handler) return answer({ ok: false, error: 'this node takes no commands' });
+    handler(message.command).then(answer, (error: unknown) => answer({ ok: false, error: errorMessage(error) }));
   }
 
   #deliver(text: string): void {
