@@ -275,8 +275,10 @@ export class SessionService {
    * owner is unknown or does not answer in time.
    */
   async #forward(command: SessionCommand): Promise<true> {
-    const owner = this.#remote.get(command.sessionId)?.owner;
-    if (!this.#bus || !owner) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
+    if (!this.#bus) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
+    // Known from its bus messages, else from the lease itself (this node may not have heard of it yet).
+    const owner = this.#remote.get(command.sessionId)?.owner ?? (await this.#adapters.leases.holder(command.sessionId));
+    if (!owner || owner === this.#config.nodeId) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
     const reply = await this.#bus.request(owner, command, COMMAND_TIMEOUT_MS).catch(() => null);
     if (!reply?.ok) throw new NotOwnerError(`the node running session ${command.sessionId} did not take the command${reply?.error ? `: ${reply.error}` : ''}`);
     return true;

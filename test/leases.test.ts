@@ -38,6 +38,7 @@ async function contract(t: Test, store: SessionStore, leases: SessionLeases): Pr
   await new Promise((r) => setTimeout(r, 350));
   const b = await leases.acquire('s1', 'node-b', 10_000);
   t.ok(b && b.token > again!.token, 'after expiry B takes over with a newer token');
+  t.equal(await leases.holder('s1'), 'node-b', 'the holder is B');
   await store.save(record('s1', 2), b!.token);
   await t.rejects(store.save(record('s1', 5), again!.token), LeaseLostError, "A's fenced save is refused");
   t.equal(Object.keys((await store.get('s1'))!.chunks).length, 2, "and did not overwrite B's record");
@@ -46,6 +47,7 @@ async function contract(t: Test, store: SessionStore, leases: SessionLeases): Pr
   await leases.release(again!);
   t.equal(await leases.acquire('s1', 'node-c', 300), null, "A's release does not free B's lease");
   await leases.release(b!);
+  t.equal(await leases.holder('s1'), null, 'released: no holder');
   t.ok(await leases.acquire('s1', 'node-c', 300), "B's release frees it at once");
 }
 

@@ -82,6 +82,8 @@ export interface SessionLeases {
   renew(lease: Lease, ttlMs: number): Promise<Lease | null>;
   /** Gives the lease up (shutdown) so another node need not wait for it to expire. */
   release(lease: Lease): Promise<void>;
+  /** The node holding an unexpired lease on the session, or null. */
+  holder(sessionId: string): Promise<string | null>;
 }
 
 export class LeaseLostError extends Error {

@@ -132,6 +132,17 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
     }
   }
 
+  async holder(sessionId: string): Promise<string | null> {
+    const out = await this.db.send(new GetCommand({
+      TableName: this.table,
+      Key: { session_id: sessionId },
+      ProjectionExpression: 'lease_owner, lease_expires',
+      ConsistentRead: true,
+    }));
+    const owner = out.Item?.lease_owner as string | undefined;
+    return owner !== undefined && Number(out.Item?.lease_expires) >= Date.now() ? owner : null;
+  }
+
   async release(lease: Lease): Promise<void> {
     try {
       await this.db.send(new UpdateCommand({

@@ -35,6 +35,11 @@ export class MemoryLeases implements SessionLeases {
     if (held?.token === lease.token && held.owner === lease.owner) this.#leases.set(lease.sessionId, { ...held, expiresAt: 0 });
   }
 
+  async holder(sessionId: string): Promise<string | null> {
+    const held = this.#leases.get(sessionId);
+    return held && held.expiresAt >= this.#now() ? held.owner : null;
+  }
+
   /** True while `token` is the session's newest lease (no lease yet counts as current: nothing to fence). */
   isCurrent(sessionId: string, token: number): boolean {
     const held = this.#leases.get(sessionId);
