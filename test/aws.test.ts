@@ -15,7 +15,7 @@ import { uploadPolicy } from '../server/adapters/aws/sts-grants.ts';
 import { S3ChunkUploader } from '../capture-client/s3-uploader.ts';
 import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
 import { createSession, getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { decodeWarnings } from '../server/test/helpers/media.ts';
+import { decodeWarnings, segmentWithInit } from '../server/test/helpers/media.ts';
 import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
 import { openSocket } from '../server/test/helpers/ws.ts';
 import { INPUT_BUCKET, OUTPUT_BUCKET, notification, startAwsEmulators } from './helpers/aws.ts';
@@ -206,6 +206,10 @@ t.test('the capture page uploads to S3 with the STS credentials from the browser
   // #EXT-X-DISCONTINUITY (and a new init when the sound is missing) — the playlist must play through it.
   const dates = [...playlist.matchAll(/#EXT-X-PROGRAM-DATE-TIME:(.+)/g)].map((m) => Date.parse(m[1]!));
   t.ok(dates.length >= 2 && dates.every((d, i) => i === 0 || d > dates[i - 1]!), 'capture dates move forward');
-  t.equal(await decodeWarnings(`${server.url}/stream/${sessionId}/playlist.m3u8`), '', 'the playlist decodes cleanly');
+  // Each segment with its own init (a piece whose sound a starved recorder dropped gets another init: ffmpeg's
+  // HLS demuxer would then warn about the second moov, which players handle).
+  for (const segment of playlistEntries(playlist).filter((l) => l.includes('/seg_'))) {
+    t.equal(await decodeWarnings(await segmentWithInit(playlist, segment)), '', `${/seg_\d{5}/.exec(segment)?.[0]} decodes cleanly`);
+  }
   t.same(errors, [], 'no page errors');
 });
