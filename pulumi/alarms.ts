@@ -1,4 +1,4 @@
-/** CloudWatch alarms: DLQ not empty, oldest chunk event too old, 5xx rate too high. */
+/** CloudWatch alarms: DLQ not empty, oldest chunk event too old, 5xx rate too high, sessions taken over. */
 import * as aws from '@pulumi/aws';
 import type { Settings } from './settings.ts';
 
@@ -6,13 +6,17 @@ export interface AlarmTargets {
   queue: aws.sqs.Queue;
   dlq: aws.sqs.Queue;
   loadBalancer: aws.lb.LoadBalancer;
+  logGroup: aws.cloudwatch.LogGroup;
 }
 
 export interface Alarms {
   dlqNotEmpty: aws.cloudwatch.MetricAlarm;
   oldestMessage: aws.cloudwatch.MetricAlarm;
   errorRate: aws.cloudwatch.MetricAlarm;
+  takeovers: aws.cloudwatch.MetricAlarm;
 }
+
+const NAMESPACE = 'StereoSpotLive';
 
 export function createAlarms(s: Settings, t: AlarmTargets): Alarms {
   const actions = s.alarmTopicArn ? [s.alarmTopicArn] : [];
@@ -63,5 +67,24 @@ export function createAlarms(s: Settings, t: AlarmTargets): Alarms {
       })),
     ],
   });
-  return { dlqNotEmpty, oldestMessage, errorRate };
+  // A node that stops renewing its leases (crashed, hung, cut off) has its sessions taken over: the
+  // servers log each takeover; a metric filter counts them.
+  new aws.cloudwatch.LogMetricFilter(`${s.name}-takeovers`, {
+    logGroupName: t.logGroup.name,
+    pattern: '"session taken over"',
+    metricTransformation: { name: 'SessionTakeovers', namespace: NAMESPACE, value: '1', defaultValue: '0' },
+  });
+  const takeovers = new aws.cloudwatch.MetricAlarm(`${s.name}-session-takeovers`, {
+    alarmDescription: 'Sessions were taken over from a server node that stopped renewing its leases',
+    namespace: NAMESPACE,
+    metricName: 'SessionTakeovers',
+    statistic: 'Sum',
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: s.takeoverAlarmCount,
+    comparisonOperator: 'GreaterThanOrEqualToThreshold',
+    treatMissingData: 'notBreaching',
+    alarmActions: actions,
+  });
+  return { dlqNotEmpty, oldestMessage, errorRate, takeovers };
 }

@@ -5,9 +5,11 @@
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import type { Network } from './network.ts';
 import type { Settings } from './settings.ts';
 
 export interface ComputeInputs {
+  network: Network;
   taskRole: aws.iam.Role;
   executionRole: aws.iam.Role;
   instanceProfile: aws.iam.InstanceProfile;
@@ -23,28 +25,14 @@ export interface Compute {
   targetGroup: aws.lb.TargetGroup;
   /** `http(s)://{alb dns}`: the server's PUBLIC_BASE_URL. */
   publicBaseUrl: pulumi.Output<string>;
+  /** The servers' logs (metric filters read them). */
+  logGroup: aws.cloudwatch.LogGroup;
 }
 
 const CONTAINER_PORT = 8000;
 
 export function createCompute(s: Settings, c: ComputeInputs): Compute {
-  const vpcId = s.vpcId ?? aws.ec2.getVpcOutput({ default: true }).id;
-  const subnetIds = s.subnetIds ?? aws.ec2.getSubnetsOutput({ filters: [{ name: 'vpc-id', values: [vpcId] }] }).ids;
-
-  const albSg = new aws.ec2.SecurityGroup(`${s.name}-alb`, {
-    vpcId,
-    ingress: [
-      { protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'] },
-      { protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'] },
-    ],
-    egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'] }],
-  });
-  const instanceSg = new aws.ec2.SecurityGroup(`${s.name}-instances`, {
-    vpcId,
-    // Dynamic host ports (bridge networking), reachable from the load balancer only.
-    ingress: [{ protocol: 'tcp', fromPort: 32768, toPort: 65535, securityGroups: [albSg.id] }],
-    egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'] }],
-  });
+  const { vpcId, subnetIds, albSg, instanceSg } = c.network;
 
   const cluster = new aws.ecs.Cluster(`${s.name}-cluster`, {
     settings: [{ name: 'containerInsights', value: 'enabled' }],
@@ -157,5 +145,5 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
     },
     { dependsOn: [listener] },
   );
-  return { cluster, service, loadBalancer, targetGroup, publicBaseUrl };
+  return { cluster, service, loadBalancer, targetGroup, publicBaseUrl, logGroup };
 }

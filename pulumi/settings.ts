@@ -14,7 +14,10 @@ export interface Settings {
   /** Origins allowed to fetch segments from the output bucket (browser players). */
   corsOrigins: string[];
   instanceType: string;
+  /** Server tasks: two by default, so a node can fail and its sessions move (leases + the bus). */
   desiredCount: number;
+  /** ElastiCache node type of the bus. */
+  cacheNodeType: string;
   minInstances: number;
   maxInstances: number;
   /** The server image (built from the project's Dockerfile and pushed by the operator). */
@@ -30,6 +33,8 @@ export interface Settings {
   oldestMessageAlarmSeconds: number;
   /** Alarm when more than this percentage of requests end in 5xx. */
   errorRateAlarmPercent: number;
+  /** Alarm when this many sessions are taken over from a node that stopped renewing its leases (5 min). */
+  takeoverAlarmCount: number;
   /** SNS topic notified by the alarms. */
   alarmTopicArn: string | undefined;
   sessionTtlDays: number;
@@ -44,7 +49,8 @@ export function loadSettings(config = new pulumi.Config('stereospot')): Settings
     visibilityTimeoutSeconds: config.getNumber('visibilityTimeoutSeconds') ?? 300,
     corsOrigins: config.getObject<string[]>('corsOrigins') ?? ['*'],
     instanceType: config.get('instanceType') ?? 'g4dn.xlarge',
-    desiredCount: config.getNumber('desiredCount') ?? 1,
+    desiredCount: config.getNumber('desiredCount') ?? 2,
+    cacheNodeType: config.get('cacheNodeType') ?? 'cache.t4g.small',
     minInstances: config.getNumber('minInstances') ?? 1,
     maxInstances: config.getNumber('maxInstances') ?? 4,
     image: config.get('image') ?? 'stereospot-live:latest',
@@ -54,6 +60,7 @@ export function loadSettings(config = new pulumi.Config('stereospot')): Settings
     subnetIds: config.getObject<string[]>('subnetIds'),
     oldestMessageAlarmSeconds: config.getNumber('oldestMessageAlarmSeconds') ?? 120,
     errorRateAlarmPercent: config.getNumber('errorRateAlarmPercent') ?? 5,
+    takeoverAlarmCount: config.getNumber('takeoverAlarmCount') ?? 1,
     alarmTopicArn: config.get('alarmTopicArn'),
     sessionTtlDays: config.getNumber('sessionTtlDays') ?? 7,
   };

@@ -5,8 +5,10 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { createAlarms } from './alarms.ts';
+import { createCache } from './cache.ts';
 import { createCompute } from './compute.ts';
 import { createRoles } from './iam.ts';
+import { createNetwork } from './network.ts';
 import { createQueues } from './queue.ts';
 import type { Settings } from './settings.ts';
 import { createStorage } from './storage.ts';
@@ -39,20 +41,24 @@ export function createStack(s: Settings): StackOutputs {
     VIDEO_WORKER_QUEUE_URL: queue.url,
     STREAM_UPLOAD_ROLE_ARN: roles.upload.arn,
   };
+  const network = createNetwork(s);
+  const cache = createCache(s, network);
   const environment = {
     ...keys,
+    REDIS_URL: cache.url,
     PROFILE: 'aws',
     STREAMING_ENABLED: 'true',
     SQS_VISIBILITY_SECONDS: String(s.visibilityTimeoutSeconds),
     SESSION_TTL_DAYS: String(s.sessionTtlDays),
   };
   const compute = createCompute(s, {
+    network,
     taskRole: roles.task,
     executionRole: roles.execution,
     instanceProfile: roles.instanceProfile,
     signingSecret,
     environment: pulumi.output(environment),
   });
-  createAlarms(s, { queue, dlq, loadBalancer: compute.loadBalancer });
+  createAlarms(s, { queue, dlq, loadBalancer: compute.loadBalancer, logGroup: compute.logGroup });
   return { ...keys, PUBLIC_BASE_URL: compute.publicBaseUrl };
 }

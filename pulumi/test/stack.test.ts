@@ -27,6 +27,7 @@ await pulumi.runtime.setMocks(
         bucket: args.inputs.bucket ?? `${args.name}-bucket`,
       };
       if (args.type === 'aws:sqs/queue:Queue') state.url = `https://sqs.mock/123456789012/${args.name}`;
+      if (args.type === 'aws:elasticache/replicationGroup:ReplicationGroup') state.primaryEndpointAddress = `${args.name}.cache.mock`;
       if (args.type === 'aws:lb/loadBalancer:LoadBalancer') {
         state.dnsName = `${args.name}.elb.mock`;
         state.arnSuffix = `app/${args.name}/1`;
@@ -198,12 +199,29 @@ t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in
     t.ok(env[key], `${key} is set`);
   }
   t.same(containers[0].secrets.map((s: { name: string }) => s.name), ['SIGNING_SECRET'], 'the signing secret comes from Secrets Manager');
-  t.equal(one('aws:ecs/service:Service').inputs.desiredCount, 1);
+  t.equal(one('aws:ecs/service:Service').inputs.desiredCount, 2, 'two nodes by default');
+  t.equal(env.REDIS_URL, 'rediss://stereospot-bus.cache.mock:6379', 'the bus, over TLS');
 });
 
-t.test('alarms: DLQ not empty, oldest message age, 5xx rate', async (t) => {
+t.test('the bus: Valkey in the VPC, encrypted, reachable from the server instances only', async (t) => {
+  const group = one('aws:elasticache/replicationGroup:ReplicationGroup');
+  t.match(group.inputs, { engine: 'valkey', numCacheClusters: 2, automaticFailoverEnabled: true, transitEncryptionEnabled: true, atRestEncryptionEnabled: true });
+  const groups = byType('aws:ec2/securityGroup:SecurityGroup');
+  const cacheSg = groups.find((g) => g.name === 'stereospot-cache')!;
+  t.same(group.inputs.securityGroupIds, ['stereospot-cache-id']);
+  t.same(cacheSg.inputs.ingress.map((r: { fromPort: number; toPort: number; securityGroups?: string[]; cidrBlocks?: string[] }) => [r.fromPort, r.toPort, r.securityGroups, r.cidrBlocks]),
+    [[6379, 6379, ['stereospot-instances-id'], undefined]], 'only the instances, only 6379, no CIDR');
+  t.equal(one('aws:elasticache/subnetGroup:SubnetGroup').inputs.subnetIds.length, 2, 'in the VPC subnets');
+});
+
+t.test('alarms: DLQ not empty, oldest message age, 5xx rate, session takeovers', async (t) => {
   const alarms = byType('aws:cloudwatch/metricAlarm:MetricAlarm');
-  t.equal(alarms.length, 3);
+  t.equal(alarms.length, 4);
+  const filter = one('aws:cloudwatch/logMetricFilter:LogMetricFilter');
+  t.equal(filter.inputs.pattern, '"session taken over"', 'takeovers are counted from the servers\' log line');
+  t.match(alarms.find((a) => a.name.includes('takeovers'))!.inputs, {
+    namespace: filter.inputs.metricTransformation.namespace, metricName: filter.inputs.metricTransformation.name, threshold: 1,
+  });
   t.match(alarms.find((a) => a.name.includes('dlq'))!.inputs, { metricName: 'ApproximateNumberOfMessagesVisible', threshold: 0, comparisonOperator: 'GreaterThanThreshold' });
   t.match(alarms.find((a) => a.name.includes('oldest'))!.inputs, { metricName: 'ApproximateAgeOfOldestMessage', threshold: 120 });
   t.match(alarms.find((a) => a.name.includes('5xx'))!.inputs.metricQueries[0], { id: 'rate', returnData: true });
