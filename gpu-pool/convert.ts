@@ -156,9 +156,13 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     // A source that sent few frames while its sound went on (a static screen: browsers send frames
     // only when something changes) holds its last picture until the sound ends, so the segment is as
     // long as the chunk and the next one follows without a hole. (Repeated frames cost x264 almost nothing.)
+    // Only a real freeze (the sound runs on ≥ 0.25 s past the last frame): the usual few milliseconds of
+    // skew between a capture's sound and picture must not lengthen a segment into the next one's time.
     const step = BigInt(Math.max(1, Math.round(facts.timeBase.den / (facts.timeBase.num * facts.fps))));
+    const freeze = BigInt(Math.round((0.25 * facts.timeBase.den) / facts.timeBase.num));
+    const frozen = audioEnd - (last + step) >= freeze;
     const heldFrom = performance.now();
-    while (lastOut && last + 2n * step <= audioEnd && frames < MAX_FRAMES) {
+    while (frozen && lastOut && last + 2n * step <= audioEnd && frames < MAX_FRAMES) {
       last += step;
       writer.writeFrame(lastOut, last);
       frames++;

@@ -387,13 +387,19 @@ export class SessionService {
   }
 
   async #load(sessionId: string): Promise<SessionView | undefined> {
-    const record = await this.#adapters.sessions.get(sessionId);
+    let record = await this.#adapters.sessions.get(sessionId);
     if (!record || this.#closed) return undefined;
     const existing = this.#registry.view(sessionId);
     if (existing) return existing;
     // A closed session needs no owner (its record is final); an open one runs where its lease is.
-    if (!record.closed && !(await this.#ownership.acquire(sessionId))) {
-      return this.#registry.view(sessionId) ?? this.#storedView(record);
+    if (!record.closed) {
+      if (!(await this.#ownership.acquire(sessionId))) return this.#registry.view(sessionId) ?? this.#storedView(record);
+      // Read again under the lease: the record read before it may predate the last owner's final
+      // writes (it closed the session and gave the lease up in between), and running from that stale
+      // record would undo them with our newer fencing token.
+      record = await this.#adapters.sessions.get(sessionId);
+      if (!record || record.closed) await this.#ownership.release(sessionId);
+      if (!record || this.#closed) return undefined;
     }
     if (this.#registry.has(sessionId)) return this.#registry.view(sessionId);
     this.#remote.delete(sessionId);

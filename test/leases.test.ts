@@ -12,6 +12,10 @@ import { DynamoSessionStore } from '../server/adapters/aws/dynamo-session-store.
 import { MemoryLeases } from '../server/adapters/local/leases.ts';
 import { FsSessionStore } from '../server/adapters/local/session-store.ts';
 import { LeaseLostError, type SessionLeases, type SessionStore } from '../server/adapters/ports.ts';
+import { createLocalAdapters } from '../server/adapters/local/index.ts';
+import { loadConfig } from '../server/config.ts';
+import { createLogger, memorySink } from '../server/log.ts';
+import { SessionService } from '../server/sessions.ts';
 import { tempDir } from '../server/test/helpers/server.ts';
 import { startAwsEmulators, TABLE } from './helpers/aws.ts';
 
@@ -65,4 +69,37 @@ t.test('DynamoDB: conditional writes on the lease and the fencing token', async 
 t.test('local profile: memory leases fence the file store alike', async (t) => {
   const leases = new MemoryLeases();
   await contract(t, new FsSessionStore(await tempDir(t), leases), leases);
+});
+
+t.test('a node that reads a session just before its owner closes it does not revive it', async (t) => {
+  // The race: node A reads the record (open), the owner B stores its final record and gives the
+  // lease up, then A takes the free lease. Running from what A read first would undo B's final
+  // writes with A's newer token; A must read the record again under the lease.
+  const dataDir = await tempDir(t);
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, NODE_ID: 'node-a' });
+  const log = createLogger('test', memorySink('warn'));
+  const adapters = await createLocalAdapters(config, log);
+  t.teardown(() => adapters.close());
+  const open = record('s-race');
+  await adapters.sessions.create(open);
+  const lease = await adapters.leases.acquire('s-race', 'node-b', 10_000);
+  const final: SessionRecord = { ...open, closed: true, endedAt: 1_795_000_010_000, chunks: { 0: { index: 0, status: 'failed', attempts: 3, uploadedAt: 1 } } };
+  const get = adapters.sessions.get.bind(adapters.sessions);
+  let reads = 0;
+  adapters.sessions.get = async (id) => {
+    const read = await get(id);
+    if (++reads === 1) {
+      await adapters.sessions.save(final, lease!.token);
+      await adapters.leases.release(lease!);
+    }
+    return read;
+  };
+  const pool = { run: () => Promise.reject(new Error('nothing is converted here')) };
+  const sessions = new SessionService({ config, adapters, pool, poolSize: 1, log });
+  t.teardown(() => sessions.close());
+  const view = await sessions.find('s-race');
+  t.equal(view?.phase, 'ended', 'A shows the closed session, as B left it');
+  t.same(view?.context.chunks[0], final.chunks[0], 'with its final chunks');
+  t.same(await get('s-race'), final, "B's final record stands");
+  t.equal(await adapters.leases.holder('s-race'), null, 'and A does not hold the lease of a closed session');
 });

@@ -53,10 +53,14 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
   t.equal(first.player, 'mse', 'played through Media Source Extensions');
   t.equal(first.width, 640, 'side by side: twice the source width');
   t.equal(first.height, 180);
+  let seen: PageView = first;
   const later = await until(async () => {
-    const s = await stats(page);
-    return s.currentTime > first.currentTime + 1.5 && s;
-  }, 'playback to advance', 30_000);
+    seen = await stats(page);
+    return seen.currentTime > first.currentTime + 1.5 && seen;
+  }, 'playback to advance', 30_000).catch((error: unknown) => {
+    // What the page was doing, for the log: a stuck player is a bug to find, not a timing to widen.
+    throw new Error(`${(error as Error).message}; page: ${JSON.stringify({ ...seen, buffered: undefined })}`);
+  });
   t.ok(later.currentTime > first.currentTime, `playback advances (${first.currentTime.toFixed(2)} → ${later.currentTime.toFixed(2)} s)`);
   t.match(later.latencyText, /^\d+\.\d\d s behind capture$/, `a latency figure is shown ("${later.latencyText}")`);
   t.ok(later.lastLatency! > 0 && later.lastLatency! < 10_000, `the latency is a plausible figure (${Math.round(later.lastLatency!)} ms)`);
