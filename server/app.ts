@@ -104,6 +104,8 @@ export class StereoSpotApp {
     m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s.segmentsReady);
     m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s.chunksFailed);
     m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s.eventsDropped);
+    m.gauge('stereospot_cluster_nodes', 'Server nodes known alive (this one included)', () => this.#opts.sessions.nodes.length);
+    m.gauge('stereospot_sessions_running', 'Open sessions whose actor runs on this node', () => this.#opts.sessions.nodes[0]?.sessions ?? 0);
     m.gauge('stereospot_ws_subscribers', 'Open WebSocket subscribers', () => this.#hub.size);
     m.counterFrom('stereospot_ws_slow_consumers_dropped_total', 'Subscribers disconnected for backpressure', () => this.#hub.slowConsumersDropped);
     m.counterFrom('stereospot_ws_messages_sent_total', 'WebSocket messages sent', () => this.#hub.messagesSent);

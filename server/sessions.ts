@@ -38,12 +38,15 @@ import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
-import type { ClusterBus, CommandReply, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
+import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
+import { Presence } from './cluster/presence.ts';
 import { Ownership } from './ownership.ts';
 import { SessionPersister } from './persister.ts';
 
 /** How long a forwarded command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
+/** How long a non-owner trusts a session's view read from the store before reading it again. */
+const STORED_VIEW_MS = 1000;
 
 /**
  * Another node holds the session's lease and runs its actor: this node may show its stored state but
@@ -84,8 +87,14 @@ export class SessionService {
   readonly #bus: ClusterBus | null;
   /** Per session we run: the sequence number of our next bus message. */
   readonly #seq = new Map<string, number>();
-  /** Sessions another node runs, as its latest bus message showed them (never moved backwards). */
-  readonly #remote = new Map<string, { owner: string; token: number; seq: number; view: SessionView }>();
+  /**
+   * Sessions another node runs, as its latest bus message showed them (never moved backwards), or as
+   * read from the store (`readAt`; token 0: any bus message supersedes it; trusted STORED_VIEW_MS).
+   */
+  readonly #remote = new Map<string, { owner: string | null; token: number; seq: number; view: SessionView; readAt?: number }>();
+  /** Several nodes: which are alive and how loaded (new sessions go to the least loaded). */
+  readonly #presence: Presence | null;
+  readonly #poolSize: number;
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
@@ -134,6 +143,11 @@ export class SessionService {
       onChange: (id, changes, view) => this.#onChange(id, changes, view),
       onError: (id, error) => this.#log.error('session actor error', { session_id: id, error: errorMessage(error) }),
     });
+    this.#poolSize = Math.max(1, options.poolSize);
+    this.#presence = this.#bus
+      ? new Presence({ bus: this.#bus, nodeId: options.config.nodeId, log: options.log, load: () => this.#nodeLoad() })
+      : null;
+    void this.#presence?.tick();
   }
 
   /** Subscribes to every session's changes; returns the unsubscribe function. */
@@ -274,7 +288,7 @@ export class SessionService {
    * owner answers once its actor has it. NotOwnerError (→ 503, or redelivery for queue events) when the
    * owner is unknown or does not answer in time.
    */
-  async #forward(command: SessionCommand): Promise<true> {
+  async #forward(command: Exclude<SessionCommand, { type: 'create' }>): Promise<true> {
     if (!this.#bus) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
     // Known from its bus messages, else from the lease itself (this node may not have heard of it yet).
     const owner = this.#remote.get(command.sessionId)?.owner ?? (await this.#adapters.leases.holder(command.sessionId));
@@ -284,8 +298,13 @@ export class SessionService {
     return true;
   }
 
-  /** A command another node forwarded: done here only while this node runs the session. */
+  /** A command another node forwarded: done here only while this node runs the session (or, create: a new one). */
   async #execute(command: SessionCommand): Promise<CommandReply> {
+    if (command.type === 'create') {
+      if (this.#closed) return { ok: false, error: 'shutting down' };
+      const view = await this.#createHere(command.mode, command.settings);
+      return { ok: true, sessionId: view.context.sessionId };
+    }
     if (!this.#acts(command.sessionId)) return { ok: false, error: 'not running here' };
     switch (command.type) {
       case 'chunk':
@@ -298,6 +317,18 @@ export class SessionService {
         this.#registry.send(command.sessionId, { type: 'SET_SETTINGS', settings: command.settings });
         return { ok: true };
     }
+  }
+
+  /** The nodes known alive with their load (this one alone without a bus). */
+  get nodes(): NodeLoad[] {
+    return this.#presence?.nodes() ?? [{ nodeId: this.#config.nodeId, ...this.#nodeLoad() }];
+  }
+
+  /** What this node announces to the others: its worker threads and the open sessions it runs. */
+  #nodeLoad(): { workers: number; sessions: number } {
+    let open = 0;
+    for (const view of this.#registry.views()) if (view.phase !== 'ended') open++;
+    return { workers: this.#poolSize, sessions: open };
   }
 
   /** Another node took the session over: stop its actor here (in-flight work is aborted). */
@@ -340,12 +371,30 @@ export class SessionService {
     return { strength: this.#config.stereoStrength, convergence: this.#config.stereoConvergence };
   }
 
-  /** Creates a session and starts its actor. Missing settings take the configured defaults. */
+  /**
+   * Creates a session. Missing settings take the configured defaults. With several nodes, its actor
+   * runs on the least-loaded one (asked over the bus; here when that fails).
+   */
   async create(mode: StereoMode, chosen: Partial<StereoSettings> = {}): Promise<SessionView> {
     if (this.#closed) throw new Error('the server is shutting down');
+    const settings = { ...this.defaultSettings, ...chosen };
+    const target = this.#presence?.place() ?? this.#config.nodeId;
+    if (target !== this.#config.nodeId && this.#bus) {
+      const reply = await this.#bus.request(target, { type: 'create', mode, settings }, COMMAND_TIMEOUT_MS).catch((error: unknown) => {
+        this.#log.warn('the least-loaded node did not take a new session: it runs here', { node_id: target, error: errorMessage(error) });
+        return null;
+      });
+      const view = reply?.ok && reply.sessionId ? await this.find(reply.sessionId) : undefined;
+      if (view) return view;
+      this.#presence?.forget(target);
+    }
+    return this.#createHere(mode, settings);
+  }
+
+  /** Creates a session run by this node. */
+  async #createHere(mode: StereoMode, settings: StereoSettings): Promise<SessionView> {
     const sessionId = randomUUID();
     const createdAt = Date.now();
-    const settings = { ...this.defaultSettings, ...chosen };
     const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt, settings), closed: false };
     await this.#adapters.sessions.create(record);
     if (!(await this.#ownership.acquire(sessionId))) throw new Error(`the lease of the new session ${sessionId} could not be taken`);
@@ -371,9 +420,20 @@ export class SessionService {
    * Undefined when no such session exists. Store failures reject (callers answer 503).
    */
   async find(sessionId: string): Promise<SessionView | undefined> {
-    const view = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
+    const remote = this.#remote.get(sessionId);
+    const trusted = remote && (remote.readAt === undefined || Date.now() - remote.readAt < STORED_VIEW_MS);
+    const view = this.#registry.view(sessionId) ?? (trusted ? remote.view : undefined);
     if (view) return view;
     return this.#loadOnce(sessionId);
+  }
+
+  /** A session another node runs, as read from the store: kept briefly (unless the bus shows it). */
+  #storedRemote(record: SessionRecord): SessionView {
+    const known = this.#remote.get(record.sessionId);
+    if (known && known.readAt === undefined) return known.view;
+    const view = this.#storedView(record);
+    this.#remote.set(record.sessionId, { owner: null, token: 0, seq: 0, view, readAt: Date.now() });
+    return view;
   }
 
   /** Loads (and takes the lease of) a session, once however many ask at the same time. */
@@ -393,7 +453,7 @@ export class SessionService {
     if (existing) return existing;
     // A closed session needs no owner (its record is final); an open one runs where its lease is.
     if (!record.closed) {
-      if (!(await this.#ownership.acquire(sessionId))) return this.#registry.view(sessionId) ?? this.#storedView(record);
+      if (!(await this.#ownership.acquire(sessionId))) return this.#registry.view(sessionId) ?? this.#storedRemote(record);
       // Read again under the lease: the record read before it may predate the last owner's final
       // writes (it closed the session and gave the lease up in between), and running from that stale
       // record would undo them with our newer fencing token.
@@ -567,6 +627,7 @@ export class SessionService {
     this.#closed = true;
     this.#closing.abort();
     if (this.#adoptTimer) clearInterval(this.#adoptTimer);
+    this.#presence?.close();
     for (const timer of this.#evictions.values()) clearTimeout(timer);
     this.#evictions.clear();
     this.#registry.close();

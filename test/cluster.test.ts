@@ -71,3 +71,39 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   await socket.next((m) => m.type === 'ended', 'the end, on the other node', 20_000);
   t.equal(JSON.parse((await getText(`${owner.url}/stream_sessions/${s.session_id}`)).text).state, 'ended', 'the owner ended it');
 });
+
+t.test('new sessions go to the least-loaded node, whichever node is asked', async (t) => {
+  const aws = await startAwsEmulators(t);
+  const redis = await startRedis(t);
+  const env = { ...aws.env, REDIS_URL: redis, SESSION_LEASE_SECONDS: '5', SQS_VISIBILITY_SECONDS: '1' };
+  const pools = { a: new FakePool(1), b: new FakePool(2) };
+  const a = await startTestServer(t, { pool: pools.a, env: { ...env, NODE_ID: 'node-a' } });
+  const b = await startTestServer(t, { pool: pools.b, env: { ...env, NODE_ID: 'node-b' } });
+  const nodes = async (url: string) => Number(/^stereospot_cluster_nodes (\d+)$/m.exec((await getText(`${url}/metrics`)).text)?.[1]);
+  await until(async () => (await nodes(a.url)) === 2 && (await nodes(b.url)) === 2, 'each node to see the other', 10_000);
+
+  // Six sessions, all asked of node A: B has twice A's workers, so it should run twice as many.
+  const ids: string[] = [];
+  for (let k = 0; k < 6; k++) ids.push(((await postJson(`${a.url}/stream_sessions`, {})).json as CreateSessionResponse).session_id);
+  // Chunk 0 of session k carries marker k: each pool's list shows which sessions its node runs.
+  await Promise.all(ids.map((id, k) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(id, 0), Body: fakeChunk(k) }))));
+  await until(() => pools.a.started.length + pools.b.started.length === 6, 'every session to convert its chunk', 20_000);
+  t.equal(pools.a.started.length, 2, `node A runs 2 sessions (${pools.a.started.join(',')})`);
+  t.equal(pools.b.started.length, 4, `node B, with twice the workers, runs 4 (${pools.b.started.join(',')})`);
+  const running = async (url: string) => Number(/^stereospot_sessions_running (\d+)$/m.exec((await getText(`${url}/metrics`)).text)?.[1]);
+  t.equal(await running(a.url), 2, "node A's gauge");
+  t.equal(await running(b.url), 4, "node B's gauge");
+  // Every node answers for every session, wherever it runs.
+  for (const url of [a.url, b.url]) {
+    const ready = async (id: string) => JSON.parse((await getText(`${url}/stream_sessions/${id}`)).text).ready === 1;
+    await until(async () => (await Promise.all(ids.map(ready))).every(Boolean), `${url}: every session with its segment`, 10_000);
+  }
+  t.pass('each node shows every session with its segment');
+
+  // A node that shuts down leaves the table at once: new sessions go to the one left.
+  await b.close();
+  await until(async () => (await nodes(a.url)) === 1, 'node A to see node B gone', 5_000);
+  const after = ((await postJson(`${a.url}/stream_sessions`, {})).json as CreateSessionResponse).session_id;
+  await aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(after, 0), Body: fakeChunk(6) }));
+  await until(() => pools.a.started.includes(6), 'node A to run the new session', 20_000);
+});

@@ -1,12 +1,13 @@
 /**
  * The cross-node channel: the owner of a session publishes each of its changes (with the record as it
  * now is), and every other node takes them in, so every node answers for every session with the
- * owner's truth — its sockets, its dashboards, its blocking playlist reloads. Redis pub/sub
- * (`REDIS_URL`); without it a node runs alone and there is no bus.
+ * owner's truth — its sockets, its dashboards, its blocking playlist reloads. Also: commands from node
+ * to node (request/reply on a channel per node), and presence (a key per node, expiring unless the node
+ * renews it, holding its load). Redis (`REDIS_URL`); without it a node runs alone and there is no bus.
  */
 import { Redis } from 'ioredis';
 import type { SessionChange } from '../../actors/index.ts';
-import type { SessionRecord } from '../../actors/types.ts';
+import type { SessionRecord, StereoMode, StereoSettings } from '../../actors/types.ts';
 import { errorMessage, type Logger } from '../log.ts';
 
 /** One session change as the owner saw it. Ordered per session by (token, seq). */
@@ -22,8 +23,9 @@ export interface SessionChangeMessage {
   record: SessionRecord;
 }
 
-/** What a node asks a session's owner to do for it (a command that reached the wrong node). */
+/** What a node asks a session's owner to do for it (a command that reached the wrong node), or asks the least-loaded node to run (create). */
 export type SessionCommand =
+  | { type: 'create'; mode: StereoMode; settings: StereoSettings }
   | { type: 'chunk'; sessionId: string; index: number; bytes: number }
   | { type: 'end'; sessionId: string; expectedChunks: number | null }
   | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } };
@@ -32,6 +34,17 @@ export type SessionCommand =
 export interface CommandReply {
   ok: boolean;
   error?: string;
+  /** `create`: the new session's id. */
+  sessionId?: string;
+}
+
+/** What a node announces about itself (presence): alive, and how loaded. */
+export interface NodeLoad {
+  nodeId: string;
+  /** Pool worker threads: how many chunks it converts at once. */
+  workers: number;
+  /** Open sessions it runs. */
+  sessions: number;
 }
 
 export interface ClusterBus {
@@ -42,11 +55,18 @@ export interface ClusterBus {
   request(to: string, command: SessionCommand, timeoutMs: number): Promise<CommandReply>;
   /** Commands other nodes send to this one. */
   onCommand(handler: (command: SessionCommand) => Promise<CommandReply>): void;
+  /** Announces this node alive with its load, for `ttlMs` (renewed by announcing again). */
+  announce(load: NodeLoad, ttlMs: number): Promise<void>;
+  /** Every node whose announcement has not expired, this one included. */
+  nodes(): Promise<NodeLoad[]>;
+  /** Withdraws this node's announcement (it is shutting down), then disconnects. */
   close(): Promise<void>;
 }
 
 const CHANNEL = 'stereospot:sessions';
 const nodeChannel = (nodeId: string) => `stereospot:node:${nodeId}`;
+/** Presence: one key per node, expiring on its own when the node stops announcing (dies). */
+const PRESENCE_PREFIX = 'stereospot:presence:';
 
 type NodeMessage =
   | { kind: 'command'; id: string; from: string; command: SessionCommand }
@@ -127,9 +147,38 @@ export class RedisBus implements ClusterBus {
     this.#commandHandler = handler;
   }
 
+  async announce(load: NodeLoad, ttlMs: number): Promise<void> {
+    if (this.#closed) return;
+    await this.#pub.set(PRESENCE_PREFIX + this.#nodeId, JSON.stringify(load), 'PX', Math.max(1, Math.round(ttlMs)));
+  }
+
+  async nodes(): Promise<NodeLoad[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.#pub.scan(cursor, 'MATCH', `${PRESENCE_PREFIX}*`, 'COUNT', 200);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    if (keys.length === 0) return [];
+    const values = await this.#pub.mget(...keys);
+    const nodes: NodeLoad[] = [];
+    for (const value of values) {
+      if (value === null) continue; // expired between SCAN and MGET
+      try {
+        const load = JSON.parse(value) as NodeLoad;
+        if (typeof load.nodeId === 'string' && Number.isFinite(load.workers) && Number.isFinite(load.sessions)) nodes.push(load);
+      } catch {
+        // not ours: ignored
+      }
+    }
+    return nodes;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#pub.del(PRESENCE_PREFIX + this.#nodeId).catch(() => undefined);
     await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
   }
 
