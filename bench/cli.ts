@@ -1,6 +1,7 @@
 /** `npm run bench -- <scenario> [options]`: benchmark scenarios; results also saved as JSON in bench/results/. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
@@ -14,6 +15,9 @@ Scenarios:
               and the newest frame's age when its segment is listed (p50/p95/max)
   glass       glass-to-glass: capture (real time) → server → the watch page in headless Chromium,
               per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
+  capacity    live streams held in real time by 1 node, then 2 (each a server process with one
+              worker, pinned to a core; AWS emulators + redis-server): streams added until
+              chunk cut → segment ready falls behind
 
 Options (pipeline):
   --chunks N          chunks per resolution (default 6)
@@ -31,7 +35,14 @@ Options (glass):
   --seconds N         seconds measured per case after settling (default 60)
   --settle N          seconds after the first frame not counted (default 5)
   --sizes WxH         source size (default 640x360)
-  --cases LIST        player:chunk-seconds,… (default mse:0.5,hls:1,hls:2)`;
+  --cases LIST        player:chunk-seconds,… (default mse:0.5,hls:1,hls:2)
+
+Options (capacity):
+  --nodes LIST        cluster sizes (default 1,2)
+  --seconds N         seconds of stream per level (default 20)
+  --chunk-seconds N   chunk length (default 1)
+  --sizes WxH         source size (default 640x360)
+  --max-streams N     the largest level tried (default 8)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -45,6 +56,8 @@ async function main(): Promise<number> {
       seconds: { type: 'string' },
       settle: { type: 'string' },
       cases: { type: 'string' },
+      nodes: { type: 'string' },
+      'max-streams': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -72,6 +85,32 @@ async function main(): Promise<number> {
     const cases = values.cases ? values.cases.split(',').map(parseCase) : defaultGlassCases();
     const rows = await runGlass({ seconds, settle, size: values.sizes ?? '640x360', cases }, (l) => process.stdout.write(l + '\n'));
     await saveResult('glass', { seconds, settle, cases }, rows);
+    return 0;
+  }
+  if (scenario === 'capacity') {
+    const options = defaultCapacityOptions();
+    if (values.nodes !== undefined) {
+      options.nodes = values.nodes.split(',').map(Number);
+      if (!options.nodes.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--nodes takes positive integers, e.g. 1,2 (got "${values.nodes}")`);
+    }
+    if (values.seconds !== undefined) options.seconds = Number(values.seconds);
+    if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
+    if (values['max-streams'] !== undefined) options.maxStreams = Number(values['max-streams']);
+    if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5) || !(Number.isInteger(options.maxStreams) && options.maxStreams >= 1)) {
+      throw new Error('--seconds must be positive, --chunk-seconds at least 0.5 and --max-streams a positive integer');
+    }
+    if (values.sizes) {
+      const m = /^(\d+)x(\d+)$/.exec(values.sizes.trim());
+      if (!m) throw new Error(`--sizes must be WxH (got "${values.sizes}")`);
+      options.width = Number(m[1]);
+      options.height = Number(m[2]);
+    }
+    const rows = await runCapacity(options, (l) => process.stdout.write(l + '\n'));
+    for (const row of rows) process.stdout.write(`${row.nodes} node(s): ${row.capacity} stream(s) in real time\n`);
+    if (rows.length >= 2 && rows[0]!.capacity > 0) {
+      process.stdout.write(`${rows.at(-1)!.nodes} nodes hold ${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}× the streams of ${rows[0]!.nodes}\n`);
+    }
+    await saveResult('capacity', options, rows);
     return 0;
   }
   if (scenario !== 'pipeline') {

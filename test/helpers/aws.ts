@@ -13,8 +13,8 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSC
 import dynalite from 'dynalite';
 import { createSqsServer } from 'local-aws-sqs';
 import S3rver from 's3rver';
-import type { Test } from 'tap';
 import { startStsStandIn, type StsStandIn } from './sts-standin.ts';
+import type { Teardown } from './teardown.ts';
 
 export const INPUT_BUCKET = 'stereo-input';
 export const OUTPUT_BUCKET = 'stereo-output';
@@ -56,7 +56,7 @@ const corsRule = (methods: string[], expose: string[] = []) =>
   `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>${methods.map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join('')}` +
   `<AllowedHeader>*</AllowedHeader>${expose.map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join('')}<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
-export async function startAwsEmulators(t: Test, opts: { maxReceiveCount?: number } = {}): Promise<AwsEmulators> {
+export async function startAwsEmulators(t: Teardown, opts: { maxReceiveCount?: number } = {}): Promise<AwsEmulators> {
   // The SDK's default credential chain reads these; s3rver accepts this key pair.
   process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
   process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';

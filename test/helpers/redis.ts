@@ -2,11 +2,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import type { Test } from 'tap';
 import { until } from '../../server/test/helpers/server.ts';
 import { freePort } from './node-process.ts';
+import type { Teardown } from './teardown.ts';
 
-export async function startRedis(t: Test): Promise<string> {
+export async function startRedis(t: Teardown): Promise<string> {
   if (!existsSync('/usr/bin/redis-server')) throw new Error('redis-server is missing: apt-get install redis-server');
   const port = await freePort();
   const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });

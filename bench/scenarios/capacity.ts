@@ -1,0 +1,210 @@
+/**
+ * Capacity: how many live streams a cluster of N nodes converts in real time, for N = 1, 2, ….
+ * Each node is a real server process (PROFILE=aws on the tests' protocol emulators, a real
+ * redis-server as the bus) with one pool worker, pinned to a CPU core of its own with `taskset` — one
+ * node stands for one box. Streams are added one level at a time: S sessions are created through the
+ * nodes in turn (as a load balancer spreads requests; placement decides where each runs), and each gets a
+ * chunk of the test pattern every chunk length, uploaded to S3 as the capture client does. A chunk's
+ * latency runs from the moment its last frame would have been captured (its cut) to the moment the
+ * dashboard socket reports its segment ready. A level is held when every chunk is ready and the p95
+ * latency stays under two chunk lengths (a cluster that falls behind piles up a backlog: its latency
+ * grows chunk after chunk). The capacity is the largest level held.
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
+import { chunkKey } from '../../protocol/keys.ts';
+import type { DashboardMessage } from '../../protocol/messages.ts';
+import { INPUT_BUCKET, startAwsEmulators } from '../../test/helpers/aws.ts';
+import { freePort } from '../../test/helpers/node-process.ts';
+import { startRedis } from '../../test/helpers/redis.ts';
+import { Cleanups } from '../../test/helpers/teardown.ts';
+import { generateChunks } from '../media.ts';
+
+export interface CapacityOptions {
+  /** Cluster sizes to measure, e.g. [1, 2]. */
+  nodes: number[];
+  /** Seconds of stream per level. */
+  seconds: number;
+  chunkSeconds: number;
+  width: number;
+  height: number;
+  /** The largest level tried. */
+  maxStreams: number;
+}
+
+export interface CapacityLevel {
+  streams: number;
+  held: boolean;
+  /** Chunk cut → segment ready (ms). */
+  p50: number;
+  p95: number;
+  max: number;
+  /** Chunks that never became ready before the deadline. */
+  missing: number;
+  /** Sessions each node ran, by node id. */
+  placement: Record<string, number>;
+}
+
+export interface CapacityRow {
+  nodes: number;
+  capacity: number;
+  levels: CapacityLevel[];
+}
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export function defaultCapacityOptions(): CapacityOptions {
+  return { nodes: [1, 2], seconds: 20, chunkSeconds: 1, width: 640, height: 360, maxStreams: 8 };
+}
+
+const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+
+export async function runCapacity(options: CapacityOptions, log: (line: string) => void): Promise<CapacityRow[]> {
+  const cores = os.cpus().length;
+  const pin = existsSync('/usr/bin/taskset');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-capacity-'));
+  try {
+    const count = Math.ceil(options.seconds / options.chunkSeconds);
+    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: count, chunkSeconds: options.chunkSeconds });
+    log(`${count} × ${options.chunkSeconds}-s chunks of ${options.width}×${options.height}@30 per stream; ${cores} CPU(s); ${pin ? 'each node pinned to a core of its own' : 'taskset missing: nodes not pinned'}`);
+    const rows: CapacityRow[] = [];
+    for (const n of options.nodes) {
+      if (pin && n > cores) throw new Error(`${n} nodes need ${n} cores to pin one node per core; this machine has ${cores}`);
+      const cleanups = new Cleanups();
+      try {
+        const cluster = await startCluster(n, pin, dir, cleanups);
+        const levels: CapacityLevel[] = [];
+        for (let streams = 1; streams <= options.maxStreams; streams++) {
+          const level = await runLevel(cluster, streams, chunks, options);
+          levels.push(level);
+          const where = Object.entries(level.placement).map(([node, k]) => `${node}: ${k}`).join(', ');
+          log(`${n} node(s), ${streams} stream(s): p50 ${(level.p50 / 1000).toFixed(2)} s, p95 ${(level.p95 / 1000).toFixed(2)} s, max ${(level.max / 1000).toFixed(2)} s${level.missing ? `, ${level.missing} chunk(s) never ready` : ''} [${where}] → ${level.held ? 'held' : 'falls behind'}`);
+          if (!level.held) break;
+          // Let the ended sessions leave every node's announced load before the next level.
+          await new Promise((r) => setTimeout(r, 2500));
+        }
+        rows.push({ nodes: n, capacity: levels.filter((l) => l.held).reduce((m, l) => Math.max(m, l.streams), 0), levels });
+      } finally {
+        await cleanups.run();
+      }
+    }
+    return rows;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Cluster {
+  urls: string[];
+  aws: Awaited<ReturnType<typeof startAwsEmulators>>;
+}
+
+async function startCluster(n: number, pin: boolean, dir: string, cleanups: Cleanups): Promise<Cluster> {
+  const aws = await startAwsEmulators(cleanups);
+  const redis = await startRedis(cleanups);
+  const urls: string[] = [];
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    const port = await freePort();
+    const env = {
+      ...process.env, ...aws.env, REDIS_URL: redis, NODE_ID: `node-${i + 1}`, PORT: String(port), HOST: '127.0.0.1',
+      GPU_POOL_WORKERS: '1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', DATA_DIR: path.join(dir, `node-${port}`),
+    };
+    const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];
+    const [command, ...args] = pin ? ['/usr/bin/taskset', '-c', String(i), ...node] : node;
+    const child = spawn(command!, args, { cwd: root, env, stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'] });
+    children.push(child);
+    cleanups.teardown(() => {
+      child.kill('SIGTERM');
+      return new Promise((r) => child.once('close', r));
+    });
+    urls.push(`http://127.0.0.1:${port}`);
+  }
+  for (const url of urls) await waitFor(async () => (await fetch(`${url}/healthz`)).ok, `${url} to start`, 60_000);
+  for (const url of urls) await waitFor(async () => (await metric(url, 'stereospot_cluster_nodes')) === n, `${url} to see ${n} node(s)`, 15_000);
+  return { urls, aws };
+}
+
+async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], options: CapacityOptions): Promise<CapacityLevel> {
+  const { urls, aws } = cluster;
+  // Readiness as the dashboard socket reports it (every node's sessions, through the bus).
+  const readyAt = new Map<string, number>();
+  const events = new WebSocket(`${urls[0]!.replace('http', 'ws')}/ws/events?format=json`);
+  await new Promise<void>((resolve, reject) => {
+    events.once('open', () => resolve());
+    events.once('error', reject);
+  });
+  events.on('message', (data) => {
+    const message = JSON.parse(String(data)) as DashboardMessage;
+    const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
+    for (const s of sessions) for (const c of s.chunks) if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, Date.now());
+  });
+  try {
+    const ids: string[] = [];
+    for (let k = 0; k < streams; k++) {
+      const answer = await fetch(`${urls[k % urls.length]}/stream_sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (!answer.ok) throw new Error(`creating a session failed: ${answer.status} ${await answer.text()}`);
+      ids.push(((await answer.json()) as { session_id: string }).session_id);
+    }
+    const placement: Record<string, number> = {};
+    for (const [i, url] of urls.entries()) placement[`node-${i + 1}`] = await metric(url, 'stereospot_sessions_running');
+
+    // Each stream's chunk i is cut at start + (i + 1) chunk lengths (streams staggered over one chunk).
+    const step = options.chunkSeconds * 1000;
+    const start = Date.now() + 500;
+    const cuts = new Map<string, number>();
+    await Promise.all(
+      ids.map(async (id, k) => {
+        const offset = (k * step) / streams;
+        for (const [i, body] of chunks.entries()) {
+          const cut = start + offset + (i + 1) * step;
+          await new Promise((r) => setTimeout(r, Math.max(0, cut - Date.now())));
+          cuts.set(`${id}/${i}`, cut);
+          await aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(id, i), Body: body }));
+        }
+      }),
+    );
+    // Wait for the tail: a cluster that keeps up is done within a couple of chunk lengths.
+    const deadline = Date.now() + Math.max(10_000, options.seconds * 1000);
+    // (The dashboard's first snapshot also lists the previous levels' sessions: count this level's chunks only.)
+    const waiting = () => [...cuts.keys()].some((key) => !readyAt.has(key));
+    while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await Promise.all(ids.map((id, k) => fetch(`${urls[k % urls.length]}/stream_sessions/${id}/end`, { method: 'POST', body: JSON.stringify({ chunks: chunks.length }) })));
+
+    const latencies = [...cuts].filter(([key]) => readyAt.has(key)).map(([key, cut]) => readyAt.get(key)! - cut).sort((a, b) => a - b);
+    const missing = cuts.size - latencies.length;
+    const p95 = percentile(latencies, 0.95);
+    return {
+      streams,
+      held: missing === 0 && p95 <= 2 * step,
+      p50: percentile(latencies, 0.5),
+      p95,
+      max: latencies[latencies.length - 1] ?? NaN,
+      missing,
+      placement,
+    };
+  } finally {
+    events.close();
+  }
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
