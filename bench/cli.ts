@@ -41,8 +41,9 @@ Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
   --seconds N         seconds of stream per level (default 20)
   --chunk-seconds N   chunk length (default 1)
-  --sizes WxH         source size (default 640x360)
-  --max-streams N     the largest level tried (default 8)`;
+  --sizes WxH         source size (default 320x180: small streams make the count fine-grained)
+  --max-streams N     the largest level tried (default 32)
+  --cpus-per-node N   each node's CPU budget in cores, a cgroup quota (default 0.6)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -58,6 +59,7 @@ async function main(): Promise<number> {
       cases: { type: 'string' },
       nodes: { type: 'string' },
       'max-streams': { type: 'string' },
+      'cpus-per-node': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -96,6 +98,8 @@ async function main(): Promise<number> {
     if (values.seconds !== undefined) options.seconds = Number(values.seconds);
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     if (values['max-streams'] !== undefined) options.maxStreams = Number(values['max-streams']);
+    if (values['cpus-per-node'] !== undefined) options.cpusPerNode = Number(values['cpus-per-node']);
+    if (!(options.cpusPerNode > 0 && options.cpusPerNode <= 1)) throw new Error('--cpus-per-node must be above 0 and at most 1 (a node is pinned to one core)');
     if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5) || !(Number.isInteger(options.maxStreams) && options.maxStreams >= 1)) {
       throw new Error('--seconds must be positive, --chunk-seconds at least 0.5 and --max-streams a positive integer');
     }
@@ -106,7 +110,7 @@ async function main(): Promise<number> {
       options.height = Number(m[2]);
     }
     const rows = await runCapacity(options, (l) => process.stdout.write(l + '\n'));
-    for (const row of rows) process.stdout.write(`${row.nodes} node(s): ${row.capacity} stream(s) in real time\n`);
+    for (const row of rows) process.stdout.write(`${row.nodes} node(s): ${row.capacity} stream(s) in real time (${row.budget})\n`);
     if (rows.length >= 2 && rows[0]!.capacity > 0) {
       process.stdout.write(`${rows.at(-1)!.nodes} nodes hold ${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}× the streams of ${rows[0]!.nodes}\n`);
     }
