@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { HttpError } from './http/errors.ts';
 import { route } from './http/route.ts';
 import { errorMessage, type Logger } from './log.ts';
-import { Metrics } from './metrics.ts';
+import { CONTENT_TYPE, type Metrics } from './metrics.ts';
 import type { RouteDeps } from './routes/deps.ts';
 import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
@@ -18,6 +18,7 @@ import { asset, page } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import { toPoolStatus } from './wire.ts';
 import type { SessionService } from './sessions.ts';
+import type { Telemetry } from './telemetry.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
 import { OrderedPublisher } from './ws/publisher.ts';
@@ -34,6 +35,9 @@ export interface AppOptions {
   sessions: SessionService;
   pool: PoolHandle;
   signer: TokenSigner;
+  /** The server's registry (`/metrics`) and the instruments the routes report to. */
+  metrics: Metrics;
+  telemetry: Telemetry;
   log: Logger;
   /** Called with each shutdown step's name, in order (tests assert the order). */
   onShutdownStep?: (step: ShutdownStep) => void;
@@ -45,7 +49,7 @@ export class StereoSpotApp {
   readonly #opts: AppOptions;
   readonly #app: TemplatedApp;
   readonly #hub: SocketHub;
-  readonly #metrics = new Metrics();
+  readonly #metrics: Metrics;
   readonly #log: Logger;
   #listenSocket: us_listen_socket | null = null;
   #closing: Promise<void> | null = null;
@@ -57,6 +61,7 @@ export class StereoSpotApp {
   constructor(opts: AppOptions) {
     this.#opts = opts;
     this.#log = opts.log;
+    this.#metrics = opts.metrics;
     this.#hub = new SocketHub(opts.config.wsMaxBackpressureBytes, opts.log.child({ component: 'ws' }));
     this.#app = uWS.App();
     const deps: RouteDeps = {
@@ -65,6 +70,7 @@ export class StereoSpotApp {
       sessions: opts.sessions,
       signer: opts.signer,
       metrics: this.#metrics,
+      telemetry: opts.telemetry,
       log: opts.log.child({ component: 'http' }),
       controlToken: (id) => opts.signer.issue('control', id, Date.now() + 24 * 3600 * 1000),
       poolStats: () => opts.pool.stats(),
@@ -108,6 +114,7 @@ export class StereoSpotApp {
     m.gauge('stereospot_sessions_running', 'Open sessions whose actor runs on this node', () => this.#opts.sessions.nodes[0]?.sessions ?? 0);
     m.gauge('stereospot_ws_subscribers', 'Open WebSocket subscribers', () => this.#hub.size);
     m.counterFrom('stereospot_ws_slow_consumers_dropped_total', 'Subscribers disconnected for backpressure', () => this.#hub.slowConsumersDropped);
+    m.labeledCounterFrom('stereospot_ws_disconnects_total', 'WebSocket subscribers gone, by reason', 'reason', () => this.#hub.disconnects);
     m.counterFrom('stereospot_ws_messages_sent_total', 'WebSocket messages sent', () => this.#hub.messagesSent);
     for (const key of ['threads', 'queueSize', 'completed']) {
       m.gauge(`stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`, `GPU pool ${key}`, () => deps.poolStats()[key] ?? 0);
@@ -134,8 +141,8 @@ export class StereoSpotApp {
         pool: deps.poolStats(),
       }, [['Cache-Control', 'no-store']]);
     }));
-    app.get('/metrics', route(log, (ctx) => {
-      ctx.send(200, this.#metrics.render(), [['Content-Type', 'text/plain; version=0.0.4']]);
+    app.get('/metrics', route(log, async (ctx) => {
+      ctx.send(200, await this.#metrics.render(), [['Content-Type', CONTENT_TYPE], ['Cache-Control', 'no-store']]);
     }));
     app.get('/', route(log, page('dashboard')));
     app.get('/capture', route(log, page('capture')));

@@ -1,37 +1,74 @@
-/** A tiny Prometheus text-format registry: counters and gauges, no labels beyond a fixed few. */
+/**
+ * `/metrics`: a prom-client registry per server, plus the process's default metrics (CPU, memory, heap,
+ * event-loop lag, GC, handles) collected once per process — they describe the process, not a server,
+ * and several servers in one process (the tests) must not each start their own collectors.
+ * Values the server already keeps (session counts, pool stats) are read at scrape time; latencies are
+ * histograms observed as they happen.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-type Sample = { name: string; help: string; type: 'counter' | 'gauge'; read: () => number };
+let processRegistry: Registry | undefined;
+
+/** The process-wide default metrics, started on first use. */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export class Metrics {
-  readonly #samples: Sample[] = [];
-  readonly #counters = new Map<string, number>();
+  readonly #registry = new Registry();
+  readonly #withProcess: boolean;
 
-  /** Registers a gauge read at scrape time. */
+  /** `process: false` leaves the process-wide default metrics out (a registry of this server's own). */
+  constructor(options: { process?: boolean } = {}) {
+    this.#withProcess = options.process ?? true;
+  }
+
+  /** A gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
-    this.#samples.push({ name, help, type: 'gauge', read });
+    new Gauge({ name, help, registers: [this.#registry], collect() { this.set(read()); } });
   }
 
-  /** Registers a counter read at scrape time (the owner keeps the number). */
+  /** A counter whose total its owner keeps, read at scrape time. */
   counterFrom(name: string, help: string, read: () => number): void {
-    this.#samples.push({ name, help, type: 'counter', read });
+    new Counter({
+      name, help, registers: [this.#registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
   }
 
-  /** A counter owned by the registry; returns its increment function. */
-  counter(name: string, help: string): (by?: number) => void {
-    this.#counters.set(name, 0);
-    this.#samples.push({ name, help, type: 'counter', read: () => this.#counters.get(name) ?? 0 });
-    return (by = 1) => this.#counters.set(name, (this.#counters.get(name) ?? 0) + by);
+  /** A counter by one label whose totals its owner keeps, read at scrape time. */
+  labeledCounterFrom(name: string, help: string, label: string, read: () => Record<string, number>): void {
+    new Counter({
+      name, help, labelNames: [label], registers: [this.#registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of Object.entries(read())) this.inc({ [label]: value }, n);
+      },
+    });
   }
 
-  value(name: string): number | undefined {
-    return this.#samples.find((s) => s.name === name)?.read();
+  /** A counter owned by the registry. */
+  counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.#registry] });
   }
 
-  render(): string {
-    const lines: string[] = [];
-    for (const s of this.#samples) {
-      lines.push(`# HELP ${s.name} ${s.help}`, `# TYPE ${s.name} ${s.type}`, `${s.name} ${s.read()}`);
-    }
-    return lines.join('\n') + '\n';
+  /** A histogram of seconds (or any unit the name says), with the given bucket bounds. */
+  histogram<L extends string>(name: string, help: string, buckets: number[], labelNames: readonly L[] = []): Histogram<L> {
+    return new Histogram({ name, help, buckets, labelNames, registers: [this.#registry] });
+  }
+
+  /** The exposition text: this server's metrics, then the process's. */
+  async render(): Promise<string> {
+    const own = await this.#registry.metrics();
+    return this.#withProcess ? own + (await processMetrics().metrics()) : own;
   }
 }

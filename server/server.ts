@@ -10,6 +10,8 @@ import type { Adapters } from './adapters/ports.ts';
 import { StereoSpotApp, type PoolHandle, type ShutdownStep } from './app.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
 import { SessionService, type ChunkProcessor } from './sessions.ts';
@@ -61,13 +63,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     log.info('gpu pool ready', { workers, ...real.info() });
     pool = Object.assign(real, { size: workers });
   }
-  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, bus, log: log.child({ component: 'sessions' }) });
+  const metrics = new Metrics();
+  const telemetry = new Telemetry(metrics);
+  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, bus, telemetry, log: log.child({ component: 'sessions' }) });
   const app = new StereoSpotApp({
     config,
     adapters,
     sessions,
     pool,
     signer,
+    metrics,
+    telemetry,
     log,
     ...(options.onShutdownStep ? { onShutdownStep: options.onShutdownStep } : {}),
   });

@@ -41,10 +41,14 @@ import { InitSegments } from './init-segments.ts';
 import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
 import { Presence } from './cluster/presence.ts';
 import { Ownership } from './ownership.ts';
+import type { ChunkTelemetry } from './telemetry.ts';
 import { SessionPersister } from './persister.ts';
 
 /** How long a forwarded command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
+/** How long a rendered playlist is served again for the same view (its signed URLs stay valid for their lifetime minus this). */
+const PLAYLIST_REUSE_MS = 5000;
+const MAX_RENDERS_PER_VIEW = 4;
 /** How long a non-owner trusts a session's view read from the store before reading it again. */
 const STORED_VIEW_MS = 1000;
 
@@ -74,6 +78,8 @@ export interface SessionServiceOptions {
   log: Logger;
   /** The cross-node channel (several nodes); the service closes it. None: this node runs alone. */
   bus?: ClusterBus | null;
+  /** Where conversions are measured (`/metrics`). */
+  telemetry?: ChunkTelemetry;
 }
 
 export class SessionService {
@@ -81,6 +87,7 @@ export class SessionService {
   readonly #adapters: Adapters;
   readonly #pool: ChunkProcessor;
   readonly #log: Logger;
+  readonly #telemetry: ChunkTelemetry | undefined;
   readonly #registry: SessionRegistry;
   readonly #persister: SessionPersister;
   readonly #ownership: Ownership;
@@ -100,6 +107,8 @@ export class SessionService {
   readonly #listeners = new Set<SessionListener>();
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
+  /** Rendered playlists by view (dropped with the view: a weak map). */
+  readonly #rendered = new WeakMap<SessionView, Array<{ baseUrl: string; text: string; until: number }>>();
   #closed = false;
   /** Shared leases only: looks for open sessions whose owner stopped renewing (it died) and adopts them. */
   readonly #adoptTimer: NodeJS.Timeout | null = null;
@@ -114,6 +123,7 @@ export class SessionService {
     this.#adapters = options.adapters;
     this.#pool = options.pool;
     this.#log = options.log;
+    this.#telemetry = options.telemetry;
     this.#ownership = new Ownership({
       leases: options.adapters.leases,
       nodeId: options.config.nodeId,
@@ -179,6 +189,7 @@ export class SessionService {
             : undefined,
         ]);
         if (!chunk) {
+          this.#telemetry?.attemptFailed(true);
           report({ ok: false, error: 'the chunk object does not exist', permanent: true });
           return;
         }
@@ -196,6 +207,11 @@ export class SessionService {
         // Durable before ready: the init and the segment are stored before the actor may list them.
         const init = await this.#inits.store(input.sessionId, result.init);
         await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');
+        // From the chunk's cut (the end of its capture) when it carries its capture time, else its upload.
+        const cutAt = result.origin !== null
+          ? result.origin + (result.start + result.duration) * 1000
+          : this.#registry.view(input.sessionId)?.context.chunks[input.index]?.uploadedAt;
+        if (cutAt !== undefined) this.#telemetry?.converted(Date.now() - cutAt, result.timings);
         log.debug('segment ready', {
           duration: result.duration.toFixed(3),
           total_ms: Math.round(result.timings.total),
@@ -215,6 +231,7 @@ export class SessionService {
       })().catch((error: unknown) => {
         if (abort.signal.aborted) return;
         log.warn('chunk attempt failed', { error: errorMessage(error) });
+        this.#telemetry?.attemptFailed(false);
         report({ ok: false, error: errorMessage(error) });
       });
       return () => abort.abort();
@@ -540,32 +557,44 @@ export class SessionService {
     return true;
   }
 
-  /** Resolves when `predicate` holds for the session's view, or after `timeoutMs` (may be Infinity), or on abort. */
-  waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when `predicate` holds for the session's view, or after `timeoutMs` (may be Infinity), or on
+   * abort. Resolves with the moment (`performance.now()`) the predicate came to hold while waiting, so a
+   * caller can tell how fast it answered; undefined when it held already, timed out or was aborted.
+   */
+  waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<number | undefined> {
     const current = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
-    if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve();
-    if (signal?.aborted) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const finish = () => {
+    if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve(undefined);
+    if (signal?.aborted) return Promise.resolve(undefined);
+    return new Promise<number | undefined>((resolve) => {
+      const finish = (heldAt?: number) => {
         clearTimeout(timer);
         unsubscribe();
-        signal?.removeEventListener('abort', finish);
-        resolve();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(heldAt);
       };
+      const onAbort = () => finish();
       const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
       const unsubscribe = this.subscribe((id, _changes, view) => {
-        if (id === sessionId && predicate(view)) finish();
+        if (id === sessionId && predicate(view)) finish(performance.now());
       });
-      signal?.addEventListener('abort', finish);
+      signal?.addEventListener('abort', onAbort);
     });
   }
 
-  /** The playlist text, with signed URLs based at `baseUrl`. */
+  /**
+   * The playlist text, with signed URLs based at `baseUrl`. Rendered once per view (a view is immutable:
+   * any change to the session makes a new one, so a cached text is never behind the session) and base
+   * URL, and reused for at most PLAYLIST_REUSE_MS so its signed URLs stay fresh.
+   */
   async playlist(view: SessionView, baseUrl: string): Promise<string> {
+    const now = Date.now();
+    const cached = this.#rendered.get(view)?.find((r) => r.baseUrl === baseUrl && r.until > now);
+    if (cached) return cached.text;
     const { context } = view;
     const entries = timeline(context.chunks, context.config.chunkSeconds);
     const urls = await this.#urls(context.sessionId, entries, baseUrl);
-    return renderPlaylist(
+    const text = renderPlaylist(
       {
         chunks: context.chunks,
         closed: view.phase === 'ended',
@@ -575,6 +604,11 @@ export class SessionService {
       },
       entries,
     );
+    // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
+    const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
+    renders.push({ baseUrl, text, until: now + PLAYLIST_REUSE_MS });
+    this.#rendered.set(view, renders);
+    return text;
   }
 
   /**

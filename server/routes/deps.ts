@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SessionService } from '../sessions.ts';
+import type { Telemetry } from '../telemetry.ts';
 import type { TokenSigner } from '../tokens.ts';
 
 export interface RouteDeps {
@@ -12,6 +13,7 @@ export interface RouteDeps {
   sessions: SessionService;
   signer: TokenSigner;
   metrics: Metrics;
+  telemetry: Telemetry;
   log: Logger;
   /** A fresh control token for the session's capture client. */
   controlToken(sessionId: string): string;

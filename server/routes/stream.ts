@@ -20,6 +20,8 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     if (!Number.isInteger(msn) || msn < 0) throw new HttpError(400, 'invalid_msn', '_HLS_msn must be a non-negative integer', '_HLS_msn');
   }
   let view;
+  /** A held request: when what it waited for happened (its answer's delay goes to /metrics). */
+  let wokeAt: number | undefined;
   try {
     view = await deps.sessions.find(sessionId);
   } catch (error) {
@@ -31,7 +33,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
     const abort = new AbortController();
     ctx.onAbort(() => abort.abort());
-    await deps.sessions.waitFor(
+    const listedAt = await deps.sessions.waitFor(
       sessionId,
       (v) => v.phase === 'ended' || listedCount(v.context.chunks) > msn!,
       deps.config.playlistBlockSeconds * 1000,
@@ -39,6 +41,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     );
     if (ctx.aborted) return;
     view = (await deps.sessions.find(sessionId)) ?? view;
+    wokeAt = listedAt;
   }
   let text: string;
   try {
@@ -51,6 +54,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     ['Content-Type', 'application/vnd.apple.mpegurl'],
     ['Cache-Control', 'no-store'],
   ]);
+  if (wokeAt !== undefined) deps.telemetry.playlistWoke((performance.now() - wokeAt) / 1000);
 }
 
 export async function getSegment(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {

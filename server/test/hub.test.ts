@@ -7,17 +7,20 @@ import { SocketHub, type Socket, type SocketData } from '../ws/hub.ts';
 function fakeSocket(sessionId: string, behaviour: { result: number; buffered: number }) {
   const data: SocketData = { kind: 'session', sessionId, control: false, format: 'json', baseUrl: 'http://x', closed: false };
   const sent: unknown[] = [];
+  /** The frames as handed to uWS (to see that a fan-out encodes once). */
+  const frames: unknown[] = [];
   const ended: Array<[number, string]> = [];
   const ws = {
     getUserData: () => data,
     send: (frame: string) => {
+      frames.push(frame);
       sent.push(JSON.parse(frame));
       return behaviour.result;
     },
     getBufferedAmount: () => behaviour.buffered,
     end: (code: number, reason: string) => ended.push([code, reason]),
   } as unknown as Socket;
-  return { ws, sent, ended, data };
+  return { ws, sent, frames, ended, data };
 }
 
 t.test('a subscriber over the backpressure limit is disconnected and counted; others keep receiving', async (t) => {
@@ -44,7 +47,38 @@ t.test('publishing reaches only the session subscribed to', async (t) => {
   hub.publish('a', { type: 'pong' });
   t.equal(a.sent.length, 1);
   t.equal(b.sent.length, 0, 'nothing from one session reaches another');
-  hub.remove(a.ws);
+  hub.remove(a.ws, 1000);
   hub.publish('a', { type: 'pong' });
   t.equal(a.sent.length, 1);
+});
+
+t.test('a fan-out encodes the message once per wire format', async (t) => {
+  const hub = new SocketHub(1024, createLogger('test', memorySink()));
+  const subscribers = [1, 2, 3].map(() => fakeSocket('s', { result: 1, buffered: 0 }));
+  for (const s of subscribers) hub.add(s.ws);
+  // Equal strings cannot show whether a message was encoded once; the identity of a byte array can.
+  const binary = subscribers.map(() => fakeSocket('s', { result: 1, buffered: 0 }));
+  for (const s of binary) {
+    s.data.format = 'msgpack';
+    (s.ws as unknown as { send: (f: Uint8Array) => number }).send = (f: Uint8Array) => (s.frames.push(f), 1);
+    hub.add(s.ws);
+  }
+  hub.publish('s', { type: 'pong' });
+  t.same(subscribers.map((s) => s.sent), [[{ type: 'pong' }], [{ type: 'pong' }], [{ type: 'pong' }]], 'every JSON subscriber gets it');
+  t.equal(binary.length, 3);
+  t.ok(binary.every((s) => s.frames.length === 1 && s.frames[0] === binary[0]!.frames[0]), 'the MessagePack subscribers share one encoded frame');
+});
+
+t.test('disconnects are counted by reason', async (t) => {
+  const hub = new SocketHub(1024, createLogger('test', memorySink()));
+  const sockets = [1000, 1006, CloseCode.SlowConsumer, CloseCode.Unauthorized, CloseCode.SessionEnded].map((code) => ({ code, s: fakeSocket('s', { result: 1, buffered: 0 }) }));
+  for (const { s } of sockets) hub.add(s.ws);
+  for (const { code, s } of sockets) hub.remove(s.ws, code);
+  t.same(hub.disconnects, { client: 1, slow_consumer: 1, session_ended: 1, refused: 1, shutdown: 0, abnormal: 1 });
+  t.equal(hub.size, 0);
+  const late = fakeSocket('s', { result: 1, buffered: 0 });
+  hub.add(late.ws);
+  hub.closeAll(CloseCode.GoingAway, 'bye');
+  hub.remove(late.ws, CloseCode.GoingAway);
+  t.equal(hub.disconnects.shutdown, 1, 'sockets closed by the shutdown count as such');
 });

@@ -22,6 +22,19 @@ export interface SocketData {
 
 export type Socket = WebSocket<SocketData>;
 
+/** Why a socket went away, as `/metrics` counts it. */
+export type DisconnectReason = 'client' | 'slow_consumer' | 'session_ended' | 'refused' | 'shutdown' | 'abnormal';
+
+function reasonOf(code: number): DisconnectReason {
+  if (code === CloseCode.SlowConsumer) return 'slow_consumer';
+  if (code === CloseCode.SessionEnded) return 'session_ended';
+  if (code === CloseCode.BadMessage || code === CloseCode.Unauthorized || code === CloseCode.SessionNotFound) return 'refused';
+  if (code === 1000 || code === 1001 || code === 1005) return 'client';
+  return 'abnormal'; // 1006: the connection broke without a close frame
+}
+
+type Frame = { data: Uint8Array | string; binary: boolean };
+
 export class SocketHub {
   readonly #bySession = new Map<string, Set<Socket>>();
   readonly #dashboards = new Set<Socket>();
@@ -29,6 +42,9 @@ export class SocketHub {
   readonly #log: Logger;
   slowConsumersDropped = 0;
   messagesSent = 0;
+  /** Sockets gone, by reason (since start). */
+  readonly disconnects: Record<DisconnectReason, number> = { client: 0, slow_consumer: 0, session_ended: 0, refused: 0, shutdown: 0, abnormal: 0 };
+  #shuttingDown = false;
 
   constructor(maxBackpressure: number, log: Logger) {
     this.#maxBackpressure = maxBackpressure;
@@ -52,7 +68,9 @@ export class SocketHub {
     set.add(ws);
   }
 
-  remove(ws: Socket): void {
+  /** A socket closed (`code` as uWS reports it: what was sent or received, 1006 when the link broke). */
+  remove(ws: Socket, code: number): void {
+    this.disconnects[this.#shuttingDown ? 'shutdown' : reasonOf(code)]++;
     const data = ws.getUserData();
     data.closed = true;
     if (data.refreshTimer) clearTimeout(data.refreshTimer);
@@ -67,9 +85,24 @@ export class SocketHub {
 
   /** Sends one message to one socket; drops the socket if it cannot keep up. */
   send(ws: Socket, message: ServerMessage | DashboardMessage): void {
+    this.#sendFrame(ws, encode(ws.getUserData().format, message));
+  }
+
+  /** Sends a message to many sockets, encoded once per wire format. */
+  #fanOut(sockets: Iterable<Socket>, message: ServerMessage | DashboardMessage): void {
+    const frames = new Map<WireFormat, Frame>();
+    // A copy: a slow consumer dropped on the way leaves the set.
+    for (const ws of [...sockets]) {
+      const format = ws.getUserData().format;
+      let frame = frames.get(format);
+      if (!frame) frames.set(format, (frame = encode(format, message)));
+      this.#sendFrame(ws, frame);
+    }
+  }
+
+  #sendFrame(ws: Socket, { data: frame, binary }: Frame): void {
     const data = ws.getUserData();
     if (data.closed) return;
-    const { data: frame, binary } = encode(data.format, message);
     const result = ws.send(frame, binary);
     this.messagesSent++;
     // 2 = dropped by uWS because the buffer is over maxBackpressure.
@@ -89,8 +122,7 @@ export class SocketHub {
   /** Sends to every subscriber of one session. */
   publish(sessionId: string, message: ServerMessage): void {
     const set = this.#bySession.get(sessionId);
-    if (!set) return;
-    for (const ws of [...set]) this.send(ws, message);
+    if (set) this.#fanOut(set, message);
   }
 
   /** True when a dashboard is connected (nothing to build otherwise). */
@@ -99,11 +131,12 @@ export class SocketHub {
   }
 
   publishDashboard(message: DashboardMessage): void {
-    for (const ws of [...this.#dashboards]) this.send(ws, message);
+    this.#fanOut(this.#dashboards, message);
   }
 
   /** Closes every socket (shutdown). */
   closeAll(code: number, reason: string): void {
+    this.#shuttingDown = true;
     const all = [...this.#dashboards, ...[...this.#bySession.values()].flatMap((s) => [...s])];
     for (const ws of all) {
       const data = ws.getUserData();

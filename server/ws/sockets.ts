@@ -125,7 +125,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
       }
       handleClientMessage(ws, parsed);
     },
-    close: (ws: Socket) => hub.remove(ws),
+    close: (ws: Socket, code: number) => hub.remove(ws, code),
   });
 
   app.ws<SocketData>('/ws/events', {
@@ -143,7 +143,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         .catch((error: unknown) => log.error('dashboard snapshot failed', { error: errorMessage(error) }));
     },
     message: (ws: Socket) => protocolError(ws, CloseCode.BadMessage, 'bad_message', 'this socket only sends'),
-    close: (ws: Socket) => hub.remove(ws),
+    close: (ws: Socket, code: number) => hub.remove(ws, code),
   });
 
   function protocolError(ws: Socket, code: number, error: string, message: string): void {
