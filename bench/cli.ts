@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
+import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
@@ -15,6 +16,8 @@ Scenarios:
               and the newest frame's age when its segment is listed (p50/p95/max)
   glass       glass-to-glass: capture (real time) → server → the watch page in headless Chromium,
               per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
+  control     playlist GETs/s: ours (uWS) vs node:http doing the same work, live and ended
+              playlists, beside a bare server of each kind (the load generator's ceiling)
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
               worker, pinned to a core; AWS emulators + redis-server): streams added until
               chunk cut → segment ready falls behind
@@ -36,6 +39,12 @@ Options (glass):
   --settle N          seconds after the first frame not counted (default 5)
   --sizes WxH         source size (default 640x360)
   --cases LIST        player:chunk-seconds,… (default mse:0.5,hls:1,hls:2)
+
+Options (control):
+  --seconds N         seconds per run (default 10)
+  --repeats N         runs per case, interleaved; the median is reported (default 3)
+  --connections N     concurrent connections (default 100)
+  --segments N        segments per playlist (default 60)
 
 Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
@@ -60,6 +69,9 @@ async function main(): Promise<number> {
       nodes: { type: 'string' },
       'max-streams': { type: 'string' },
       'cpus-per-node': { type: 'string' },
+      repeats: { type: 'string' },
+      connections: { type: 'string' },
+      segments: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -87,6 +99,22 @@ async function main(): Promise<number> {
     const cases = values.cases ? values.cases.split(',').map(parseCase) : defaultGlassCases();
     const rows = await runGlass({ seconds, settle, size: values.sizes ?? '640x360', cases }, (l) => process.stdout.write(l + '\n'));
     await saveResult('glass', { seconds, settle, cases }, rows);
+    return 0;
+  }
+  if (scenario === 'control') {
+    const options = defaultControlOptions();
+    const positive = (name: string, raw: string | undefined): number | undefined => {
+      if (raw === undefined) return undefined;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive integer (got "${raw}")`);
+      return n;
+    };
+    options.seconds = positive('seconds', values.seconds) ?? options.seconds;
+    options.repeats = positive('repeats', values.repeats) ?? options.repeats;
+    options.connections = positive('connections', values.connections) ?? options.connections;
+    options.segments = positive('segments', values.segments) ?? options.segments;
+    const result = await runControl(options, (l) => process.stdout.write(l + '\n'));
+    await saveResult('control', options, result);
     return 0;
   }
   if (scenario === 'capacity') {
