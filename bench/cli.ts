@@ -1,5 +1,7 @@
 /** `npm run bench -- <scenario> [options]`: benchmark scenarios; results also saved as JSON in bench/results/. */
 import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
@@ -183,11 +185,13 @@ function parseCase(raw: string): GlassCase {
   return { player: m[1] as GlassCase['player'], chunkSeconds: Number(m[2]) };
 }
 
+/** Results go to bench/results/ (not committed), or to BENCH_RESULTS_DIR when set (the smoke test). */
 async function saveResult(scenario: string, options: unknown, result: unknown): Promise<void> {
-  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-  const file = new URL(`./results/${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
+  const dir = process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(file, JSON.stringify({ scenario, options, result }, null, 2));
-  process.stdout.write(`results: ${file.pathname}\n`);
+  process.stdout.write(`results: ${file}\n`);
 }
 
 main().then(
