@@ -47,6 +47,7 @@ Options (control):
   --repeats N         runs per case, interleaved; the median is reported (default 3)
   --connections N     concurrent connections (default 100)
   --segments N        segments per playlist (default 60)
+  --plain             ask for plain text (default: Accept-Encoding: gzip, as players send)
 
 Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
@@ -74,6 +75,7 @@ async function main(): Promise<number> {
       repeats: { type: 'string' },
       connections: { type: 'string' },
       segments: { type: 'string' },
+      plain: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -115,6 +117,7 @@ async function main(): Promise<number> {
     options.repeats = positive('repeats', values.repeats) ?? options.repeats;
     options.connections = positive('connections', values.connections) ?? options.connections;
     options.segments = positive('segments', values.segments) ?? options.segments;
+    if (values.plain) options.gzip = false;
     const result = await runControl(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('control', options, result);
     return 0;

@@ -40,6 +40,7 @@ import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
 import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
 import { Presence } from './cluster/presence.ts';
+import { gzipSync } from 'node:zlib';
 import { Ownership } from './ownership.ts';
 import type { ChunkTelemetry } from './telemetry.ts';
 import { SessionPersister } from './persister.ts';
@@ -49,6 +50,14 @@ const COMMAND_TIMEOUT_MS = 3000;
 /** How long a rendered playlist is served again for the same view (its signed URLs stay valid for their lifetime minus this). */
 const PLAYLIST_REUSE_MS = 5000;
 const MAX_RENDERS_PER_VIEW = 4;
+
+/** A rendered playlist, reused until `until`; its gzip made on first demand. */
+interface Rendering {
+  baseUrl: string;
+  text: string;
+  gzip?: Buffer;
+  until: number;
+}
 /** How long a non-owner trusts a session's view read from the store before reading it again. */
 const STORED_VIEW_MS = 1000;
 
@@ -108,7 +117,7 @@ export class SessionService {
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   /** Rendered playlists by view (dropped with the view: a weak map). */
-  readonly #rendered = new WeakMap<SessionView, Array<{ baseUrl: string; text: string; until: number }>>();
+  readonly #rendered = new WeakMap<SessionView, Rendering[]>();
   #closed = false;
   /** Shared leases only: looks for open sessions whose owner stopped renewing (it died) and adopts them. */
   readonly #adoptTimer: NodeJS.Timeout | null = null;
@@ -588,9 +597,20 @@ export class SessionService {
    * URL, and reused for at most PLAYLIST_REUSE_MS so its signed URLs stay fresh.
    */
   async playlist(view: SessionView, baseUrl: string): Promise<string> {
+    return (await this.#rendering(view, baseUrl)).text;
+  }
+
+  /** The same playlist gzipped (for clients that accept it: a fraction of the bytes), compressed once per rendering. */
+  async playlistGzip(view: SessionView, baseUrl: string): Promise<Buffer> {
+    const rendering = await this.#rendering(view, baseUrl);
+    rendering.gzip ??= gzipSync(rendering.text);
+    return rendering.gzip;
+  }
+
+  async #rendering(view: SessionView, baseUrl: string): Promise<Rendering> {
     const now = Date.now();
     const cached = this.#rendered.get(view)?.find((r) => r.baseUrl === baseUrl && r.until > now);
-    if (cached) return cached.text;
+    if (cached) return cached;
     const { context } = view;
     const entries = timeline(context.chunks, context.config.chunkSeconds);
     const urls = await this.#urls(context.sessionId, entries, baseUrl);
@@ -606,9 +626,10 @@ export class SessionService {
     );
     // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
     const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
-    renders.push({ baseUrl, text, until: now + PLAYLIST_REUSE_MS });
+    const rendering: Rendering = { baseUrl, text, until: now + PLAYLIST_REUSE_MS };
+    renders.push(rendering);
     this.#rendered.set(view, renders);
-    return text;
+    return rendering;
   }
 
   /**

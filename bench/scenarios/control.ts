@@ -24,6 +24,8 @@ export interface ControlOptions {
   connections: number;
   /** Segments in each playlist. */
   segments: number;
+  /** Ask for gzip as players do (`Accept-Encoding: gzip`); false: plain text. */
+  gzip: boolean;
 }
 
 export interface ControlCase {
@@ -42,6 +44,7 @@ export interface ControlCase {
 
 export interface ControlResult {
   playlistBytes: number;
+  gzip: boolean;
   cases: ControlCase[];
   /** Ours ÷ node:http doing the same work, in requests per CPU-second (and in req/s, generator-bound or not). */
   ratio: { live: number; ended: number };
@@ -62,12 +65,12 @@ function cpuSeconds(pid: number): { user: number; system: number } {
 }
 
 export function defaultControlOptions(): ControlOptions {
-  return { seconds: 10, repeats: 3, connections: 100, segments: 60 };
+  return { seconds: 10, repeats: 3, connections: 100, segments: 60, gzip: true };
 }
 
 export async function runControl(options: ControlOptions, log: (line: string) => void): Promise<ControlResult> {
   const pin = existsSync('/usr/bin/taskset') && os.cpus().length >= 2;
-  const command = [process.execPath, '--import', 'tsx', 'bench/control-target.ts', '--segments', String(options.segments)];
+  const command = [process.execPath, '--import', 'tsx', 'bench/control-target.ts', '--segments', String(options.segments), ...(options.gzip ? ['--gzip'] : [])];
   const [file, ...args] = pin ? ['/usr/bin/taskset', '-c', '0', ...command] : command;
   const target = spawn(file!, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let restore: string | undefined;
@@ -81,7 +84,7 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
       restore = execFileSync('/usr/bin/taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(':').pop()!.trim();
       execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
     }
-    log(`playlist of ${options.segments} segments, ${targets.playlistBytes} bytes; ${options.connections} connections, ${options.seconds} s × ${options.repeats} per case; ${pin ? 'target on core 0, load generator on core 1' : 'not pinned'}`);
+    log(`playlist of ${options.segments} segments, ${targets.playlistBytes} bytes${options.gzip ? ' gzipped' : ''}; ${options.connections} connections, ${options.seconds} s × ${options.repeats} per case; ${pin ? 'target on core 0, load generator on core 1' : 'not pinned'}`);
     const cases: Array<[string, string]> = [
       ['ceiling: bare uWS, fixed bytes', targets.ceiling.uws],
       ['ceiling: bare node:http, fixed bytes', targets.ceiling.http],
@@ -94,7 +97,8 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
     for (let r = 0; r < options.repeats; r++) {
       for (const [name, url] of cases) {
         const cpuBefore = cpuSeconds(target.pid!);
-        const result = await autocannon({ url, connections: options.connections, duration: options.seconds, pipelining: 1 });
+        const headers = options.gzip ? { 'accept-encoding': 'gzip' } : {};
+        const result = await autocannon({ url, connections: options.connections, duration: options.seconds, pipelining: 1, headers });
         const cpuAfter = cpuSeconds(target.pid!);
         const user = cpuAfter.user - cpuBefore.user;
         const cpu = user + cpuAfter.system - cpuBefore.system;
@@ -134,7 +138,7 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
     log(`ours ÷ node:http doing the same work, per CPU-second: live ${ratio.live.toFixed(2)}×, ended ${ratio.ended.toFixed(2)}×`);
     log(`per user-CPU-second: live ${ratioUser.live.toFixed(2)}×, ended ${ratioUser.ended.toFixed(2)}×`);
     log(`in req/s: live ${ratioRps.live.toFixed(2)}×, ended ${ratioRps.ended.toFixed(2)}×${bound ? ` (the load generator tops out at ≈${ceiling} req/s here: req/s is its limit, not the servers')` : ''}`);
-    return { playlistBytes: targets.playlistBytes, cases: summary, ratio, ratioUser, ratioRps, pinned: pin };
+    return { playlistBytes: targets.playlistBytes, gzip: options.gzip, cases: summary, ratio, ratioUser, ratioRps, pinned: pin };
   } finally {
     if (restore) execFileSync('/usr/bin/taskset', ['-a', '-p', restore, String(process.pid)], { stdio: 'ignore' });
     if (target.exitCode === null) {

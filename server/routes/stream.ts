@@ -43,18 +43,35 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     view = (await deps.sessions.find(sessionId)) ?? view;
     wokeAt = listedAt;
   }
-  let text: string;
+  // Gzip where the client accepts it (browsers, hls.js, AVPlayer, ffmpeg do): a fifth of the bytes.
+  const gzip = acceptsGzip(ctx.header('accept-encoding'));
+  let body: string | Buffer;
   try {
-    text = await deps.sessions.playlist(view, baseUrlOf(ctx, deps.config.publicBaseUrl));
+    const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
+    body = gzip ? await deps.sessions.playlistGzip(view, base) : await deps.sessions.playlist(view, base);
   } catch (error) {
     deps.log.error('playlist rendering failed', { session_id: sessionId, error: errorMessage(error) });
     throw new HttpError(503, 'storage_unavailable', 'segment URLs could not be signed; retry shortly');
   }
-  ctx.send(200, text, [
+  ctx.send(200, body, [
     ['Content-Type', 'application/vnd.apple.mpegurl'],
     ['Cache-Control', 'no-store'],
+    ['Vary', 'Accept-Encoding'],
+    ...(gzip ? ([['Content-Encoding', 'gzip']] as Array<[string, string]>) : []),
   ]);
   if (wokeAt !== undefined) deps.telemetry.playlistWoke((performance.now() - wokeAt) / 1000);
+}
+
+/** True when an Accept-Encoding header accepts gzip: named with q > 0, or through `*` when not named. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  const weights = new Map<string, number>();
+  for (const part of header.toLowerCase().split(',')) {
+    const [coding, ...params] = part.split(';').map((p) => p.trim());
+    const q = params.find((p) => p.startsWith('q='));
+    if (coding) weights.set(coding, q === undefined ? 1 : Number(q.slice(2)));
+  }
+  return (weights.get('gzip') ?? weights.get('*') ?? 0) > 0;
 }
 
 export async function getSegment(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
