@@ -18,6 +18,8 @@ interface PageView {
   player: string; state: string; latencies: number; lastLatency: number | null;
   currentTime: number; width: number; height: number; status: string | undefined; latencyText: string | null;
   stalls: number[]; skips: { gaps: number; holes: number; jumps: number };
+  /** What the page says on screen, and the video element's own error: for the log when playback gets stuck. */
+  overlay: string | null; videoError: string | null;
 }
 
 /** Read in the page (a string: the test is compiled for Node, not the DOM). */
@@ -29,6 +31,7 @@ const READ_PAGE = `(() => {
     currentTime: video.currentTime, width: video.videoWidth, height: video.videoHeight,
     status: document.getElementById('status').dataset.state, latencyText: document.getElementById('latency').textContent,
     stalls: s.stalls, skips: s.skips(),
+    overlay: document.getElementById('overlay').textContent, videoError: video.error ? video.error.code + ' ' + video.error.message : null,
   };
 })()`;
 const stats = (page: Page) => page.evaluate(READ_PAGE) as Promise<PageView>;
