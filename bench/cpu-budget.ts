@@ -12,10 +12,7 @@ import path from 'node:path';
 const PERIOD_US = 100_000;
 
 export class CpuBudget {
-  private constructor(
-    readonly dir: string,
-    readonly cpus: number,
-  ) {}
+  private constructor(readonly dir: string) {}
 
   /** A fresh cgroup allowed `cpus` cores' worth of time (e.g. 0.75), or undefined if cgroups are not writable. */
   static async open(name: string, cpus: number): Promise<CpuBudget | undefined> {
@@ -29,13 +26,13 @@ export class CpuBudget {
         await mkdir(dir);
         await writeFile(path.join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
         await writeFile(path.join(dir, 'cpu.cfs_quota_us'), quota);
-        return new CpuBudget(dir, cpus);
+        return new CpuBudget(dir);
       }
       if (existsSync(path.join(v2, 'cgroup.controllers')) && readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) {
         const dir = path.join(v2, name);
         await mkdir(dir);
         await writeFile(path.join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);
-        return new CpuBudget(dir, cpus);
+        return new CpuBudget(dir);
       }
     } catch {
       // read-only hierarchy or no permission: no budget

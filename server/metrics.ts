@@ -22,12 +22,6 @@ export const CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export class Metrics {
   readonly #registry = new Registry();
-  readonly #withProcess: boolean;
-
-  /** `process: false` leaves the process-wide default metrics out (a registry of this server's own). */
-  constructor(options: { process?: boolean } = {}) {
-    this.#withProcess = options.process ?? true;
-  }
 
   /** A gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
@@ -68,7 +62,6 @@ export class Metrics {
 
   /** The exposition text: this server's metrics, then the process's. */
   async render(): Promise<string> {
-    const own = await this.#registry.metrics();
-    return this.#withProcess ? own + (await processMetrics().metrics()) : own;
+    return (await this.#registry.metrics()) + (await processMetrics().metrics());
   }
 }

@@ -4,6 +4,7 @@
  * Routes and sockets talk to this; it talks to the actors, the pool and the adapters.
  */
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { fromCallback } from 'xstate';
 import {
   SessionRegistry,
@@ -40,8 +41,8 @@ import { errorMessage, type Logger } from './log.ts';
 import { InitSegments } from './init-segments.ts';
 import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
 import { Presence } from './cluster/presence.ts';
-import { gzipSync } from 'node:zlib';
 import { Ownership } from './ownership.ts';
+import { chunkCutAt } from './wire.ts';
 import type { ChunkTelemetry } from './telemetry.ts';
 import { SessionPersister } from './persister.ts';
 
@@ -51,6 +52,9 @@ const COMMAND_TIMEOUT_MS = 3000;
 const PLAYLIST_REUSE_MS = 5000;
 const MAX_RENDERS_PER_VIEW = 4;
 
+/** How long a non-owner trusts a session's view read from the store before reading it again. */
+const STORED_VIEW_MS = 1000;
+
 /** A rendered playlist, reused until `until`; its gzip made on first demand. */
 interface Rendering {
   baseUrl: string;
@@ -58,8 +62,6 @@ interface Rendering {
   gzip?: Buffer;
   until: number;
 }
-/** How long a non-owner trusts a session's view read from the store before reading it again. */
-const STORED_VIEW_MS = 1000;
 
 /**
  * Another node holds the session's lease and runs its actor: this node may show its stored state but
@@ -216,11 +218,11 @@ export class SessionService {
         // Durable before ready: the init and the segment are stored before the actor may list them.
         const init = await this.#inits.store(input.sessionId, result.init);
         await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');
-        // From the chunk's cut (the end of its capture) when it carries its capture time, else its upload.
-        const cutAt = result.origin !== null
-          ? result.origin + (result.start + result.duration) * 1000
-          : this.#registry.view(input.sessionId)?.context.chunks[input.index]?.uploadedAt;
-        if (cutAt !== undefined) this.#telemetry?.converted(Date.now() - cutAt, result.timings);
+        const uploaded = this.#registry.view(input.sessionId)?.context.chunks[input.index];
+        if (uploaded) {
+          const cut = chunkCutAt({ uploadedAt: uploaded.uploadedAt, origin: result.origin ?? undefined, start: result.start, duration: result.duration });
+          this.#telemetry?.converted(Date.now() - cut, result.timings);
+        }
         log.debug('segment ready', {
           duration: result.duration.toFixed(3),
           total_ms: Math.round(result.timings.total),

@@ -49,15 +49,20 @@ export function toStatus(view: SessionView, playlistUrl: string): SessionStatus 
 }
 
 /**
- * How long a ready chunk took: from the end of its capture (origin + end time, the capture client's
- * clock) to its segment being stored; from its upload when it carries no capture time.
+ * When a chunk's capture ended (its cut): its origin + end time on the capture client's clock, or its
+ * upload when it carries no capture time.
  */
+export function chunkCutAt(chunk: Pick<ChunkRecord, 'origin' | 'start' | 'duration' | 'uploadedAt'>): number {
+  if (chunk.origin !== undefined && chunk.start !== undefined && chunk.duration !== undefined) {
+    return chunk.origin + (chunk.start + chunk.duration) * 1000;
+  }
+  return chunk.uploadedAt;
+}
+
+/** How long a ready chunk took: from its cut to its segment being stored. */
 export function chunkLatencyMs(chunk: ChunkRecord): number | null {
   if (chunk.status !== 'ready' || chunk.readyAt === undefined) return null;
-  if (chunk.origin !== undefined && chunk.start !== undefined && chunk.duration !== undefined) {
-    return Math.round(chunk.readyAt - (chunk.origin + (chunk.start + chunk.duration) * 1000));
-  }
-  return Math.round(chunk.readyAt - chunk.uploadedAt);
+  return Math.round(chunk.readyAt - chunkCutAt(chunk));
 }
 
 /** A session's line on the dashboard. */

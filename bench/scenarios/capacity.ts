@@ -2,10 +2,10 @@
  * Capacity: how many live streams a cluster of N nodes converts in real time, for N = 1, 2, ….
  * Each node is a real server process (PROFILE=aws on the tests' protocol emulators, a real
  * redis-server as the bus) with one pool worker, pinned to a CPU core of its own with `taskset` and held
- * to the same CPU budget in every run (a cgroup quota, default 0.75 of a core) — one node stands for one
+ * to the same CPU budget in every run (a cgroup quota, default 0.6 of a core) — one node stands for one
  * box, and the harness (emulators, uploads, the dashboard socket) runs on what the nodes leave, so a
- * bigger cluster does not pay for the harness out of its nodes' time. Streams are added one level at a time: S sessions are created through the
- * nodes in turn (as a load balancer spreads requests; placement decides where each runs), and each gets a
+ * bigger cluster does not pay for the harness out of its nodes' time. Streams are added one level at a
+ * time: S sessions are created through the nodes in turn (as a load balancer spreads requests; placement decides where each runs), and each gets a
  * chunk of the test pattern every chunk length, uploaded to S3 as the capture client does. A chunk's
  * latency runs from the moment its last frame would have been captured (its cut) to the moment the
  * dashboard socket reports its segment ready. A level is held when every chunk is ready and the p95
@@ -30,6 +30,7 @@ import { startRedis } from '../../test/helpers/redis.ts';
 import { Cleanups } from '../../test/helpers/teardown.ts';
 import { CpuBudget } from '../cpu-budget.ts';
 import { generateChunks } from '../media.ts';
+import { quantiles } from '../quantiles.ts';
 
 export interface CapacityOptions {
   /** Cluster sizes to measure, e.g. [1, 2]. */
@@ -73,8 +74,6 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export function defaultCapacityOptions(): CapacityOptions {
   return { nodes: [1, 2], seconds: 20, chunkSeconds: 1, width: 320, height: 180, maxStreams: 32, cpusPerNode: 0.6 };
 }
-
-const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 
 export async function runCapacity(options: CapacityOptions, log: (line: string) => void): Promise<CapacityRow[]> {
   const cores = os.cpus().length;
@@ -210,15 +209,13 @@ async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], opt
     const harnessCpus = (cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - start);
     await Promise.all(ids.map((id, k) => fetch(`${urls[k % urls.length]}/stream_sessions/${id}/end`, { method: 'POST', body: JSON.stringify({ chunks: chunks.length }) })));
 
-    const latencies = [...cuts].filter(([key]) => readyAt.has(key)).map(([key, cut]) => readyAt.get(key)! - cut).sort((a, b) => a - b);
+    const latencies = [...cuts].filter(([key]) => readyAt.has(key)).map(([key, cut]) => readyAt.get(key)! - cut);
     const missing = cuts.size - latencies.length;
-    const p95 = percentile(latencies, 0.95);
+    const q = quantiles(latencies);
     return {
       streams,
-      held: missing === 0 && p95 <= 2 * step,
-      p50: percentile(latencies, 0.5),
-      p95,
-      max: latencies[latencies.length - 1] ?? NaN,
+      held: missing === 0 && q.p95 <= 2 * step,
+      ...q,
       missing,
       placement,
       harnessCpus,

@@ -19,6 +19,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer } from '../../server/server.ts';
 import { launchChromium } from '../../test/helpers/browser.ts';
+import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface GlassCase {
   player: 'mse' | 'hls';
@@ -32,12 +33,6 @@ export interface GlassOptions {
   settle: number;
   size: string;
   cases: GlassCase[];
-}
-
-export interface Quantiles {
-  p50: number;
-  p95: number;
-  max: number;
 }
 
 export interface GlassRow extends GlassCase {
@@ -57,12 +52,6 @@ export const defaultGlassCases = (): GlassCase[] => [
   { player: 'hls', chunkSeconds: 1 },
   { player: 'hls', chunkSeconds: 2 },
 ];
-
-export function quantiles(values: number[]): Quantiles {
-  const v = [...values].sort((a, b) => a - b);
-  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
-  return { p50: at(0.5), p95: at(0.95), max: v[v.length - 1] ?? NaN };
-}
 
 const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
 

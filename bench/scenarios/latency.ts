@@ -13,6 +13,7 @@ import { parseOptions, type CaptureOptions } from '../../capture-client/options.
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer } from '../../server/server.ts';
+import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface LatencyOptions {
   seconds: number;
@@ -22,15 +23,10 @@ export interface LatencyOptions {
 
 export interface LatencyResult {
   chunks: number;
-  processingMs: { p50: number; p95: number; max: number };
-  glassToPlaylistMs: { p50: number; p95: number; max: number };
+  processingMs: Quantiles;
+  glassToPlaylistMs: Quantiles;
 }
 
-function stats(values: number[]): { p50: number; p95: number; max: number } {
-  const v = [...values].sort((a, b) => a - b);
-  const at = (q: number) => v[Math.min(v.length - 1, Math.floor(q * v.length))] ?? NaN;
-  return { p50: at(0.5), p95: at(0.95), max: v[v.length - 1] ?? NaN };
-}
 
 export async function runLatency(options: LatencyOptions, log: (line: string) => void): Promise<LatencyResult> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-latency-'));
@@ -61,7 +57,7 @@ export async function runLatency(options: LatencyOptions, log: (line: string) =>
       // The chunk's newest frame was captured at ≈ start + (index + 1) · N.
       glass.push(at - (started + (index + 1) * options.chunkSeconds * 1000));
     }
-    return { chunks: processing.length, processingMs: stats(processing), glassToPlaylistMs: stats(glass) };
+    return { chunks: processing.length, processingMs: quantiles(processing), glassToPlaylistMs: quantiles(glass) };
   } finally {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });

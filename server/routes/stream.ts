@@ -33,7 +33,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
     const abort = new AbortController();
     ctx.onAbort(() => abort.abort());
-    const listedAt = await deps.sessions.waitFor(
+    wokeAt = await deps.sessions.waitFor(
       sessionId,
       (v) => v.phase === 'ended' || listedCount(v.context.chunks) > msn!,
       deps.config.playlistBlockSeconds * 1000,
@@ -41,7 +41,6 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     );
     if (ctx.aborted) return;
     view = (await deps.sessions.find(sessionId)) ?? view;
-    wokeAt = listedAt;
   }
   // Gzip where the client accepts it (browsers, hls.js, AVPlayer, ffmpeg do): a fifth of the bytes.
   const gzip = acceptsGzip(ctx.header('accept-encoding'));

@@ -33,7 +33,7 @@ function reasonOf(code: number): DisconnectReason {
   return 'abnormal'; // 1006: the connection broke without a close frame
 }
 
-type Frame = { data: Uint8Array | string; binary: boolean };
+type Frame = ReturnType<typeof encode>;
 
 export class SocketHub {
   readonly #bySession = new Map<string, Set<Socket>>();
