@@ -1,4 +1,7 @@
-/** `npm run bench -- <scenario> [options]`: benchmark scenarios; results also saved as JSON in bench/results/. */
+/**
+ * `npm run bench`: every scenario and a report (bench/results/<timestamp>/report.md, report.json, charts);
+ * `npm run bench -- <scenario> [options]`: one scenario, its result saved as JSON in bench/results/.
+ */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +11,13 @@ import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
+import { writeReport } from './report.ts';
+import { runSuite } from './suite.ts';
 
-const USAGE = `Usage: npm run bench -- <scenario> [options]
+const USAGE = `Usage: npm run bench [-- --quick]         every scenario, then the report
+       npm run bench -- <scenario> [options]   one scenario
+
+  --quick             every scenario at a tiny size (a smoke test: a minute, no figures)
 
 Scenarios:
   pipeline    chunk conversion throughput at 360p and 720p (30 fps): seconds per chunk,
@@ -76,13 +84,22 @@ async function main(): Promise<number> {
       connections: { type: 'string' },
       segments: { type: 'string' },
       plain: { type: 'boolean' },
+      quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const scenario = positionals[0];
-  if (values.help || !scenario) {
+  if (values.help) {
     process.stdout.write(USAGE + '\n');
-    return scenario || values.help ? 0 : 2;
+    return 0;
+  }
+  if (!scenario || scenario === 'all') {
+    const results = await runSuite(values.quick ?? false, (l) => process.stdout.write(l + '\n'));
+    const dir = path.join(resultsDir(), results.startedAt.replace(/[:.]/g, '-'));
+    const files = await writeReport(dir, results);
+    process.stdout.write(`\nreport (${Math.round(results.seconds)} s): ${files.find((f) => f.endsWith('.md'))}\n`);
+    if (results.failed.length > 0) process.stdout.write(`failed: ${results.failed.map((f) => f.scenario).join(', ')}\n`);
+    return results.failed.length > 0 ? 1 : 0;
   }
   if (scenario === 'latency') {
     const seconds = Number(values.seconds ?? 30);
@@ -189,8 +206,12 @@ function parseCase(raw: string): GlassCase {
 }
 
 /** Results go to bench/results/ (not committed), or to BENCH_RESULTS_DIR when set (the smoke test). */
+function resultsDir(): string {
+  return process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
+}
+
 async function saveResult(scenario: string, options: unknown, result: unknown): Promise<void> {
-  const dir = process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL('./results/', import.meta.url));
+  const dir = resultsDir();
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   await writeFile(file, JSON.stringify({ scenario, options, result }, null, 2));

@@ -95,7 +95,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
     await new Promise((r) => setTimeout(r, options.settle * 1000));
     const settled = ((await page.evaluate(READ)) as PageStats).latencies.length;
     const stallsBefore = ((await page.evaluate(READ)) as PageStats).stalls.length;
-    log(`  ${label(c)}: measuring ${options.seconds} s…`);
+    log(`  ${glassLabel(c)}: measuring ${options.seconds} s…`);
     await new Promise((r) => setTimeout(r, options.seconds * 1000));
     const s = (await page.evaluate(READ)) as PageStats;
     if (s.player !== c.player) throw new Error(`the page played with ${s.player}, not ${c.player}`);
@@ -119,12 +119,12 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
   }
 }
 
-const label = (c: GlassCase) => `${c.player === 'mse' ? 'WebSocket/MSE' : 'hls.js'} @ ${c.chunkSeconds}-s chunks`;
+export const glassLabel = (c: GlassCase) => `${c.player === 'mse' ? 'WebSocket/MSE' : 'hls.js'} @ ${c.chunkSeconds}-s chunks`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 export function formatGlassRow(r: GlassRow): string {
   return [
-    label(r).padEnd(26),
+    glassLabel(r).padEnd(26),
     `p50 ${sec(r.steady.p50)}  p95 ${sec(r.steady.p95)}  max ${sec(r.steady.max)}`.padEnd(38),
     `stalls ${r.stalls}${r.stalls ? ` (longest ${Math.round(r.longestStallMs)} ms)` : ''}`.padEnd(26),
     `frames ${r.frames}`.padEnd(12),

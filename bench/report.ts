@@ -1,0 +1,118 @@
+/**
+ * The benchmark report: what `npm run bench` measured, written to a folder of its own —
+ * `report.json` (everything, machine included), `report.md` (tables and the charts) and `charts/*.svg`.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { barChart, groupedBarChart, lineChart, renderSvg, type Row } from './charts.ts';
+import type { Machine } from './machine.ts';
+import type { CapacityRow } from './scenarios/capacity.ts';
+import type { ControlResult } from './scenarios/control.ts';
+import { glassLabel, type GlassRow } from './scenarios/glass.ts';
+import type { LatencyResult } from './scenarios/latency.ts';
+import type { PipelineRow } from './scenarios/pipeline.ts';
+
+export interface BenchResults {
+  machine: Machine;
+  startedAt: string;
+  /** Wall time of the whole run (s). */
+  seconds: number;
+  quick: boolean;
+  pipeline?: PipelineRow[];
+  latency?: Array<{ chunkSeconds: number; size: string; result: LatencyResult }>;
+  glass?: GlassRow[];
+  control?: ControlResult;
+  capacity?: { chunkSeconds: number; rows: CapacityRow[] };
+  /** Scenarios that failed, with why (the others still ran). */
+  failed: Array<{ scenario: string; error: string }>;
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+const table = (head: string[], rows: Array<Array<string | number>>) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+/** Writes report.json, report.md and the charts into `dir`; returns the files written. */
+export async function writeReport(dir: string, results: BenchResults): Promise<string[]> {
+  await mkdir(path.join(dir, 'charts'), { recursive: true });
+  const written: string[] = [];
+  const md: string[] = [];
+  const chart = async (name: string, spec: Parameters<typeof renderSvg>[0]) => {
+    const file = path.join(dir, 'charts', `${name}.svg`);
+    await writeFile(file, await renderSvg(spec));
+    written.push(file);
+    md.push(`![${name}](charts/${name}.svg)`, '');
+  };
+
+  const m = results.machine;
+  md.push(
+    '# StereoSpot Live — benchmark report',
+    '',
+    `${results.startedAt} · ${Math.round(results.seconds)} s · ${results.quick ? '**quick run (tiny sizes: a smoke test, not figures)**' : 'full run'}`,
+    '',
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}${m.gpu ? `, GPU ${m.gpu}` : ', no GPU'}.`,
+    '',
+  );
+  if (results.failed.length > 0) {
+    md.push('## Failed scenarios', '', ...results.failed.map((f) => `- **${f.scenario}**: ${f.error}`), '');
+  }
+
+  if (results.pipeline) {
+    md.push('## Pipeline', '', 'Conversion alone, through the real pool: realtime factor (media seconds per wall second; ≥ 1 keeps up) and each stage\'s share.', '');
+    md.push(table(['source', 'output', 'workers', 'chunks', 's/chunk', 'RTF', 'decode', 'depth', 'stereo', 'encode'], results.pipeline.map((r) => [
+      r.source, r.output, r.workers, r.chunks, r.secondsPerChunk.toFixed(2), `**${r.realtimeFactor.toFixed(2)}×**`,
+      ...(['decode', 'depth', 'stereo', 'encode'] as const).map((k) => `${Math.round(r.shares[k] * 100)}%`),
+    ])), '');
+    await chart('pipeline-rtf', barChart('Realtime factor by source size (≥ 1 keeps up)', results.pipeline.map((r) => ({ source: r.source, rtf: r.realtimeFactor })), { category: 'source', value: 'rtf', valueTitle: 'media s per wall s' }));
+  }
+
+  if (results.latency) {
+    md.push('## Latency (capture → playlist)', '', 'The capture client streaming in real time to the server (local profile). Per chunk: cut → segment ready, and the newest frame\'s age when its segment is listed.', '');
+    md.push(table(['chunk', 'size', 'chunks', 'cut → ready p50', 'p95', 'newest frame → listed p50', 'p95'], results.latency.map(({ chunkSeconds, size, result: r }) => [
+      `${chunkSeconds} s`, size, r.chunks, `${s(r.processingMs.p50)} s`, `${s(r.processingMs.p95)} s`, `${s(r.glassToPlaylistMs.p50)} s`, `${s(r.glassToPlaylistMs.p95)} s`,
+    ])), '');
+    const rows: Row[] = results.latency.flatMap(({ chunkSeconds, result: r }) => [
+      { chunk: `${chunkSeconds}-s chunks`, q: 'cut → ready p50', s: r.processingMs.p50 / 1000 },
+      { chunk: `${chunkSeconds}-s chunks`, q: 'cut → ready p95', s: r.processingMs.p95 / 1000 },
+      { chunk: `${chunkSeconds}-s chunks`, q: 'newest frame → listed p95', s: r.glassToPlaylistMs.p95 / 1000 },
+    ]);
+    await chart('latency', groupedBarChart('Capture → playlist by chunk length', rows, { category: 'chunk', series: 'q', value: 's', valueTitle: 'seconds' }));
+  }
+
+  if (results.glass) {
+    md.push('## Glass to glass', '', 'Capture (real time) → server → the watch page in headless Chromium, per presented frame (steady state after settling).', '');
+    md.push(table(['player', 'frames', 'p50', 'p95', 'max', 'stalls'], results.glass.map((r) => [
+      glassLabel(r), r.frames, `**${s(r.steady.p50)} s**`, `${s(r.steady.p95)} s`, `${s(r.steady.max)} s`, r.stalls,
+    ])), '');
+    const rows: Row[] = results.glass.flatMap((r) => [
+      { player: glassLabel(r), q: 'p50', s: r.steady.p50 / 1000 },
+      { player: glassLabel(r), q: 'p95', s: r.steady.p95 / 1000 },
+    ]);
+    await chart('glass', groupedBarChart('Glass-to-glass latency', rows, { category: 'player', series: 'q', value: 's', valueTitle: 'seconds behind capture' }));
+  }
+
+  if (results.control) {
+    const c = results.control;
+    md.push('## Control plane: playlist GETs', '', `Playlist of ${c.playlistBytes} bytes${c.gzip ? ' (gzip)' : ''}; the target on one core, the load generator on the other. Requests per CPU-second is the figure (the generator caps req/s).`, '');
+    md.push(table(['case', 'req/s', 'req per CPU-s', 'req per user-CPU-s', 'p99'], c.cases.map((x) => [x.name, x.requestsPerSecond, `**${x.requestsPerCpuSecond}**`, x.requestsPerUserCpuSecond, `${x.p99Ms} ms`])), '');
+    md.push(`Ours ÷ node:http doing the same work, per CPU-second: live **${c.ratio.live.toFixed(2)}×**, ended **${c.ratio.ended.toFixed(2)}×** (req/s: ${c.ratioRps.live.toFixed(2)}×, ${c.ratioRps.ended.toFixed(2)}×).`, '');
+    await chart('control', barChart('Playlist requests per CPU-second of the server', c.cases.map((x) => ({ case: x.name, v: x.requestsPerCpuSecond, kind: x.name.startsWith('ceiling') ? 'no work (ceiling)' : x.name.startsWith('ours') ? 'ours (uWS)' : 'node:http' })), { category: 'case', value: 'v', valueTitle: 'requests per CPU-second', color: 'kind' }));
+  }
+
+  if (results.capacity) {
+    const { rows, chunkSeconds } = results.capacity;
+    md.push('## Capacity: streams held in real time', '', `Each node a server process with one worker (${rows[0]?.budget ?? ''}). A level is held when every chunk is ready and p95 cut → ready ≤ two chunk lengths.`, '');
+    md.push(table(['nodes', 'streams held', 'levels tried'], rows.map((r) => [r.nodes, `**${r.capacity}**`, r.levels.map((l) => `${l.streams}${l.held ? '✓' : '✗'}`).join(' ')])), '');
+    if (rows.length >= 2 && rows[0]!.capacity > 0) md.push(`${rows.at(-1)!.nodes} nodes hold **${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}×** the streams of ${rows[0]!.nodes}.`, '');
+    const points: Row[] = rows.flatMap((r) => [...r.levels].sort((a, b) => a.streams - b.streams).map((l) => ({ streams: l.streams, p95: l.p95 / 1000, nodes: `${r.nodes} node(s)` })));
+    await chart('capacity', lineChart('Chunk cut → ready p95 by concurrent streams', points, {
+      x: 'streams', xTitle: 'concurrent streams', y: 'p95', yTitle: 'p95 seconds (log scale)', series: 'nodes',
+      rule: { y: 2 * chunkSeconds, label: 'held below two chunk lengths' },
+    }));
+  }
+
+  const json = path.join(dir, 'report.json');
+  await writeFile(json, JSON.stringify(results, null, 2));
+  const mdFile = path.join(dir, 'report.md');
+  await writeFile(mdFile, md.join('\n'));
+  return [json, mdFile, ...written];
+}
