@@ -29,7 +29,7 @@ export function barChart(title: string, rows: Row[], o: { category: string; valu
     encoding: {
       y: { field: o.category, type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
       x: { field: o.value, type: 'quantitative', title: o.valueTitle },
-      ...(o.color ? { color: { field: o.color, type: 'nominal', title: null } } : {}),
+      ...(o.color ? { color: { field: o.color, type: 'nominal', title: null, legend: { labelLimit: 400 } } } : {}),
     },
   } as TopLevelSpec;
 }
@@ -45,7 +45,7 @@ export function groupedBarChart(title: string, rows: Row[], o: { category: strin
       y: { field: o.category, type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
       yOffset: { field: o.series, type: 'nominal' },
       x: { field: o.value, type: 'quantitative', title: o.valueTitle },
-      color: { field: o.series, type: 'nominal', title: null },
+      color: { field: o.series, type: 'nominal', title: null, legend: { labelLimit: 400 } },
     },
   } as TopLevelSpec;
 }
@@ -55,9 +55,9 @@ export function lineChart(title: string, rows: Row[], o: { x: string; xTitle: st
   const lines = {
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
-      x: { field: o.x, type: 'quantitative', title: o.xTitle },
+      x: { field: o.x, type: 'quantitative', title: o.xTitle, axis: { format: 'd', tickMinStep: 1 } },
       y: { field: o.y, type: 'quantitative', title: o.yTitle, scale: { type: 'symlog' } },
-      color: { field: o.series, type: 'nominal', title: null },
+      color: { field: o.series, type: 'nominal', title: null, legend: { labelLimit: 400 } },
     },
   };
   const rule = o.rule && {

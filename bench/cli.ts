@@ -11,6 +11,7 @@ import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
+import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
 import { writeReport } from './report.ts';
 import { runSuite } from './suite.ts';
 
@@ -28,6 +29,8 @@ Scenarios:
               per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
   control     playlist GETs/s: ours (uWS) vs node:http doing the same work, live and ended
               playlists, beside a bare server of each kind (the load generator's ceiling)
+  sessions    sessions at 1 000 and 10 000: create rate, memory per idle and per active session,
+              list latency, restart time over that many stored sessions
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
               worker, pinned to a core; AWS emulators + redis-server): streams added until
               chunk cut → segment ready falls behind
@@ -57,6 +60,9 @@ Options (control):
   --segments N        segments per playlist (default 60)
   --plain             ask for plain text (default: Accept-Encoding: gzip, as players send)
 
+Options (sessions):
+  --counts LIST       session counts (default 1000,10000)
+
 Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
   --seconds N         seconds of stream per level (default 20)
@@ -85,6 +91,7 @@ async function main(): Promise<number> {
       segments: { type: 'string' },
       plain: { type: 'boolean' },
       quick: { type: 'boolean' },
+      counts: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -137,6 +144,16 @@ async function main(): Promise<number> {
     if (values.plain) options.gzip = false;
     const result = await runControl(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('control', options, result);
+    return 0;
+  }
+  if (scenario === 'sessions') {
+    const options = defaultSessionsOptions();
+    if (values.counts !== undefined) {
+      options.counts = values.counts.split(',').map(Number);
+      if (!options.counts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--counts takes positive integers, e.g. 1000,10000 (got "${values.counts}")`);
+    }
+    const rows = await runSessions(options, (l) => process.stdout.write(l + '\n'));
+    await saveResult('sessions', options, rows);
     return 0;
   }
   if (scenario === 'capacity') {

@@ -11,6 +11,7 @@ import type { ControlResult } from './scenarios/control.ts';
 import { glassLabel, type GlassRow } from './scenarios/glass.ts';
 import type { LatencyResult } from './scenarios/latency.ts';
 import type { PipelineRow } from './scenarios/pipeline.ts';
+import type { SessionsMeasurement } from './sessions-target.ts';
 
 export interface BenchResults {
   machine: Machine;
@@ -22,6 +23,7 @@ export interface BenchResults {
   latency?: Array<{ chunkSeconds: number; size: string; result: LatencyResult }>;
   glass?: GlassRow[];
   control?: ControlResult;
+  sessions?: SessionsMeasurement[];
   capacity?: { chunkSeconds: number; rows: CapacityRow[] };
   /** Scenarios that failed, with why (the others still ran). */
   failed: Array<{ scenario: string; error: string }>;
@@ -96,6 +98,18 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
     md.push(table(['case', 'req/s', 'req per CPU-s', 'req per user-CPU-s', 'p99'], c.cases.map((x) => [x.name, x.requestsPerSecond, `**${x.requestsPerCpuSecond}**`, x.requestsPerUserCpuSecond, `${x.p99Ms} ms`])), '');
     md.push(`Ours ÷ node:http doing the same work, per CPU-second: live **${c.ratio.live.toFixed(2)}×**, ended **${c.ratio.ended.toFixed(2)}×** (req/s: ${c.ratioRps.live.toFixed(2)}×, ${c.ratioRps.ended.toFixed(2)}×).`, '');
     await chart('control', barChart('Playlist requests per CPU-second of the server', c.cases.map((x) => ({ case: x.name, v: x.requestsPerCpuSecond, kind: x.name.startsWith('ceiling') ? 'no work (ceiling)' : x.name.startsWith('ours') ? 'ours (uWS)' : 'node:http' })), { category: 'case', value: 'v', valueTitle: 'requests per CPU-second', color: 'kind' }));
+  }
+
+  if (results.sessions) {
+    const kb = (b: number) => (b / 1024).toFixed(1);
+    md.push('## Sessions at scale', '', 'A fresh server given that many sessions through its API (memory read after a full GC; active = ready segments).', '');
+    md.push(table(['sessions', 'created/s', 'KiB heap per idle session', 'KiB RSS per idle session', 'KiB heap per active session', 'list p50', 'list p95', 'restart'], results.sessions.map((r) => [
+      r.count, r.createPerSecond, kb(r.idle.heapBytes), kb(r.idle.rssBytes), `+${kb(r.active.heapBytes)} (${r.active.chunks} segments)`, `${r.listMs.p50.toFixed(1)} ms`, `${r.listMs.p95.toFixed(1)} ms`, `${Math.round(r.restartMs)} ms`,
+    ])), '');
+    await chart('sessions-list', groupedBarChart('Session list latency (GET /stream_sessions?limit=100)', results.sessions.flatMap((r) => [
+      { sessions: `${r.count} sessions`, q: 'p50', ms: r.listMs.p50 },
+      { sessions: `${r.count} sessions`, q: 'p95', ms: r.listMs.p95 },
+    ]), { category: 'sessions', series: 'q', value: 'ms', valueTitle: 'milliseconds' }));
   }
 
   if (results.capacity) {

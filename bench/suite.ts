@@ -10,6 +10,7 @@ import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultGlassCases, runGlass } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
+import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
 
 export async function runSuite(quick: boolean, log: (line: string) => void): Promise<BenchResults> {
   const started = Date.now();
@@ -50,6 +51,11 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
     const options = defaultControlOptions();
     if (quick) Object.assign(options, { seconds: 1, repeats: 1, connections: 4, segments: 3 });
     results.control = await runControl(options, log);
+  });
+  await step('sessions', async () => {
+    const options = defaultSessionsOptions();
+    if (quick) Object.assign(options, { counts: [20], active: 5, chunks: 2 });
+    results.sessions = await runSessions(options, log);
   });
   await step('capacity', async () => {
     const options = defaultCapacityOptions();

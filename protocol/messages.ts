@@ -115,7 +115,10 @@ export interface SessionStatus {
 }
 
 export interface SessionListResponse {
+  /** Newest first. */
   sessions: SessionStatus[];
+  /** Pass as `?before=` for the next page; null on the last page. */
+  next: string | null;
 }
 
 /** Every 4xx/5xx body. `field` names the offending input when there is one. */

@@ -55,6 +55,17 @@ const MAX_RENDERS_PER_VIEW = 4;
 /** How long a non-owner trusts a session's view read from the store before reading it again. */
 const STORED_VIEW_MS = 1000;
 
+/** Where a page of the session list starts: sessions strictly older than this one (ties by id). */
+export interface ListCursor {
+  createdAt: number;
+  sessionId: string;
+}
+
+/** The list's order: newest first, ties by id (descending), so a cursor never skips or repeats one. */
+function newestFirst(a: SessionView, b: SessionView): number {
+  return b.context.createdAt - a.context.createdAt || (b.context.sessionId < a.context.sessionId ? -1 : b.context.sessionId > a.context.sessionId ? 1 : 0);
+}
+
 /** A rendered playlist, reused until `until`; its gzip made on first demand. */
 interface Rendering {
   baseUrl: string;
@@ -657,14 +668,21 @@ export class SessionService {
     return urls;
   }
 
-  /** Every session in memory plus the stored ones, newest first (at most `limit`). */
-  async list(limit: number): Promise<SessionView[]> {
-    const seen = new Map<string, SessionView>();
-    for (const view of this.#registry.views()) seen.set(view.context.sessionId, view);
-    for (const record of await this.#adapters.sessions.list()) {
-      if (!seen.has(record.sessionId)) seen.set(record.sessionId, this.#storedView(record));
+  /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */
+  async list(limit: number, before?: ListCursor): Promise<SessionView[]> {
+    const fits = (createdAt: number, sessionId: string) => !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
+    const running = new Map<string, SessionView>();
+    for (const view of this.#registry.views()) running.set(view.context.sessionId, view);
+    const views = [...running.values()].filter((v) => fits(v.context.createdAt, v.context.sessionId));
+    // The store lists oldest first: only its newest `limit` sessions not running here can make the cut.
+    const stored = await this.#adapters.sessions.list();
+    for (let i = stored.length - 1, taken = 0; i >= 0 && taken < limit; i--) {
+      const record = stored[i]!;
+      if (running.has(record.sessionId) || !fits(record.createdAt, record.sessionId)) continue;
+      views.push(this.#storedView(record));
+      taken++;
     }
-    return [...seen.values()].sort((a, b) => b.context.createdAt - a.context.createdAt).slice(0, limit);
+    return views.sort(newestFirst).slice(0, limit);
   }
 
   /** A stored record as a view, for sessions whose actor does not run here. */

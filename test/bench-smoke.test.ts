@@ -19,6 +19,7 @@ const scenarios: Array<[string, string[], (result: any) => boolean]> = [
   ['latency', ['--seconds', '2', '--chunk-seconds', '1', '--sizes', '160x90'], (r) => r.chunks >= 2 && r.processingMs.p50 > 0],
   ['glass', ['--seconds', '2', '--settle', '1', '--sizes', '160x90', '--cases', 'mse:1'], (r) => r.length === 1 && r[0].frames > 0],
   ['control', ['--seconds', '1', '--repeats', '1', '--connections', '4', '--segments', '3'], (r) => r.cases.length === 6 && r.cases.every((c: any) => c.requestsPerSecond > 0 && c.requestsPerCpuSecond > 0)],
+  ['sessions', ['--counts', '20'], (r) => r.length === 1 && r[0].count === 20 && r[0].createPerSecond > 0 && r[0].listMs.p50 > 0],
   ['capacity', ['--nodes', '1', '--seconds', '2', '--max-streams', '1', '--sizes', '160x90'], (r) => r.length === 1 && r[0].levels.length === 1],
 ];
 
@@ -51,11 +52,11 @@ t.test('npm run bench -- --quick runs every scenario and writes the report with 
   const results = JSON.parse(await readFile(path.join(report, 'report.json'), 'utf8'));
   t.same(results.failed, [], 'no scenario failed');
   t.equal(results.quick, true);
-  for (const key of ['pipeline', 'latency', 'glass', 'control', 'capacity']) t.ok(results[key], `${key} in the report`);
+  for (const key of ['pipeline', 'latency', 'glass', 'control', 'sessions', 'capacity']) t.ok(results[key], `${key} in the report`);
   t.ok(results.machine.cpus >= 1 && results.machine.node === process.version, 'the machine is described');
   const md = await readFile(path.join(report, 'report.md'), 'utf8');
   const charts = (await readdir(path.join(report, 'charts'))).sort();
-  t.same(charts, ['capacity.svg', 'control.svg', 'glass.svg', 'latency.svg', 'pipeline-rtf.svg']);
+  t.same(charts, ['capacity.svg', 'control.svg', 'glass.svg', 'latency.svg', 'pipeline-rtf.svg', 'sessions-list.svg']);
   for (const chart of charts) t.match(md, `](charts/${chart})`, `report.md shows ${chart}`);
 
   // One chart as a person sees it: rendered to PNG by Chromium, not blank, in test-artifacts/.

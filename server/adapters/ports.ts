@@ -49,7 +49,7 @@ export interface SessionStore {
    */
   save(record: SessionRecord, fence?: number): Promise<void>;
   get(sessionId: string): Promise<SessionRecord | undefined>;
-  /** Every stored session (the local store keeps few; the AWS one pages). */
+  /** Every stored session, oldest first (the local store lists from memory; the AWS one scans, page by page). */
   list(): Promise<SessionRecord[]>;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, toSettingsWire, toStatus } from '../wire.ts';
-import { NotOwnerError } from '../sessions.ts';
+import { NotOwnerError, type ListCursor } from '../sessions.ts';
 import type { RouteDeps } from './deps.ts';
 
 const BODY_LIMIT = 16 * 1024;
@@ -118,10 +118,21 @@ export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<v
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new HttpError(400, 'invalid_limit', 'limit must be an integer from 1 to 1000', 'limit');
   }
+  const rawBefore = ctx.query.get('before');
+  let before: ListCursor | undefined;
+  if (rawBefore !== null) {
+    const m = /^(\d{1,15})\.([A-Za-z0-9_-]{1,64})$/.exec(rawBefore);
+    if (!m) throw new HttpError(400, 'invalid_cursor', 'before must be the `next` of a previous page', 'before');
+    before = { createdAt: Number(m[1]), sessionId: m[2]! };
+  }
   const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
-  const views = await deps.sessions.list(limit);
+  // One more than asked: whether there is a next page.
+  const views = await deps.sessions.list(limit + 1, before);
+  const page = views.slice(0, limit);
+  const last = page.at(-1);
   const response: SessionListResponse = {
-    sessions: views.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId))),
+    sessions: page.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId))),
+    next: views.length > limit && last ? `${last.context.createdAt}.${last.context.sessionId}` : null,
   };
   ctx.json(200, response, [['Cache-Control', 'no-store']]);
 }
