@@ -66,6 +66,29 @@ function newestFirst(a: SessionView, b: SessionView): number {
   return b.context.createdAt - a.context.createdAt || (b.context.sessionId < a.context.sessionId ? -1 : b.context.sessionId > a.context.sessionId ? 1 : 0);
 }
 
+/**
+ * The newest `limit` of many views, kept sorted as they are offered: one comparison for most (older
+ * than the page's oldest once it is full), so a page of 100 out of 10 000 sessions sorts 100, not 10 000.
+ */
+class NewestPage {
+  readonly views: SessionView[] = [];
+  constructor(private readonly limit: number) {}
+
+  offer(view: SessionView): void {
+    const { views, limit } = this;
+    if (limit <= 0 || (views.length === limit && newestFirst(view, views[limit - 1]!) >= 0)) return;
+    let lo = 0;
+    let hi = views.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newestFirst(views[mid]!, view) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    views.splice(lo, 0, view);
+    if (views.length > limit) views.pop();
+  }
+}
+
 /** A rendered playlist, reused until `until`; its gzip made on first demand. */
 interface Rendering {
   baseUrl: string;
@@ -671,18 +694,17 @@ export class SessionService {
   /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */
   async list(limit: number, before?: ListCursor): Promise<SessionView[]> {
     const fits = (createdAt: number, sessionId: string) => !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
-    const running = new Map<string, SessionView>();
-    for (const view of this.#registry.views()) running.set(view.context.sessionId, view);
-    const views = [...running.values()].filter((v) => fits(v.context.createdAt, v.context.sessionId));
+    const page = new NewestPage(limit);
+    for (const view of this.#registry.views()) if (fits(view.context.createdAt, view.context.sessionId)) page.offer(view);
     // The store lists oldest first: only its newest `limit` sessions not running here can make the cut.
     const stored = await this.#adapters.sessions.list();
     for (let i = stored.length - 1, taken = 0; i >= 0 && taken < limit; i--) {
       const record = stored[i]!;
-      if (running.has(record.sessionId) || !fits(record.createdAt, record.sessionId)) continue;
-      views.push(this.#storedView(record));
+      if (this.#registry.has(record.sessionId) || !fits(record.createdAt, record.sessionId)) continue;
+      page.offer(this.#storedView(record));
       taken++;
     }
-    return views.sort(newestFirst).slice(0, limit);
+    return page.views;
   }
 
   /** A stored record as a view, for sessions whose actor does not run here. */

@@ -18,6 +18,8 @@ export class FsSessionStore implements SessionStore {
   /** Every record, once the folder has been read (by the first list()). */
   #index: Map<string, SessionRecord> | null = null;
   #indexing: Promise<Map<string, SessionRecord>> | null = null;
+  /** The index's ids, oldest first (creation order changes only when a session is created). */
+  #order: string[] | null = null;
   /** Written while the folder is being read: newer than what the reading may have found. */
   readonly #writtenWhileIndexing = new Map<string, SessionRecord>();
 
@@ -69,11 +71,15 @@ export class FsSessionStore implements SessionStore {
 
   async list(): Promise<SessionRecord[]> {
     const index = this.#index ?? (await (this.#indexing ??= this.#readAll()));
-    return [...index.values()].sort((a, b) => a.createdAt - b.createdAt);
+    this.#order ??= [...index.values()].sort((a, b) => a.createdAt - b.createdAt).map((r) => r.sessionId);
+    return this.#order.map((id) => index.get(id)!);
   }
 
   #remember(record: SessionRecord): void {
-    if (this.#index) this.#index.set(record.sessionId, record);
+    if (this.#index) {
+      if (!this.#index.has(record.sessionId)) this.#order = null;
+      this.#index.set(record.sessionId, record);
+    }
     else if (this.#indexing) this.#writtenWhileIndexing.set(record.sessionId, record);
   }
 
