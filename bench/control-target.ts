@@ -16,12 +16,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import uWS from 'uWebSockets.js';
-import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
+import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { giveSegments } from './fake-segments.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { acceptsGzip } from '../server/routes/stream.ts';
 import { startServer } from '../server/server.ts';
-import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
+import type { CreateSessionResponse } from '../protocol/messages.ts';
 
 export interface ControlTargets {
   ours: { live: string; ended: string };
@@ -40,18 +41,7 @@ const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA
 
 async function session(end: boolean): Promise<string> {
   const created = (await (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).json()) as CreateSessionResponse;
-  const upload = created.upload;
-  if (upload.type !== 'http') throw new Error('expected the local profile\'s upload target');
-  for (let i = 0; i < segments; i++) {
-    const url = upload.url_template.replace('{file}', `chunk_${String(i).padStart(5, '0')}.mp4`);
-    const put = await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` }, body: fakeChunk(i) });
-    if (!put.ok) throw new Error(`upload ${i}: ${put.status} ${await put.text()}`);
-  }
-  for (;;) {
-    const status = (await (await fetch(`${server.url}/stream_sessions/${created.session_id}`)).json()) as SessionStatus;
-    if (status.ready === segments) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await giveSegments(server.url, created, segments);
   if (end) await fetch(`${server.url}/stream_sessions/${created.session_id}/end`, { method: 'POST' });
   return created.session_id;
 }

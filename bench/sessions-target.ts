@@ -11,11 +11,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
+import type { CreateSessionResponse } from '../protocol/messages.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { startServer } from '../server/server.ts';
-import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
+import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { giveSegments } from './fake-segments.ts';
 import { quantiles, type Quantiles } from './quantiles.ts';
 
 export interface SessionsMeasurement {
@@ -68,21 +69,7 @@ created.length = activeCount;
 const idle = memory();
 
 // Active: ready segments.
-for (const session of created.slice(0, activeCount)) {
-  const upload = session.upload;
-  if (upload.type !== 'http') throw new Error("expected the local profile's upload target");
-  for (let i = 0; i < chunks; i++) {
-    const put = await fetch(upload.url_template.replace('{file}', `chunk_${String(i).padStart(5, '0')}.mp4`), { method: 'PUT', headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` }, body: fakeChunk(i) });
-    if (!put.ok) throw new Error(`upload: ${put.status}`);
-  }
-}
-for (const session of created.slice(0, activeCount)) {
-  for (;;) {
-    const status = (await (await fetch(`${server.url}/stream_sessions/${session.session_id}`)).json()) as SessionStatus;
-    if (status.ready === chunks) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+for (const session of created) await giveSegments(server.url, session, chunks);
 const active = memory();
 
 const timeList = async (url: string) => {

@@ -1,0 +1,25 @@
+/**
+ * For the control-plane benchmarks: gives a session `count` ready segments through the local profile's
+ * upload API, converted by the fake pool (instantly), and waits until they are listed.
+ */
+import { chunkFileName } from '../protocol/keys.ts';
+import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
+import { fakeChunk } from '../server/test/helpers/fake-pool.ts';
+
+export async function giveSegments(serverUrl: string, session: CreateSessionResponse, count: number): Promise<void> {
+  const upload = session.upload;
+  if (upload.type !== 'http') throw new Error("expected the local profile's upload target");
+  for (let i = 0; i < count; i++) {
+    const put = await fetch(upload.url_template.replace('{file}', chunkFileName(i)), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` },
+      body: fakeChunk(i),
+    });
+    if (!put.ok) throw new Error(`upload ${i}: ${put.status} ${await put.text()}`);
+  }
+  for (;;) {
+    const status = (await (await fetch(`${serverUrl}/stream_sessions/${session.session_id}`)).json()) as SessionStatus;
+    if (status.ready === count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The server-side benchmarks (control, sessions, capacity), each run through `npm run bench`'s CLI at a
+ * tiny size so none can rot: each must exit 0 and save a result with figures in it.
+ */
+import t from 'tap';
+import { smokeScenario } from './helpers/bench-cli.ts';
+
+t.test('bench control runs at a tiny size', (t) =>
+  smokeScenario(t, 'control', ['--seconds', '1', '--repeats', '1', '--connections', '4', '--segments', '3'], (r) => r.cases.length === 6 && r.cases.every((c: any) => c.requestsPerSecond > 0 && c.requestsPerCpuSecond > 0)));
+t.test('bench sessions runs at a tiny size', (t) =>
+  smokeScenario(t, 'sessions', ['--counts', '20'], (r) => r.length === 1 && r[0].count === 20 && r[0].createPerSecond > 0 && r[0].listMs.p50 > 0));
+t.test('bench capacity runs at a tiny size', (t) =>
+  smokeScenario(t, 'capacity', ['--nodes', '1', '--seconds', '2', '--max-streams', '1', '--sizes', '160x90'], (r) => r.length === 1 && r[0].levels.length === 1));
