@@ -22,6 +22,8 @@ export class Telemetry implements ChunkTelemetry {
   readonly #stages: Histogram<'stage'>;
   readonly #wakeups: Histogram;
   readonly #attemptsFailed: Counter<'permanent'>;
+  /** Blocking playlist reloads held right now. */
+  #held = 0;
 
   constructor(metrics: Metrics) {
     this.#latency = metrics.histogram(
@@ -40,6 +42,7 @@ export class Telemetry implements ChunkTelemetry {
       'Blocking playlist reloads: from the awaited segment being listed to the response being sent',
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
     );
+    metrics.gauge('stereospot_playlist_requests_held', 'Blocking playlist reloads waiting for their segment right now', () => this.#held);
     this.#attemptsFailed = metrics.counter('stereospot_chunk_attempts_failed_total', 'Conversion attempts that failed (permanent: no retry)', ['permanent']);
   }
 
@@ -50,6 +53,16 @@ export class Telemetry implements ChunkTelemetry {
 
   attemptFailed(permanent: boolean): void {
     this.#attemptsFailed.inc({ permanent: String(permanent) });
+  }
+
+  /** A blocking playlist reload starts waiting; the returned function ends its wait (call it once). */
+  playlistHeld(): () => void {
+    this.#held++;
+    let released = false;
+    return () => {
+      if (!released) this.#held--;
+      released = true;
+    };
   }
 
   /** A held playlist request answered `seconds` after what it waited for happened. */

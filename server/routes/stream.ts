@@ -33,12 +33,17 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
     const abort = new AbortController();
     ctx.onAbort(() => abort.abort());
-    wokeAt = await deps.sessions.waitFor(
-      sessionId,
-      (v) => v.phase === 'ended' || listedCount(v.context.chunks) > msn!,
-      deps.config.playlistBlockSeconds * 1000,
-      abort.signal,
-    );
+    const release = deps.telemetry.playlistHeld();
+    try {
+      wokeAt = await deps.sessions.waitFor(
+        sessionId,
+        (v) => v.phase === 'ended' || listedCount(v.context.chunks) > msn!,
+        deps.config.playlistBlockSeconds * 1000,
+        abort.signal,
+      );
+    } finally {
+      release();
+    }
     if (ctx.aborted) return;
     view = (await deps.sessions.find(sessionId)) ?? view;
   }

@@ -50,6 +50,8 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   // A blocking reload waiting for segment 0, a subscriber that comes and goes, then the chunk.
   pool.hold(0);
   const held = getText(`${s.playlist_url}?_HLS_msn=0`);
+  const heldNow = async () => (await scrape(server.url)).families.get('stereospot_playlist_requests_held')?.metrics[0]?.value;
+  await until(async () => (await heldNow()) === '1', 'the reload to be counted as held');
   const socket = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/sessions/${s.session_id}?format=json`);
   socket.ws.close(1000);
   await socket.closed;
@@ -57,6 +59,7 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   await until(() => pool.started.includes(0), 'the conversion to start');
   pool.release(0);
   t.match((await held).text, /seg_00000/, 'the held reload answered with the segment');
+  t.equal(await heldNow(), '0', 'no reload held once it is answered');
 
   const { families: metrics, text } = await until(async () => {
     const m = await scrape(server.url);
