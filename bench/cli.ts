@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
+import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
@@ -29,6 +30,9 @@ Scenarios:
               per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
   control     playlist GETs/s: ours (uWS) vs node:http doing the same work, live and ended
               playlists, beside a bare server of each kind (the load generator's ceiling)
+  fanout      one segment event to many: wake-up of 1 000 held blocking playlist reloads, the
+              playlist message to 1 000 and 10 000 WebSocket subscribers (p50/p99), beside a bare
+              uWS app doing the same sends with no work (the clients' and the transport's own cost)
   sessions    sessions at 1 000 and 10 000: create rate, memory per idle and per active session,
               list latency, restart time over that many stored sessions
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
@@ -59,6 +63,12 @@ Options (control):
   --connections N     concurrent connections (default 100)
   --segments N        segments per playlist (default 60)
   --plain             ask for plain text (default: Accept-Encoding: gzip, as players send)
+
+Options (fanout):
+  --subscribers LIST  subscriber counts (default 1000,10000)
+  --waiters N         held playlist reloads (default 1000)
+  --events N          segment events per case (default 5)
+  --segments N        segments already listed (default 60)
 
 Options (sessions):
   --counts LIST       session counts (default 1000,10000)
@@ -92,6 +102,9 @@ async function main(): Promise<number> {
       plain: { type: 'boolean' },
       quick: { type: 'boolean' },
       counts: { type: 'string' },
+      subscribers: { type: 'string' },
+      waiters: { type: 'string' },
+      events: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -131,12 +144,6 @@ async function main(): Promise<number> {
   }
   if (scenario === 'control') {
     const options = defaultControlOptions();
-    const positive = (name: string, raw: string | undefined): number | undefined => {
-      if (raw === undefined) return undefined;
-      const n = Number(raw);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive integer (got "${raw}")`);
-      return n;
-    };
     options.seconds = positive('seconds', values.seconds) ?? options.seconds;
     options.repeats = positive('repeats', values.repeats) ?? options.repeats;
     options.connections = positive('connections', values.connections) ?? options.connections;
@@ -144,6 +151,19 @@ async function main(): Promise<number> {
     if (values.plain) options.gzip = false;
     const result = await runControl(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('control', options, result);
+    return 0;
+  }
+  if (scenario === 'fanout') {
+    const options = defaultFanoutOptions();
+    if (values.subscribers !== undefined) {
+      options.subscribers = values.subscribers.split(',').map(Number);
+      if (!options.subscribers.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--subscribers takes positive integers, e.g. 1000,10000 (got "${values.subscribers}")`);
+    }
+    options.waiters = positive('waiters', values.waiters) ?? options.waiters;
+    options.events = positive('events', values.events) ?? options.events;
+    options.segments = positive('segments', values.segments) ?? options.segments;
+    const result = await runFanout(options, (l) => process.stdout.write(l + '\n'));
+    await saveResult('fanout', options, result);
     return 0;
   }
   if (scenario === 'sessions') {
@@ -214,6 +234,13 @@ async function main(): Promise<number> {
   const rows = await runPipeline(options, (line) => process.stdout.write(line + '\n'));
   await saveResult('pipeline', options, rows);
   return 0;
+}
+
+function positive(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} takes a positive integer (got "${raw}")`);
+  return n;
 }
 
 function parseCase(raw: string): GlassCase {

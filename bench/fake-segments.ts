@@ -1,15 +1,15 @@
 /**
- * For the control-plane benchmarks: gives a session `count` ready segments through the local profile's
- * upload API, converted by the fake pool (instantly), and waits until they are listed.
+ * For the control-plane benchmarks: gives a session ready segments `from`…`count - 1` through the local
+ * profile's upload API, converted by the fake pool (instantly), and waits until all `count` are ready.
  */
 import { chunkFileName } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
 import { fakeChunk } from '../server/test/helpers/fake-pool.ts';
 
-export async function giveSegments(serverUrl: string, session: CreateSessionResponse, count: number): Promise<void> {
+export async function giveSegments(serverUrl: string, session: CreateSessionResponse, count: number, from = 0): Promise<void> {
   const upload = session.upload;
   if (upload.type !== 'http') throw new Error("expected the local profile's upload target");
-  for (let i = 0; i < count; i++) {
+  for (let i = from; i < count; i++) {
     const put = await fetch(upload.url_template.replace('{file}', chunkFileName(i)), {
       method: 'PUT',
       headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` },

@@ -85,7 +85,7 @@ export class StereoSpotApp {
       publisher.enqueue(sessionId, async () => {
         // Entry URLs are relative (signed, no host): every subscriber gets the same bytes.
         const messages = await toServerMessages(sessionId, changes, (from) => opts.sessions.entries(view, from, ''));
-        for (const message of messages) this.#hub.publish(sessionId, message);
+        this.#hub.publish(sessionId, messages);
       });
     });
     this.#poolTicker = setInterval(() => {

@@ -89,11 +89,19 @@ class NewestPage {
   }
 }
 
-/** A rendered playlist, reused until `until`; its gzip made on first demand. */
-interface Rendering {
-  baseUrl: string;
+/** A playlist's text, its gzip made on first demand. */
+interface RenderedText {
   text: string;
   gzip?: Buffer;
+}
+
+/**
+ * A playlist rendering, reused until `until`. Cached from the moment it starts: requests arriving while
+ * its URLs are being signed (a thousand held reloads woken by one segment, say) share it.
+ */
+interface Rendering {
+  baseUrl: string;
+  ready: Promise<RenderedText>;
   until: number;
 }
 
@@ -643,10 +651,24 @@ export class SessionService {
     return rendering.gzip;
   }
 
-  async #rendering(view: SessionView, baseUrl: string): Promise<Rendering> {
+  #rendering(view: SessionView, baseUrl: string): Promise<RenderedText> {
     const now = Date.now();
     const cached = this.#rendered.get(view)?.find((r) => r.baseUrl === baseUrl && r.until > now);
-    if (cached) return cached;
+    if (cached) return cached.ready;
+    // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
+    const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
+    const rendering: Rendering = { baseUrl, ready: this.#render(view, baseUrl), until: now + PLAYLIST_REUSE_MS };
+    renders.push(rendering);
+    this.#rendered.set(view, renders);
+    // A rendering that failed (signing unavailable) is not kept: the next request tries again.
+    rendering.ready.catch(() => {
+      const list = this.#rendered.get(view);
+      if (list?.includes(rendering)) this.#rendered.set(view, list.filter((r) => r !== rendering));
+    });
+    return rendering.ready;
+  }
+
+  async #render(view: SessionView, baseUrl: string): Promise<RenderedText> {
     const { context } = view;
     const entries = timeline(context.chunks, context.config.chunkSeconds);
     const urls = await this.#urls(context.sessionId, entries, baseUrl);
@@ -660,12 +682,7 @@ export class SessionService {
       },
       entries,
     );
-    // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
-    const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
-    const rendering: Rendering = { baseUrl, text, until: now + PLAYLIST_REUSE_MS };
-    renders.push(rendering);
-    this.#rendered.set(view, renders);
-    return rendering;
+    return { text };
   }
 
   /**

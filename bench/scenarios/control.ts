@@ -10,12 +10,11 @@
  * Each case is run `repeats` times, interleaved; the median run is reported.
  */
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import { createInterface } from 'node:readline';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ControlTargets } from '../control-target.ts';
+import { canPin, pinSelfToSecondCore, spawnTarget, stopTarget } from '../pin.ts';
 
 export interface ControlOptions {
   /** Seconds per run. */
@@ -69,21 +68,13 @@ export function defaultControlOptions(): ControlOptions {
 }
 
 export async function runControl(options: ControlOptions, log: (line: string) => void): Promise<ControlResult> {
-  const pin = existsSync('/usr/bin/taskset') && os.cpus().length >= 2;
+  const pin = canPin();
   const command = [process.execPath, '--import', 'tsx', 'bench/control-target.ts', '--segments', String(options.segments), ...(options.gzip ? ['--gzip'] : [])];
-  const [file, ...args] = pin ? ['/usr/bin/taskset', '-c', '0', ...command] : command;
-  const target = spawn(file!, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let restore: string | undefined;
+  const { child: target, firstLine } = await spawnTarget(command, root, pin);
+  let restore: (() => void) | undefined;
   try {
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: target.stdout! }).once('line', resolve);
-      target.once('exit', (code) => reject(new Error(`the control target exited (${code}) before it was ready`)));
-    });
-    const targets = JSON.parse(line) as ControlTargets;
-    if (pin) {
-      restore = execFileSync('/usr/bin/taskset', ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(':').pop()!.trim();
-      execFileSync('/usr/bin/taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
-    }
+    const targets = JSON.parse(firstLine) as ControlTargets;
+    if (pin) restore = pinSelfToSecondCore();
     log(`playlist of ${options.segments} segments, ${targets.playlistBytes} bytes${options.gzip ? ' gzipped' : ''}; ${options.connections} connections, ${options.seconds} s × ${options.repeats} per case; ${pin ? 'target on core 0, load generator on core 1' : 'not pinned'}`);
     const cases: Array<[string, string]> = [
       ['ceiling: bare uWS, fixed bytes', targets.ceiling.uws],
@@ -140,10 +131,7 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
     log(`in req/s: live ${ratioRps.live.toFixed(2)}×, ended ${ratioRps.ended.toFixed(2)}×${bound ? ` (the load generator tops out at ≈${ceiling} req/s here: req/s is its limit, not the servers')` : ''}`);
     return { playlistBytes: targets.playlistBytes, gzip: options.gzip, cases: summary, ratio, ratioUser, ratioRps, pinned: pin };
   } finally {
-    if (restore) execFileSync('/usr/bin/taskset', ['-a', '-p', restore, String(process.pid)], { stdio: 'ignore' });
-    if (target.exitCode === null) {
-      target.kill('SIGTERM');
-      await new Promise((r) => target.once('exit', r));
-    }
+    restore?.();
+    await stopTarget(target);
   }
 }

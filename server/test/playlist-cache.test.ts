@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import { LocalSegmentUrls } from '../adapters/local/segment-urls.ts';
 import { acceptsGzip } from '../routes/stream.ts';
 import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
 import { createSession, getText, playlistEntries, putChunk } from './helpers/http.ts';
@@ -40,6 +41,50 @@ t.test('a reused playlist is never stale', async (t) => {
   const viaLocalhost = (await getText(s.playlist_url.replace('127.0.0.1', 'localhost'))).text;
   const urls = playlistEntries(viaLocalhost);
   t.ok(urls.length === 2 && urls.every((u) => u.startsWith('http://localhost:')), `URLs based on the host asked: ${urls.join(' ')}`);
+});
+
+/** Counts the segment URLs the server signs (every rendering signs each URL it lists); `failNext` makes the next signing throw. */
+function spyOnSigning(t: Test): { calls: () => number; failNext: () => void } {
+  const original = LocalSegmentUrls.prototype.url;
+  let calls = 0;
+  let fail = false;
+  LocalSegmentUrls.prototype.url = function (this: LocalSegmentUrls, ...args: Parameters<typeof original>) {
+    calls++;
+    if (fail) {
+      fail = false;
+      return Promise.reject(new Error('signing unavailable (test)'));
+    }
+    return original.apply(this, args);
+  };
+  t.teardown(() => void (LocalSegmentUrls.prototype.url = original));
+  return { calls: () => calls, failNext: () => void (fail = true) };
+}
+
+t.test('held reloads woken together share one rendering; a failed rendering is not kept', async (t) => {
+  const pool = new FakePool();
+  const server = await startTestServer(t, { pool });
+  const signing = spyOnSigning(t);
+  const s = await createSession(server.url);
+  const held = Array.from({ length: 20 }, () => getText(`${s.playlist_url}?_HLS_msn=0`));
+  await until(async () => /^stereospot_playlist_requests_held 20$/m.test((await getText(`${server.url}/metrics`)).text), '20 reloads held');
+  const before = signing.calls();
+  t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
+  const answers = await Promise.all(held);
+  const text = answers[0]!.text;
+  t.ok(answers.every((a) => a.status === 200 && a.text === text), 'every held reload got the same playlist');
+  const signed = text.match(/\/segments\//g)?.length ?? 0;
+  t.equal(signing.calls() - before, signed, `one rendering for 20 requests: ${signed} URLs signed once (the segment and its init)`);
+
+  // The session ends: a new view. Its first rendering fails; the answer says so and the next GET renders again.
+  t.equal((await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST' })).status, 204);
+  await until(async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).state === 'ended', 'the session to end');
+  signing.failNext();
+  const failed = await getText(s.playlist_url);
+  t.equal(failed.status, 503, 'signing failed: 503');
+  t.match(JSON.parse(failed.text), { error: 'storage_unavailable' });
+  const retried = await getText(s.playlist_url);
+  t.equal(retried.status, 200, 'the next GET renders again instead of reusing the failure');
+  t.match(retried.text, '#EXT-X-ENDLIST');
 });
 
 /** A GET with exactly these headers (fetch would add and undo gzip itself). */

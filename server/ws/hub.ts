@@ -85,28 +85,39 @@ export class SocketHub {
 
   /** Sends one message to one socket; drops the socket if it cannot keep up. */
   send(ws: Socket, message: ServerMessage | DashboardMessage): void {
-    this.#sendFrame(ws, encode(ws.getUserData().format, message));
+    this.#sendFrames(ws, [encode(ws.getUserData().format, message)]);
   }
 
-  /** Sends a message to many sockets, encoded once per wire format. */
-  #fanOut(sockets: Iterable<Socket>, message: ServerMessage | DashboardMessage): void {
-    const frames = new Map<WireFormat, Frame>();
+  /**
+   * Sends messages to many sockets: each message encoded once per wire format, and each socket's
+   * messages corked into one write (one system call per subscriber, however many messages).
+   */
+  #fanOut(sockets: Iterable<Socket>, messages: Array<ServerMessage | DashboardMessage>): void {
+    const frames = new Map<WireFormat, Frame[]>();
     // A copy: a slow consumer dropped on the way leaves the set.
     for (const ws of [...sockets]) {
       const format = ws.getUserData().format;
-      let frame = frames.get(format);
-      if (!frame) frames.set(format, (frame = encode(format, message)));
-      this.#sendFrame(ws, frame);
+      let encoded = frames.get(format);
+      if (!encoded) frames.set(format, (encoded = messages.map((m) => encode(format, m))));
+      this.#sendFrames(ws, encoded);
     }
   }
 
-  #sendFrame(ws: Socket, { data: frame, binary }: Frame): void {
+  #sendFrames(ws: Socket, frames: Frame[]): void {
     const data = ws.getUserData();
     if (data.closed) return;
-    const result = ws.send(frame, binary);
-    this.messagesSent++;
-    // 2 = dropped by uWS because the buffer is over maxBackpressure.
-    if (result === 2 || ws.getBufferedAmount() > this.#maxBackpressure) {
+    let dropped = false;
+    ws.cork(() => {
+      for (const { data: frame, binary } of frames) {
+        // 2 = dropped by uWS because the buffer is over maxBackpressure: the rest would be too.
+        if (ws.send(frame, binary) === 2) {
+          dropped = true;
+          break;
+        }
+        this.messagesSent++;
+      }
+    });
+    if (dropped || ws.getBufferedAmount() > this.#maxBackpressure) {
       this.slowConsumersDropped++;
       this.#log.warn('slow subscriber disconnected', { session_id: data.sessionId, buffered: ws.getBufferedAmount() });
       data.closed = true;
@@ -119,10 +130,10 @@ export class SocketHub {
     return this.#bySession.has(sessionId);
   }
 
-  /** Sends to every subscriber of one session. */
-  publish(sessionId: string, message: ServerMessage): void {
+  /** Sends to every subscriber of one session, in order (one batch of changes: one write per subscriber). */
+  publish(sessionId: string, messages: ServerMessage[]): void {
     const set = this.#bySession.get(sessionId);
-    if (set) this.#fanOut(set, message);
+    if (set && messages.length > 0) this.#fanOut(set, messages);
   }
 
   /** True when a dashboard is connected (nothing to build otherwise). */
@@ -131,7 +142,7 @@ export class SocketHub {
   }
 
   publishDashboard(message: DashboardMessage): void {
-    this.#fanOut(this.#dashboards, message);
+    this.#fanOut(this.#dashboards, [message]);
   }
 
   /** Closes every socket (shutdown). */

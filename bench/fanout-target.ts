@@ -1,0 +1,148 @@
+/**
+ * The process the `fanout` benchmark measures: our server (local profile; conversions replaced by an
+ * instant stand-in) holding one live session of `--segments` segments, and beside it a bare uWS app that
+ * holds WebSocket subscribers and HTTP requests and answers them with fixed bytes and no work at all —
+ * the floor: what the load generator and the transport cost on their own.
+ *
+ * Times are `process.hrtime.bigint()` (CLOCK_MONOTONIC, the same clock in every process on the machine),
+ * printed as decimal strings of nanoseconds. It reads one JSON command per line on stdin and answers each
+ * with one JSON line, in order:
+ *   {"cmd":"segment"}               the session's next segment; answered once it is listed:
+ *                                   {"listed":n,"at":ns} — `at` is when the session's listeners heard of it,
+ *                                   before any subscriber message is built or any held request answered
+ *   {"cmd":"bare-ws","sizes":[…]}   frames of these sizes to every bare subscriber, each corked into one write:
+ *                                   {"at":ns,"subscribers":n} — `at` taken before the first send
+ *   {"cmd":"bare-http","bytes":n}   answers every held bare request with n bytes: {"at":ns,"answered":n}
+ *   {"cmd":"bare-status"}           {"subscribers":n,"held":n}
+ * The first line printed names the URLs (FanoutTargets). Runs until SIGTERM.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import uWS from 'uWebSockets.js';
+import type { CreateSessionResponse } from '../protocol/messages.ts';
+import { loadConfig } from '../server/config.ts';
+import { createLogger, memorySink } from '../server/log.ts';
+import { startServer } from '../server/server.ts';
+import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { giveSegments } from './fake-segments.ts';
+
+export interface FanoutTargets {
+  ours: { socket: string; playlist: string; metrics: string; listed: number };
+  bare: { socket: string; wait: string };
+}
+
+const { values } = parseArgs({ options: { segments: { type: 'string', default: '60' } } });
+const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-fanout-')) });
+const server = await startServer(config, { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const session = (await (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).json()) as CreateSessionResponse;
+let listed = Number(values.segments);
+await giveSegments(server.url, session, listed);
+
+/** Listing moments of our session's segments, by listed count. */
+const listedAt = new Map<number, bigint>();
+const waiting = new Map<number, (at: bigint) => void>();
+server.sessions.subscribe((id, changes) => {
+  if (id !== session.session_id) return;
+  for (const change of changes) {
+    if (change.kind !== 'playlist' || change.listed <= change.from) continue;
+    const at = process.hrtime.bigint();
+    listedAt.set(change.listed, at);
+    waiting.get(change.listed)?.(at);
+  }
+});
+
+// The floor: a bare uWS app, no work between the trigger and the bytes.
+const subscribers = new Set<uWS.WebSocket<unknown>>();
+const held = new Set<uWS.HttpResponse>();
+const bare = uWS
+  .App()
+  .ws('/ws', {
+    maxBackpressure: config.wsMaxBackpressureBytes,
+    idleTimeout: 120,
+    open: (ws) => void subscribers.add(ws),
+    close: (ws) => void subscribers.delete(ws),
+  })
+  .get('/wait', (res) => {
+    held.add(res);
+    res.onAborted(() => held.delete(res));
+  });
+const bareSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+  bare.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('bare uWS: listen failed')))),
+);
+const barePort = uWS.us_socket_local_port(bareSocket);
+
+async function nextSegment(): Promise<{ listed: number; at: string }> {
+  const n = listed + 1;
+  const heard = new Promise<bigint>((resolve) => waiting.set(n, resolve));
+  await giveSegments(server.url, session, n, listed);
+  const at = listedAt.get(n) ?? (await heard);
+  waiting.delete(n);
+  listed = n;
+  return { listed: n, at: String(at) };
+}
+
+function bareFanout(sizes: number[]): { at: string; subscribers: number } {
+  const frames = sizes.map((size) => new Uint8Array(size));
+  const at = process.hrtime.bigint();
+  for (const ws of subscribers) ws.cork(() => frames.forEach((f) => ws.send(f, true)));
+  return { at: String(at), subscribers: subscribers.size };
+}
+
+function bareAnswer(bytes: number): { at: string; answered: number } {
+  const body = new Uint8Array(bytes);
+  const at = process.hrtime.bigint();
+  const answered = held.size;
+  for (const res of held) {
+    res.cork(() => {
+      res.writeHeader('Content-Type', 'application/vnd.apple.mpegurl');
+      res.writeHeader('Content-Encoding', 'gzip');
+      res.end(body);
+    });
+  }
+  held.clear();
+  return { at: String(at), answered };
+}
+
+const wsBase = server.url.replace(/^http/, 'ws');
+const targets: FanoutTargets = {
+  ours: {
+    socket: `${wsBase}/ws/sessions/${session.session_id}`,
+    playlist: session.playlist_url,
+    metrics: `${server.url}/metrics`,
+    listed,
+  },
+  bare: { socket: `ws://127.0.0.1:${barePort}/ws`, wait: `http://127.0.0.1:${barePort}/wait` },
+};
+process.stdout.write(JSON.stringify(targets) + '\n');
+
+interface Command {
+  cmd: 'segment' | 'bare-ws' | 'bare-http' | 'bare-status';
+  sizes?: number[];
+  bytes?: number;
+}
+
+// Commands one at a time, answered in order.
+let chain = Promise.resolve();
+createInterface({ input: process.stdin }).on('line', (line) => {
+  chain = chain.then(async () => {
+    const command = JSON.parse(line) as Command;
+    let answer: object;
+    if (command.cmd === 'segment') answer = await nextSegment();
+    else if (command.cmd === 'bare-ws') answer = bareFanout(command.sizes ?? []);
+    else if (command.cmd === 'bare-http') answer = bareAnswer(command.bytes ?? 0);
+    else if (command.cmd === 'bare-status') answer = { subscribers: subscribers.size, held: held.size };
+    else answer = { error: `unknown command ${line}` };
+    process.stdout.write(JSON.stringify(answer) + '\n');
+  });
+});
+
+function stop(): void {
+  uWS.us_listen_socket_close(bareSocket);
+  void server.close().then(() => process.exit(0));
+}
+process.once('SIGTERM', stop);
+// The benchmark that started this process is gone (it crashed, say): do not outlive it.
+process.stdin.once('end', stop);
