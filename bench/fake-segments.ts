@@ -6,17 +6,20 @@ import { chunkFileName } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
 import { fakeChunk } from '../server/test/helpers/fake-pool.ts';
 
-export async function giveSegments(serverUrl: string, session: CreateSessionResponse, count: number, from = 0): Promise<void> {
+/** Uploads the fake pool's chunk `index` (the server starts converting it). */
+export async function uploadFakeChunk(session: CreateSessionResponse, index: number): Promise<void> {
   const upload = session.upload;
   if (upload.type !== 'http') throw new Error("expected the local profile's upload target");
-  for (let i = from; i < count; i++) {
-    const put = await fetch(upload.url_template.replace('{file}', chunkFileName(i)), {
-      method: 'PUT',
-      headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` },
-      body: fakeChunk(i),
-    });
-    if (!put.ok) throw new Error(`upload ${i}: ${put.status} ${await put.text()}`);
-  }
+  const put = await fetch(upload.url_template.replace('{file}', chunkFileName(index)), {
+    method: 'PUT',
+    headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${upload.token}` },
+    body: fakeChunk(index),
+  });
+  if (!put.ok) throw new Error(`upload ${index}: ${put.status} ${await put.text()}`);
+}
+
+export async function giveSegments(serverUrl: string, session: CreateSessionResponse, count: number, from = 0): Promise<void> {
+  for (let i = from; i < count; i++) await uploadFakeChunk(session, i);
   for (;;) {
     const status = (await (await fetch(`${serverUrl}/stream_sessions/${session.session_id}`)).json()) as SessionStatus;
     if (status.ready === count) return;

@@ -7,11 +7,16 @@
  * Times are `process.hrtime.bigint()` (CLOCK_MONOTONIC, the same clock in every process on the machine),
  * printed as decimal strings of nanoseconds. It reads one JSON command per line on stdin and answers each
  * with one JSON line, in order:
- *   {"cmd":"segment"}               the session's next segment; answered once it is listed:
- *                                   {"listed":n,"at":ns} — `at` is when the session's listeners heard of it,
- *                                   before any subscriber message is built or any held request answered
+ *   {"cmd":"convert"}               uploads the session's next chunk; answered once its conversion started
+ *                                   (held there: its subscribers get the "processing" status now, as they would
+ *                                   a real conversion's time before the segment): {"converting":n}
+ *   {"cmd":"segment"}               completes that conversion; answered once the segment is listed (and, when
+ *                                   the session has socket subscribers, handed to all of them):
+ *                                   {"listed":n,"at":ns,"written":ns} — `at` is when the session's listeners
+ *                                   heard of it, before any subscriber message is built or any held request
+ *                                   answered; `written`, when the hub's last write of that batch returned
  *   {"cmd":"bare-ws","sizes":[…]}   frames of these sizes to every bare subscriber, each corked into one write:
- *                                   {"at":ns,"subscribers":n} — `at` taken before the first send
+ *                                   {"at":ns,"written":ns,"subscribers":n} — `at` taken before the first send
  *   {"cmd":"bare-http","bytes":n}   answers every held bare request with n bytes: {"at":ns,"answered":n}
  *   {"cmd":"bare-status"}           {"subscribers":n,"held":n}
  * The first line printed names the URLs (FanoutTargets). Runs until SIGTERM.
@@ -26,8 +31,9 @@ import type { CreateSessionResponse } from '../protocol/messages.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { startServer } from '../server/server.ts';
+import type { FanOut } from '../server/ws/hub.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
-import { giveSegments } from './fake-segments.ts';
+import { giveSegments, uploadFakeChunk } from './fake-segments.ts';
 
 export interface FanoutTargets {
   ours: { socket: string; playlist: string; metrics: string; listed: number };
@@ -36,7 +42,8 @@ export interface FanoutTargets {
 
 const { values } = parseArgs({ options: { segments: { type: 'string', default: '60' } } });
 const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-fanout-')) });
-const server = await startServer(config, { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const pool = new FakePool(2);
+const server = await startServer(config, { log: createLogger('server', memorySink('warn')), pool });
 const session = (await (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).json()) as CreateSessionResponse;
 let listed = Number(values.segments);
 await giveSegments(server.url, session, listed);
@@ -52,6 +59,12 @@ server.sessions.subscribe((id, changes) => {
     listedAt.set(change.listed, at);
     waiting.get(change.listed)?.(at);
   }
+});
+
+/** The hub's fan-outs of our session's batches, in order. */
+const fanOuts: FanOut[] = [];
+server.app.hub.onFanOut((f) => {
+  if (f.sessionId === session.session_id) fanOuts.push(f);
 });
 
 // The floor: a bare uWS app, no work between the trigger and the bytes.
@@ -74,21 +87,37 @@ const bareSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
 );
 const barePort = uWS.us_socket_local_port(bareSocket);
 
-async function nextSegment(): Promise<{ listed: number; at: string }> {
+async function startConversion(): Promise<{ converting: number }> {
+  pool.hold(listed);
+  await uploadFakeChunk(session, listed);
+  while (!pool.started.includes(listed)) await new Promise((r) => setTimeout(r, 1));
+  return { converting: listed };
+}
+
+async function nextSegment(): Promise<{ listed: number; at: string; written?: string }> {
   const n = listed + 1;
   const heard = new Promise<bigint>((resolve) => waiting.set(n, resolve));
-  await giveSegments(server.url, session, n, listed);
+  pool.release(listed);
   const at = listedAt.get(n) ?? (await heard);
   waiting.delete(n);
   listed = n;
-  return { listed: n, at: String(at) };
+  if (!server.app.hub.hasSubscribers(session.session_id)) return { listed: n, at: String(at) };
+  // The batch that lists it is the first fan-out to start after the listing.
+  for (;;) {
+    const batch = fanOuts.find((f) => f.startedAt >= at);
+    if (batch) {
+      fanOuts.length = 0;
+      return { listed: n, at: String(at), written: String(batch.endedAt) };
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }
 
-function bareFanout(sizes: number[]): { at: string; subscribers: number } {
+function bareFanout(sizes: number[]): { at: string; written: string; subscribers: number } {
   const frames = sizes.map((size) => new Uint8Array(size));
   const at = process.hrtime.bigint();
   for (const ws of subscribers) ws.cork(() => frames.forEach((f) => ws.send(f, true)));
-  return { at: String(at), subscribers: subscribers.size };
+  return { at: String(at), written: String(process.hrtime.bigint()), subscribers: subscribers.size };
 }
 
 function bareAnswer(bytes: number): { at: string; answered: number } {
@@ -119,7 +148,7 @@ const targets: FanoutTargets = {
 process.stdout.write(JSON.stringify(targets) + '\n');
 
 interface Command {
-  cmd: 'segment' | 'bare-ws' | 'bare-http' | 'bare-status';
+  cmd: 'convert' | 'segment' | 'bare-ws' | 'bare-http' | 'bare-status';
   sizes?: number[];
   bytes?: number;
 }
@@ -130,7 +159,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   chain = chain.then(async () => {
     const command = JSON.parse(line) as Command;
     let answer: object;
-    if (command.cmd === 'segment') answer = await nextSegment();
+    if (command.cmd === 'convert') answer = await startConversion();
+    else if (command.cmd === 'segment') answer = await nextSegment();
     else if (command.cmd === 'bare-ws') answer = bareFanout(command.sizes ?? []);
     else if (command.cmd === 'bare-http') answer = bareAnswer(command.bytes ?? 0);
     else if (command.cmd === 'bare-status') answer = { subscribers: subscribers.size, held: held.size };

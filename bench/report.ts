@@ -8,6 +8,7 @@ import { barChart, groupedBarChart, lineChart, renderSvg, type Row } from './cha
 import type { Machine } from './machine.ts';
 import type { CapacityRow } from './scenarios/capacity.ts';
 import type { ControlResult } from './scenarios/control.ts';
+import type { FanoutResult } from './scenarios/fanout.ts';
 import { glassLabel, type GlassRow } from './scenarios/glass.ts';
 import type { LatencyResult } from './scenarios/latency.ts';
 import type { PipelineRow } from './scenarios/pipeline.ts';
@@ -23,6 +24,7 @@ export interface BenchResults {
   latency?: Array<{ chunkSeconds: number; size: string; result: LatencyResult }>;
   glass?: GlassRow[];
   control?: ControlResult;
+  fanout?: FanoutResult;
   sessions?: SessionsMeasurement[];
   capacity?: { chunkSeconds: number; rows: CapacityRow[] };
   /** Scenarios that failed, with why (the others still ran). */
@@ -98,6 +100,24 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
     md.push(table(['case', 'req/s', 'req per CPU-s', 'req per user-CPU-s', 'p99'], c.cases.map((x) => [x.name, x.requestsPerSecond, `**${x.requestsPerCpuSecond}**`, x.requestsPerUserCpuSecond, `${x.p99Ms} ms`])), '');
     md.push(`Ours ÷ node:http doing the same work, per CPU-second: live **${c.ratio.live.toFixed(2)}×**, ended **${c.ratio.ended.toFixed(2)}×** (req/s: ${c.ratioRps.live.toFixed(2)}×, ${c.ratioRps.ended.toFixed(2)}×).`, '');
     await chart('control', barChart('Playlist requests per CPU-second of the server', c.cases.map((x) => ({ case: x.name, v: x.requestsPerCpuSecond, kind: x.name.startsWith('ceiling') ? 'no work (ceiling)' : x.name.startsWith('ours') ? 'ours (uWS)' : 'node:http' })), { category: 'case', value: 'v', valueTitle: 'requests per CPU-second', color: 'kind' }));
+  }
+
+  if (results.fanout) {
+    const f = results.fanout;
+    const ms = (x: number) => `${x.toFixed(1)} ms`;
+    const label = (c: FanoutResult['cases'][number]) => `${c.kind === 'wakeup' ? `${c.clients} held reloads` : `${c.clients} subscribers`}, ${c.side === 'ours' ? 'ours' : 'floor'}`;
+    md.push(
+      '## Control plane: one segment to many',
+      '',
+      `From the moment a segment is listed to each client having it: held blocking reloads (the ${f.playlistBytes}-byte gzipped playlist) and session-socket subscribers ` +
+        `(frames of ${f.frameBytes.join(' + ')} bytes). The floor is a bare uWS app in the same process sending the same bytes with no work: the clients' and loopback TCP's own cost. ` +
+        `"Last write" is the server's side alone: the listing to its last subscriber write returning. ${f.events} events per case${f.pinned ? '; server and clients each on a core of their own' : ''}.`,
+      '',
+    );
+    md.push(table(['case', 'p50', 'p95', 'p99', 'max', 'server: last write p50'], f.cases.map((c) => [label(c), ms(c.ms.p50), ms(c.ms.p95), `**${ms(c.ms.p99)}**`, ms(c.ms.max), c.writtenMs ? ms(c.writtenMs.p50) : '—'])), '');
+    await chart('fanout', groupedBarChart('One segment to many: listing → client has it (p99)', f.cases.map((c) => ({
+      case: c.kind === 'wakeup' ? `${c.clients} held reloads` : `${c.clients} subscribers`, side: c.side === 'ours' ? 'ours' : 'floor (no work)', ms: c.ms.p99,
+    })), { category: 'case', series: 'side', value: 'ms', valueTitle: 'p99 milliseconds' }));
   }
 
   if (results.sessions) {

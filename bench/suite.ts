@@ -7,6 +7,7 @@ import { describeMachine } from './machine.ts';
 import type { BenchResults } from './report.ts';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
+import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
@@ -51,6 +52,11 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
     const options = defaultControlOptions();
     if (quick) Object.assign(options, { seconds: 1, repeats: 1, connections: 4, segments: 3 });
     results.control = await runControl(options, log);
+  });
+  await step('fanout', async () => {
+    const options = defaultFanoutOptions();
+    if (quick) Object.assign(options, { subscribers: [20], waiters: 10, events: 1, segments: 3 });
+    results.fanout = await runFanout(options, log);
   });
   await step('sessions', async () => {
     const options = defaultSessionsOptions();

@@ -78,6 +78,9 @@ export class StereoSpotApp {
     this.#registerMetrics(deps);
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
+    this.#hub.onFanOut((f) => {
+      if (f.sessionId !== null) opts.telemetry.fannedOut(Number(f.endedAt - f.startedAt) / 1e9);
+    });
     const publisher = new OrderedPublisher(opts.log.child({ component: 'ws' }));
     this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
       if (this.#hub.hasDashboards) this.#hub.publishDashboard(toDashboardMessage(view));

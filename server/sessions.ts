@@ -158,6 +158,8 @@ export class SessionService {
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
   readonly #listeners = new Set<SessionListener>();
+  /** Listeners of one session each (held playlist reloads), by session id. */
+  readonly #watchers = new Map<string, Set<SessionListener>>();
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   /** Rendered playlists by view (dropped with the view: a weak map). */
@@ -217,6 +219,20 @@ export class SessionService {
   subscribe(listener: SessionListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to one session's changes (after the `subscribe` listeners hear of them); returns the
+   * unsubscribe function. Thousands of held requests on one session cost the others nothing.
+   */
+  watch(sessionId: string, listener: SessionListener): () => void {
+    let watchers = this.#watchers.get(sessionId);
+    if (!watchers) this.#watchers.set(sessionId, (watchers = new Set()));
+    watchers.add(listener);
+    return () => {
+      watchers.delete(listener);
+      if (watchers.size === 0 && this.#watchers.get(sessionId) === watchers) this.#watchers.delete(sessionId);
+    };
   }
 
   get liveCount(): number {
@@ -309,7 +325,13 @@ export class SessionService {
       void saved.then(() => this.#ownership.release(sessionId));
       this.#scheduleEviction(sessionId);
     }
-    for (const listener of this.#listeners) {
+    this.#notify(sessionId, changes, view);
+  }
+
+  /** Tells every listener, then the session's own watchers, of a session's changes. */
+  #notify(sessionId: string, changes: SessionChange[], view: SessionView): void {
+    const watchers = this.#watchers.get(sessionId);
+    for (const listener of watchers ? [...this.#listeners, ...watchers] : this.#listeners) {
       try {
         listener(sessionId, changes, view);
       } catch (error) {
@@ -344,13 +366,7 @@ export class SessionService {
       const timer = setTimeout(() => this.#remote.delete(message.sessionId), this.#config.sessionRetainSeconds * 1000);
       timer.unref();
     }
-    for (const listener of this.#listeners) {
-      try {
-        listener(message.sessionId, message.changes, view);
-      } catch (error) {
-        this.#log.error('session listener failed', { session_id: message.sessionId, error: errorMessage(error) });
-      }
-    }
+    this.#notify(message.sessionId, message.changes, view);
   }
 
   /**
@@ -628,8 +644,8 @@ export class SessionService {
       };
       const onAbort = () => finish();
       const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
-      const unsubscribe = this.subscribe((id, _changes, view) => {
-        if (id === sessionId && predicate(view)) finish(performance.now());
+      const unsubscribe = this.watch(sessionId, (_id, _changes, view) => {
+        if (predicate(view)) finish(performance.now());
       });
       signal?.addEventListener('abort', onAbort);
     });

@@ -21,6 +21,7 @@ export class Telemetry implements ChunkTelemetry {
   readonly #latency: Histogram;
   readonly #stages: Histogram<'stage'>;
   readonly #wakeups: Histogram;
+  readonly #fanOuts: Histogram;
   readonly #attemptsFailed: Counter<'permanent'>;
   /** Blocking playlist reloads held right now. */
   #held = 0;
@@ -41,6 +42,11 @@ export class Telemetry implements ChunkTelemetry {
       'stereospot_playlist_wakeup_seconds',
       'Blocking playlist reloads: from the awaited segment being listed to the response being sent',
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    );
+    this.#fanOuts = metrics.histogram(
+      'stereospot_ws_fanout_seconds',
+      "One batch of a session's changes handed to all its socket subscribers, first write to last",
+      [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     );
     metrics.gauge('stereospot_playlist_requests_held', 'Blocking playlist reloads waiting for their segment right now', () => this.#held);
     this.#attemptsFailed = metrics.counter('stereospot_chunk_attempts_failed_total', 'Conversion attempts that failed (permanent: no retry)', ['permanent']);
@@ -63,6 +69,11 @@ export class Telemetry implements ChunkTelemetry {
       if (!released) this.#held--;
       released = true;
     };
+  }
+
+  /** A session's batch of changes reached all its subscribers in `seconds`. */
+  fannedOut(seconds: number): void {
+    this.#fanOuts.observe(seconds);
   }
 
   /** A held playlist request answered `seconds` after what it waited for happened. */

@@ -39,6 +39,8 @@ export interface FanoutCase {
   /** Milliseconds from the event to each client's complete answer, every client of every round. */
   ms: Quantiles;
   samples: number;
+  /** Sockets: milliseconds from the event to the server's last write of it (one per round): the server's own part. */
+  writtenMs?: Quantiles;
 }
 
 export interface FanoutResult {
@@ -52,6 +54,7 @@ export interface FanoutResult {
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const PLAYLIST_TYPE = Buffer.from('playlist');
+const PROCESSING = Buffer.from('processing');
 const ROUND_DEADLINE_MS = 60_000;
 
 export function defaultFanoutOptions(): FanoutOptions {
@@ -159,6 +162,7 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       {
         const { agent, done } = holdRequests(`${urls.ours.playlist}?_HLS_msn=${listed}`, options.waiters);
         await until(async () => (await heldByUs()) === options.waiters, `${options.waiters} reloads held by our server`);
+        await ask({ cmd: 'convert' });
         const event = await ask<{ listed: number; at: string }>({ cmd: 'segment' });
         listed = event.listed;
         const answers = await done;
@@ -187,9 +191,11 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       let seenListed = -1;
       const got = new Array<bigint | undefined>(count);
       const greeted = new Uint8Array(count);
+      const converting = new Uint8Array(count);
       const ours = await openClients(`${urls.ours.socket}?format=msgpack`, count, (i, data, at) => {
         greeted[i] = 1;
         if (since === undefined || got[i] !== undefined) return;
+        if (data.includes(PROCESSING)) converting[i] = 1;
         if (i === 0) sizes.push(data.byteLength);
         if (data.subarray(0, 24).includes(PLAYLIST_TYPE)) {
           got[i] = at;
@@ -199,11 +205,17 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       await until(() => greeted.every((g) => g === 1), `the snapshot on ${count} sockets`);
       for (let e = 0; e <= options.events; e++) {
         got.fill(undefined);
+        converting.fill(0);
         sizes = [];
         since = now();
-        const event = await ask<{ listed: number; at: string }>({ cmd: 'segment' });
+        // The chunk's conversion starts: every subscriber has its status before the segment comes, as with a
+        // real conversion (the fake one would otherwise finish while the clients still read that status).
+        await ask({ cmd: 'convert' });
+        await until(() => converting.every((c) => c === 1), `the processing status on ${count} sockets`);
+        const event = await ask<{ listed: number; at: string; written: string }>({ cmd: 'segment' });
         listed = event.listed;
         await until(() => got.every((g) => g !== undefined), `the playlist message on ${count} sockets`);
+        if (e > 0) add(`socket/ours/${count}/written`, [msSince(BigInt(event.at), BigInt(event.written))]);
         since = undefined;
         if (seenListed !== event.listed) throw new Error(`fanout: the playlist message listed ${seenListed} segments, the event ${event.listed}`);
         if (e > 0) add(`socket/ours/${count}`, got.map((g) => msSince(BigInt(event.at), g!)));
@@ -226,8 +238,9 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       for (let e = 0; e <= options.events; e++) {
         floorGot.fill(undefined);
         floorWant += frameBytes.length;
-        const bare = await ask<{ at: string; subscribers: number }>({ cmd: 'bare-ws', sizes: frameBytes });
+        const bare = await ask<{ at: string; written: string; subscribers: number }>({ cmd: 'bare-ws', sizes: frameBytes });
         await until(() => floorGot.every((g) => g !== undefined), `the frames on ${count} bare sockets`);
+        if (e > 0) add(`socket/floor/${count}/written`, [msSince(BigInt(bare.at), BigInt(bare.written))]);
         if (e > 0) add(`socket/floor/${count}`, floorGot.map((g) => msSince(BigInt(bare.at), g!)));
       }
       await closeClients(floor);
@@ -236,12 +249,14 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
     const cases: FanoutCase[] = [];
     const row = (kind: FanoutCase['kind'], side: FanoutCase['side'], clients: number, key: string) => {
       const values = samples.get(key) ?? [];
-      const c: FanoutCase = { kind, side, clients, ms: quantiles(values), samples: values.length };
+      const written = samples.get(`${key}/written`);
+      const c: FanoutCase = { kind, side, clients, ms: quantiles(values), samples: values.length, ...(written ? { writtenMs: quantiles(written) } : {}) };
       cases.push(c);
       const f = (x: number) => x.toFixed(1);
       log(
         `${kind === 'wakeup' ? `wake-up of ${clients} held reloads` : `fan-out to ${clients} subscribers`}, ${side === 'ours' ? 'ours' : 'floor (bare uWS, no work)'}: ` +
-          `p50 ${f(c.ms.p50)} ms, p95 ${f(c.ms.p95)} ms, p99 ${f(c.ms.p99)} ms, max ${f(c.ms.max)} ms (${c.samples} samples)`,
+          `p50 ${f(c.ms.p50)} ms, p95 ${f(c.ms.p95)} ms, p99 ${f(c.ms.p99)} ms, max ${f(c.ms.max)} ms (${c.samples} samples)` +
+          (c.writtenMs ? `; the server's last write at p50 ${f(c.writtenMs.p50)} ms, max ${f(c.writtenMs.max)} ms` : ''),
       );
     };
     row('wakeup', 'floor', options.waiters, 'wakeup/floor');

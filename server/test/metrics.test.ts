@@ -10,7 +10,8 @@ import { createSession, getText, putChunk } from './helpers/http.ts';
 import { startTestServer, until } from './helpers/server.ts';
 import { openSocket } from './helpers/ws.ts';
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?Inf$|^NaN$/;
+/** A sample value as Prometheus reads it (Go's ParseFloat: Inf and NaN in any case — prom-client writes `Nan` for an empty event-loop histogram). */
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity)$|^nan$/i;
 
 interface Scrape {
   families: Map<string, MetricFamily>;
@@ -55,6 +56,7 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   const socket = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/sessions/${s.session_id}?format=json`);
   socket.ws.close(1000);
   await socket.closed;
+  const watching = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/sessions/${s.session_id}?format=json`);
   t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
   await until(() => pool.started.includes(0), 'the conversion to start');
   pool.release(0);
@@ -65,6 +67,7 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
     const m = await scrape(server.url);
     return m.families.get('stereospot_playlist_wakeup_seconds')?.metrics[0]?.count === '1' && m;
   }, 'the wake-up to be observed', 5000);
+  await watching.next((m) => m.type === 'playlist', 'the listing on the socket that stayed');
 
   for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
     t.ok(metrics.has(name), `default process metric ${name}`);
@@ -88,6 +91,11 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
 
   const wakeup = metrics.get('stereospot_playlist_wakeup_seconds')!.metrics[0]!;
   t.ok(Number(wakeup.sum) < 1, `the held reload answered ${(Number(wakeup.sum) * 1000).toFixed(2)} ms after the segment was listed`);
+
+  // Each batch of changes (uploaded, queued, processing, ready + listed…) went to the one subscriber that stayed.
+  const fanOut = (await scrape(server.url)).families.get('stereospot_ws_fanout_seconds')!;
+  t.equal(fanOut.type, 'HISTOGRAM');
+  t.ok(Number(fanOut.metrics[0]!.count) >= 1 && Number(fanOut.metrics[0]!.sum) < 1, `fan-outs observed: ${fanOut.metrics[0]!.count}, ${fanOut.metrics[0]!.sum} s in all`);
 
   const disconnects = metrics.get('stereospot_ws_disconnects_total')!;
   t.equal(disconnects.type, 'COUNTER');

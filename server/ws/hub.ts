@@ -35,6 +35,16 @@ function reasonOf(code: number): DisconnectReason {
 
 type Frame = ReturnType<typeof encode>;
 
+/** One batch handed to every subscriber of a session (or every dashboard), first write to last (`process.hrtime.bigint()`). */
+export interface FanOut {
+  /** null: the dashboards. */
+  sessionId: string | null;
+  subscribers: number;
+  messages: number;
+  startedAt: bigint;
+  endedAt: bigint;
+}
+
 export class SocketHub {
   readonly #bySession = new Map<string, Set<Socket>>();
   readonly #dashboards = new Set<Socket>();
@@ -45,6 +55,7 @@ export class SocketHub {
   /** Sockets gone, by reason (since start). */
   readonly disconnects: Record<DisconnectReason, number> = { client: 0, slow_consumer: 0, session_ended: 0, refused: 0, shutdown: 0, abnormal: 0 };
   #shuttingDown = false;
+  readonly #fanOutListeners = new Set<(fanOut: FanOut) => void>();
 
   constructor(maxBackpressure: number, log: Logger) {
     this.#maxBackpressure = maxBackpressure;
@@ -92,15 +103,26 @@ export class SocketHub {
    * Sends messages to many sockets: each message encoded once per wire format, and each socket's
    * messages corked into one write (one system call per subscriber, however many messages).
    */
-  #fanOut(sockets: Iterable<Socket>, messages: Array<ServerMessage | DashboardMessage>): void {
+  #fanOut(sessionId: string | null, sockets: Set<Socket>, messages: Array<ServerMessage | DashboardMessage>): void {
+    const startedAt = process.hrtime.bigint();
     const frames = new Map<WireFormat, Frame[]>();
     // A copy: a slow consumer dropped on the way leaves the set.
-    for (const ws of [...sockets]) {
+    const subscribers = [...sockets];
+    for (const ws of subscribers) {
       const format = ws.getUserData().format;
       let encoded = frames.get(format);
       if (!encoded) frames.set(format, (encoded = messages.map((m) => encode(format, m))));
       this.#sendFrames(ws, encoded);
     }
+    if (this.#fanOutListeners.size === 0) return;
+    const fanOut: FanOut = { sessionId, subscribers: subscribers.length, messages: messages.length, startedAt, endedAt: process.hrtime.bigint() };
+    for (const listener of this.#fanOutListeners) listener(fanOut);
+  }
+
+  /** Calls `listener` after each fan-out (metrics, benchmarks); returns the function that stops it. */
+  onFanOut(listener: (fanOut: FanOut) => void): () => void {
+    this.#fanOutListeners.add(listener);
+    return () => this.#fanOutListeners.delete(listener);
   }
 
   #sendFrames(ws: Socket, frames: Frame[]): void {
@@ -133,7 +155,7 @@ export class SocketHub {
   /** Sends to every subscriber of one session, in order (one batch of changes: one write per subscriber). */
   publish(sessionId: string, messages: ServerMessage[]): void {
     const set = this.#bySession.get(sessionId);
-    if (set && messages.length > 0) this.#fanOut(set, messages);
+    if (set && messages.length > 0) this.#fanOut(sessionId, set, messages);
   }
 
   /** True when a dashboard is connected (nothing to build otherwise). */
@@ -142,7 +164,7 @@ export class SocketHub {
   }
 
   publishDashboard(message: DashboardMessage): void {
-    this.#fanOut(this.#dashboards, [message]);
+    this.#fanOut(null, this.#dashboards, [message]);
   }
 
   /** Closes every socket (shutdown). */
