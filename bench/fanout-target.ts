@@ -17,7 +17,9 @@
  *                                   answered; `written`, when the hub's last write of that batch returned
  *   {"cmd":"bare-ws","sizes":[…]}   frames of these sizes to every bare subscriber, each corked into one write:
  *                                   {"at":ns,"written":ns,"subscribers":n} — `at` taken before the first send
- *   {"cmd":"bare-http","bytes":n}   answers every held bare request with n bytes: {"at":ns,"answered":n}
+ *   {"cmd":"bare-http","bytes":n,"headers":[[k,v],…]}
+ *                                   answers every held bare request with n bytes and these headers:
+ *                                   {"at":ns,"answered":n}
  *   {"cmd":"bare-status"}           {"subscribers":n,"held":n}
  * The first line printed names the URLs (FanoutTargets). Runs until SIGTERM.
  */
@@ -120,14 +122,13 @@ function bareFanout(sizes: number[]): { at: string; written: string; subscribers
   return { at: String(at), written: String(process.hrtime.bigint()), subscribers: subscribers.size };
 }
 
-function bareAnswer(bytes: number): { at: string; answered: number } {
+function bareAnswer(bytes: number, headers: Array<[string, string]>): { at: string; answered: number } {
   const body = new Uint8Array(bytes);
   const at = process.hrtime.bigint();
   const answered = held.size;
   for (const res of held) {
     res.cork(() => {
-      res.writeHeader('Content-Type', 'application/vnd.apple.mpegurl');
-      res.writeHeader('Content-Encoding', 'gzip');
+      for (const [k, v] of headers) res.writeHeader(k, v);
       res.end(body);
     });
   }
@@ -151,6 +152,7 @@ interface Command {
   cmd: 'convert' | 'segment' | 'bare-ws' | 'bare-http' | 'bare-status';
   sizes?: number[];
   bytes?: number;
+  headers?: Array<[string, string]>;
 }
 
 // Commands one at a time, answered in order.
@@ -162,7 +164,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     if (command.cmd === 'convert') answer = await startConversion();
     else if (command.cmd === 'segment') answer = await nextSegment();
     else if (command.cmd === 'bare-ws') answer = bareFanout(command.sizes ?? []);
-    else if (command.cmd === 'bare-http') answer = bareAnswer(command.bytes ?? 0);
+    else if (command.cmd === 'bare-http') answer = bareAnswer(command.bytes ?? 0, command.headers ?? []);
     else if (command.cmd === 'bare-status') answer = { subscribers: subscribers.size, held: held.size };
     else answer = { error: `unknown command ${line}` };
     process.stdout.write(JSON.stringify(answer) + '\n');

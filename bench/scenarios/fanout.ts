@@ -4,7 +4,7 @@
  *     whole answer, and
  *   - `socket`: each of 1 000 / 10 000 session-socket subscribers has the `playlist` message that lists it,
  * beside the floor: a bare uWS app in the same target process answering the same number of held requests
- * with the same number of bytes, or sending frames of the same sizes to the same number of subscribers,
+ * with the same headers and number of bytes, or sending frames of the same sizes to the same number of subscribers,
  * with no work at all. The floor is what the load generator (this process: the `ws` and `node:http`
  * clients, on the other core) and loopback TCP cost on their own; ours minus the floor is what the server
  * adds. Every figure runs from the moment the target's session heard of the listing (before any message is
@@ -89,16 +89,32 @@ function commander(target: Target): <T>(command: object) => Promise<T> {
     });
 }
 
+/** Response headers the floor repeats (those the transport adds itself left out). */
+const TRANSPORT_HEADERS = new Set(['date', 'content-length', 'connection', 'keep-alive', 'uwebsockets', 'transfer-encoding']);
+
+interface Answer {
+  at: bigint;
+  bytes: number;
+  headers: Array<[string, string]>;
+}
+
 /** `count` GETs to `url` held open at once; resolves each with the moment its whole body arrived. */
-function holdRequests(url: string, count: number): { agent: http.Agent; done: Promise<Array<{ at: bigint; bytes: number }>> } {
+function holdRequests(url: string, count: number): { agent: http.Agent; done: Promise<Answer[]> } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: count });
   const one = () =>
-    new Promise<{ at: bigint; bytes: number }>((resolve, reject) => {
+    new Promise<Answer>((resolve, reject) => {
       http
         .get(url, { agent, headers: { 'accept-encoding': 'gzip' } }, (res) => {
           let bytes = 0;
           res.on('data', (chunk: Buffer) => (bytes += chunk.byteLength));
-          res.on('end', () => (res.statusCode === 200 ? resolve({ at: now(), bytes }) : reject(new Error(`${url}: ${res.statusCode}`))));
+          res.on('end', () => {
+            if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`));
+            const headers: Array<[string, string]> = [];
+            for (let i = 0; i < res.rawHeaders.length; i += 2) {
+              if (!TRANSPORT_HEADERS.has(res.rawHeaders[i]!.toLowerCase())) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
+            }
+            resolve({ at: now(), bytes, headers });
+          });
         })
         .on('error', reject);
     });
@@ -152,6 +168,7 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
 
     // Wake-up of held blocking reloads.
     let playlistBytes = 0;
+    let playlistHeaders: Array<[string, string]> = [];
     const heldByUs = async () => {
       const text = await (await fetch(urls.ours.metrics)).text();
       return Number(/^stereospot_playlist_requests_held (\d+)/m.exec(text)?.[1] ?? 0);
@@ -168,12 +185,13 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         const answers = await done;
         agent.destroy();
         playlistBytes = answers[0]!.bytes;
+        playlistHeaders = answers[0]!.headers;
         if (counted) add('wakeup/ours', answers.map((a) => msSince(BigInt(event.at), a.at)));
       }
       {
         const { agent, done } = holdRequests(urls.bare.wait, options.waiters);
         await until(async () => (await ask<{ held: number }>({ cmd: 'bare-status' })).held === options.waiters, `${options.waiters} requests held by the bare app`);
-        const event = await ask<{ at: string }>({ cmd: 'bare-http', bytes: playlistBytes });
+        const event = await ask<{ at: string }>({ cmd: 'bare-http', bytes: playlistBytes, headers: playlistHeaders });
         const answers = await done;
         agent.destroy();
         if (counted) add('wakeup/floor', answers.map((a) => msSince(BigInt(event.at), a.at)));
