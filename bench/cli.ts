@@ -13,6 +13,7 @@ import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.t
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
+import { defaultSoakOptions, runSoak } from './scenarios/soak.ts';
 import { writeReport } from './report.ts';
 import { runSuite } from './suite.ts';
 
@@ -35,6 +36,8 @@ Scenarios:
               uWS app doing the same sends with no work (the clients' and the transport's own cost)
   sessions    sessions at 1 000 and 10 000: create rate, memory per idle and per active session,
               list latency, restart time over that many stored sessions
+  soak        N live streams for M minutes through one server (real pool): memory sampled all along,
+              two heap snapshots compared kind by kind, latency of the first and last fifth
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
               worker, pinned to a core; AWS emulators + redis-server): streams added until
               chunk cut → segment ready falls behind
@@ -73,6 +76,12 @@ Options (fanout):
 Options (sessions):
   --counts LIST       session counts (default 1000,10000)
 
+Options (soak):
+  --streams N         live streams (default 4)
+  --minutes N         how long (default 30)
+  --chunk-seconds N   chunk length (default 2)
+  --sizes WxH         source size (default 640x360)
+
 Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
   --seconds N         seconds of stream per level (default 20)
@@ -105,6 +114,8 @@ async function main(): Promise<number> {
       subscribers: { type: 'string' },
       waiters: { type: 'string' },
       events: { type: 'string' },
+      streams: { type: 'string' },
+      minutes: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -164,6 +175,22 @@ async function main(): Promise<number> {
     options.segments = positive('segments', values.segments) ?? options.segments;
     const result = await runFanout(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('fanout', options, result);
+    return 0;
+  }
+  if (scenario === 'soak') {
+    const options = defaultSoakOptions();
+    options.streams = positive('streams', values.streams) ?? options.streams;
+    if (values.minutes !== undefined) options.minutes = Number(values.minutes);
+    if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
+    if (!(options.minutes > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--minutes must be positive and --chunk-seconds at least 0.5');
+    if (values.sizes) {
+      const m = /^(\d+)x(\d+)$/.exec(values.sizes.trim());
+      if (!m) throw new Error(`--sizes must be WxH (got "${values.sizes}")`);
+      options.width = Number(m[1]);
+      options.height = Number(m[2]);
+    }
+    const result = await runSoak(options, (l) => process.stdout.write(l + '\n'));
+    await saveResult('soak', options, result);
     return 0;
   }
   if (scenario === 'sessions') {
