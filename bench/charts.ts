@@ -51,12 +51,12 @@ export function groupedBarChart(title: string, rows: Row[], o: { category: strin
 }
 
 /** Lines with points: `y` over `x`, one line per `series`, with an optional horizontal rule (a limit). */
-export function lineChart(title: string, rows: Row[], o: { x: string; xTitle: string; y: string; yTitle: string; series: string; rule?: { y: number; label: string } }): TopLevelSpec {
+export function lineChart(title: string, rows: Row[], o: { x: string; xTitle: string; y: string; yTitle: string; series: string; rule?: { y: number; label: string }; yScale?: 'symlog' | 'linear' }): TopLevelSpec {
   const lines = {
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
       x: { field: o.x, type: 'quantitative', title: o.xTitle, axis: { format: 'd', tickMinStep: 1 } },
-      y: { field: o.y, type: 'quantitative', title: o.yTitle, scale: { type: 'symlog' } },
+      y: { field: o.y, type: 'quantitative', title: o.yTitle, scale: { type: o.yScale ?? 'symlog' } },
       color: { field: o.series, type: 'nominal', title: null, legend: { labelLimit: 400 } },
     },
   };

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
+import { defaultConcurrencyOptions, runConcurrency } from './scenarios/concurrency.ts';
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
@@ -36,6 +37,9 @@ Scenarios:
               uWS app doing the same sends with no work (the clients' and the transport's own cost)
   sessions    sessions at 1 000 and 10 000: create rate, memory per idle and per active session,
               list latency, restart time over that many stored sessions
+  concurrency live streams one server (all cores, real pool) converts in real time: levels of
+              1, 2, 3… streams until one falls behind and one past it — latency, the pool's
+              queue (bounded), failures, and a playlist GET's time meanwhile
   soak        N live streams for M minutes through one server (real pool): memory sampled all along,
               two heap snapshots compared kind by kind, latency of the first and last fifth
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
@@ -76,8 +80,14 @@ Options (fanout):
 Options (sessions):
   --counts LIST       session counts (default 1000,10000)
 
+Options (concurrency):
+  --seconds N         seconds of stream per level (default 30)
+  --chunk-seconds N   chunk length (default 2)
+  --sizes WxH         source size (default 640x360)
+  --max-streams N     the largest level tried (default 16)
+
 Options (soak):
-  --streams N         live streams (default 4)
+  --streams N         live streams (default 3)
   --minutes N         how long (default 30)
   --chunk-seconds N   chunk length (default 2)
   --sizes WxH         source size (default 640x360)
@@ -177,18 +187,25 @@ async function main(): Promise<number> {
     await saveResult('fanout', options, result);
     return 0;
   }
+  if (scenario === 'concurrency') {
+    const options = defaultConcurrencyOptions();
+    if (values.seconds !== undefined) options.seconds = Number(values.seconds);
+    if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
+    options.maxStreams = positive('max-streams', values['max-streams']) ?? options.maxStreams;
+    if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--seconds must be positive and --chunk-seconds at least 0.5');
+    if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
+    const result = await runConcurrency(options, (l) => process.stdout.write(l + '\n'));
+    process.stdout.write(`${result.capacity} stream(s) of ${result.size} held in real time\n`);
+    await saveResult('concurrency', options, result);
+    return 0;
+  }
   if (scenario === 'soak') {
     const options = defaultSoakOptions();
     options.streams = positive('streams', values.streams) ?? options.streams;
     if (values.minutes !== undefined) options.minutes = Number(values.minutes);
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     if (!(options.minutes > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--minutes must be positive and --chunk-seconds at least 0.5');
-    if (values.sizes) {
-      const m = /^(\d+)x(\d+)$/.exec(values.sizes.trim());
-      if (!m) throw new Error(`--sizes must be WxH (got "${values.sizes}")`);
-      options.width = Number(m[1]);
-      options.height = Number(m[2]);
-    }
+    if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
     const result = await runSoak(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('soak', options, result);
     return 0;
@@ -217,12 +234,7 @@ async function main(): Promise<number> {
     if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5) || !(Number.isInteger(options.maxStreams) && options.maxStreams >= 1)) {
       throw new Error('--seconds must be positive, --chunk-seconds at least 0.5 and --max-streams a positive integer');
     }
-    if (values.sizes) {
-      const m = /^(\d+)x(\d+)$/.exec(values.sizes.trim());
-      if (!m) throw new Error(`--sizes must be WxH (got "${values.sizes}")`);
-      options.width = Number(m[1]);
-      options.height = Number(m[2]);
-    }
+    if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
     const rows = await runCapacity(options, (l) => process.stdout.write(l + '\n'));
     for (const row of rows) process.stdout.write(`${row.nodes} node(s): ${row.capacity} stream(s) in real time (${row.budget})\n`);
     if (rows.length >= 2 && rows[0]!.capacity > 0) {
@@ -261,6 +273,12 @@ async function main(): Promise<number> {
   const rows = await runPipeline(options, (line) => process.stdout.write(line + '\n'));
   await saveResult('pipeline', options, rows);
   return 0;
+}
+
+function parseSize(raw: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(raw.trim());
+  if (!m) throw new Error(`--sizes must be WxH (got "${raw}")`);
+  return [Number(m[1]), Number(m[2])];
 }
 
 function positive(name: string, raw: string | undefined): number | undefined {

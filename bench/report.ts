@@ -7,11 +7,13 @@ import path from 'node:path';
 import { barChart, groupedBarChart, lineChart, renderSvg, type Row } from './charts.ts';
 import type { Machine } from './machine.ts';
 import type { CapacityRow } from './scenarios/capacity.ts';
+import type { ConcurrencyResult } from './scenarios/concurrency.ts';
 import type { ControlResult } from './scenarios/control.ts';
 import type { FanoutResult } from './scenarios/fanout.ts';
 import { glassLabel, type GlassRow } from './scenarios/glass.ts';
 import type { LatencyResult } from './scenarios/latency.ts';
 import type { PipelineRow } from './scenarios/pipeline.ts';
+import type { SoakResult } from './scenarios/soak.ts';
 import type { SessionsMeasurement } from './sessions-target.ts';
 
 export interface BenchResults {
@@ -26,6 +28,8 @@ export interface BenchResults {
   control?: ControlResult;
   fanout?: FanoutResult;
   sessions?: SessionsMeasurement[];
+  soak?: SoakResult;
+  concurrency?: ConcurrencyResult;
   capacity?: { chunkSeconds: number; rows: CapacityRow[] };
   /** Scenarios that failed, with why (the others still ran). */
   failed: Array<{ scenario: string; error: string }>;
@@ -130,6 +134,42 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
       { sessions: `${r.count} sessions`, q: 'p50', ms: r.listMs.p50 },
       { sessions: `${r.count} sessions`, q: 'p95', ms: r.listMs.p95 },
     ]), { category: 'sessions', series: 'q', value: 'ms', valueTitle: 'milliseconds' }));
+  }
+
+  if (results.soak) {
+    const k = results.soak;
+    const mib = (b: number) => (b / 1024 / 1024).toFixed(1);
+    const first = k.samples[0];
+    const last = k.samples.at(-1);
+    md.push('## Soak', '', `${k.streams} live ${k.size} stream(s) for ${k.minutes} min through one server process (real pool); memory from /metrics, heap snapshots (after a full GC) after the warm-up (the first fifth) and at the end.`, '');
+    md.push(table(['chunks ready', 'cut → ready p50 / p95, first fifth', 'last fifth', 'RSS first → last sample', 'RSS slope after warm-up', 'main-thread heap slope', 'live heap warm → end', 'per chunk'], [[
+      `${k.chunks.ready}/${k.chunks.sent}`,
+      `${s(k.latencyFirstMs.p50)} / ${s(k.latencyFirstMs.p95)} s`,
+      `${s(k.latencyLastMs.p50)} / ${s(k.latencyLastMs.p95)} s`,
+      first && last ? `${mib(first.rssBytes)} → ${mib(last.rssBytes)} MiB` : '—',
+      `${k.rssSlopeMiBPer10Min.toFixed(1)} MiB / 10 min`,
+      `${k.heapSlopeMiBPer10Min.toFixed(1)} MiB / 10 min`,
+      k.snapshots ? `${mib(k.snapshots.warmBytes)} → ${mib(k.snapshots.endBytes)} MiB` : '—',
+      k.snapshots ? `${(k.snapshots.bytesPerChunk / 1024).toFixed(1)} KiB` : '—',
+    ]]), '');
+    if (k.snapshots) md.push('Grew most between the snapshots: ' + k.snapshots.grew.slice(0, 5).map((g) => `${g.kind} ${(g.bytes / 1024).toFixed(0)} KiB (${g.count >= 0 ? '+' : ''}${g.count})`).join(', ') + '.', '');
+    await chart('soak-memory', lineChart('Server memory during the soak', k.samples.flatMap((x) => [
+      { t: Math.round(x.t), MiB: x.rssBytes / 1024 / 1024, what: 'RSS (all threads)' },
+      { t: Math.round(x.t), MiB: x.heapUsedBytes / 1024 / 1024, what: 'main-thread JS heap used' },
+    ]), { x: 't', xTitle: 'seconds', y: 'MiB', yTitle: 'MiB', series: 'what', yScale: 'linear' }));
+  }
+
+  if (results.concurrency) {
+    const c = results.concurrency;
+    md.push('## Concurrency: live streams on this machine', '', `${c.size} streams in ${c.chunkSeconds}-s chunks through one server (${c.workers} pool workers, every core). A level is held when every chunk is ready and p95 cut → ready ≤ two chunk lengths; the levels past it show how it degrades.`, '');
+    md.push(table(['streams', 'cut → ready p50', 'p95', 'max', 'pool queue at most', 'never ready', 'failed', 'playlist GET p95', ''], c.levels.map((l) => [
+      l.streams, `${s(l.latencyMs.p50)} s`, `${s(l.latencyMs.p95)} s`, `${s(l.latencyMs.max)} s`, l.maxQueue, l.missing, l.failed, `${l.playlistMs.p95.toFixed(1)} ms`, l.held ? 'held' : '**behind**',
+    ])), '');
+    md.push(`Held in real time: **${c.capacity}** stream(s).`, '');
+    await chart('concurrency', lineChart('Chunk cut → ready by concurrent streams (one server, every core)', c.levels.flatMap((l) => [
+      { streams: l.streams, s: l.latencyMs.p50 / 1000, q: 'p50' },
+      { streams: l.streams, s: l.latencyMs.p95 / 1000, q: 'p95' },
+    ]), { x: 'streams', xTitle: 'concurrent streams', y: 's', yTitle: 'seconds (log scale)', series: 'q', rule: { y: 2 * c.chunkSeconds, label: 'held below two chunk lengths' } }));
   }
 
   if (results.capacity) {

@@ -6,12 +6,14 @@
 import { describeMachine } from './machine.ts';
 import type { BenchResults } from './report.ts';
 import { defaultCapacityOptions, runCapacity } from './scenarios/capacity.ts';
+import { defaultConcurrencyOptions, runConcurrency } from './scenarios/concurrency.ts';
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
+import { defaultSoakOptions, runSoak } from './scenarios/soak.ts';
 
 export async function runSuite(quick: boolean, log: (line: string) => void): Promise<BenchResults> {
   const started = Date.now();
@@ -62,6 +64,16 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
     const options = defaultSessionsOptions();
     if (quick) Object.assign(options, { counts: [20], active: 5, chunks: 2 });
     results.sessions = await runSessions(options, log);
+  });
+  await step('soak', async () => {
+    const options = defaultSoakOptions();
+    Object.assign(options, quick ? { streams: 1, minutes: 0.2, chunkSeconds: 1, width: 160, height: 90 } : { minutes: 1.5 });
+    results.soak = await runSoak(options, log);
+  });
+  await step('concurrency', async () => {
+    const options = defaultConcurrencyOptions();
+    Object.assign(options, quick ? { seconds: 2, chunkSeconds: 1, width: 160, height: 90, maxStreams: 1 } : { seconds: 20 });
+    results.concurrency = await runConcurrency(options, log);
   });
   await step('capacity', async () => {
     const options = defaultCapacityOptions();

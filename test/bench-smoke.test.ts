@@ -1,7 +1,7 @@
 /**
  * The media benchmarks (pipeline, latency, glass), each run through `npm run bench`'s CLI at a tiny
  * size so none can rot: each must exit 0 and save a result with figures in it. (The figures themselves
- * are measured in `bench/`, not asserted here. The others: bench-services.test.ts; the whole suite and
+ * are measured in `bench/`, not asserted here. The others: bench-live.test.ts, bench-services.test.ts; the whole suite and
  * its report: bench-suite.test.ts.)
  */
 import t from 'tap';

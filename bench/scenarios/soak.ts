@@ -10,17 +10,12 @@
  * dashboard socket reporting its segment ready; the first and last fifth of the run are compared, so a
  * server that slows down over time shows it.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
-import { chunkFileName } from '../../protocol/keys.ts';
-import type { CreateSessionResponse, DashboardMessage } from '../../protocol/messages.ts';
-import { freePort } from '../../test/helpers/node-process.ts';
 import { heapGrowth, summarizeHeap } from '../heap-summary.ts';
+import { LiveServer, until } from '../live-streams.ts';
 import { generateChunks } from '../media.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
@@ -61,30 +56,10 @@ export interface SoakResult {
   snapshots: { warmBytes: number; endBytes: number; chunksBetween: number; bytesPerChunk: number; grew: Array<{ kind: string; bytes: number; count: number }> } | null;
 }
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const MiB = 1024 * 1024;
 
 export function defaultSoakOptions(): SoakOptions {
-  return { streams: 4, minutes: 30, chunkSeconds: 2, width: 640, height: 360, distinct: 30, sampleSeconds: 10 };
-}
-
-async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+) ([0-9.e+-]+)$/.exec(line);
-    if (m) values.set(m[1]!, Number(m[2]));
-  }
-  return values;
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`soak: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return { streams: 3, minutes: 30, chunkSeconds: 2, width: 640, height: 360, distinct: 30, sampleSeconds: 10 };
 }
 
 /** Least-squares slope of y over t (per second). */
@@ -102,43 +77,18 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-soak-'));
   const snapshots = path.join(dir, 'snapshots');
   await mkdir(snapshots);
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: options.distinct, chunkSeconds: options.chunkSeconds });
-  const server = spawn(process.execPath, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`, '--import', 'tsx', 'server/main.ts'], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), CHUNK_SECONDS: String(options.chunkSeconds), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  let events: WebSocket | undefined;
+  let server: LiveServer | undefined;
   try {
-    await until(async () => (await fetch(`${url}/healthz`)).ok, 'the server to start', 120_000);
-    const readyAt = new Map<string, number>();
-    events = new WebSocket(`${url.replace('http', 'ws')}/ws/events?format=json`);
-    await new Promise<void>((resolve, reject) => {
-      events!.once('open', () => resolve());
-      events!.once('error', reject);
-    });
-    events.on('message', (data) => {
-      const message = JSON.parse(String(data)) as DashboardMessage;
-      const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
-      const now = Date.now();
-      for (const s of sessions) for (const c of s.chunks) if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, now);
-    });
-
-    const sessions: CreateSessionResponse[] = [];
-    for (let k = 0; k < options.streams; k++) {
-      const answer = await fetch(`${url}/stream_sessions`, { method: 'POST', body: '{}' });
-      if (!answer.ok) throw new Error(`creating a session failed: ${answer.status} ${await answer.text()}`);
-      sessions.push((await answer.json()) as CreateSessionResponse);
-    }
+    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: options.distinct, chunkSeconds: options.chunkSeconds });
+    server = await LiveServer.start(dir, { CHUNK_SECONDS: String(options.chunkSeconds) }, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`]);
+    const live = server;
+    const sessions = await live.createSessions(options.streams);
     const perStream = Math.floor((options.minutes * 60) / options.chunkSeconds);
     log(`${options.streams} stream(s) of ${options.width}×${options.height}@30 in ${options.chunkSeconds}-s chunks for ${options.minutes} min (${perStream} chunks each); memory every ${options.sampleSeconds} s`);
 
-    const step = options.chunkSeconds * 1000;
     const start = Date.now() + 500;
-    const warmUp = (options.minutes * 60 * 1000) / 5;
-    const cuts = new Map<string, number>();
+    const total = options.minutes * 60 * 1000;
+    const warmUp = total / 5;
     const samples: MemorySample[] = [];
     let snapshotWarm: string | null = null;
     let readyAtWarm = 0;
@@ -148,7 +98,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
       while (!stopSampling) {
         await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
         next += options.sampleSeconds * 1000;
-        const m = await scrape(url);
+        const m = await live.metrics();
         const sample: MemorySample = {
           t: (Date.now() - start) / 1000,
           rssBytes: m.get('process_resident_memory_bytes') ?? NaN,
@@ -158,54 +108,33 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
         };
         samples.push(sample);
         if (samples.length % Math.max(1, Math.round(60 / options.sampleSeconds)) === 0) {
-          log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${readyAt.size}/${cuts.size}`);
+          log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`);
         }
         if (!snapshotWarm && Date.now() - start >= warmUp) {
-          readyAtWarm = readyAt.size;
-          snapshotWarm = await heapSnapshot(server.pid!, snapshots, url);
+          readyAtWarm = live.readyAt.size;
+          snapshotWarm = await heapSnapshot(live.pid, snapshots, live.url);
         }
       }
     })();
 
-    await Promise.all(
-      sessions.map(async (session, k) => {
-        if (session.upload.type !== 'http') throw new Error("soak runs on the local profile's upload API");
-        const { url_template: template, token } = session.upload;
-        const offset = (k * step) / options.streams;
-        for (let i = 0; i < perStream; i++) {
-          const cut = start + offset + (i + 1) * step;
-          await new Promise((r) => setTimeout(r, Math.max(0, cut - Date.now())));
-          cuts.set(`${session.session_id}/${i}`, cut);
-          const put = await fetch(template.replace('{file}', chunkFileName(i)), {
-            method: 'PUT',
-            headers: { 'Content-Type': 'video/mp4', Authorization: `Bearer ${token}` },
-            body: chunks[i % chunks.length]!,
-          });
-          if (!put.ok) throw new Error(`upload ${i}: ${put.status} ${await put.text()}`);
-        }
-      }),
-    );
-    const deadline = Date.now() + 30_000;
-    while ([...cuts.keys()].some((key) => !readyAt.has(key)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const cuts = await live.stream(sessions, chunks, perStream, options.chunkSeconds, start);
+    const missing = await live.settle(cuts, 30_000);
     stopSampling = true;
     await sampler;
-    const readyAtEnd = readyAt.size;
+    const readyAtEnd = live.readyAt.size;
     // Summarized only now: reading a snapshot takes this process's attention for a while, which must not delay an upload.
-    const snapshotEnd = await summarizeHeap(await heapSnapshot(server.pid!, snapshots, url));
+    const snapshotEnd = await summarizeHeap(await heapSnapshot(live.pid, snapshots, live.url));
     const warm = snapshotWarm ? await summarizeHeap(snapshotWarm) : null;
 
-    const latency = (from: number, to: number) =>
-      quantiles([...cuts].filter(([key, cut]) => readyAt.has(key) && cut - start >= from && cut - start < to).map(([key, cut]) => readyAt.get(key)! - cut));
-    const total = options.minutes * 60 * 1000;
-    const afterWarmUp = samples.filter((s) => s.t * 1000 >= warmUp);
-    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes') => (slope(afterWarmUp.map((s) => ({ t: s.t, y: s[key] }))) * 600) / MiB;
+    const afterWarmUp = samples.filter((x) => x.t * 1000 >= warmUp);
+    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes') => (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
     const result: SoakResult = {
       streams: options.streams,
       minutes: options.minutes,
       size: `${options.width}x${options.height}`,
-      chunks: { sent: cuts.size, ready: [...cuts.keys()].filter((k) => readyAt.has(k)).length, missing: [...cuts.keys()].filter((k) => !readyAt.has(k)).length },
-      latencyFirstMs: latency(0, total / 5),
-      latencyLastMs: latency((4 * total) / 5, Infinity),
+      chunks: { sent: cuts.size, ready: cuts.size - missing, missing },
+      latencyFirstMs: quantiles(live.latencies(cuts, start, start + total / 5)),
+      latencyLastMs: quantiles(live.latencies(cuts, start + (4 * total) / 5)),
       samples,
       rssSlopeMiBPer10Min: perTenMinutes('rssBytes'),
       heapSlopeMiBPer10Min: perTenMinutes('heapUsedBytes'),
@@ -219,22 +148,18 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
           }
         : null,
     };
+    await live.end(sessions);
     const f = (q: Quantiles) => `p50 ${(q.p50 / 1000).toFixed(2)} s, p95 ${(q.p95 / 1000).toFixed(2)} s`;
     log(`chunks: ${result.chunks.ready}/${result.chunks.sent} ready${result.chunks.missing ? `, ${result.chunks.missing} missing` : ''}; cut → ready first fifth ${f(result.latencyFirstMs)}, last fifth ${f(result.latencyLastMs)}`);
     log(`after the warm-up: RSS ${result.rssSlopeMiBPer10Min.toFixed(1)} MiB per 10 min, heap ${result.heapSlopeMiBPer10Min.toFixed(1)} MiB per 10 min`);
     if (result.snapshots) {
-      const s = result.snapshots;
-      log(`live heap ${(s.warmBytes / MiB).toFixed(1)} → ${(s.endBytes / MiB).toFixed(1)} MiB over ${s.chunksBetween} chunks: ${(s.bytesPerChunk / 1024).toFixed(1)} KiB per chunk; grew most:`);
-      for (const g of s.grew.slice(0, 8)) log(`  ${g.kind}: ${(g.bytes / 1024).toFixed(0)} KiB, ${g.count >= 0 ? '+' : ''}${g.count}`);
+      const k = result.snapshots;
+      log(`live heap ${(k.warmBytes / MiB).toFixed(1)} → ${(k.endBytes / MiB).toFixed(1)} MiB over ${k.chunksBetween} chunks: ${(k.bytesPerChunk / 1024).toFixed(1)} KiB per chunk; grew most:`);
+      for (const g of k.grew.slice(0, 8)) log(`  ${g.kind}: ${(g.bytes / 1024).toFixed(0)} KiB, ${g.count >= 0 ? '+' : ''}${g.count}`);
     }
     return result;
   } finally {
-    events?.close();
-    if (server.exitCode === null && server.signalCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
