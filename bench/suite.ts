@@ -67,12 +67,12 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
   });
   await step('soak', async () => {
     const options = defaultSoakOptions();
-    Object.assign(options, quick ? { streams: 1, minutes: 0.2, chunkSeconds: 1, width: 160, height: 90 } : { minutes: 1.5 });
+    Object.assign(options, quick ? { streams: 1, minutes: 0.1, chunkSeconds: 1, width: 160, height: 90, sampleSeconds: 2 } : { minutes: 1.5 });
     results.soak = await runSoak(options, log);
   });
   await step('concurrency', async () => {
     const options = defaultConcurrencyOptions();
-    Object.assign(options, quick ? { seconds: 2, chunkSeconds: 1, width: 160, height: 90, maxStreams: 1 } : { seconds: 20 });
+    Object.assign(options, quick ? { seconds: 1, chunkSeconds: 1, width: 160, height: 90, maxStreams: 1 } : { seconds: 20 });
     results.concurrency = await runConcurrency(options, log);
   });
   await step('capacity', async () => {

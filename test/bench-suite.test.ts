@@ -13,7 +13,7 @@ t.test('npm run bench -- --quick runs every scenario and writes the report with 
   const dir = await tempDir(t, 'stereospot-bench-suite-');
   const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', '--quick'], {
     env: benchEnv(dir),
-    timeout: 150_000,
+    timeout: 170_000,
     maxBuffer: 16 << 20,
   });
   const [folder] = await readdir(dir);
@@ -22,11 +22,11 @@ t.test('npm run bench -- --quick runs every scenario and writes the report with 
   const results = JSON.parse(await readFile(path.join(report, 'report.json'), 'utf8'));
   t.same(results.failed, [], 'no scenario failed');
   t.equal(results.quick, true);
-  for (const key of ['pipeline', 'latency', 'glass', 'control', 'sessions', 'capacity']) t.ok(results[key], `${key} in the report`);
+  for (const key of ['pipeline', 'latency', 'glass', 'control', 'fanout', 'sessions', 'soak', 'concurrency', 'capacity']) t.ok(results[key], `${key} in the report`);
   t.ok(results.machine.cpus >= 1 && results.machine.node === process.version, 'the machine is described');
   const md = await readFile(path.join(report, 'report.md'), 'utf8');
   const charts = (await readdir(path.join(report, 'charts'))).sort();
-  t.same(charts, ['capacity.svg', 'control.svg', 'glass.svg', 'latency.svg', 'pipeline-rtf.svg', 'sessions-list.svg']);
+  t.same(charts, ['capacity.svg', 'concurrency.svg', 'control.svg', 'fanout.svg', 'glass.svg', 'latency.svg', 'pipeline-rtf.svg', 'sessions-list.svg', 'soak-memory.svg']);
   for (const chart of charts) t.match(md, `](charts/${chart})`, `report.md shows ${chart}`);
 
   // One chart as a person sees it: rendered to PNG by Chromium, not blank, in test-artifacts/.
