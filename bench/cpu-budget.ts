@@ -12,7 +12,11 @@ import path from 'node:path';
 const PERIOD_US = 100_000;
 
 export class CpuBudget {
-  private constructor(readonly dir: string) {}
+  readonly dir: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
 
   /** A fresh cgroup allowed `cpus` cores' worth of time (e.g. 0.75), or undefined if cgroups are not writable. */
   static async open(name: string, cpus: number): Promise<CpuBudget | undefined> {

@@ -76,8 +76,11 @@ export interface Config {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
     super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
   }
 }
 

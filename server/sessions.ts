@@ -72,7 +72,11 @@ function newestFirst(a: SessionView, b: SessionView): number {
  */
 class NewestPage {
   readonly views: SessionView[] = [];
-  constructor(private readonly limit: number) {}
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   offer(view: SessionView): void {
     const { views, limit } = this;

@@ -3,13 +3,15 @@ import type { ErrorBody } from '../../protocol/messages.ts';
 
 export class HttpError extends Error {
   override name = 'HttpError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
+  readonly status: number;
+  readonly code: string;
+  readonly field?: string;
+
+  constructor(status: number, code: string, message: string, field?: string) {
     super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
   }
 
   body(): ErrorBody {

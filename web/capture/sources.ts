@@ -19,8 +19,11 @@ export interface Source {
 /** Permission refused, or no such device: the page says which and what to do. */
 export class SourceError extends Error {
   override name = 'SourceError';
-  constructor(message: string, readonly action: string) {
+  readonly action: string;
+
+  constructor(message: string, action: string) {
     super(message);
+    this.action = action;
   }
 }
 

@@ -12,8 +12,11 @@ const ATTEMPTS = 4;
 
 export class UploadError extends Error {
   override name = 'UploadError';
-  constructor(message: string, readonly permanent: boolean) {
+  readonly permanent: boolean;
+
+  constructor(message: string, permanent: boolean) {
     super(message);
+    this.permanent = permanent;
   }
 }
 

@@ -29,11 +29,15 @@ interface Item {
 export class DynamoSessionStore implements SessionStore, SessionLeases {
   readonly shared = true;
 
-  constructor(
-    private readonly db: DynamoDBDocumentClient,
-    private readonly table: string,
-    private readonly ttlDays: number,
-  ) {}
+  private readonly db: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly ttlDays: number;
+
+  constructor(db: DynamoDBDocumentClient, table: string, ttlDays: number) {
+    this.db = db;
+    this.table = table;
+    this.ttlDays = ttlDays;
+  }
 
   #item(record: SessionRecord): Item {
     return {

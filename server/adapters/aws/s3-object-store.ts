@@ -8,13 +8,18 @@ import type { ObjectInfo, ObjectStore } from '../ports.ts';
 import { isNotFound } from './clients.ts';
 
 export class S3ObjectStore implements ObjectStore {
-  constructor(
-    private readonly s3: S3Client,
-    private readonly inputBucket: string,
-    private readonly outputBucket: string,
-    /** Keys per ListObjectsV2 page (S3's maximum is 1000; tests use small pages). */
-    private readonly pageSize = 1000,
-  ) {}
+  private readonly s3: S3Client;
+  private readonly inputBucket: string;
+  private readonly outputBucket: string;
+  /** Keys per ListObjectsV2 page (S3's maximum is 1000; tests use small pages). */
+  private readonly pageSize: number;
+
+  constructor(s3: S3Client, inputBucket: string, outputBucket: string, pageSize = 1000) {
+    this.s3 = s3;
+    this.inputBucket = inputBucket;
+    this.outputBucket = outputBucket;
+    this.pageSize = pageSize;
+  }
 
   /** The bucket a key belongs to; any other key is a programming error. */
   bucketOf(key: string): string {

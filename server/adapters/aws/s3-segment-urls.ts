@@ -11,12 +11,17 @@ import type { SegmentUrls } from '../ports.ts';
 export class S3SegmentUrls implements SegmentUrls {
   readonly #cache = new Map<string, { url: string; reuseUntil: number }>();
 
-  constructor(
-    private readonly s3: S3Client,
-    private readonly outputBucket: string,
-    private readonly ttlSeconds: number,
-    private readonly maxEntries = 50_000,
-  ) {}
+  private readonly s3: S3Client;
+  private readonly outputBucket: string;
+  private readonly ttlSeconds: number;
+  private readonly maxEntries: number;
+
+  constructor(s3: S3Client, outputBucket: string, ttlSeconds: number, maxEntries = 50_000) {
+    this.s3 = s3;
+    this.outputBucket = outputBucket;
+    this.ttlSeconds = ttlSeconds;
+    this.maxEntries = maxEntries;
+  }
 
   async url(sessionId: string, file: string): Promise<string> {
     const key = `${OUTPUT_PREFIX}${sessionId}/${file}`;

@@ -33,10 +33,13 @@ export interface StsGrantsOptions {
 }
 
 export class StsUploadGrants implements UploadGrants {
-  constructor(
-    private readonly sts: STSClient,
-    private readonly opts: StsGrantsOptions,
-  ) {}
+  private readonly sts: STSClient;
+  private readonly opts: StsGrantsOptions;
+
+  constructor(sts: STSClient, opts: StsGrantsOptions) {
+    this.sts = sts;
+    this.opts = opts;
+  }
 
   async issue(sessionId: string): Promise<S3UploadTarget> {
     const policy = uploadPolicy(this.opts.inputBucket, sessionId);

@@ -5,11 +5,15 @@ import type { TokenSigner } from '../../tokens.ts';
 import type { UploadGrants } from '../ports.ts';
 
 export class LocalUploadGrants implements UploadGrants {
-  constructor(
-    private readonly signer: TokenSigner,
-    private readonly ttlSeconds: number,
-    private readonly maxBytes: number,
-  ) {}
+  private readonly signer: TokenSigner;
+  private readonly ttlSeconds: number;
+  private readonly maxBytes: number;
+
+  constructor(signer: TokenSigner, ttlSeconds: number, maxBytes: number) {
+    this.signer = signer;
+    this.ttlSeconds = ttlSeconds;
+    this.maxBytes = maxBytes;
+  }
 
   async issue(sessionId: string, baseUrl: string): Promise<HttpUploadTarget> {
     const expiresAt = Date.now() + this.ttlSeconds * 1000;

@@ -3,10 +3,13 @@ import type { TokenSigner } from '../../tokens.ts';
 import type { SegmentUrls } from '../ports.ts';
 
 export class LocalSegmentUrls implements SegmentUrls {
-  constructor(
-    private readonly signer: TokenSigner,
-    private readonly ttlSeconds: number,
-  ) {}
+  private readonly signer: TokenSigner;
+  private readonly ttlSeconds: number;
+
+  constructor(signer: TokenSigner, ttlSeconds: number) {
+    this.signer = signer;
+    this.ttlSeconds = ttlSeconds;
+  }
 
   async url(sessionId: string, file: string, baseUrl: string): Promise<string> {
     const pathname = `/segments/${sessionId}/${file}`;
