@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: every scenario in turn, sized so the whole run takes about a quarter of an hour on
- * the 2-core reference machine (`quick`: tiny sizes, a minute — the smoke test), then the report.
+ * `npm run bench`: every scenario in turn, sized so the whole run stays under 20 minutes on the 2-core
+ * reference machine (`quick`: tiny sizes, a minute — the smoke test), then the report.
  * A scenario that fails is recorded in the report and the others still run.
  */
 import { describeMachine } from './machine.ts';
@@ -46,13 +46,13 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
     results.glass = await runGlass(
       quick
         ? { seconds: 2, settle: 1, size, cases: [{ player: 'mse', chunkSeconds: 1 }] }
-        : { seconds: 30, settle: 5, size, cases: defaultGlassCases() },
+        : { seconds: 20, settle: 5, size, cases: defaultGlassCases() },
       log,
     );
   });
   await step('control', async () => {
     const options = defaultControlOptions();
-    if (quick) Object.assign(options, { seconds: 1, repeats: 1, connections: 4, segments: 3 });
+    Object.assign(options, quick ? { seconds: 1, repeats: 1, connections: 4, segments: 3 } : { seconds: 6 });
     results.control = await runControl(options, log);
   });
   await step('fanout', async () => {
@@ -72,7 +72,7 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
   });
   await step('concurrency', async () => {
     const options = defaultConcurrencyOptions();
-    Object.assign(options, quick ? { seconds: 1, chunkSeconds: 1, width: 160, height: 90, maxStreams: 1 } : { seconds: 20 });
+    Object.assign(options, quick ? { seconds: 1, chunkSeconds: 1, width: 160, height: 90, maxStreams: 1 } : { seconds: 16 });
     results.concurrency = await runConcurrency(options, log);
   });
   await step('capacity', async () => {
