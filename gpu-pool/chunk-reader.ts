@@ -5,7 +5,8 @@
  * packets to copy as they are. Does not scale or convert: `FrameScaler` does that per frame.
  */
 import { Decoder, Demuxer } from 'node-av/api';
-import type { Frame, Packet, Stream } from 'node-av/lib';
+import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
+import { Frame, Packet, type Stream } from 'node-av/lib';
 import { ChunkInputError } from './types.ts';
 
 /**
@@ -98,34 +99,62 @@ export class ChunkReader {
   }
 
   /**
-   * Decoded video frames in presentation order (the caller frees each one). Audio packets are kept
-   * in `audioPackets` on the way. Throws ChunkInputError when the bitstream is broken.
+   * Decoded video frames in presentation order. Each is borrowed: valid until the next is asked for,
+   * never to be freed or kept by the caller. Audio packets are kept in `audioPackets` on the way.
+   * Throws ChunkInputError when the bitstream is broken.
+   *
+   * One packet and one frame are reused for the whole chunk, read and decoded through the format and
+   * codec contexts: node-av's iterators hand out a clone per packet and per frame, and every clone keeps
+   * some native memory after it is freed (≈ 0.2 MB per chunk; gpu-pool/README "node-av notes").
    */
   *frames(): Generator<Frame> {
+    const format = this.#demuxer.getFormatContext();
+    const codec = this.#decoder.getCodecContext();
+    if (!codec) throw new ChunkInputError('decoding failed: the decoder is closed');
     const videoIndex = this.#video.index;
     const audioIndex = this.audioStream?.index;
-    let flushed = false;
-    try {
-      for (const packet of this.#demuxer.packetsSync()) {
-        // Each packet is the demuxer's clone, ours to keep or free.
-        if (packet && packet.streamIndex === audioIndex) {
-          this.audioPackets.push(packet);
-          continue;
-        }
-        if (packet && packet.streamIndex !== videoIndex) {
-          packet.free();
-          continue;
-        }
-        // A null packet is the end of input: it flushes the decoder.
-        if (packet === null) flushed = true;
-        const frames = this.#decoder.decodeAllSync(packet);
-        packet?.free();
-        yield* frames;
+    const packet = new Packet();
+    packet.alloc();
+    const frame = new Frame();
+    frame.alloc();
+    // Frames the codec has ready after a send (or the flush): yields each, borrowed.
+    const receive = function* (): Generator<Frame> {
+      for (;;) {
+        frame.unref();
+        const ret = codec.receiveFrameSync(frame);
+        if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) return;
+        if (ret < 0) throw new ChunkInputError(`decoding failed: libav error ${ret}`);
+        if (frame.decodeErrorFlags || frame.hasFlags(AV_FRAME_FLAG_CORRUPT)) throw new ChunkInputError('decoding failed: a corrupt frame');
+        yield frame;
       }
-      if (!flushed) yield* this.#decoder.decodeAllSync(null);
+    };
+    try {
+      while (format.readFrameSync(packet) >= 0) {
+        if (packet.streamIndex === audioIndex) {
+          // Kept until the writer copies it (after the frames it goes with): ours to free. Its time base
+          // travels with it (the muxer needs it).
+          packet.timeBase = this.audioStream!.timeBase;
+          const kept = packet.clone();
+          if (kept) this.audioPackets.push(kept);
+        } else if (packet.streamIndex === videoIndex && packet.size > 0) {
+          packet.timeBase = this.#video.timeBase;
+          const sent = codec.sendPacketSync(packet);
+          if (sent < 0 && sent !== AVERROR_EAGAIN && sent !== AVERROR_EOF) throw new ChunkInputError(`decoding failed: libav error ${sent}`);
+          packet.unref();
+          yield* receive();
+          continue;
+        }
+        packet.unref();
+      }
+      // End of input: flush the decoder.
+      codec.sendPacketSync(null);
+      yield* receive();
     } catch (error) {
       if (error instanceof ChunkInputError) throw error;
       throw new ChunkInputError(`decoding failed: ${(error as Error).message}`);
+    } finally {
+      frame.free();
+      packet.free();
     }
   }
 

@@ -61,7 +61,6 @@ async function warmUp(previous: Uint8Array, size: { width: number; height: numbe
     for (const frame of reader.frames()) {
       tail.push(options.scaler.toBufferSync(frame, { resize: size, format: 'rgb' }));
       if (tail.length > options.warmupFrames) tail.shift();
-      frame.free();
     }
     let state: DepthState | null = null;
     for (const rgb of tail) {
@@ -128,7 +127,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       } else {
         eye = options.scaler.toBufferSync(frame, { resize: { width, height }, format: 'rgb' });
       }
-      frame.free();
+      // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
       t = performance.now();
       const { depth, width: dw, height: dh } = await options.model.estimate(small, modelSize.width, modelSize.height);
