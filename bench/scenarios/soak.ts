@@ -49,7 +49,7 @@ export interface SoakResult {
   latencyFirstMs: Quantiles;
   latencyLastMs: Quantiles;
   samples: MemorySample[];
-  /** Least-squares slope after the warm-up, MiB per 10 minutes. */
+  /** Least-squares slope after the warm-up (from the first sample after its heap snapshot), MiB per 10 minutes. */
   rssSlopeMiBPer10Min: number;
   heapSlopeMiBPer10Min: number;
   /** Live heap (after a full GC) at the two snapshots, and the kinds that grew most between them. */
@@ -92,6 +92,8 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     const samples: MemorySample[] = [];
     let snapshotWarm: string | null = null;
     let readyAtWarm = 0;
+    /** When the warm-up snapshot was written (s): writing it takes memory of its own, which the slope must not count. */
+    let snapshotDoneAt = Infinity;
     let stopSampling = false;
     const sampler = (async () => {
       let next = start;
@@ -113,6 +115,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
         if (!snapshotWarm && Date.now() - start >= warmUp) {
           readyAtWarm = live.readyAt.size;
           snapshotWarm = await heapSnapshot(live.pid, snapshots, live.url);
+          snapshotDoneAt = (Date.now() - start) / 1000;
         }
       }
     })();
@@ -126,7 +129,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     const snapshotEnd = await summarizeHeap(await heapSnapshot(live.pid, snapshots, live.url));
     const warm = snapshotWarm ? await summarizeHeap(snapshotWarm) : null;
 
-    const afterWarmUp = samples.filter((x) => x.t * 1000 >= warmUp);
+    const afterWarmUp = samples.filter((x) => x.t > snapshotDoneAt);
     const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes') => (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
     const result: SoakResult = {
       streams: options.streams,
