@@ -7,8 +7,8 @@
  * format yields the same init bytes and a session shares one.
  */
 import { Encoder, Muxer } from 'node-av/api';
-import { Frame, Rational, type Packet, type Stream } from 'node-av/lib';
-import { AV_PIX_FMT_YUV420P, FF_ENCODER_LIBX264 } from 'node-av/constants';
+import { avRescaleQ, Frame, Packet, Rational, type Stream } from 'node-av/lib';
+import { AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, AVERROR_EOF, FF_ENCODER_LIBX264 } from 'node-av/constants';
 import { codecsOf, splitInit } from './cmaf.ts';
 
 export interface CmafWriterOptions {
@@ -46,9 +46,17 @@ export class CmafWriter {
   readonly #audioIndex: number;
   #muxerOpen = true;
   #closed = false;
+  /**
+   * One input frame and one output packet for the whole segment: node-av keeps some native memory behind
+   * every frame or packet wrapper it creates (gpu-pool/README "node-av notes"), so none is made per frame.
+   */
+  #frame: Frame | null = null;
+  readonly #packet: Packet;
 
   constructor(options: CmafWriterOptions) {
     this.#opts = options;
+    this.#packet = new Packet();
+    this.#packet.alloc();
         this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
       // One thread per worker: the pool runs one worker per core.
       threadCount: 1,
@@ -86,11 +94,41 @@ export class CmafWriter {
   writeFrame(yuv: Uint8Array, pts: bigint): void {
     const { width, height, timeBase } = this.#opts;
     const buffer = Buffer.from(yuv.buffer, yuv.byteOffset, yuv.byteLength);
-    const frame = Frame.fromVideoBuffer(buffer, { width, height, format: AV_PIX_FMT_YUV420P, timeBase: new Rational(timeBase.num, timeBase.den), pts });
-    try {
-      for (const packet of this.#encoder.encodeAllSync(frame)) this.#writeVideo(packet);
-    } finally {
-      frame.free();
+    const tb = new Rational(timeBase.num, timeBase.den);
+    if (!this.#frame) {
+      // The first frame opens the encoder (node-av takes the picture's format from it).
+      this.#frame = Frame.fromVideoBuffer(buffer, { width, height, format: AV_PIX_FMT_YUV420P, timeBase: tb, pts });
+      this.#encoder.encodeSync(this.#frame);
+    } else {
+      const frame = this.#frame;
+      const codec = this.#codec();
+      // The encoder may still hold the previous picture: a fresh buffer then, never a shared one overwritten.
+      if (frame.makeWritable() < 0 || frame.fromBuffer(buffer) < 0) throw new Error('the encoder frame could not take the next picture');
+      // As node-av's encodeSync prepares a frame: the encoder decides the picture type; its time base.
+      frame.pictType = AV_PICTURE_TYPE_NONE;
+      frame.pts = avRescaleQ(pts, tb, codec.timeBase);
+      frame.timeBase = codec.timeBase;
+      frame.duration = 1n;
+      const ret = codec.sendFrameSync(frame);
+      if (ret < 0 && ret !== AVERROR_EOF) throw new Error(`libx264 refused a frame (${ret})`);
+    }
+    this.#drain();
+  }
+
+  #codec() {
+    const codec = this.#encoder.getCodecContext();
+    if (!codec) throw new Error('the encoder is not open');
+    return codec;
+  }
+
+  /** Muxes every packet the encoder has ready, through the one packet. */
+  #drain(): void {
+    const codec = this.#codec();
+    const packet = this.#packet;
+    while (codec.receivePacketSync(packet) === 0) {
+      packet.timeBase = codec.timeBase;
+      this.#muxer.writePacketSync(packet, this.#videoIndex);
+      packet.unref();
     }
   }
 
@@ -99,14 +137,12 @@ export class CmafWriter {
     if (this.#audioIndex >= 0) this.#muxer.writePacketSync(packet, this.#audioIndex);
   }
 
-  #writeVideo(packet: Packet): void {
-    this.#muxer.writePacketSync(packet, this.#videoIndex);
-    packet.free();
-  }
-
   /** Flushes the encoder and the muxer; returns the init segment and the media segment. */
   finish(): CmafSegment {
-    for (const packet of this.#encoder.encodeAllSync(null)) this.#writeVideo(packet);
+    if (this.#frame) {
+      this.#codec().sendFrameSync(null);
+      this.#drain();
+    }
     this.#muxerOpen = false;
     this.#muxer.closeSync();
     this.close();
@@ -118,6 +154,9 @@ export class CmafWriter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#frame?.free();
+    this.#frame = null;
+    this.#packet.free();
     this.#encoder.close();
     if (this.#muxerOpen) {
       this.#muxerOpen = false;
