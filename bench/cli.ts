@@ -176,10 +176,7 @@ async function main(): Promise<number> {
   }
   if (scenario === 'fanout') {
     const options = defaultFanoutOptions();
-    if (values.subscribers !== undefined) {
-      options.subscribers = values.subscribers.split(',').map(Number);
-      if (!options.subscribers.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--subscribers takes positive integers, e.g. 1000,10000 (got "${values.subscribers}")`);
-    }
+    options.subscribers = positiveList('subscribers', values.subscribers, '1000,10000') ?? options.subscribers;
     options.waiters = positive('waiters', values.waiters) ?? options.waiters;
     options.events = positive('events', values.events) ?? options.events;
     options.segments = positive('segments', values.segments) ?? options.segments;
@@ -212,20 +209,14 @@ async function main(): Promise<number> {
   }
   if (scenario === 'sessions') {
     const options = defaultSessionsOptions();
-    if (values.counts !== undefined) {
-      options.counts = values.counts.split(',').map(Number);
-      if (!options.counts.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--counts takes positive integers, e.g. 1000,10000 (got "${values.counts}")`);
-    }
+    options.counts = positiveList('counts', values.counts, '1000,10000') ?? options.counts;
     const rows = await runSessions(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('sessions', options, rows);
     return 0;
   }
   if (scenario === 'capacity') {
     const options = defaultCapacityOptions();
-    if (values.nodes !== undefined) {
-      options.nodes = values.nodes.split(',').map(Number);
-      if (!options.nodes.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--nodes takes positive integers, e.g. 1,2 (got "${values.nodes}")`);
-    }
+    options.nodes = positiveList('nodes', values.nodes, '1,2') ?? options.nodes;
     if (values.seconds !== undefined) options.seconds = Number(values.seconds);
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     if (values['max-streams'] !== undefined) options.maxStreams = Number(values['max-streams']);
@@ -273,6 +264,14 @@ async function main(): Promise<number> {
   const rows = await runPipeline(options, (line) => process.stdout.write(line + '\n'));
   await saveResult('pipeline', options, rows);
   return 0;
+}
+
+/** A comma-separated list of positive integers (`--name 1,2`), undefined when the option is absent. */
+function positiveList(name: string, raw: string | undefined, example: string): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const list = raw.split(',').map(Number);
+  if (!list.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--${name} takes positive integers, e.g. ${example} (got "${raw}")`);
+  return list;
 }
 
 function parseSize(raw: string): [number, number] {

@@ -38,7 +38,7 @@ import { FakePool } from '../server/test/helpers/fake-pool.ts';
 import { giveSegments, uploadFakeChunk } from './fake-segments.ts';
 
 export interface FanoutTargets {
-  ours: { socket: string; playlist: string; metrics: string; listed: number };
+  ours: { server: string; socket: string; playlist: string; listed: number };
   bare: { socket: string; wait: string };
 }
 
@@ -140,8 +140,8 @@ const wsBase = server.url.replace(/^http/, 'ws');
 const targets: FanoutTargets = {
   ours: {
     socket: `${wsBase}/ws/sessions/${session.session_id}`,
+    server: server.url,
     playlist: session.playlist_url,
-    metrics: `${server.url}/metrics`,
     listed,
   },
   bare: { socket: `ws://127.0.0.1:${barePort}/ws`, wait: `http://127.0.0.1:${barePort}/wait` },

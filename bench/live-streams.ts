@@ -12,16 +12,20 @@ import WebSocket from 'ws';
 import { chunkFileName } from '../protocol/keys.ts';
 import type { CreateSessionResponse, DashboardMessage } from '../protocol/messages.ts';
 import { freePort } from '../test/helpers/node-process.ts';
+import { readMetrics, until } from './probe.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-export async function until(check: () => Promise<boolean> | boolean, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Records in `readyAt` (`sessionId/index` → ms) when a dashboard socket first reports each chunk ready. */
+export function followReadiness(events: WebSocket, readyAt: Map<string, number>): void {
+  events.on('message', (data) => {
+    const message = JSON.parse(String(data)) as DashboardMessage;
+    const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
+    const now = Date.now();
+    for (const s of sessions) {
+      for (const c of s.chunks) if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, now);
+    }
+  });
 }
 
 export class LiveServer {
@@ -35,14 +39,7 @@ export class LiveServer {
     this.url = url;
     this.#child = child;
     this.#events = events;
-    events.on('message', (data) => {
-      const message = JSON.parse(String(data)) as DashboardMessage;
-      const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
-      const now = Date.now();
-      for (const s of sessions) {
-        for (const c of s.chunks) if (c.status === 'ready' && !this.readyAt.has(`${s.session_id}/${c.index}`)) this.readyAt.set(`${s.session_id}/${c.index}`, now);
-      }
-    });
+    followReadiness(events, this.readyAt);
   }
 
   /** Starts `server/main.ts` (with `nodeArgs` before it) in `dir`, and its dashboard socket. */
@@ -73,14 +70,8 @@ export class LiveServer {
   }
 
   /** The server's /metrics as name → value (unlabelled samples). */
-  async metrics(): Promise<Map<string, number>> {
-    const text = await (await fetch(`${this.url}/metrics`)).text();
-    const values = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      const m = /^([a-z_]+) ([0-9.e+-]+|NaN|Nan)$/.exec(line);
-      if (m) values.set(m[1]!, Number(m[2]));
-    }
-    return values;
+  metrics(): Promise<Map<string, number>> {
+    return readMetrics(this.url);
   }
 
   async createSessions(count: number): Promise<CreateSessionResponse[]> {

@@ -23,13 +23,14 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { chunkKey } from '../../protocol/keys.ts';
-import type { DashboardMessage } from '../../protocol/messages.ts';
 import { INPUT_BUCKET, startAwsEmulators } from '../../test/helpers/aws.ts';
 import { freePort } from '../../test/helpers/node-process.ts';
 import { startRedis } from '../../test/helpers/redis.ts';
 import { Cleanups } from '../../test/helpers/teardown.ts';
 import { CpuBudget } from '../cpu-budget.ts';
 import { generateChunks } from '../media.ts';
+import { followReadiness } from '../live-streams.ts';
+import { readMetrics, until } from '../probe.ts';
 import { quantiles } from '../quantiles.ts';
 
 export interface CapacityOptions {
@@ -107,7 +108,7 @@ export async function runCapacity(options: CapacityOptions, log: (line: string) 
           else lost = streams;
           streams = lost > options.maxStreams ? Math.min(2 * held, options.maxStreams) : Math.floor((held + lost) / 2);
           // Let the ended sessions leave every node's announced load (and any backlog drain) before the next level.
-          await waitFor(async () => (await Promise.all(cluster.urls.map((url) => metric(url, 'stereospot_sessions_running')))).every((k) => k === 0), 'the previous level to end', 180_000);
+          await until(async () => (await Promise.all(cluster.urls.map((url) => metric(url, 'stereospot_sessions_running')))).every((k) => k === 0), 'the previous level to end', 180_000);
           await new Promise((r) => setTimeout(r, 1500));
         }
         rows.push({ nodes: n, budget: cluster.budget, capacity: held, levels });
@@ -154,8 +155,8 @@ async function startCluster(n: number, pin: boolean, cpus: number, dir: string, 
     });
     urls.push(`http://127.0.0.1:${port}`);
   }
-  for (const url of urls) await waitFor(async () => (await fetch(`${url}/healthz`)).ok, `${url} to start`, 60_000);
-  for (const url of urls) await waitFor(async () => (await metric(url, 'stereospot_cluster_nodes')) === n, `${url} to see ${n} node(s)`, 15_000);
+  for (const url of urls) await until(async () => (await fetch(`${url}/healthz`)).ok, `${url} to start`, 60_000);
+  for (const url of urls) await until(async () => (await metric(url, 'stereospot_cluster_nodes')) === n, `${url} to see ${n} node(s)`, 15_000);
   const budget = budgeted === n ? `each node held to ${cpus} CPU (cgroup quota)${pin ? ' on a core of its own' : ''}` : `no cgroup quota (hierarchy not writable): nodes ${pin ? 'pinned to a core each' : 'unbounded'}`;
   return { urls, aws, budget };
 }
@@ -169,11 +170,7 @@ async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], opt
     events.once('open', () => resolve());
     events.once('error', reject);
   });
-  events.on('message', (data) => {
-    const message = JSON.parse(String(data)) as DashboardMessage;
-    const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
-    for (const s of sessions) for (const c of s.chunks) if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, Date.now());
-  });
+  followReadiness(events, readyAt);
   try {
     const ids: string[] = [];
     for (let k = 0; k < streams; k++) {
@@ -226,15 +223,5 @@ async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], opt
 }
 
 async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
-
-async function waitFor(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return (await readMetrics(url)).get(name) ?? NaN;
 }

@@ -11,7 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
-import { LiveServer, until } from '../live-streams.ts';
+import { LiveServer } from '../live-streams.ts';
+import { until } from '../probe.ts';
 import { generateChunks } from '../media.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 

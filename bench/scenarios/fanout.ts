@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { FanoutTargets } from '../fanout-target.ts';
 import { canPin, pinSelfToSecondCore, spawnTarget, stopTarget, type Target } from '../pin.ts';
+import { readMetrics, until } from '../probe.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface FanoutOptions {
@@ -63,16 +64,6 @@ export function defaultFanoutOptions(): FanoutOptions {
 
 const now = () => process.hrtime.bigint();
 const msSince = (at: bigint, t: bigint) => Number(t - at) / 1e6;
-
-async function until<T>(probe: () => T | false | Promise<T | false>, what: string, ms = ROUND_DEADLINE_MS): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`fanout: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Sends the target one command and reads its answer (commands are answered in order, one line each). */
 function commander(target: Target): <T>(command: object) => Promise<T> {
@@ -169,16 +160,13 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
     // Wake-up of held blocking reloads.
     let playlistBytes = 0;
     let playlistHeaders: Array<[string, string]> = [];
-    const heldByUs = async () => {
-      const text = await (await fetch(urls.ours.metrics)).text();
-      return Number(/^stereospot_playlist_requests_held (\d+)/m.exec(text)?.[1] ?? 0);
-    };
+    const heldByUs = async () => (await readMetrics(urls.ours.server)).get('stereospot_playlist_requests_held') ?? 0;
     // Round 0 of every case warms the code up (a server answers its thousandth wake-up, not its first) and is not counted.
     for (let e = 0; e <= options.events; e++) {
       const counted = e > 0;
       {
         const { agent, done } = holdRequests(`${urls.ours.playlist}?_HLS_msn=${listed}`, options.waiters);
-        await until(async () => (await heldByUs()) === options.waiters, `${options.waiters} reloads held by our server`);
+        await until(async () => (await heldByUs()) === options.waiters, `${options.waiters} reloads held by our server`, ROUND_DEADLINE_MS, 20);
         await ask({ cmd: 'convert' });
         const event = await ask<{ listed: number; at: string }>({ cmd: 'segment' });
         listed = event.listed;
@@ -190,7 +178,7 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       }
       {
         const { agent, done } = holdRequests(urls.bare.wait, options.waiters);
-        await until(async () => (await ask<{ held: number }>({ cmd: 'bare-status' })).held === options.waiters, `${options.waiters} requests held by the bare app`);
+        await until(async () => (await ask<{ held: number }>({ cmd: 'bare-status' })).held === options.waiters, `${options.waiters} requests held by the bare app`, ROUND_DEADLINE_MS, 20);
         const event = await ask<{ at: string }>({ cmd: 'bare-http', bytes: playlistBytes, headers: playlistHeaders });
         const answers = await done;
         agent.destroy();
@@ -220,7 +208,7 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
           if (i === 0) seenListed = (unpack(data) as { listed: number }).listed;
         }
       });
-      await until(() => greeted.every((g) => g === 1), `the snapshot on ${count} sockets`);
+      await until(() => greeted.every((g) => g === 1), `the snapshot on ${count} sockets`, ROUND_DEADLINE_MS, 20);
       for (let e = 0; e <= options.events; e++) {
         got.fill(undefined);
         converting.fill(0);
@@ -229,10 +217,10 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         // The chunk's conversion starts: every subscriber has its status before the segment comes, as with a
         // real conversion (the fake one would otherwise finish while the clients still read that status).
         await ask({ cmd: 'convert' });
-        await until(() => converting.every((c) => c === 1), `the processing status on ${count} sockets`);
+        await until(() => converting.every((c) => c === 1), `the processing status on ${count} sockets`, ROUND_DEADLINE_MS, 20);
         const event = await ask<{ listed: number; at: string; written: string }>({ cmd: 'segment' });
         listed = event.listed;
-        await until(() => got.every((g) => g !== undefined), `the playlist message on ${count} sockets`);
+        await until(() => got.every((g) => g !== undefined), `the playlist message on ${count} sockets`, ROUND_DEADLINE_MS, 20);
         if (e > 0) add(`socket/ours/${count}/written`, [msSince(BigInt(event.at), BigInt(event.written))]);
         since = undefined;
         if (seenListed !== event.listed) throw new Error(`fanout: the playlist message listed ${seenListed} segments, the event ${event.listed}`);
@@ -252,12 +240,12 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         floorFrames[i]!++;
         if (floorFrames[i] === floorWant) floorGot[i] = at;
       });
-      await until(async () => (await ask<{ subscribers: number }>({ cmd: 'bare-status' })).subscribers === count, `${count} subscribers of the bare app`);
+      await until(async () => (await ask<{ subscribers: number }>({ cmd: 'bare-status' })).subscribers === count, `${count} subscribers of the bare app`, ROUND_DEADLINE_MS, 20);
       for (let e = 0; e <= options.events; e++) {
         floorGot.fill(undefined);
         floorWant += frameBytes.length;
         const bare = await ask<{ at: string; written: string; subscribers: number }>({ cmd: 'bare-ws', sizes: frameBytes });
-        await until(() => floorGot.every((g) => g !== undefined), `the frames on ${count} bare sockets`);
+        await until(() => floorGot.every((g) => g !== undefined), `the frames on ${count} bare sockets`, ROUND_DEADLINE_MS, 20);
         if (e > 0) add(`socket/floor/${count}/written`, [msSince(BigInt(bare.at), BigInt(bare.written))]);
         if (e > 0) add(`socket/floor/${count}`, floorGot.map((g) => msSince(BigInt(bare.at), g!)));
       }
