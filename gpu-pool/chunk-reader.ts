@@ -4,9 +4,11 @@
  * client wrote into the chunk's metadata, decoded video frames in presentation order, and the audio
  * packets to copy as they are. Does not scale or convert: `FrameScaler` does that per frame.
  */
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { Decoder, Demuxer } from 'node-av/api';
 import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { Frame, Packet, type Stream } from 'node-av/lib';
+import { scratchPath } from './scratch.ts';
 import { ChunkInputError } from './types.ts';
 
 /**
@@ -39,6 +41,17 @@ function rate(r: { num: number; den: number }): number {
   return r.den > 0 && r.num > 0 ? r.num / r.den : NaN;
 }
 
+function openThroughFile(buffer: Buffer, scratchDir: string): Demuxer {
+  // No extension: libav probes the content alone, as it does over memory.
+  const path = scratchPath(scratchDir, 'chunk');
+  writeFileSync(path, buffer, { mode: 0o600 });
+  try {
+    return Demuxer.openSync(path);
+  } finally {
+    unlinkSync(path); // libav holds its descriptor: the data lives until the demuxer closes
+  }
+}
+
 export class ChunkReader {
   readonly facts: ChunkFacts;
   readonly audioStream: Stream | undefined;
@@ -57,12 +70,17 @@ export class ChunkReader {
     this.#decoder = Decoder.createSync(video);
   }
 
-  /** Opens a chunk; throws ChunkInputError naming why when it is not a usable video. */
-  static open(bytes: Uint8Array): ChunkReader {
+  /**
+   * Opens a chunk; throws ChunkInputError naming why when it is not a usable video.
+   *
+   * With `scratchDir` the bytes go to libav through a file there, unlinked as soon as it is open (see
+   * scratch.ts: a demuxer over memory leaks its I/O buffer). Without one, libav reads them in memory.
+   */
+  static open(bytes: Uint8Array, scratchDir?: string): ChunkReader {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let demuxer: Demuxer;
     try {
-      demuxer = Demuxer.openSync(buffer);
+      demuxer = scratchDir === undefined ? Demuxer.openSync(buffer) : openThroughFile(buffer, scratchDir);
     } catch (error) {
       throw new ChunkInputError(`not a decodable video: ${(error as Error).message}`);
     }

@@ -27,6 +27,7 @@ export interface CmafSegment {
 
 /** Fast, no lookahead, constant quality (node-av's default is a 1 Mb/s average, wrong for most sizes). */
 const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
+const MUX_BUFFER_BYTES = 4096;
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
 
 /**
@@ -79,7 +80,9 @@ export class CmafWriter {
           return chunk.length;
         },
       },
-      { format: 'mp4', options: { movflags: MOVFLAGS } },
+      // A small I/O buffer: node-av 6.1.1 never frees the buffer of a muxer over callbacks (32 KB by
+      // default, per segment: gpu-pool/README "node-av notes"); 4 KB leaves ≈ 5 KB behind.
+      { format: 'mp4', bufferSize: MUX_BUFFER_BYTES, options: { movflags: MOVFLAGS } },
     );
     this.#videoIndex = this.#muxer.addStream(this.#encoder);
     this.#audioIndex = -1;

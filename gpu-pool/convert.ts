@@ -7,12 +7,11 @@
  * never from whatever conversion happened to finish last. So chunks can be converted in parallel and
  * the depth still flows across every border.
  */
-import type { Scaler } from 'node-av/api';
-import { AV_PIX_FMT_RGB24 } from 'node-av/constants';
-import { Frame, type Packet } from 'node-av/lib';
+import type { Frame, Packet } from 'node-av/lib';
 import { ChunkReader } from './chunk-reader.ts';
 import { CmafWriter } from './cmaf-writer.ts';
 import { thumbnail, updateDepthState } from './depth-range.ts';
+import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
 import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
@@ -28,8 +27,10 @@ export interface ConvertOptions {
   strength: number;
   /** Frames at the end of the previous chunk that warm up the depth range (0 = none). */
   warmupFrames: number;
-  /** The worker's scaler (it caches its swscale contexts between chunks). */
-  scaler: Scaler;
+  /** The worker's scaler (it keeps its swscale contexts between chunks). */
+  scaler: FrameScaler;
+  /** A private folder chunks reach libav through (see `ChunkReader.open`); none: from memory. */
+  scratchDir?: string;
 }
 
 /** Each eye's output size: height = min(wanted, source), width follows the aspect; both even. */
@@ -51,17 +52,23 @@ function timestampOf(frame: Frame): bigint {
 async function warmUp(previous: Uint8Array, size: { width: number; height: number }, options: ConvertOptions): Promise<DepthState | null> {
   let reader: ChunkReader;
   try {
-    reader = ChunkReader.open(previous);
+    reader = ChunkReader.open(previous, options.scratchDir);
   } catch {
     return null; // a broken previous chunk is a gap: this chunk starts afresh
   }
   try {
-    // Every frame must be decoded (they depend on each other); only the last few are kept, small.
-    const tail: Buffer[] = [];
+    // Every frame must be decoded (they depend on each other); only the last few are kept, small, in
+    // a ring of buffers reused as it turns.
+    const ring: Uint8Array[] = [];
+    let count = 0;
     for (const frame of reader.frames()) {
-      tail.push(options.scaler.toBufferSync(frame, { resize: size, format: 'rgb' }));
-      if (tail.length > options.warmupFrames) tail.shift();
+      const slot = count++ % options.warmupFrames;
+      ring[slot] ??= new Uint8Array(pictureSize(size.width, size.height, 'rgb24'));
+      options.scaler.scale(frame, size.width, size.height, 'rgb24', ring[slot]);
     }
+    // Oldest first.
+    const start = count % ring.length;
+    const tail = count > ring.length ? [...ring.slice(start), ...ring.slice(0, start)] : ring;
     let state: DepthState | null = null;
     for (const rgb of tail) {
       const { depth } = await options.model.estimate(rgb, size.width, size.height);
@@ -78,7 +85,7 @@ async function warmUp(previous: Uint8Array, size: { width: number; height: numbe
 export async function convertChunk(task: ChunkTask, options: ConvertOptions): Promise<ChunkResult> {
   const t0 = performance.now();
   const timings = { decode: 0, depth: 0, stereo: 0, encode: 0, total: 0 };
-  const reader = ChunkReader.open(task.chunk);
+  const reader = ChunkReader.open(task.chunk, options.scratchDir);
   let writer: CmafWriter | undefined;
   try {
     const facts = reader.facts;
@@ -97,7 +104,13 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const outWidth = sbs ? width * 2 : width;
     writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, audio: reader.audioStream });
     const scratch = new Float32Array(width);
-    const rgbOut = sbs ? null : new Uint8Array(width * height * 3);
+    // Every picture buffer is reused from frame to frame: each is consumed before the next frame.
+    const small = new Uint8Array(pictureSize(modelSize.width, modelSize.height, 'rgb24'));
+    const eye = new Uint8Array(pictureSize(width, height, sbs ? 'yuv420p' : 'rgb24'));
+    const rgbOut = sbs ? null : new Uint8Array(pictureSize(width, height, 'rgb24'));
+    // The writer copies each picture in, so one output buffer serves every frame and, at the end,
+    // still holds the last picture.
+    const out = new Uint8Array(yuv420pSize(outWidth, height));
     let frames = 0;
     let first: bigint | null = null;
     let last = 0n;
@@ -118,15 +131,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       const pts = timestampOf(frame);
       first ??= pts;
       last = pts;
-      // The model's input, straight from the decoded frame at the model's size.
-      const small = options.scaler.toBufferSync(frame, { resize: modelSize, format: 'rgb' });
-      let out: Uint8Array;
-      let eye: Buffer;
-      if (sbs) {
-        eye = options.scaler.toBufferSync(frame, { resize: { width, height }, format: 'yuv420p' });
-      } else {
-        eye = options.scaler.toBufferSync(frame, { resize: { width, height }, format: 'rgb' });
-      }
+      // The model's input, straight from the decoded frame at the model's size, and the eye's picture.
+      options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
+      options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', eye);
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
       t = performance.now();
@@ -135,11 +142,10 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       timings.depth += performance.now() - t;
       t = performance.now();
       if (sbs) {
-        out = new Uint8Array(yuv420pSize(outWidth, height));
         renderSbsYuv(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, strength, out, scratch);
       } else {
         renderStereo(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
-        out = rgbToYuv(options.scaler, rgbOut!, width, height);
+        options.scaler.rgbToYuv(rgbOut!, width, height, out);
       }
       timings.stereo += performance.now() - t;
       t = performance.now();
@@ -191,15 +197,5 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
   } finally {
     writer?.close();
     reader.close();
-  }
-}
-
-/** rgb24 → packed yuv420p through swscale (the anaglyph path; SBS never leaves yuv420p). */
-function rgbToYuv(scaler: Scaler, rgb: Uint8Array, width: number, height: number): Buffer {
-  const frame = Frame.fromVideoBuffer(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { width, height, format: AV_PIX_FMT_RGB24 });
-  try {
-    return scaler.toBufferSync(frame, { format: 'yuv420p' });
-  } finally {
-    frame.free();
   }
 }

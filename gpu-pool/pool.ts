@@ -3,8 +3,9 @@
  * depth-model session and doing its own decoding and encoding with libav in-process, with a bounded
  * queue. Bytes in, bytes out; no storage I/O here, and no child processes.
  */
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { BusyMeter } from './busy-meter.ts';
 import type { ExecutionProvider } from './model.ts';
@@ -37,6 +38,22 @@ export function defaultWorkerCount(): number {
 }
 
 /**
+ * A private folder (mode 0700) the workers pass chunks to libav through (`ChunkReader.open`): in RAM
+ * (/dev/shm) where the host has it, else the temporary folder. Each file is unlinked once libav has it
+ * open, so the folder stays empty; the pool removes it on close.
+ */
+function makeScratchDir(): string {
+  for (const base of ['/dev/shm', os.tmpdir()]) {
+    try {
+      return mkdtempSync(join(base, 'stereospot-scratch-'));
+    } catch {
+      // not there or not writable: the next
+    }
+  }
+  throw new Error(`cannot create a scratch folder in /dev/shm or ${os.tmpdir()}`);
+}
+
+/**
  * The bytes as an array that owns its whole buffer, so it can be transferred: a view of a shared
  * buffer (Buffer#slice does not copy) is copied, so the caller's other data is never detached.
  */
@@ -49,12 +66,15 @@ export class GpuPool {
   readonly #info: WorkerInfo;
   readonly size: number;
   readonly #busy: BusyMeter;
+  /** The private folder chunks reach libav through (empty between chunks; removed on close). */
+  readonly scratchDir: string;
   #closing: Promise<void> | null = null;
 
-  private constructor(piscina: Piscina, info: WorkerInfo, size: number) {
+  private constructor(piscina: Piscina, info: WorkerInfo, size: number, scratchDir: string) {
     this.#piscina = piscina;
     this.#info = info;
     this.size = size;
+    this.scratchDir = scratchDir;
     this.#busy = new BusyMeter(size);
   }
 
@@ -67,8 +87,10 @@ export class GpuPool {
     if (!Number.isInteger(warmupFrames) || warmupFrames < 0) {
       throw new TypeError('options.warmupFrames must be a non-negative integer');
     }
+    const scratchDir = makeScratchDir();
     const workerData: WorkerConfig = {
       warmupFrames,
+      scratchDir,
       modelPath: options.modelPath ?? null,
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
@@ -93,9 +115,10 @@ export class GpuPool {
       info = infos[0]!;
     } catch (error) {
       await piscina.destroy();
+      rmSync(scratchDir, { recursive: true, force: true });
       throw error;
     }
-    return new GpuPool(piscina, info, options.workers);
+    return new GpuPool(piscina, info, options.workers, scratchDir);
   }
 
   /** Where the model runs and which one it is. */
@@ -140,6 +163,7 @@ export class GpuPool {
       const outcome = await Promise.race([this.#piscina.close().then(() => 'closed' as const), forced]);
       clearTimeout(timer);
       if (outcome === 'timeout') await this.#piscina.destroy();
+      rmSync(this.scratchDir, { recursive: true, force: true });
     })();
     return this.#closing;
   }

@@ -1,13 +1,13 @@
 /**
- * The Piscina worker: one depth-model session and one libav scaler per thread, created once before
+ * The Piscina worker: one depth-model session and one frame scaler per thread, created once before
  * the first task. Bytes in (an MP4 chunk, transferred), bytes out (a CMAF segment and its init).
  */
 import { workerData } from 'node:worker_threads';
-import { Scaler } from 'node-av/api';
 import { AV_LOG_FATAL } from 'node-av/constants';
 import { Log } from 'node-av/lib';
 import { CmafWriter } from './cmaf-writer.ts';
 import { convertChunk, type ConvertOptions } from './convert.ts';
+import { FrameScaler } from './frame-scaler.ts';
 import { yuv420pSize } from './stereo.ts';
 import { loadDepthModel, type ExecutionProvider } from './model.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
@@ -18,6 +18,8 @@ export interface WorkerConfig {
   modelInputHeight: number;
   stereoStrength: number;
   warmupFrames: number;
+  /** The pool's private folder for chunks on their way into libav; null: from memory. */
+  scratchDir: string | null;
 }
 
 export type WorkerTask = ChunkTask | { info: true };
@@ -37,7 +39,13 @@ export default (async () => {
     executionProvider: config.executionProvider,
     inputHeight: config.modelInputHeight,
   });
-  const options: ConvertOptions = { model, scaler: new Scaler(), strength: config.stereoStrength, warmupFrames: config.warmupFrames };
+  const options: ConvertOptions = {
+    model,
+    scaler: new FrameScaler(),
+    strength: config.stereoStrength,
+    warmupFrames: config.warmupFrames,
+    ...(config.scratchDir ? { scratchDir: config.scratchDir } : {}),
+  };
   await warmUp(options);
   return async (task: WorkerTask): Promise<ChunkResult | WorkerInfo> => {
     if ('info' in task) return { provider: model.provider, source: model.source };

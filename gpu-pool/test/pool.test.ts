@@ -1,4 +1,5 @@
 /** The real pool: worker threads, libav in-process, the built-in model; output checked with the ffmpeg executable. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import t from 'tap';
 import { GpuPool } from '../index.ts';
 import { decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
@@ -67,7 +68,10 @@ t.test('garbage and truncated chunks reject with a clear error; the pool keeps s
   t.notOk(r.hasAudio, 'a chunk without audio gives a segment without audio');
   t.match(r.codecs, /^avc1\.[0-9A-F]{6}$/, 'and codecs without mp4a');
   t.equal(r.origin, null, 'no origin when the chunk carries none');
+  t.same(readdirSync(pool.scratchDir), [], 'the scratch folder holds nothing between chunks, failed ones included');
+  t.equal(statSync(pool.scratchDir).mode & 0o777, 0o700, 'and is private');
   await Promise.all([pool.close(), pool.close()]);
+  t.notOk(existsSync(pool.scratchDir), 'closing removes it');
   await t.rejects(pool.run({ chunk: Buffer.from(good!), mode: 'sbs', outputHeight: 90 }), /closed/);
 });
 
