@@ -611,8 +611,18 @@ export class SessionService {
       if (status === 'ready' || status === 'failed') return status;
       return view.phase === 'ended' ? 'gone' : undefined;
     };
-    const abort = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
-    await this.waitFor(sessionId, () => outcome() !== undefined, Infinity, abort);
+    // Not AbortSignal.any: on Node 20 it leaves a WeakRef in the long-lived closing signal for every call
+    // (one per chunk; the soak benchmark's heap snapshots showed them pile up).
+    const either = new AbortController();
+    const sources = [this.#closing.signal, ...(signal ? [signal] : [])];
+    const abort = () => either.abort();
+    for (const source of sources) source.addEventListener('abort', abort, { once: true });
+    try {
+      if (sources.some((source) => source.aborted)) either.abort();
+      await this.waitFor(sessionId, () => outcome() !== undefined, Infinity, either.signal);
+    } finally {
+      for (const source of sources) source.removeEventListener('abort', abort);
+    }
     return outcome() ?? 'aborted';
   }
 
