@@ -15,6 +15,7 @@ import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
 import { SessionService, type ChunkProcessor } from './sessions.ts';
+import { assertNativeUws } from './uws-native.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -34,6 +35,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger('server');
+  assertNativeUws();
   let adapters: Adapters;
   let signer: TokenSigner;
   if (config.profile === 'aws') {
