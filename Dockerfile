@@ -4,6 +4,13 @@
 # (node-av's prebuilt binary, from npm): the server runs no ffmpeg executable.
 # Build:  docker build -t stereospot-live .
 # Run:    docker run --gpus all -p 8000:8000 --env-file .env stereospot-live
+#
+# Why Node 20 (past its end of life): uWebSockets.js's only build on the npm registry
+# (@trufflesuite/uws-js-unofficial 20.30.0) has native binaries for Node 16–20 alone; on a newer runtime
+# it would fall back to a partial JavaScript server, which the server refuses at start
+# (server/uws-native.ts). Everything else runs on the current LTS with Node's own type stripping —
+# test/node-lts.test.ts runs it on Node 26 — so moving is one line here and `CMD ["node",
+# "server/main.ts"]` once a uWS build for that runtime can be installed (README "Runtime").
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 # CUDA 12 + cuDNN runtime libraries for onnxruntime's CUDA provider.
