@@ -4,7 +4,7 @@
  * client wrote into the chunk's metadata, decoded video frames in presentation order, and the audio
  * packets to copy as they are. Does not scale or convert: `FrameScaler` does that per frame.
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Decoder, Demuxer } from 'node-av/api';
 import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { Frame, Packet, type Stream } from 'node-av/lib';
@@ -44,7 +44,14 @@ function rate(r: { num: number; den: number }): number {
 function openThroughFile(buffer: Buffer, scratchDir: string): Demuxer {
   // No extension: libav probes the content alone, as it does over memory.
   const path = scratchPath(scratchDir, 'chunk');
-  writeFileSync(path, buffer, { mode: 0o600 });
+  try {
+    writeFileSync(path, buffer, { mode: 0o600 });
+  } catch {
+    // The folder is full or gone (a container's small /dev/shm, say): from memory, which costs an I/O
+    // buffer, never the chunk.
+    rmSync(path, { force: true });
+    return Demuxer.openSync(buffer);
+  }
   try {
     return Demuxer.openSync(path);
   } finally {
@@ -74,7 +81,8 @@ export class ChunkReader {
    * Opens a chunk; throws ChunkInputError naming why when it is not a usable video.
    *
    * With `scratchDir` the bytes go to libav through a file there, unlinked as soon as it is open (see
-   * scratch.ts: a demuxer over memory leaks its I/O buffer). Without one, libav reads them in memory.
+   * scratch.ts: a demuxer over memory leaks its I/O buffer). Without one, or when the file cannot be
+   * written, libav reads them in memory.
    */
   static open(bytes: Uint8Array, scratchDir?: string): ChunkReader {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

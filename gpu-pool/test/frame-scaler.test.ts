@@ -87,4 +87,7 @@ t.test('through a scratch folder: the same frames as from memory, the file unlin
   t.equal(fromFile.audioPackets.length, fromMemory.audioPackets.length, 'and the same sound packets');
   t.throws(() => ChunkReader.open(Buffer.from('not a video at all'), dir), ChunkInputError);
   t.same(readdirSync(dir), [], 'a refused chunk leaves no file either');
+  const noFolder = ChunkReader.open(chunk!, path.join(dir, 'gone'));
+  t.teardown(() => noFolder.close());
+  t.same(pictures(noFolder), expected, 'a folder that cannot be written to: read from memory instead, the same frames');
 });
