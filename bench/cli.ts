@@ -91,6 +91,8 @@ Options (soak):
   --minutes N         how long (default 30)
   --chunk-seconds N   chunk length (default 2)
   --sizes WxH         source size (default 640x360)
+  --heap-snapshots on|off  heap snapshots after the warm-up and at the end (default on; they cost
+                      memory of their own afterwards, so judge RSS in a run with them off)
 
 Options (capacity):
   --nodes LIST        cluster sizes (default 1,2)
@@ -126,6 +128,7 @@ async function main(): Promise<number> {
       events: { type: 'string' },
       streams: { type: 'string' },
       minutes: { type: 'string' },
+      'heap-snapshots': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -203,6 +206,10 @@ async function main(): Promise<number> {
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     if (!(options.minutes > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--minutes must be positive and --chunk-seconds at least 0.5');
     if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
+    if (values['heap-snapshots'] !== undefined) {
+      if (!['on', 'off'].includes(values['heap-snapshots'])) throw new Error('--heap-snapshots is on or off');
+      options.heapSnapshots = values['heap-snapshots'] === 'on';
+    }
     const result = await runSoak(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('soak', options, result);
     return 0;

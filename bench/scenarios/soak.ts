@@ -30,6 +30,12 @@ export interface SoakOptions {
   distinct: number;
   /** Seconds between memory samples. */
   sampleSeconds: number;
+  /**
+   * Heap snapshots after the warm-up and at the end. Writing one costs memory of its own (≈ 70–90 MiB
+   * that glibc keeps) and V8's profiler keeps tracking object ids afterwards, so a run without them shows
+   * RSS untouched by either.
+   */
+  heapSnapshots: boolean;
 }
 
 export interface MemorySample {
@@ -60,7 +66,7 @@ export interface SoakResult {
 const MiB = 1024 * 1024;
 
 export function defaultSoakOptions(): SoakOptions {
-  return { streams: 3, minutes: 30, chunkSeconds: 2, width: 640, height: 360, distinct: 30, sampleSeconds: 10 };
+  return { streams: 3, minutes: 30, chunkSeconds: 2, width: 640, height: 360, distinct: 30, sampleSeconds: 10, heapSnapshots: true };
 }
 
 /** Least-squares slope of y over t (per second). */
@@ -81,7 +87,8 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
   let server: LiveServer | undefined;
   try {
     const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: options.distinct, chunkSeconds: options.chunkSeconds });
-    server = await LiveServer.start(dir, { CHUNK_SECONDS: String(options.chunkSeconds) }, ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`]);
+    const nodeArgs = options.heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : [];
+    server = await LiveServer.start(dir, { CHUNK_SECONDS: String(options.chunkSeconds) }, nodeArgs);
     const live = server;
     const sessions = await live.createSessions(options.streams);
     const perStream = Math.floor((options.minutes * 60) / options.chunkSeconds);
@@ -113,9 +120,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
         if (samples.length % Math.max(1, Math.round(60 / options.sampleSeconds)) === 0) {
           log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`);
         }
-        if (!snapshotWarm && Date.now() - start >= warmUp) {
+        if (snapshotDoneAt === Infinity && Date.now() - start >= warmUp) {
           readyAtWarm = live.readyAt.size;
-          snapshotWarm = await heapSnapshot(live.pid, snapshots, live.url);
+          if (options.heapSnapshots) snapshotWarm = await heapSnapshot(live.pid, snapshots, live.url);
           snapshotDoneAt = (Date.now() - start) / 1000;
         }
       }
@@ -127,7 +134,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     await sampler;
     const readyAtEnd = live.readyAt.size;
     // Summarized only now: reading a snapshot takes this process's attention for a while, which must not delay an upload.
-    const snapshotEnd = await summarizeHeap(await heapSnapshot(live.pid, snapshots, live.url));
+    const snapshotEnd = options.heapSnapshots ? await summarizeHeap(await heapSnapshot(live.pid, snapshots, live.url)) : null;
     const warm = snapshotWarm ? await summarizeHeap(snapshotWarm) : null;
 
     const afterWarmUp = samples.filter((x) => x.t > snapshotDoneAt);
@@ -142,7 +149,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
       samples,
       rssSlopeMiBPer10Min: perTenMinutes('rssBytes'),
       heapSlopeMiBPer10Min: perTenMinutes('heapUsedBytes'),
-      snapshots: warm
+      snapshots: warm && snapshotEnd
         ? {
             warmBytes: warm.totalBytes,
             endBytes: snapshotEnd.totalBytes,
