@@ -114,7 +114,6 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     let frames = 0;
     let first: bigint | null = null;
     let last = 0n;
-    let lastOut: Uint8Array | null = null;
     // Where the chunk's sound ends, in the video's time base (0n: no sound).
     let audioEnd = 0n;
     const audioTb = reader.audioStream?.timeBase;
@@ -150,7 +149,6 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       timings.stereo += performance.now() - t;
       t = performance.now();
       writer.writeFrame(out, pts);
-      lastOut = out;
       for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
       frames++;
       timings.encode += performance.now() - t;
@@ -167,9 +165,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const freeze = BigInt(Math.round((0.25 * facts.timeBase.den) / facts.timeBase.num));
     const frozen = audioEnd - (last + step) >= freeze;
     const heldFrom = performance.now();
-    while (frozen && lastOut && last + 2n * step <= audioEnd && frames < MAX_FRAMES) {
+    while (frozen && last + 2n * step <= audioEnd && frames < MAX_FRAMES) {
       last += step;
-      writer.writeFrame(lastOut, last);
+      writer.writeFrame(out, last);
       frames++;
     }
     timings.encode += performance.now() - heldFrom;

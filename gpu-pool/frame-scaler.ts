@@ -54,23 +54,28 @@ class NativePicture {
     this.strides = this.frame.linesize.slice(0, this.shapes.length);
   }
 
-  /** Copies a packed picture in, line by line. */
+  /** Copies a packed picture in. */
   load(packed: Uint8Array): void {
-    let at = 0;
-    this.shapes.forEach(([bytes, rows], p) => {
-      const plane = this.planes[p]!;
-      const stride = this.strides[p]!;
-      for (let y = 0; y < rows; y++, at += bytes) plane.set(packed.subarray(at, at + bytes), y * stride);
-    });
+    this.#copy(packed, 'in');
   }
 
-  /** Copies the picture out, packed, line by line. */
+  /** Copies the picture out, packed. */
   store(packed: Uint8Array): void {
+    this.#copy(packed, 'out');
+  }
+
+  /** Plane by plane: in one piece where the lines have no padding, else line by line. */
+  #copy(packed: Uint8Array, direction: 'in' | 'out'): void {
     let at = 0;
     this.shapes.forEach(([bytes, rows], p) => {
       const plane = this.planes[p]!;
       const stride = this.strides[p]!;
-      for (let y = 0; y < rows; y++, at += bytes) packed.set(plane.subarray(y * stride, y * stride + bytes), at);
+      const lines = stride === bytes ? 1 : rows;
+      const length = stride === bytes ? bytes * rows : bytes;
+      for (let y = 0; y < lines; y++, at += length) {
+        if (direction === 'in') plane.set(packed.subarray(at, at + length), y * stride);
+        else packed.set(plane.subarray(y * stride, y * stride + length), at);
+      }
     });
   }
 
