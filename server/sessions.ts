@@ -4,6 +4,7 @@
  * Routes and sockets talk to this; it talks to the actors, the pool and the adapters.
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import { fromCallback } from 'xstate';
 import {
@@ -173,7 +174,12 @@ export class SessionService {
   readonly #adoptTimer: NodeJS.Timeout | null = null;
   #adopting = false;
   /** Aborted on close: releases everyone waiting for a chunk to settle. */
-  readonly #closing = new AbortController();
+  /** Aborts every wait at shutdown: one listener per upload waiting for its chunk, so no listener limit. */
+  readonly #closing = (() => {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    return controller;
+  })();
   /** Counters for /metrics. */
   readonly stats = { created: 0, segmentsReady: 0, chunksFailed: 0, eventsDropped: 0 };
 
