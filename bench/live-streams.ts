@@ -69,7 +69,7 @@ export class LiveServer {
     return this.#child.pid!;
   }
 
-  /** The server's /metrics as name → value (unlabelled samples). */
+  /** The server's /metrics as name → value (a labelled family: the sum of its samples). */
   metrics(): Promise<Map<string, number>> {
     return readMetrics(this.url);
   }

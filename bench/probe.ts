@@ -10,13 +10,13 @@ export async function until(check: () => Promise<boolean> | boolean, what: strin
   }
 }
 
-/** A server's /metrics as name → value (unlabelled samples only). */
+/** A server's /metrics as name → value (a labelled family: the sum of its samples). */
 export async function readMetrics(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
-    const m = /^([a-z_]+) ([0-9.e+-]+|NaN|Nan)$/.exec(line);
-    if (m) values.set(m[1]!, Number(m[2]));
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+|NaN|Nan)$/.exec(line);
+    if (m) values.set(m[1]!, (m[2] ? values.get(m[1]!) ?? 0 : 0) + Number(m[3]));
   }
   return values;
 }

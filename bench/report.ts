@@ -142,13 +142,15 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
     const first = k.samples[0];
     const last = k.samples.at(-1);
     md.push('## Soak', '', `${k.streams} live ${k.size} stream(s) for ${k.minutes} min through one server process (real pool); memory from /metrics, heap snapshots (after a full GC) after the warm-up (the first fifth) and at the end.`, '');
-    md.push(table(['chunks ready', 'cut → ready p50 / p95, first fifth', 'last fifth', 'RSS first → last sample', 'RSS slope after warm-up', 'main-thread heap slope', 'live heap warm → end', 'per chunk'], [[
+    md.push(table(['chunks ready', 'cut → ready p50 / p95, first fifth', 'last fifth', 'RSS first → last sample', 'RSS slope after warm-up', 'main-thread heap slope', 'workers\' heaps slope', 'live heap warm → end', 'per chunk'], [[
       `${k.chunks.ready}/${k.chunks.sent}`,
       `${s(k.latencyFirstMs.p50)} / ${s(k.latencyFirstMs.p95)} s`,
       `${s(k.latencyLastMs.p50)} / ${s(k.latencyLastMs.p95)} s`,
       first && last ? `${mib(first.rssBytes)} → ${mib(last.rssBytes)} MiB` : '—',
       `${k.rssSlopeMiBPer10Min.toFixed(1)} MiB / 10 min`,
       `${k.heapSlopeMiBPer10Min.toFixed(1)} MiB / 10 min`,
+      // (Older reports have no worker figures.)
+      Number.isFinite(k.workerHeapSlopeMiBPer10Min) ? `${k.workerHeapSlopeMiBPer10Min.toFixed(1)} MiB / 10 min` : '—',
       k.snapshots ? `${mib(k.snapshots.warmBytes)} → ${mib(k.snapshots.endBytes)} MiB` : '—',
       k.snapshots ? `${(k.snapshots.bytesPerChunk / 1024).toFixed(1)} KiB` : '—',
     ]]), '');
@@ -156,6 +158,7 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
     await chart('soak-memory', lineChart('Server memory during the soak', k.samples.flatMap((x) => [
       { t: Math.round(x.t), MiB: x.rssBytes / 1024 / 1024, what: 'RSS (all threads)' },
       { t: Math.round(x.t), MiB: x.heapUsedBytes / 1024 / 1024, what: 'main-thread JS heap used' },
+      ...(Number.isFinite(x.workerHeapBytes) ? [{ t: Math.round(x.t), MiB: x.workerHeapBytes / 1024 / 1024, what: 'pool workers\' JS heaps used' }] : []),
     ]), { x: 't', xTitle: 'seconds', y: 'MiB', yTitle: 'MiB', series: 'what', yScale: 'linear' }));
   }
 

@@ -4,11 +4,10 @@
  * client wrote into the chunk's metadata, decoded video frames in presentation order, and the audio
  * packets to copy as they are. Does not scale or convert: `FrameScaler` does that per frame.
  */
-import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Decoder, Demuxer } from 'node-av/api';
 import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { Frame, Packet, type Stream } from 'node-av/lib';
-import { scratchPath } from './scratch.ts';
+import { demuxFromFile } from './scratch.ts';
 import { ChunkInputError } from './types.ts';
 
 /**
@@ -41,24 +40,6 @@ function rate(r: { num: number; den: number }): number {
   return r.den > 0 && r.num > 0 ? r.num / r.den : NaN;
 }
 
-function openThroughFile(buffer: Buffer, scratchDir: string): Demuxer {
-  // No extension: libav probes the content alone, as it does over memory.
-  const path = scratchPath(scratchDir, 'chunk');
-  try {
-    writeFileSync(path, buffer, { mode: 0o600 });
-  } catch {
-    // The folder is full or gone (a container's small /dev/shm, say): from memory, which costs an I/O
-    // buffer, never the chunk.
-    rmSync(path, { force: true });
-    return Demuxer.openSync(buffer);
-  }
-  try {
-    return Demuxer.openSync(path);
-  } finally {
-    unlinkSync(path); // libav holds its descriptor: the data lives until the demuxer closes
-  }
-}
-
 export class ChunkReader {
   readonly facts: ChunkFacts;
   readonly audioStream: Stream | undefined;
@@ -88,7 +69,8 @@ export class ChunkReader {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let demuxer: Demuxer;
     try {
-      demuxer = scratchDir === undefined ? Demuxer.openSync(buffer) : openThroughFile(buffer, scratchDir);
+      // A file that cannot be written costs an I/O buffer (from memory), never the chunk.
+      demuxer = (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ?? Demuxer.openSync(buffer);
     } catch (error) {
       throw new ChunkInputError(`not a decodable video: ${(error as Error).message}`);
     }

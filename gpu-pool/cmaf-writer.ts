@@ -1,8 +1,8 @@
 /**
- * Encodes stereo frames with x264 and muxes them, with the chunk's audio copied, into one CMAF
- * segment in memory (libav in-process via node-av). Frames keep the chunk's own timestamps, and
- * `frag_discont` + `default_base_moof` put the real start time in each fragment's `tfdt`, so
- * consecutive segments continue one timeline however they were produced. The init segment
+ * Encodes stereo frames with x264 and muxes them, with the chunk's audio copied (or silence where it has
+ * none), into one CMAF segment in memory (libav in-process via node-av). Frames keep the chunk's own
+ * timestamps, and `frag_discont` + `default_base_moof` put the real start time in each fragment's
+ * `tfdt`, so consecutive segments continue one timeline however they were produced. The init segment
  * (ftyp+moov) carries no per-chunk values (the audio bit rate is cleared), so every chunk of one
  * format yields the same init bytes and a session shares one.
  */
@@ -10,13 +10,16 @@ import { Encoder, Muxer } from 'node-av/api';
 import { avRescaleQ, Frame, Packet, Rational, type Stream } from 'node-av/lib';
 import { AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, AVERROR_EOF, FF_ENCODER_LIBX264 } from 'node-av/constants';
 import { codecsOf, splitInit } from './cmaf.ts';
+import type { SilentAudio } from './silent-audio.ts';
 
 export interface CmafWriterOptions {
   width: number;
   height: number;
   timeBase: { num: number; den: number };
-  /** The chunk's audio stream, copied as it is; none for a silent segment. */
+  /** The chunk's audio stream, copied as it is. */
   audio?: Stream | undefined;
+  /** Without `audio`: a silent track from this (see silent-audio.ts); neither: a segment without sound. */
+  silence?: SilentAudio | undefined;
 }
 
 export interface CmafSegment {
@@ -90,6 +93,8 @@ export class CmafWriter {
       this.#audioIndex = this.#muxer.addStream(options.audio);
       // The demuxer's measured bit rate differs per chunk and would make every init segment unique.
       this.#muxer.getStream(this.#audioIndex)!.codecpar.bitRate = 0n;
+    } else if (options.silence) {
+      this.#audioIndex = options.silence.addTrack(this.#muxer);
     }
   }
 
@@ -137,7 +142,12 @@ export class CmafWriter {
 
   /** Copies one audio packet of the chunk. Packets without an audio track are dropped. */
   writeAudio(packet: Packet): void {
-    if (this.#audioIndex >= 0) this.#muxer.writePacketSync(packet, this.#audioIndex);
+    if (this.#audioIndex >= 0 && this.#opts.audio) this.#muxer.writePacketSync(packet, this.#audioIndex);
+  }
+
+  /** Fills the silent track (when there is one) for `[from, to)` in seconds. */
+  writeSilence(from: number, to: number): void {
+    if (this.#audioIndex >= 0 && !this.#opts.audio) this.#opts.silence?.write(this.#muxer, this.#audioIndex, from, to, this.#packet);
   }
 
   /** Flushes the encoder and the muxer; returns the init segment and the media segment. */

@@ -13,6 +13,7 @@ import { CmafWriter } from './cmaf-writer.ts';
 import { thumbnail, updateDepthState } from './depth-range.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
+import type { SilentAudio } from './silent-audio.ts';
 import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
 
@@ -31,6 +32,8 @@ export interface ConvertOptions {
   scaler: FrameScaler;
   /** A private folder chunks reach libav through (see `ChunkReader.open`); none: from memory. */
   scratchDir?: string;
+  /** The worker's silence for chunks without sound (every segment then has the same tracks); none: no track. */
+  silence?: SilentAudio;
 }
 
 /** Each eye's output size: height = min(wanted, source), width follows the aspect; both even. */
@@ -102,7 +105,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const strength = task.strength ?? options.strength;
     const convergence = task.convergence ?? 0;
     const outWidth = sbs ? width * 2 : width;
-    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, audio: reader.audioStream });
+    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, audio: reader.audioStream, silence: options.silence });
     const scratch = new Float32Array(width);
     // Every picture buffer is reused from frame to frame: each is consumed before the next frame.
     const small = new Uint8Array(pictureSize(modelSize.width, modelSize.height, 'rgb24'));
@@ -170,19 +173,21 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       writer.writeFrame(out, last);
       frames++;
     }
+    const tb = facts.timeBase.num / facts.timeBase.den;
+    const start = Number(first) * tb;
+    const duration = Number(last - first) * tb + 1 / facts.fps;
+    writer.writeSilence(start, start + duration);
     timings.encode += performance.now() - heldFrom;
     t = performance.now();
     const segment = writer.finish();
     timings.encode += performance.now() - t;
     timings.total = performance.now() - t0;
-    const tb = facts.timeBase.num / facts.timeBase.den;
-    const start = Number(first) * tb;
     return {
       init: segment.init,
       media: segment.media,
       codecs: segment.codecs,
       start,
-      duration: Number(last - first) * tb + 1 / facts.fps,
+      duration,
       origin: facts.origin,
       frames,
       fps: facts.fps,

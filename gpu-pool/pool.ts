@@ -3,6 +3,7 @@
  * depth-model session and doing its own decoding and encoding with libav in-process, with a bounded
  * queue. Bytes in, bytes out; no storage I/O here, and no child processes.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { BusyMeter } from './busy-meter.ts';
 import type { ExecutionProvider } from './model.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
 import type { WorkerConfig, WorkerInfo } from './worker.ts';
+import { type WorkerMemory, WorkerMemoryBoard } from './worker-memory.ts';
 
 export interface GpuPoolOptions {
   workers: number;
@@ -68,13 +70,15 @@ export class GpuPool {
   readonly #busy: BusyMeter;
   /** The private folder chunks reach libav through (empty between chunks; removed on close). */
   readonly scratchDir: string;
+  readonly #memory: WorkerMemoryBoard;
   #closing: Promise<void> | null = null;
 
-  private constructor(piscina: Piscina, info: WorkerInfo, size: number, scratchDir: string) {
+  private constructor(piscina: Piscina, info: WorkerInfo, size: number, scratchDir: string, memory: WorkerMemoryBoard) {
     this.#piscina = piscina;
     this.#info = info;
     this.size = size;
     this.scratchDir = scratchDir;
+    this.#memory = memory;
     this.#busy = new BusyMeter(size);
   }
 
@@ -88,9 +92,12 @@ export class GpuPool {
       throw new TypeError('options.warmupFrames must be a non-negative integer');
     }
     const scratchDir = makeScratchDir();
+    const memoryChannel = `stereospot-gpu-pool-${randomUUID()}`;
+    const memory = new WorkerMemoryBoard(memoryChannel);
     const workerData: WorkerConfig = {
       warmupFrames,
       scratchDir,
+      memoryChannel,
       modelPath: options.modelPath ?? null,
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
@@ -115,10 +122,11 @@ export class GpuPool {
       info = infos[0]!;
     } catch (error) {
       await piscina.destroy();
+      memory.close();
       rmSync(scratchDir, { recursive: true, force: true });
       throw error;
     }
-    return new GpuPool(piscina, info, options.workers, scratchDir);
+    return new GpuPool(piscina, info, options.workers, scratchDir, memory);
   }
 
   /** Where the model runs and which one it is. */
@@ -154,6 +162,12 @@ export class GpuPool {
     };
   }
 
+  /** Each worker's own heap, by thread id (reported every few seconds: worker-memory.ts). */
+  workerMemory(): Map<number, WorkerMemory> {
+    this.#memory.retain(this.#piscina.threads.map((worker) => worker.threadId));
+    return this.#memory.snapshot();
+  }
+
   /** Finishes running tasks (up to `timeoutMs`), then stops the workers. Safe twice. */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
@@ -163,6 +177,7 @@ export class GpuPool {
       const outcome = await Promise.race([this.#piscina.close().then(() => 'closed' as const), forced]);
       clearTimeout(timer);
       if (outcome === 'timeout') await this.#piscina.destroy();
+      this.#memory.close();
       rmSync(this.scratchDir, { recursive: true, force: true });
     })();
     return this.#closing;

@@ -68,6 +68,7 @@ export interface ChunkResult {
   /** Output frame size (SBS: twice the eye width). */
   width: number;
   height: number;
+  /** The chunk had sound (copied); without it the segment carries a silent track (silent-audio.ts). */
   hasAudio: boolean;
   /** The depth state was warmed up from the previous chunk's last frames. */
   warmedUp: boolean;

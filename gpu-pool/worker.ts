@@ -1,16 +1,20 @@
 /**
- * The Piscina worker: one depth-model session and one frame scaler per thread, created once before
- * the first task. Bytes in (an MP4 chunk, transferred), bytes out (a CMAF segment and its init).
+ * The Piscina worker: one depth-model session, one frame scaler and one silent AAC track per thread,
+ * created once before the first task. Bytes in (an MP4 chunk, transferred), bytes out (a CMAF segment
+ * and its init).
  */
+import { tmpdir } from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { AV_LOG_FATAL } from 'node-av/constants';
 import { Log } from 'node-av/lib';
 import { CmafWriter } from './cmaf-writer.ts';
 import { convertChunk, type ConvertOptions } from './convert.ts';
 import { FrameScaler } from './frame-scaler.ts';
+import { SilentAudio } from './silent-audio.ts';
 import { yuv420pSize } from './stereo.ts';
 import { loadDepthModel, type ExecutionProvider } from './model.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
+import { reportMemory } from './worker-memory.ts';
 
 export interface WorkerConfig {
   modelPath: string | null;
@@ -20,6 +24,8 @@ export interface WorkerConfig {
   warmupFrames: number;
   /** The pool's private folder for chunks on their way into libav; null: from memory. */
   scratchDir: string | null;
+  /** The pool's broadcast channel for heap reports (worker-memory.ts). */
+  memoryChannel: string;
 }
 
 export type WorkerTask = ChunkTask | { info: true };
@@ -34,6 +40,7 @@ const config = workerData as WorkerConfig;
 Log.setLevel(AV_LOG_FATAL);
 
 export default (async () => {
+  reportMemory(config.memoryChannel);
   const model = await loadDepthModel({
     modelPath: config.modelPath,
     executionProvider: config.executionProvider,
@@ -42,6 +49,7 @@ export default (async () => {
   const options: ConvertOptions = {
     model,
     scaler: new FrameScaler(),
+    ...silence(),
     strength: config.stereoStrength,
     warmupFrames: config.warmupFrames,
     ...(config.scratchDir ? { scratchDir: config.scratchDir } : {}),
@@ -53,6 +61,16 @@ export default (async () => {
     return convertChunk(task, options);
   };
 })();
+
+/** The worker's silent track; without a writable folder, segments of chunks without sound have none. */
+function silence(): Pick<ConvertOptions, 'silence'> {
+  try {
+    return { silence: new SilentAudio(config.scratchDir ?? tmpdir()) };
+  } catch (error) {
+    console.error(`gpu-pool: no silent track for chunks without sound (${(error as Error).message})`);
+    return {};
+  }
+}
 
 /**
  * Converts a small synthetic chunk (made here with the same encoder) once before the first task: the

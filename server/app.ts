@@ -26,6 +26,8 @@ import { mountSockets } from './ws/sockets.ts';
 
 export interface PoolHandle {
   stats(): Record<string, number>;
+  /** Each worker thread's own heap, by thread id. */
+  workerMemory(): Map<number, { heapUsedBytes: number; externalBytes: number }>;
   close(options: { timeoutMs: number }): Promise<void>;
 }
 
@@ -122,6 +124,11 @@ export class StereoSpotApp {
     for (const key of ['threads', 'queueSize', 'completed']) {
       m.gauge(`stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`, `GPU pool ${key}`, () => deps.poolStats()[key] ?? 0);
     }
+    // The process's heap figures are the main thread's: each worker's own, by thread.
+    const workers = (read: (w: { heapUsedBytes: number; externalBytes: number }) => number) => () =>
+      Object.fromEntries([...this.#opts.pool.workerMemory()].map(([thread, w]) => [String(thread), read(w)]));
+    m.labeledGauge('stereospot_pool_worker_heap_used_bytes', 'V8 heap used by each GPU pool worker thread', 'thread', workers((w) => w.heapUsedBytes));
+    m.labeledGauge('stereospot_pool_worker_external_bytes', 'Memory held outside the V8 heap by each GPU pool worker thread\'s objects', 'thread', workers((w) => w.externalBytes));
   }
 
   #mountRoutes(deps: RouteDeps): void {

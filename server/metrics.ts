@@ -28,6 +28,17 @@ export class Metrics {
     new Gauge({ name, help, registers: [this.#registry], collect() { this.set(read()); } });
   }
 
+  /** A gauge by one label, read at scrape time (labels gone from the reading are dropped). */
+  labeledGauge(name: string, help: string, label: string, read: () => Record<string, number>): void {
+    new Gauge({
+      name, help, labelNames: [label], registers: [this.#registry],
+      collect() {
+        this.reset();
+        for (const [value, n] of Object.entries(read())) this.set({ [label]: value }, n);
+      },
+    });
+  }
+
   /** A counter whose total its owner keeps, read at scrape time. */
   counterFrom(name: string, help: string, read: () => number): void {
     new Counter({

@@ -166,3 +166,35 @@ t.test('a restarted recorder is a discontinuity with its own capture date, and t
   }, 'the page to reach the end', 30_000);
   t.ok(end.currentTime >= 3, `the player played through the restart (${end.currentTime.toFixed(2)} s of media)`);
 });
+
+t.test('sound that starts after the first chunk and stops before the last plays through: every segment has the same tracks', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  // As a capture whose sound device starts late: the first 0.5-s chunk has no audio track at all, nor has
+  // the last. Media Source Extensions cannot add a track after the first init ("unexpected audio track").
+  const chunks = await makeCapturedChunks({
+    video: 'testsrc2=size=320x180:rate=30', audio: true, audioDelay: 0.7, audioSeconds: 1.8, seconds: 3, chunkSeconds: 0.5,
+  });
+  t.equal(chunks.length, 6);
+  const s = await createSession(server.url);
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/watch/${s.session_id}`);
+  for (const [i, chunk] of chunks.entries()) {
+    t.equal((await putChunk(s, i, chunk)).status, 201, `chunk ${i} upload`);
+    await new Promise((r) => setTimeout(r, 400));
+  }
+  t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: chunks.length })).status, 204);
+  let seen: PageView | null = null;
+  const end = await until(async () => {
+    seen = await stats(page);
+    return seen.status === 'ended' && seen;
+  }, 'the page to reach the end', 30_000).catch((error: unknown) => {
+    throw new Error(`${(error as Error).message}; page: ${JSON.stringify(seen)}`);
+  });
+  t.equal(end.videoError, null, 'the browser took every segment');
+  t.ok(end.currentTime >= 2.5, `played to the end (${end.currentTime.toFixed(2)} s of media)`);
+  t.same(errors, [], 'no page errors');
+});

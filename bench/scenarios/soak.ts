@@ -44,6 +44,8 @@ export interface MemorySample {
   rssBytes: number;
   heapUsedBytes: number;
   externalBytes: number;
+  /** The GPU pool's worker threads' own V8 heaps, summed (the process's heap figures are the main thread's). */
+  workerHeapBytes: number;
   poolQueue: number;
 }
 
@@ -59,6 +61,7 @@ export interface SoakResult {
   /** Least-squares slope after the warm-up (from the first sample after its heap snapshot), MiB per 10 minutes. */
   rssSlopeMiBPer10Min: number;
   heapSlopeMiBPer10Min: number;
+  workerHeapSlopeMiBPer10Min: number;
   /** Live heap (after a full GC) at the two snapshots, and the kinds that grew most between them. */
   snapshots: { warmBytes: number; endBytes: number; chunksBetween: number; bytesPerChunk: number; grew: Array<{ kind: string; bytes: number; count: number }> } | null;
 }
@@ -114,11 +117,12 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
           rssBytes: m.get('process_resident_memory_bytes') ?? NaN,
           heapUsedBytes: m.get('nodejs_heap_size_used_bytes') ?? NaN,
           externalBytes: m.get('nodejs_external_memory_bytes') ?? NaN,
+          workerHeapBytes: m.get('stereospot_pool_worker_heap_used_bytes') ?? NaN,
           poolQueue: m.get('stereospot_pool_queue_size') ?? NaN,
         };
         samples.push(sample);
         if (samples.length % Math.max(1, Math.round(60 / options.sampleSeconds)) === 0) {
-          log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`);
+          log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, workers' heaps ${(sample.workerHeapBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`);
         }
         if (snapshotDoneAt === Infinity && Date.now() - start >= warmUp) {
           readyAtWarm = live.readyAt.size;
@@ -138,7 +142,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     const warm = snapshotWarm ? await summarizeHeap(snapshotWarm) : null;
 
     const afterWarmUp = samples.filter((x) => x.t > snapshotDoneAt);
-    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes') => (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
+    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes' | 'workerHeapBytes') => (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
     const result: SoakResult = {
       streams: options.streams,
       minutes: options.minutes,
@@ -149,6 +153,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
       samples,
       rssSlopeMiBPer10Min: perTenMinutes('rssBytes'),
       heapSlopeMiBPer10Min: perTenMinutes('heapUsedBytes'),
+      workerHeapSlopeMiBPer10Min: perTenMinutes('workerHeapBytes'),
       snapshots: warm && snapshotEnd
         ? {
             warmBytes: warm.totalBytes,
@@ -162,7 +167,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     await live.end(sessions);
     const f = (q: Quantiles) => `p50 ${(q.p50 / 1000).toFixed(2)} s, p95 ${(q.p95 / 1000).toFixed(2)} s`;
     log(`chunks: ${result.chunks.ready}/${result.chunks.sent} ready${result.chunks.missing ? `, ${result.chunks.missing} missing` : ''}; cut → ready first fifth ${f(result.latencyFirstMs)}, last fifth ${f(result.latencyLastMs)}`);
-    log(`after the warm-up: RSS ${result.rssSlopeMiBPer10Min.toFixed(1)} MiB per 10 min, heap ${result.heapSlopeMiBPer10Min.toFixed(1)} MiB per 10 min`);
+    log(`after the warm-up: RSS ${result.rssSlopeMiBPer10Min.toFixed(1)} MiB per 10 min, heap ${result.heapSlopeMiBPer10Min.toFixed(1)}, workers' heaps ${result.workerHeapSlopeMiBPer10Min.toFixed(1)} MiB per 10 min`);
     if (result.snapshots) {
       const k = result.snapshots;
       log(`live heap ${(k.warmBytes / MiB).toFixed(1)} → ${(k.endBytes / MiB).toFixed(1)} MiB over ${k.chunksBetween} chunks: ${(k.bytesPerChunk / 1024).toFixed(1)} KiB per chunk; grew most:`);

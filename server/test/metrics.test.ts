@@ -115,3 +115,19 @@ t.test('failed conversion attempts are counted', async (t) => {
   t.equal(metrics.get('stereospot_chunk_latency_seconds')!.metrics[0]!.count, '0', 'nothing converted');
   await until(async () => (await scrape(server.url)).families.get('stereospot_chunks_failed_total')?.metrics[0]?.value === '1', 'the chunk to fail for good', 10_000);
 });
+
+t.test('each GPU pool worker thread reports its own heap (the real pool)', async (t) => {
+  const server = await startTestServer(t, { env: { GPU_POOL_WORKERS: '2', EXECUTION_PROVIDER: 'cpu' } });
+  const families = await until(async () => {
+    const { families } = await scrape(server.url);
+    return (families.get('stereospot_pool_worker_heap_used_bytes')?.metrics.length ?? 0) === 2 && families;
+  }, 'both workers in /metrics', 30_000);
+  for (const name of ['stereospot_pool_worker_heap_used_bytes', 'stereospot_pool_worker_external_bytes']) {
+    const family = families.get(name)!;
+    t.equal(family.type, 'GAUGE', `${name} is a gauge`);
+    const threads = family.metrics.map((m) => (m as { labels?: Record<string, string> }).labels?.thread);
+    t.equal(new Set(threads).size, 2, `${name}: one series per worker thread (${threads.join(', ')})`);
+  }
+  const used = families.get('stereospot_pool_worker_heap_used_bytes')!.metrics.map((m) => Number((m as { value: string }).value));
+  t.ok(used.every((v) => v > 1024 * 1024), `each worker's heap is a real figure (${used.map((v) => (v / 1024 / 1024).toFixed(1)).join(', ')} MiB)`);
+});

@@ -17,6 +17,10 @@ export interface ChunkSpec {
   /** lavfi video source, e.g. `testsrc2=size=160x90:rate=30`. */
   video: string;
   audio?: boolean;
+  /** Seconds of the recording before its sound starts (a capture whose sound comes late). */
+  audioDelay?: number;
+  /** How long the sound lasts (default: to the end). */
+  audioSeconds?: number;
   seconds: number;
   chunkSeconds: number;
   /** Capture origin (µs since the epoch) written into each chunk's metadata. */
@@ -31,7 +35,7 @@ export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
   try {
     await exec(ffmpeg, [
       '-v', 'error', '-f', 'lavfi', '-i', spec.video,
-      ...(spec.audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-map', '0:v', '-map', '1:a', '-c:a', 'aac'] : []),
+      ...(spec.audio ? [...(spec.audioDelay ? ['-itsoffset', String(spec.audioDelay)] : []), '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${spec.audioSeconds ? `:duration=${spec.audioSeconds}` : ''}`, '-map', '0:v', '-map', '1:a', '-c:a', 'aac'] : []),
       '-t', String(spec.seconds),
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-force_key_frames', `expr:gte(t,n_forced*${spec.chunkSeconds})`, '-sc_threshold', '0',

@@ -77,6 +77,10 @@ export class FakePool {
     return { threads: this.size, queueSize: 0, completed: this.started.length };
   }
 
+  workerMemory(): Map<number, { heapUsedBytes: number; externalBytes: number }> {
+    return new Map();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
