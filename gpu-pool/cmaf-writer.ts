@@ -32,6 +32,13 @@ export interface CmafSegment {
 const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
 const MUX_BUFFER_BYTES = 4096;
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
+/**
+ * node-av's muxer sends every packet through a "sync queue" when a stream is copied (as ffmpeg does);
+ * non-limiting, it only passes packets on, yet it kept ≈ 120 bytes of native memory per packet, audio
+ * and video: ≈ 18 KiB per 2-s chunk with sound, measured with glibc's bytes in use (gpu-pool/README
+ * "node-av notes"). Off, packets go straight to libav's own interleaving, and muxing is faster too.
+ */
+const USE_SYNC_QUEUE = false;
 
 /**
  * The frame rate written into the SPS (VUI timing) — part of the init segment, so it must not follow a
@@ -85,7 +92,7 @@ export class CmafWriter {
       },
       // A small I/O buffer: node-av 6.1.1 never frees the buffer of a muxer over callbacks (32 KB by
       // default, per segment: gpu-pool/README "node-av notes"); 4 KB leaves ≈ 5 KB behind.
-      { format: 'mp4', bufferSize: MUX_BUFFER_BYTES, options: { movflags: MOVFLAGS } },
+      { format: 'mp4', bufferSize: MUX_BUFFER_BYTES, useSyncQueue: USE_SYNC_QUEUE, options: { movflags: MOVFLAGS } },
     );
     this.#videoIndex = this.#muxer.addStream(this.#encoder);
     this.#audioIndex = -1;
