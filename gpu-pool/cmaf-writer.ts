@@ -5,17 +5,33 @@
  * `tfdt`, so consecutive segments continue one timeline however they were produced. The init segment
  * (ftyp+moov) carries no per-chunk values (the audio bit rate is cleared), so every chunk of one
  * format yields the same init bytes and a session shares one.
+ *
+ * libav's mp4 muxer is driven directly (format context, streams, interleaved writes), not through
+ * node-av's `Muxer`: that one gives every segment an I/O context whose buffer it never frees and, with a
+ * copied stream, passes every packet through a "sync queue" that kept ≈ 120 bytes per packet (≈ 22 KiB
+ * of native memory per 2-s chunk with sound together; gpu-pool/README "node-av notes"). Here the bytes
+ * leave through the worker's one `SegmentOutput`, and packets go straight to libav's own interleaving.
  */
-import { Encoder, Muxer } from 'node-av/api';
-import { avRescaleQ, Frame, Packet, Rational, type Stream } from 'node-av/lib';
-import { AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, AVERROR_EOF, FF_ENCODER_LIBX264 } from 'node-av/constants';
+import { Encoder } from 'node-av/api';
+import { avRescaleQ, FFmpegError, FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
+import {
+  AV_CODEC_FLAG_GLOBAL_HEADER,
+  AV_PICTURE_TYPE_NONE,
+  AV_PIX_FMT_YUV420P,
+  AVERROR_EOF,
+  AVFMT_FLAG_CUSTOM_IO,
+  FF_ENCODER_LIBX264,
+} from 'node-av/constants';
 import { codecsOf, splitInit } from './cmaf.ts';
+import type { SegmentOutput } from './segment-output.ts';
 import type { SilentAudio } from './silent-audio.ts';
 
 export interface CmafWriterOptions {
   width: number;
   height: number;
   timeBase: { num: number; den: number };
+  /** The worker's output the segment's bytes leave through (one segment at a time). */
+  output: SegmentOutput;
   /** The chunk's audio stream, copied as it is. */
   audio?: Stream | undefined;
   /** Without `audio`: a silent track from this (see silent-audio.ts); neither: a segment without sound. */
@@ -30,15 +46,7 @@ export interface CmafSegment {
 
 /** Fast, no lookahead, constant quality (node-av's default is a 1 Mb/s average, wrong for most sizes). */
 const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
-const MUX_BUFFER_BYTES = 4096;
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
-/**
- * node-av's muxer sends every packet through a "sync queue" when a stream is copied (as ffmpeg does);
- * non-limiting, it only passes packets on, yet it kept ≈ 120 bytes of native memory per packet, audio
- * and video: ≈ 18 KiB per 2-s chunk with sound, measured with glibc's bytes in use (gpu-pool/README
- * "node-av notes"). Off, packets go straight to libav's own interleaving, and muxing is faster too.
- */
-const USE_SYNC_QUEUE = false;
 
 /**
  * The frame rate written into the SPS (VUI timing) — part of the init segment, so it must not follow a
@@ -48,14 +56,20 @@ const USE_SYNC_QUEUE = false;
  */
 export const DECLARED_FPS = 30;
 
+function check(code: number, what: string): void {
+  if (code < 0) throw new Error(`${what} (${new FFmpegError(code).message})`);
+}
+
 export class CmafWriter {
   readonly #opts: CmafWriterOptions;
-  readonly #parts: Buffer[] = [];
   readonly #encoder: Encoder;
-  readonly #muxer: Muxer;
-  readonly #videoIndex: number;
-  readonly #audioIndex: number;
-  #muxerOpen = true;
+  readonly #format: FormatContext;
+  readonly #video: Stream;
+  /** The segment's audio track (the chunk's sound or silence); null: none. */
+  readonly #audio: Stream | null;
+  #headerWritten = false;
+  #formatOpen = true;
+  #lent = true;
   #closed = false;
   /**
    * One input frame and one output packet for the whole segment: node-av keeps some native memory behind
@@ -66,43 +80,45 @@ export class CmafWriter {
 
   constructor(options: CmafWriterOptions) {
     this.#opts = options;
+    const io = options.output.lend();
     this.#packet = new Packet();
     this.#packet.alloc();
-        this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
-      // One thread per worker: the pool runs one worker per core.
-      threadCount: 1,
-      // One keyframe per segment (its first frame): every segment starts independently decodable.
-      context: { gopSize: 1 << 20, framerate: new Rational(DECLARED_FPS, 1) },
-      // Private x264 options are set on the context here rather than through `options`: node-av
-      // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
-      configure: (context) => {
-        for (const [name, value] of X264_OPTIONS) {
-          const code = context.setOption(name, value);
-          if (code < 0) throw new Error(`libx264 option ${name}=${value} was refused (${code})`);
-        }
-      },
-    });
-    this.#muxer = Muxer.openSync(
-      {
-        write: (chunk: Buffer) => {
-          // libav reuses its buffer after the callback returns: keep a copy.
-          this.#parts.push(Buffer.from(chunk));
-          return chunk.length;
+    this.#format = new FormatContext();
+    try {
+      this.#encoder = Encoder.createSync(FF_ENCODER_LIBX264, {
+        // One thread per worker: the pool runs one worker per core.
+        threadCount: 1,
+        // One keyframe per segment (its first frame): every segment starts independently decodable.
+        context: { gopSize: 1 << 20, framerate: new Rational(DECLARED_FPS, 1) },
+        // Private x264 options are set on the context here rather than through `options`: node-av
+        // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
+        configure: (context) => {
+          for (const [name, value] of X264_OPTIONS) check(context.setOption(name, value), `libx264 option ${name}=${value} was refused`);
         },
-      },
-      // A small I/O buffer: node-av 6.1.1 never frees the buffer of a muxer over callbacks (32 KB by
-      // default, per segment: gpu-pool/README "node-av notes"); 4 KB leaves ≈ 5 KB behind.
-      { format: 'mp4', bufferSize: MUX_BUFFER_BYTES, useSyncQueue: USE_SYNC_QUEUE, options: { movflags: MOVFLAGS } },
-    );
-    this.#videoIndex = this.#muxer.addStream(this.#encoder);
-    this.#audioIndex = -1;
-    if (options.audio) {
-      this.#audioIndex = this.#muxer.addStream(options.audio);
-      // The demuxer's measured bit rate differs per chunk and would make every init segment unique.
-      this.#muxer.getStream(this.#audioIndex)!.codecpar.bitRate = 0n;
-    } else if (options.silence) {
-      this.#audioIndex = options.silence.addTrack(this.#muxer);
+      });
+      // mp4 keeps the parameter sets in its init segment (avcC), not in the stream.
+      this.#encoder.setCodecFlags(AV_CODEC_FLAG_GLOBAL_HEADER);
+      check(this.#format.allocOutputContext2(null, 'mp4', null), 'the mp4 muxer could not be made');
+      check(this.#format.setOption('movflags', MOVFLAGS), 'the mp4 muxer refused its flags');
+      this.#format.pb = io;
+      this.#format.setFlags(AVFMT_FLAG_CUSTOM_IO);
+      // The video stream's parameters come from the encoder, which opens with the first frame.
+      this.#video = this.#format.newStream(null);
+      this.#audio = options.audio ? this.#copyTrack(options.audio) : options.silence ? options.silence.addTrack(this.#format) : null;
+    } catch (error) {
+      this.close();
+      throw error;
     }
+  }
+
+  /** A track copying `source` as it is, except its measured bit rate (it would make every init unique). */
+  #copyTrack(source: Stream): Stream {
+    const track = this.#format.newStream(null);
+    check(source.codecpar.copy(track.codecpar), 'the audio stream could not be copied');
+    track.codecpar.codecTag = 0;
+    track.codecpar.bitRate = 0n;
+    track.timeBase = new Rational(source.timeBase.num, source.timeBase.den);
+    return track;
   }
 
   /** Encodes one packed yuv420p frame (`width`×`height`) at `pts` (in `timeBase` units). */
@@ -111,9 +127,11 @@ export class CmafWriter {
     const buffer = Buffer.from(yuv.buffer, yuv.byteOffset, yuv.byteLength);
     const tb = new Rational(timeBase.num, timeBase.den);
     if (!this.#frame) {
-      // The first frame opens the encoder (node-av takes the picture's format from it).
+      // The first frame opens the encoder (node-av takes the picture's format from it); then the
+      // header can be written, with the encoder's parameters.
       this.#frame = Frame.fromVideoBuffer(buffer, { width, height, format: AV_PIX_FMT_YUV420P, timeBase: tb, pts });
       this.#encoder.encodeSync(this.#frame);
+      this.#writeHeader();
     } else {
       const frame = this.#frame;
       const codec = this.#codec();
@@ -130,6 +148,16 @@ export class CmafWriter {
     this.#drain();
   }
 
+  #writeHeader(): void {
+    const codec = this.#codec();
+    const video = this.#video;
+    check(video.codecpar.fromContext(codec), 'the encoder parameters could not be copied');
+    video.timeBase = codec.timeBase;
+    video.avgFrameRate = codec.framerate;
+    check(this.#format.writeHeaderSync(), 'the mp4 header could not be written');
+    this.#headerWritten = true;
+  }
+
   #codec() {
     const codec = this.#encoder.getCodecContext();
     if (!codec) throw new Error('the encoder is not open');
@@ -140,47 +168,72 @@ export class CmafWriter {
   #drain(): void {
     const codec = this.#codec();
     const packet = this.#packet;
-    while (codec.receivePacketSync(packet) === 0) {
-      packet.timeBase = codec.timeBase;
-      this.#muxer.writePacketSync(packet, this.#videoIndex);
-      packet.unref();
-    }
+    while (codec.receivePacketSync(packet) === 0) this.#mux(packet, codec.timeBase, this.#video);
   }
 
-  /** Copies one audio packet of the chunk. Packets without an audio track are dropped. */
+  /**
+   * Hands `packet` (its timestamps in `from`) to libav's interleaving for `stream`; libav takes its
+   * data, the packet is left blank for reuse.
+   */
+  #mux(packet: Packet, from: Rational, stream: Stream): void {
+    if (!this.#headerWritten) throw new Error('a packet before the first picture');
+    packet.rescaleTs(from, stream.timeBase);
+    packet.streamIndex = stream.index;
+    check(this.#format.interleavedWriteFrameSync(packet), 'the muxer refused a packet');
+  }
+
+  /** Copies one audio packet of the chunk (its time base: the chunk's audio stream's). Dropped without that track. */
   writeAudio(packet: Packet): void {
-    if (this.#audioIndex >= 0 && this.#opts.audio) this.#muxer.writePacketSync(packet, this.#audioIndex);
+    const source = this.#opts.audio;
+    if (this.#audio && source) this.#mux(packet, source.timeBase, this.#audio);
   }
 
   /** Fills the silent track (when there is one) for `[from, to)` in seconds. */
   writeSilence(from: number, to: number): void {
-    if (this.#audioIndex >= 0 && !this.#opts.audio) this.#opts.silence?.write(this.#muxer, this.#audioIndex, from, to, this.#packet);
+    const audio = this.#audio;
+    if (!audio || this.#opts.audio) return;
+    this.#opts.silence?.write(from, to, this.#packet, (packet, timeBase) => this.#mux(packet, timeBase, audio));
   }
 
   /** Flushes the encoder and the muxer; returns the init segment and the media segment. */
   finish(): CmafSegment {
-    if (this.#frame) {
+    try {
+      if (!this.#frame) throw new Error('no picture was written');
       this.#codec().sendFrameSync(null);
       this.#drain();
+      check(this.#format.writeTrailerSync(), 'the segment could not be finished');
+      this.#closeFormat();
+      const { init, media } = splitInit(this.#giveBack());
+      return { init, media, codecs: codecsOf(init) };
+    } finally {
+      this.close();
     }
-    this.#muxerOpen = false;
-    this.#muxer.closeSync();
-    this.close();
-    const { init, media } = splitInit(Buffer.concat(this.#parts));
-    return { init, media, codecs: codecsOf(init) };
   }
 
-  /** Frees the encoder and muxer (after finish, or on failure). Safe twice. */
+  #closeFormat(): void {
+    if (!this.#formatOpen) return;
+    this.#formatOpen = false;
+    // The I/O context is the worker's: detached first, so freeing the format context leaves it alone.
+    this.#format.pb = null;
+    this.#format.freeContext();
+  }
+
+  #giveBack(): Buffer {
+    this.#lent = false;
+    return this.#opts.output.giveBack();
+  }
+
+  /** Frees the encoder and the muxer and gives the output back (after finish, or on failure). Safe twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#frame?.free();
     this.#frame = null;
     this.#packet.free();
-    this.#encoder.close();
-    if (this.#muxerOpen) {
-      this.#muxerOpen = false;
-      this.#muxer.closeSync();
-    }
+    // Absent when its creation failed.
+    (this.#encoder as Encoder | undefined)?.close();
+    this.#closeFormat();
+    // Bytes of a segment that failed half-way are dropped here, never handed to the next one.
+    if (this.#lent) this.#giveBack();
   }
 }

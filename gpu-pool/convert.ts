@@ -13,6 +13,7 @@ import { CmafWriter } from './cmaf-writer.ts';
 import { thumbnail, updateDepthState } from './depth-range.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
+import type { SegmentOutput } from './segment-output.ts';
 import type { SilentAudio } from './silent-audio.ts';
 import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
@@ -30,6 +31,8 @@ export interface ConvertOptions {
   warmupFrames: number;
   /** The worker's scaler (it keeps its swscale contexts between chunks). */
   scaler: FrameScaler;
+  /** The worker's output segments leave libav through (see segment-output.ts). */
+  output: SegmentOutput;
   /** A private folder chunks reach libav through (see `ChunkReader.open`); none: from memory. */
   scratchDir?: string;
   /** The worker's silence for chunks without sound (every segment then has the same tracks); none: no track. */
@@ -105,7 +108,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const strength = task.strength ?? options.strength;
     const convergence = task.convergence ?? 0;
     const outWidth = sbs ? width * 2 : width;
-    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, audio: reader.audioStream, silence: options.silence });
+    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, output: options.output, audio: reader.audioStream, silence: options.silence });
     const scratch = new Float32Array(width);
     // Every picture buffer is reused from frame to frame: each is consumed before the next frame.
     const small = new Uint8Array(pictureSize(modelSize.width, modelSize.height, 'rgb24'));

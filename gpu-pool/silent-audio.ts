@@ -14,7 +14,7 @@
  * and a segment takes those that start inside it, so consecutive silent segments tile the timeline.
  */
 import { type Demuxer, Encoder, Muxer } from 'node-av/api';
-import { Frame, Packet, Rational, type Stream } from 'node-av/lib';
+import { type FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
 import { AV_CHANNEL_LAYOUT_STEREO, AV_PKT_FLAG_KEY, AV_SAMPLE_FMT_FLTP, FF_ENCODER_AAC } from 'node-av/constants';
 import { demuxFromFile } from './scratch.ts';
 
@@ -53,22 +53,26 @@ export class SilentAudio {
     }
   }
 
-  /** Adds the silent track to a muxer (before its header is written); returns its index. */
-  addTrack(muxer: Muxer): number {
-    const index = muxer.addStream(this.#stream);
-    const codecpar = muxer.getStream(index)!.codecpar;
+  /** Adds the silent track to an mp4 muxer's format context (before its header is written). */
+  addTrack(format: FormatContext): Stream {
+    const track = format.newStream(null);
+    const code = this.#stream.codecpar.copy(track.codecpar);
+    if (code < 0) throw new Error(`the silent track could not be added (${code})`);
+    const codecpar = track.codecpar;
+    codecpar.codecTag = 0;
     // As for a chunk's own sound: no measured bit rate in the init segment; and silence needs no
     // encoder priming (no edit list shifting the track).
     codecpar.bitRate = 0n;
     codecpar.initialPadding = 0;
-    return index;
+    track.timeBase = new Rational(1, SILENCE_SAMPLE_RATE);
+    return track;
   }
 
   /**
-   * Writes the silence for `[from, to)` (seconds): the grid's frames that start in it, through `packet`
-   * (the caller's one reusable packet).
+   * The silence for `[from, to)` (seconds): the grid's frames that start in it, each filled into `packet`
+   * (the caller's one reusable packet) and handed to `mux` with its time base.
    */
-  write(muxer: Muxer, index: number, from: number, to: number, packet: Packet): void {
+  write(from: number, to: number, packet: Packet, mux: (packet: Packet, timeBase: Rational) => void): void {
     const first = Math.ceil((from * SILENCE_SAMPLE_RATE) / FRAME_SAMPLES);
     const end = Math.ceil((to * SILENCE_SAMPLE_RATE) / FRAME_SAMPLES);
     const timeBase = new Rational(1, SILENCE_SAMPLE_RATE);
@@ -78,8 +82,7 @@ export class SilentAudio {
       packet.dts = packet.pts;
       packet.duration = BigInt(FRAME_SAMPLES);
       packet.flags = AV_PKT_FLAG_KEY;
-      packet.timeBase = timeBase;
-      muxer.writePacketSync(packet, index);
+      mux(packet, timeBase);
       packet.unref();
     }
   }

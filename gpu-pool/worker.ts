@@ -1,7 +1,7 @@
 /**
- * The Piscina worker: one depth-model session, one frame scaler and one silent AAC track per thread,
- * created once before the first task. Bytes in (an MP4 chunk, transferred), bytes out (a CMAF segment
- * and its init).
+ * The Piscina worker: one depth-model session, one frame scaler, one segment output and one silent AAC
+ * track per thread, created once before the first task. Bytes in (an MP4 chunk, transferred), bytes out
+ * (a CMAF segment and its init).
  */
 import { tmpdir } from 'node:os';
 import { workerData } from 'node:worker_threads';
@@ -10,6 +10,7 @@ import { Log } from 'node-av/lib';
 import { CmafWriter } from './cmaf-writer.ts';
 import { convertChunk, type ConvertOptions } from './convert.ts';
 import { FrameScaler } from './frame-scaler.ts';
+import { SegmentOutput } from './segment-output.ts';
 import { SilentAudio } from './silent-audio.ts';
 import { yuv420pSize } from './stereo.ts';
 import { loadDepthModel, type ExecutionProvider } from './model.ts';
@@ -49,6 +50,7 @@ export default (async () => {
   const options: ConvertOptions = {
     model,
     scaler: new FrameScaler(),
+    output: new SegmentOutput(),
     ...silence(),
     strength: config.stereoStrength,
     warmupFrames: config.warmupFrames,
@@ -80,7 +82,7 @@ function silence(): Pick<ConvertOptions, 'silence'> {
 async function warmUp(options: ConvertOptions): Promise<void> {
   const width = 160;
   const height = 96;
-  const writer = new CmafWriter({ width, height, timeBase: { num: 1, den: 30 } });
+  const writer = new CmafWriter({ width, height, timeBase: { num: 1, den: 30 }, output: options.output });
   const frame = new Uint8Array(yuv420pSize(width, height));
   for (let i = 0; i < 15; i++) {
     for (let p = 0; p < frame.length; p++) frame[p] = (p * 7 + i * 13) & 255;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { CmafWriter } from '../cmaf-writer.ts';
+import { SegmentOutput } from '../segment-output.ts';
 import { SILENCE_SAMPLE_RATE, SilentAudio } from '../silent-audio.ts';
 import { yuv420pSize } from '../stereo.ts';
 import { decodeWarnings, ffmpeg, writeCmafPlaylist } from './helpers/media.ts';
@@ -15,8 +16,11 @@ const ffprobe = ffmpeg.replace(/ffmpeg(\.exe)?$/, 'ffprobe$1');
 const FRAME = 1024 / SILENCE_SAMPLE_RATE;
 
 /** A silent video segment of 30-fps frames over `[from, to)`. */
+const output = new SegmentOutput();
+t.teardown(() => output.close());
+
 function segment(silence: SilentAudio | undefined, from: number, to: number) {
-  const writer = new CmafWriter({ width: 64, height: 32, timeBase: { num: 1, den: 30 }, silence });
+  const writer = new CmafWriter({ width: 64, height: 32, timeBase: { num: 1, den: 30 }, output, silence });
   const picture = new Uint8Array(yuv420pSize(64, 32)).fill(128);
   for (let n = Math.round(from * 30); n < Math.round(to * 30); n++) writer.writeFrame(picture, BigInt(n));
   writer.writeSilence(from, to);
