@@ -7,10 +7,11 @@
  * format yields the same init bytes and a session shares one.
  *
  * libav's mp4 muxer is driven directly (format context, streams, interleaved writes), not through
- * node-av's `Muxer`: that one gives every segment an I/O context whose buffer it never frees and, with a
- * copied stream, passes every packet through a "sync queue" that kept ≈ 120 bytes per packet (≈ 22 KiB
- * of native memory per 2-s chunk with sound together; gpu-pool/README "node-av notes"). Here the bytes
- * leave through the worker's one `SegmentOutput`, and packets go straight to libav's own interleaving.
+ * node-av's `Muxer`: that one gives every segment an I/O context over callbacks whose buffer it never
+ * frees and, with a copied stream, passes every packet through a "sync queue" that kept ≈ 120 bytes per
+ * packet (≈ 22 KiB of native memory per 2-s chunk with sound together; gpu-pool/README "node-av notes").
+ * Here the bytes leave through the worker's `SegmentOutput` (a file per segment), and packets go
+ * straight to libav's own interleaving.
  */
 import { Encoder } from 'node-av/api';
 import { avRescaleQ, FFmpegError, FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
@@ -30,7 +31,7 @@ export interface CmafWriterOptions {
   width: number;
   height: number;
   timeBase: { num: number; den: number };
-  /** The worker's output the segment's bytes leave through (one segment at a time). */
+  /** The worker's output the segment's bytes leave through (one segment at a time: segment-output.ts). */
   output: SegmentOutput;
   /** The chunk's audio stream, copied as it is. */
   audio?: Stream | undefined;
@@ -213,7 +214,7 @@ export class CmafWriter {
   #closeFormat(): void {
     if (!this.#formatOpen) return;
     this.#formatOpen = false;
-    // The I/O context is the worker's: detached first, so freeing the format context leaves it alone.
+    // The I/O context is the output's: detached first, so freeing the format context leaves it alone.
     this.#format.pb = null;
     this.#format.freeContext();
   }
@@ -233,7 +234,10 @@ export class CmafWriter {
     // Absent when its creation failed.
     (this.#encoder as Encoder | undefined)?.close();
     this.#closeFormat();
-    // Bytes of a segment that failed half-way are dropped here, never handed to the next one.
-    if (this.#lent) this.#giveBack();
+    // What a segment that failed half-way wrote is dropped here.
+    if (this.#lent) {
+      this.#lent = false;
+      this.#opts.output.drop();
+    }
   }
 }

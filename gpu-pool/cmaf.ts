@@ -26,13 +26,21 @@ export function topLevelBoxes(bytes: Uint8Array): Box[] {
   return boxes;
 }
 
-/** Splits a fragmented MP4 into its init segment (ftyp+moov) and media (moof+mdat…). */
+/**
+ * Splits a fragmented MP4 into its init segment (ftyp+moov) and media (moof+mdat…). Throws unless the
+ * boxes cover every byte and the first moof is followed by its mdat: a write that failed part-way (a full
+ * folder) leaves a truncated file, never to be served as a segment.
+ */
 export function splitInit(bytes: Uint8Array): { init: Uint8Array; media: Uint8Array } {
   const boxes = topLevelBoxes(bytes);
-  const moof = boxes.find((b) => b.type === 'moof');
-  if (!boxes.some((b) => b.type === 'moov') || !moof) throw new Error('not a fragmented MP4: no moov or no moof');
+  const moof = boxes.findIndex((b) => b.type === 'moof');
+  if (!boxes.some((b) => b.type === 'moov') || moof < 0) throw new Error('not a fragmented MP4: no moov or no moof');
+  if (boxes[moof + 1]?.type !== 'mdat') throw new Error('not a whole fragmented MP4: its first moof has no mdat');
   const end = boxes.at(-1)!;
-  return { init: bytes.subarray(0, moof.start), media: bytes.subarray(moof.start, end.start + end.size) };
+  const rest = bytes.length - (end.start + end.size);
+  if (rest !== 0) throw new Error(`not a whole fragmented MP4: ${rest} bytes after the last whole box`);
+  const start = boxes[moof]!.start;
+  return { init: bytes.subarray(0, start), media: bytes.subarray(start) };
 }
 
 function indexOfType(bytes: Uint8Array, type: string, from = 0): number {

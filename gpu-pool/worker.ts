@@ -50,7 +50,7 @@ export default (async () => {
   const options: ConvertOptions = {
     model,
     scaler: new FrameScaler(),
-    output: new SegmentOutput(),
+    output: new SegmentOutput(config.scratchDir ?? tmpdir()),
     ...silence(),
     strength: config.stereoStrength,
     warmupFrames: config.warmupFrames,

@@ -27,6 +27,15 @@ t.test('a fragmented MP4 splits into its init segment and its media', async (t) 
   t.throws(() => splitInit(init), /no moov or no moof/);
 });
 
+t.test('a truncated segment is refused, never split', async (t) => {
+  const all = Uint8Array.from([...init, ...media]);
+  // A write that stopped part-way: inside the mdat, between moof and mdat, inside the moof; and extra bytes.
+  t.throws(() => splitInit(all.subarray(0, all.length - 2)), /no mdat/);
+  t.throws(() => splitInit(Uint8Array.from([...init, ...box('moof', [1, 2, 3])])), /no mdat/);
+  t.throws(() => splitInit(all.subarray(0, init.length + 5)), /no moov or no moof/);
+  t.throws(() => splitInit(Uint8Array.from([...all, 0, 0, 0])), /3 bytes after the last whole box/);
+});
+
 t.test('codecs are read from avcC and the AAC config', async (t) => {
   t.equal(codecsOf(init), 'avc1.64001F,mp4a.40.2');
   t.equal(codecsOf(Uint8Array.from([...box('ftyp'), ...box('moov', avcc)])), 'avc1.64001F');

@@ -1,5 +1,8 @@
-/** The worker's one segment output, lent to one writer at a time: nothing of one segment reaches the next. */
-import t from 'tap';
+/** Where a worker's segments leave libav: a file per segment, lent to one writer at a time. */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
 import { CmafWriter } from '../cmaf-writer.ts';
 import { SegmentOutput } from '../segment-output.ts';
 import { yuv420pSize } from '../stereo.ts';
@@ -19,14 +22,22 @@ function writing(output: SegmentOutput, first: number, frames: number): CmafWrit
   return writer;
 }
 
-t.test('one output serves segment after segment: the same frames give the same bytes, however much went through before', async (t) => {
-  const output = new SegmentOutput();
+function folder(t: Test): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stereospot-segment-output-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('one output serves segment after segment: the same frames give the same bytes, and no file stays behind', async (t) => {
+  const dir = folder(t);
+  const output = new SegmentOutput(dir);
   t.teardown(() => output.close());
   const first = writing(output, 0, 15).finish();
   const second = writing(output, 15, 15).finish();
   const again = writing(output, 0, 15).finish();
   t.ok(Buffer.compare(first.init, second.init) === 0, 'one init for every segment');
   t.ok(Buffer.compare(first.media, again.media) === 0, 'the first segment again, byte for byte, after two others');
+  t.same(readdirSync(dir), [], 'every segment file is gone');
   const { playlist, cleanup } = await writeCmafPlaylist(first.init, [
     { ...first, duration: 0.5 },
     { ...second, duration: 0.5 },
@@ -36,17 +47,30 @@ t.test('one output serves segment after segment: the same frames give the same b
 });
 
 t.test('a segment that failed half-way leaves nothing behind for the next', async (t) => {
-  const output = new SegmentOutput();
+  const dir = folder(t);
+  const output = new SegmentOutput(dir);
   t.teardown(() => output.close());
   const clean = writing(output, 0, 10).finish();
   // Header and several frames written, then given up (as a conversion that failed on its input).
   writing(output, 0, 10).close();
+  t.same(readdirSync(dir), [], 'its file is gone');
   const after = writing(output, 0, 10).finish();
   t.ok(Buffer.compare(after.init, clean.init) === 0 && Buffer.compare(after.media, clean.media) === 0, 'the next segment is exactly what a fresh one is');
 });
 
+t.test('without a folder to write in, segments still come out, through memory', async (t) => {
+  const dir = folder(t);
+  const reference = new SegmentOutput(dir);
+  t.teardown(() => reference.close());
+  const gone = new SegmentOutput(path.join(dir, 'no-such-folder'));
+  t.teardown(() => gone.close());
+  const viaFile = writing(reference, 0, 10).finish();
+  const viaMemory = writing(gone, 0, 10).finish();
+  t.ok(Buffer.compare(viaFile.init, viaMemory.init) === 0 && Buffer.compare(viaFile.media, viaMemory.media) === 0, 'the same bytes either way');
+});
+
 t.test('one segment at a time: a second writer is refused while the first has the output', async (t) => {
-  const output = new SegmentOutput();
+  const output = new SegmentOutput(folder(t));
   t.teardown(() => output.close());
   const writer = writing(output, 0, 3);
   t.throws(() => writing(output, 0, 3), /in use by another segment/);

@@ -16,7 +16,7 @@ const ffprobe = ffmpeg.replace(/ffmpeg(\.exe)?$/, 'ffprobe$1');
 const FRAME = 1024 / SILENCE_SAMPLE_RATE;
 
 /** A silent video segment of 30-fps frames over `[from, to)`. */
-const output = new SegmentOutput();
+const output = new SegmentOutput(os.tmpdir());
 t.teardown(() => output.close());
 
 function segment(silence: SilentAudio | undefined, from: number, to: number) {
