@@ -40,9 +40,10 @@ export function defaultWorkerCount(): number {
 }
 
 /**
- * A private folder (mode 0700) the workers pass chunks to libav through (`ChunkReader.open`): in RAM
- * (/dev/shm) where the host has it, else the temporary folder. Each file is unlinked once libav has it
- * open, so the folder stays empty; the pool removes it on close.
+ * A private folder (mode 0700) the workers pass chunks to libav through (`ChunkReader.open`) and take
+ * segments back through (`SegmentOutput`): in RAM (/dev/shm) where the host has it, else the temporary
+ * folder. A chunk's file is unlinked once libav has it open, a segment's once it is read back, so the
+ * folder holds at most one segment per worker; the pool removes it on close.
  */
 function makeScratchDir(): string {
   for (const base of ['/dev/shm', os.tmpdir()]) {
