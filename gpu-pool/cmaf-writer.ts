@@ -61,6 +61,19 @@ function check(code: number, what: string): void {
   if (code < 0) throw new Error(`${what} (${new FFmpegError(code).message})`);
 }
 
+/**
+ * Adds a track to `format` (before its header) copying `source` as it is, except its measured bit rate:
+ * that differs per chunk and would make every init segment unique.
+ */
+export function copyTrack(format: FormatContext, source: Stream): Stream {
+  const track = format.newStream(null);
+  check(source.codecpar.copy(track.codecpar), 'the audio stream could not be copied');
+  track.codecpar.codecTag = 0;
+  track.codecpar.bitRate = 0n;
+  track.timeBase = new Rational(source.timeBase.num, source.timeBase.den);
+  return track;
+}
+
 export class CmafWriter {
   readonly #opts: CmafWriterOptions;
   readonly #encoder: Encoder;
@@ -105,21 +118,11 @@ export class CmafWriter {
       this.#format.setFlags(AVFMT_FLAG_CUSTOM_IO);
       // The video stream's parameters come from the encoder, which opens with the first frame.
       this.#video = this.#format.newStream(null);
-      this.#audio = options.audio ? this.#copyTrack(options.audio) : options.silence ? options.silence.addTrack(this.#format) : null;
+      this.#audio = options.audio ? copyTrack(this.#format, options.audio) : options.silence ? options.silence.addTrack(this.#format) : null;
     } catch (error) {
       this.close();
       throw error;
     }
-  }
-
-  /** A track copying `source` as it is, except its measured bit rate (it would make every init unique). */
-  #copyTrack(source: Stream): Stream {
-    const track = this.#format.newStream(null);
-    check(source.codecpar.copy(track.codecpar), 'the audio stream could not be copied');
-    track.codecpar.codecTag = 0;
-    track.codecpar.bitRate = 0n;
-    track.timeBase = new Rational(source.timeBase.num, source.timeBase.den);
-    return track;
   }
 
   /** Encodes one packed yuv420p frame (`width`×`height`) at `pts` (in `timeBase` units). */

@@ -16,6 +16,7 @@
 import { type Demuxer, Encoder, Muxer } from 'node-av/api';
 import { type FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
 import { AV_CHANNEL_LAYOUT_STEREO, AV_PKT_FLAG_KEY, AV_SAMPLE_FMT_FLTP, FF_ENCODER_AAC } from 'node-av/constants';
+import { copyTrack } from './cmaf-writer.ts';
 import { demuxFromFile } from './scratch.ts';
 
 export const SILENCE_SAMPLE_RATE = 48_000;
@@ -55,16 +56,10 @@ export class SilentAudio {
 
   /** Adds the silent track to an mp4 muxer's format context (before its header is written). */
   addTrack(format: FormatContext): Stream {
-    const track = format.newStream(null);
-    const code = this.#stream.codecpar.copy(track.codecpar);
-    if (code < 0) throw new Error(`the silent track could not be added (${code})`);
-    const codecpar = track.codecpar;
-    codecpar.codecTag = 0;
-    // As for a chunk's own sound: no measured bit rate in the init segment; and silence needs no
-    // encoder priming (no edit list shifting the track).
-    codecpar.bitRate = 0n;
-    codecpar.initialPadding = 0;
-    track.timeBase = new Rational(1, SILENCE_SAMPLE_RATE);
+    // As a chunk's own sound (no measured bit rate in the init segment); and silence needs no encoder
+    // priming (no edit list shifting the track).
+    const track = copyTrack(format, this.#stream);
+    track.codecpar.initialPadding = 0;
     return track;
   }
 
