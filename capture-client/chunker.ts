@@ -4,12 +4,10 @@
  * lists it in its segment list (or ffmpeg has exited); the folder is watched, so that is noticed
  * within milliseconds, with a slow poll as a safety net.
  *
- * Capture time travels with the media: the media clock is anchored on the wall clock. Each stream's
- * timestamps become `PTS − STARTPTS + (RTCSTART − origin)`, where RTCSTART is the wall-clock time
- * (µs) at which its first frame reached ffmpeg's filters and `origin` is a wall-clock time chosen
- * just before ffmpeg starts. So media time t was captured at `origin + t`, exactly, and every chunk
- * carries `origin` in its metadata (`stereospot_capture_origin`, µs) for the server's
- * PROGRAM-DATE-TIME and the player's latency figure.
+ * Capture time travels with the media: media time t was captured at `origin + t` on the wall clock,
+ * where `origin` (µs) is read just before ffmpeg starts and written into every chunk's metadata
+ * (`stereospot_capture_origin`) for the server's PROGRAM-DATE-TIME and the player's latency figure.
+ * How picture and sound get onto that one timeline is the stream plan's business (timeline.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
@@ -17,6 +15,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CAPTURE_ORIGIN_TAG } from '../protocol/keys.ts';
+import { timelineArgs, type StreamPlan } from './timeline.ts';
 
 export interface CapturedChunk {
   index: number;
@@ -29,21 +28,11 @@ export interface CapturedChunk {
 export interface ChunkerOptions {
   ffmpeg: string;
   inputArgs: string[];
-  mapArgs: string[];
+  /** The streams to encode and the clock they share. */
+  plan: StreamPlan;
   chunkSeconds: number;
-  /** The source has an audio stream to anchor as well. */
-  audio: boolean;
-  /** Video filters the source needs before the clock anchor (a region crop, a GPU frame download). */
-  videoFilter?: string | null;
   /** Safety-net poll interval for the segment list (ms); changes are watched as they happen. */
   pollMs?: number;
-}
-
-/** ffmpeg output options that anchor each stream's timestamps on the wall clock (see the header). */
-export function clockArgs(originMicros: number, audio: boolean, videoFilter: string | null = null): string[] {
-  const anchor = (filter: string) => `${filter}=PTS-STARTPTS+(RTCSTART-${originMicros})/(TB*1000000)`;
-  const video = videoFilter ? `${videoFilter},${anchor('setpts')}` : anchor('setpts');
-  return ['-vf', video, ...(audio ? ['-af', anchor('asetpts')] : [])];
 }
 
 export class Chunker {
@@ -79,8 +68,7 @@ export class Chunker {
     const args = [
       '-hide_banner', '-loglevel', 'error', '-y',
       ...this.#opts.inputArgs,
-      ...this.#opts.mapArgs,
-      ...clockArgs(this.originMicros, this.#opts.audio, this.#opts.videoFilter ?? null),
+      ...timelineArgs(this.#opts.plan, this.originMicros),
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
       '-force_key_frames', `expr:gte(t,n_forced*${n})`, '-sc_threshold', '0',
       '-c:a', 'aac', '-b:a', '128k',

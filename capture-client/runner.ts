@@ -9,8 +9,9 @@ import { createSession, endSession, playlistClosed, sessionStatus } from './api.
 import { Chunker } from './chunker.ts';
 import type { CaptureOptions } from './options.ts';
 import { SessionSocket } from './socket.ts';
-import { hasAudio, inputArgs, mapArgs, videoFilter } from './sources.ts';
+import { inputArgs } from './sources.ts';
 import { StatusLine, type CaptureStats } from './status-line.ts';
+import { planStreams } from './timeline.ts';
 import { S3ChunkUploader } from './s3-uploader.ts';
 import { HttpChunkUploader, type ChunkUploader } from './uploader.ts';
 
@@ -107,6 +108,8 @@ export class CaptureRunner {
   /** Runs the whole session; resolves with its summary. */
   async run(): Promise<CaptureResult> {
     const opts = this.#opts;
+    // Before a session exists: a file that cannot be read fails here, naming itself.
+    const plan = await planStreams(opts);
     const session = await createSession(opts.server, opts.mode, opts.settings);
     const chunkSeconds = opts.chunkSeconds ?? session.chunk_seconds ?? 2;
     this.#emit('session', {
@@ -138,9 +141,7 @@ export class CaptureRunner {
     this.#chunker = new Chunker({
       ffmpeg: opts.ffmpeg,
       inputArgs: inputArgs(opts),
-      mapArgs: mapArgs(opts),
-      audio: hasAudio(opts),
-      videoFilter: videoFilter(opts),
+      plan,
       chunkSeconds,
     });
     let captureError: Error | undefined;

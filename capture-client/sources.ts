@@ -65,29 +65,3 @@ export function audioArgs(audio: AudioSource, duration: string[] = []): string[]
       return ['-f', 'avfoundation', '-i', `none:${audio.device}`, ...duration];
   }
 }
-
-/** Filters the source needs before the clock anchor: avfoundation has no region option, ddagrab gives GPU frames. */
-export function videoFilter(options: CaptureOptions): string | null {
-  if (options.source.kind !== 'screen') return null;
-  const { grabber, region } = options.source;
-  if (grabber === 'ddagrab') return 'hwdownload,format=bgra';
-  if (grabber === 'avfoundation' && region) return `crop=${region.width}:${region.height}:${region.x}:${region.y}`;
-  return null;
-}
-
-/** Whether the chunks carry sound (then its timestamps are anchored too). */
-export function hasAudio(options: CaptureOptions): boolean {
-  return options.source.kind !== 'screen' || options.audio.kind !== 'none';
-}
-
-/** Which streams to keep: the test source and a screen with sound have separate inputs; files may lack audio. */
-export function mapArgs(options: CaptureOptions): string[] {
-  switch (options.source.kind) {
-    case 'test':
-      return ['-map', '0:v:0', '-map', '1:a:0'];
-    case 'file':
-      return ['-map', '0:v:0', '-map', '0:a:0?'];
-    case 'screen':
-      return ['-map', '0:v:0', ...(options.audio.kind === 'none' ? [] : ['-map', '1:a:0'])];
-  }
-}

@@ -5,14 +5,15 @@ import t from 'tap';
 import { Chunker } from '../chunker.ts';
 import { defaultFfmpeg } from '../ffmpeg-path.ts';
 import { parseOptions, type CaptureOptions } from '../options.ts';
-import { inputArgs, mapArgs } from '../sources.ts';
+import { inputArgs } from '../sources.ts';
+import { planStreams } from '../timeline.ts';
 
 const exec = promisify(execFile);
 const ffmpeg = defaultFfmpeg(process.env);
 
-t.test('a 6-second test clip becomes three MP4 chunks, in order, 2 s apart on a wall-clock-anchored timeline', async (t) => {
+t.test('a 6-second test clip becomes three MP4 chunks of 60 frames, in order, 2 s apart on a wall-clock-anchored timeline', async (t) => {
   const options = parseOptions(['--size', '160x90', '--duration', '6', '--no-realtime'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), plan: await planStreams(options), chunkSeconds: 2, pollMs: 20 });
   const before = Date.now();
   t.teardown(() => chunker.close());
   await chunker.start();
@@ -35,6 +36,8 @@ t.test('a 6-second test clip becomes three MP4 chunks, in order, 2 s apart on a 
     }
     t.ok(Math.abs(start - first - c.index * 2) < 0.1, `chunk ${c.index} starts 2 s after the one before (got ${start})`);
     t.match(stderr, /Audio: aac/, 'with audio');
+    const { stdout } = await exec(ffmpeg.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', c.path]);
+    t.equal(Number(stdout.trim()), 60, `chunk ${c.index}: 2 s at 30 fps, no frame repeated to fill the start`);
     t.match(stderr, new RegExp(`stereospot_capture_origin: ${chunker.originMicros}`), 'the origin travels in the chunk');
     t.ok(c.bytes > 0);
   }
@@ -42,7 +45,7 @@ t.test('a 6-second test clip becomes three MP4 chunks, in order, 2 s apart on a 
 
 t.test('stop() finishes the current chunk and ends the stream', async (t) => {
   const options = parseOptions(['--size', '160x90'], {}) as CaptureOptions; // realtime, unlimited
-  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 1, pollMs: 20 });
+  const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), plan: await planStreams(options), chunkSeconds: 1, pollMs: 20 });
   t.teardown(() => chunker.close());
   await chunker.start();
   const seen: number[] = [];
@@ -56,7 +59,7 @@ t.test('stop() finishes the current chunk and ends the stream', async (t) => {
 
 t.test('a missing ffmpeg is a clear error', async (t) => {
   const options = parseOptions(['--no-realtime', '--duration', '1'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2 });
+  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), plan: await planStreams(options), chunkSeconds: 2 });
   t.teardown(() => chunker.close());
   await t.rejects(chunker.start(), /could not start ffmpeg \(\/nonexistent\/ffmpeg\)/);
 });
@@ -66,7 +69,7 @@ t.test('each chunk is reported once, even when polls come faster than the file c
   // (an overlap used to report one file under two indices).
   const once = async () => {
     const options = parseOptions(['--size', '320x180', '--duration', '8', '--no-realtime'], {}) as CaptureOptions;
-    const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), mapArgs: mapArgs(options), audio: true, chunkSeconds: 2, pollMs: 2 });
+    const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options), plan: await planStreams(options), chunkSeconds: 2, pollMs: 2 });
     t.teardown(() => chunker.close());
     await chunker.start();
     const paths: string[] = [];

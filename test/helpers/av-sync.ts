@@ -1,0 +1,105 @@
+/**
+ * Lip-sync material and its measurement: a clip in which a white flash frame and a 1-kHz beep start
+ * together at every whole second, and a reader that finds, in any decodable input (a file, an HLS
+ * playlist), when each flash is shown and when each beep starts — on the input's own timeline
+ * (`-copyts`), so the two can be paired and their offset read directly.
+ *
+ * Flashes: the presentation time of each frame whose mean luma jumps above mid-grey. Beeps: the first
+ * sample of each burst whose level crosses a threshold, placed on the timeline by its audio frame's own
+ * timestamp (`ashowinfo`), so the figure is exact to a sample, not to an audio frame.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ffmpeg } from '../../server/test/helpers/media.ts';
+
+const exec = promisify(execFile);
+
+export interface FlashBeepOptions {
+  seconds: number;
+  fps?: number;
+  size?: string;
+  /** Seconds by which the sound is shifted against the picture in the source (0: in sync). */
+  audioLead?: number;
+}
+
+/** Writes an H.264 + AAC MP4 with a flash frame and a 100-ms beep at every whole second. */
+export async function makeFlashBeep(file: string, opts: FlashBeepOptions): Promise<void> {
+  const fps = opts.fps ?? 30;
+  const size = opts.size ?? '320x240';
+  const flash = `color=c=black:s=${size}:r=${fps}:d=${opts.seconds},drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,${(0.5 / fps).toFixed(5)})'`;
+  // Evaluated per sample (a filter's `enable` is per frame: 1024 samples would shift each onset).
+  const beep = `aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000:d=${opts.seconds}`;
+  await exec(ffmpeg, [
+    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', flash, '-f', 'lavfi', '-i', beep,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(fps),
+    '-c:a', 'aac', '-b:a', '128k', file,
+  ]);
+}
+
+export interface FlashBeepTimes {
+  /** Presentation time (s) of every flash frame, in order. */
+  flashes: number[];
+  /** Time (s) of the first sample of every beep, in order. */
+  beeps: number[];
+  /** Video frames decoded. */
+  frames: number;
+  /** Presentation time (s) of the first video frame. */
+  start: number;
+}
+
+/** Reads when each flash is shown and each beep starts (see the header). */
+export async function measureFlashBeep(input: string): Promise<FlashBeepTimes> {
+  const video = await run(['-copyts', '-i', input, '-map', '0:v:0', '-vf', 'scale=8:8,format=gray,showinfo', '-f', 'null', '-']);
+  const flashes: number[] = [];
+  let frames = 0;
+  let start = NaN;
+  let bright = false;
+  for (const m of video.stderr.matchAll(/pts_time:\s*(-?[\d.]+).*?mean:\[(\d+)/g)) {
+    if (frames++ === 0) start = Number(m[1]);
+    const on = Number(m[2]) > 128;
+    if (on && !bright) flashes.push(Number(m[1]));
+    bright = on;
+  }
+  // Audio: each frame's timestamp and length from ashowinfo (stderr), its samples as mono s16 (stdout).
+  const audio = await run(['-copyts', '-i', input, '-map', '0:a:0', '-af', 'aresample=48000,ashowinfo', '-ac', '1', '-f', 's16le', 'pipe:1'], true);
+  const starts = [...audio.stderr.matchAll(/pts_time:\s*(-?[\d.]+).*?nb_samples:\s*(\d+)/g)].map((m) => ({ t: Number(m[1]), n: Number(m[2]) }));
+  const samples = new Int16Array(audio.stdout.buffer, audio.stdout.byteOffset, Math.floor(audio.stdout.byteLength / 2));
+  const beeps: number[] = [];
+  let index = 0;
+  let quietSince = -Infinity;
+  let loud = false;
+  for (const frame of starts) {
+    for (let i = 0; i < frame.n && index < samples.length; i++, index++) {
+      const t = frame.t + i / 48_000;
+      if (Math.abs(samples[index]!) > 3000) {
+        if (!loud && t - quietSince > 0.3) beeps.push(t);
+        loud = true;
+      } else if (loud) {
+        loud = false;
+        quietSince = t;
+      }
+    }
+  }
+  return { flashes, beeps, frames, start };
+}
+
+/** Pairs each flash with the nearest beep: offsets (s) of sound after picture (negative: sound first). */
+export function syncOffsets(times: FlashBeepTimes): number[] {
+  return times.flashes.map((f) => {
+    let best = Infinity;
+    for (const b of times.beeps) if (Math.abs(b - f) < Math.abs(best)) best = b - f;
+    return best;
+  });
+}
+
+function run(args: string[], binary = false): Promise<{ stdout: Buffer; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(ffmpeg, ['-hide_banner', '-nostats', '-loglevel', 'info', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => binary && out.push(d));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ stdout: Buffer.concat(out), stderr: err }) : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-800)}`))));
+  });
+}
