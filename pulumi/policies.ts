@@ -78,7 +78,8 @@ export function taskRolePolicy(a: TaskPolicyArns): PolicyDocument {
       {
         Sid: 'ConsumeChunkEvents',
         Effect: 'Allow',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        // SendMessage: an event for a session another node runs is given back to the queue as a copy.
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
         Resource: a.queueArn,
       },
       {

@@ -14,7 +14,7 @@ import { Metrics } from './metrics.ts';
 import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
-import { SessionService, type ChunkProcessor } from './sessions.ts';
+import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions.ts';
 import { assertNativeUws } from './uws-native.ts';
 
 export interface StartOptions {
@@ -81,14 +81,23 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   });
   // The durable path: every stored chunk object reaches its session through the queue. The event is
   // acknowledged only once the chunk has settled (segment stored), so a crash loses nothing; a chunk
-  // that failed for good is not acknowledged, and the queue's redrive policy takes it from there.
+  // that failed for good is not acknowledged, and the queue's redrive policy takes it from there. An
+  // event for a session another node runs, which this node cannot forward (no bus, or the owner did
+  // not answer), goes back to the queue for another node — the owner — to receive: a give-back is not
+  // a failure, so it never moves the event towards the DLQ while its owner is alive.
   adapters.queue.start(async (event) => {
     const parsed = parseChunkKey(event.key);
-    if (!parsed) return; // not a chunk: acknowledged and ignored
-    if (!(await sessions.chunkArrived(parsed.sessionId, parsed.index, event.size, 'queue'))) return;
+    if (!parsed) return 'done'; // not a chunk: acknowledged and ignored
+    try {
+      if (!(await sessions.chunkArrived(parsed.sessionId, parsed.index, event.size, 'queue'))) return 'done';
+    } catch (error) {
+      if (error instanceof NotOwnerError) return 'elsewhere';
+      throw error;
+    }
     const outcome = await sessions.settled(parsed.sessionId, parsed.index);
     if (outcome === 'failed') throw new Error(`chunk ${parsed.index} of session ${parsed.sessionId} failed`);
     if (outcome === 'aborted') throw new Error('shutting down before the chunk settled');
+    return 'done';
   });
   if (!config.streamingEnabled) {
     log.warn('STREAMING_ENABLED is false: chunk events are acknowledged and dropped (set STREAMING_ENABLED=true to convert)');

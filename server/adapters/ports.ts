@@ -29,12 +29,19 @@ export interface ObjectCreatedEvent {
 }
 
 /** Delivers object-created events to one handler, at least once, in arrival order per key. */
+/**
+ * What became of a chunk event: `done` here (acknowledged), or `elsewhere` — its session runs on
+ * another node that this one cannot hand the event to directly, so the queue must give it back for
+ * another node to receive, without counting that against the event (it has not failed).
+ */
+export type ChunkEventOutcome = 'done' | 'elsewhere';
+
 export interface ChunkEventQueue {
   /**
-   * Starts consuming. The handler's promise resolving acknowledges the event; rejecting leaves it
-   * for redelivery (the queue decides when, and when to give up).
+   * Starts consuming. The handler's outcome acknowledges the event or gives it back (see
+   * ChunkEventOutcome); rejecting leaves it for redelivery (the queue decides when, and when to give up).
    */
-  start(handler: (event: ObjectCreatedEvent) => Promise<void>): void;
+  start(handler: (event: ObjectCreatedEvent) => Promise<ChunkEventOutcome>): void;
   /** Stops consuming; in-flight handlers finish first. Safe twice. */
   close(): Promise<void>;
 }

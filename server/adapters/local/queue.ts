@@ -3,7 +3,7 @@
  * store's created events; a handler failure is redelivered after a delay, a bounded number of times.
  */
 import type { Logger } from '../../log.ts';
-import type { ChunkEventQueue, ObjectCreatedEvent } from '../ports.ts';
+import type { ChunkEventOutcome, ChunkEventQueue, ObjectCreatedEvent } from '../ports.ts';
 
 export interface LocalQueueOptions {
   /** Events waiting at most; beyond it new events are dropped and counted (the store stays the truth). */
@@ -23,7 +23,7 @@ export class LocalChunkQueue implements ChunkEventQueue {
   readonly #log: Logger;
   readonly #items: Item[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
-  #handler: ((event: ObjectCreatedEvent) => Promise<void>) | undefined;
+  #handler: ((event: ObjectCreatedEvent) => Promise<ChunkEventOutcome>) | undefined;
   #running = 0;
   #closed = false;
   #idle: (() => void) | undefined;
@@ -56,7 +56,7 @@ export class LocalChunkQueue implements ChunkEventQueue {
     return true;
   }
 
-  start(handler: (event: ObjectCreatedEvent) => Promise<void>): void {
+  start(handler: (event: ObjectCreatedEvent) => Promise<ChunkEventOutcome>): void {
     if (this.#handler) throw new Error('LocalChunkQueue already started');
     this.#handler = handler;
     this.#pump();
@@ -70,6 +70,11 @@ export class LocalChunkQueue implements ChunkEventQueue {
       item.receives++;
       this.#running++;
       handler(item.event)
+        .then((outcome) => {
+          // No other node reads this in-process queue: an event for another node's session is retried
+          // here (the owner may answer the bus next time) and counts like a failure.
+          if (outcome === 'elsewhere') throw new Error('its session runs on another node');
+        })
         .catch((error: unknown) => {
           if (item.receives >= this.#opts.maxReceives) {
             this.deadLettered++;
