@@ -27,7 +27,7 @@
  * frame slot (up to half a frame, ≈ 17 ms at 30 fps) while the sound keeps its exact time.
  */
 import { execFile } from 'node:child_process';
-import type { CaptureOptions } from './options.ts';
+import type { CaptureOptions, ScreenSource } from './options.ts';
 
 /** Which clock a capture's streams share (see the header). */
 export type ClockKind = 'media' | 'wall' | 'device';
@@ -66,7 +66,7 @@ export async function planStreams(options: CaptureOptions): Promise<StreamPlan> 
       return {
         video: '0:v:0',
         audio: options.audio.kind === 'none' ? null : '1:a:0',
-        videoFilter: screenFilter(options),
+        videoFilter: screenFilter(source),
         clock: wall ? 'wall' : 'device',
       };
     }
@@ -74,9 +74,7 @@ export async function planStreams(options: CaptureOptions): Promise<StreamPlan> 
 }
 
 /** Filters a screen needs before the clock: avfoundation has no region option, ddagrab gives GPU frames. */
-function screenFilter(options: CaptureOptions): string | null {
-  if (options.source.kind !== 'screen') return null;
-  const { grabber, region } = options.source;
+function screenFilter({ grabber, region }: ScreenSource): string | null {
   if (grabber === 'ddagrab') return 'hwdownload,format=bgra';
   if (grabber === 'avfoundation' && region) return `crop=${region.width}:${region.height}:${region.x}:${region.y}`;
   return null;

@@ -37,7 +37,7 @@ export interface SqsQueueOptions {
 }
 
 /** Message attribute counting how often an event was given back for another node. */
-export const GIVE_BACKS_ATTRIBUTE = 'stereospot_give_backs';
+const GIVE_BACKS_ATTRIBUTE = 'stereospot_give_backs';
 const DEFAULT_MAX_GIVE_BACKS = 100;
 
 type Handler = (event: ObjectCreatedEvent) => Promise<ChunkEventOutcome>;
