@@ -43,6 +43,8 @@ export interface AppOptions {
   log: Logger;
   /** Called with each shutdown step's name, in order (tests assert the order). */
   onShutdownStep?: (step: ShutdownStep) => void;
+  /** What is degraded right now (e.g. `bus`: Redis unreachable), for /healthz; nothing when absent. */
+  degraded?: () => string[];
 }
 
 export type ShutdownStep = 'stop-accepting' | 'settle-actors' | 'close-pool' | 'flush-stores';
@@ -143,8 +145,12 @@ export class StereoSpotApp {
     app.get('/segments/:id/:file', route(log, (ctx) => getSegment(ctx, deps, ctx.params[0], ctx.params[1]), 2));
     app.put('/upload/:id/:file', route(log, (ctx) => putChunk(ctx, deps, ctx.params[0], ctx.params[1]), 2));
     app.get('/healthz', route(log, (ctx) => {
+      // Degraded is still 200: the node serves what it can (its own sessions, stored state), so a load
+      // balancer keeps it; operators read `degraded` and /metrics.
+      const degraded = this.#opts.degraded?.() ?? [];
       ctx.json(200, {
-        status: this.#closing ? 'shutting_down' : 'ok',
+        status: this.#closing ? 'shutting_down' : degraded.length > 0 ? 'degraded' : 'ok',
+        degraded,
         profile: deps.config.profile,
         streaming_enabled: deps.config.streamingEnabled,
         sessions_live: this.#opts.sessions.liveCount,

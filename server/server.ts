@@ -78,6 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     telemetry,
     log,
     ...(options.onShutdownStep ? { onShutdownStep: options.onShutdownStep } : {}),
+    degraded: () => (bus && !bus.connected ? ['bus'] : []),
   });
   // The durable path: every stored chunk object reaches its session through the queue. The event is
   // acknowledged only once the chunk has settled (segment stored), so a crash loses nothing; a chunk

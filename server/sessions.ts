@@ -330,6 +330,13 @@ export class SessionService {
       this.#seq.set(sessionId, seq);
       this.#bus.publish({ from: this.#config.nodeId, sessionId, token, seq, changes, record });
     }
+    if (changes.some((c) => c.kind === 'phase' && c.phase === 'ending') && this.#acts(sessionId)) {
+      // Before the settle timeout turns a missing chunk into a gap: one that is in the bucket is not
+      // missing (its event or announcement was lost — a bus outage, a queue that gave up), so it is
+      // announced from the listing, as on resume.
+      this.#reconcile(sessionId, record).catch((error: unknown) =>
+        this.#log.warn('could not list the chunks of an ending session', { session_id: sessionId, error: errorMessage(error) }));
+    }
     if (view.phase === 'ended') {
       // Closed for good: once the final record is stored any node may serve it; nothing to own.
       void saved.then(() => this.#ownership.release(sessionId));
@@ -565,7 +572,7 @@ export class SessionService {
     return this.#registry.view(sessionId) ?? view;
   }
 
-  /** Announces chunks that are in the store but unknown to the record (uploaded while we were down). */
+  /** Announces chunks that are in the store but unknown to the record (uploaded while we were down, or their events lost). */
   async #reconcile(sessionId: string, record: SessionRecord): Promise<void> {
     const objects = await this.#adapters.objects.list(`${INPUT_PREFIX}${sessionId}/`);
     for (const object of objects) {

@@ -7,62 +7,19 @@
  * one it had served before (or reopened a closed one).
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { ChildProcess } from 'node:child_process';
 import t from 'tap';
 import { getText } from '../server/test/helpers/http.ts';
-import { tempDir, until } from '../server/test/helpers/server.ts';
+import { until } from '../server/test/helpers/server.ts';
 import { OUTPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
 import { startCapture } from './helpers/capture.ts';
-import { freePort, spawnNode } from './helpers/node-process.ts';
+import { ownerOf, segments, shape, startNodes } from './helpers/cluster.ts';
 import { startRoundRobinProxy } from './helpers/proxy.ts';
 import { startRedis } from './helpers/redis.ts';
-
-interface Node {
-  name: string;
-  port: number;
-  url: string;
-  child: ChildProcess;
-  log: string;
-  killed: boolean;
-}
-
-/** A playlist reduced to what must agree across nodes: segment names, durations, gaps, tags (no signatures). */
-function shape(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#EXT-X-SERVER-CONTROL') && !l.startsWith('#EXT-X-PROGRAM-DATE-TIME') && !l.startsWith('#EXT-X-MAP'))
-    .map((l) => (l.startsWith('#') ? l : (/(seg_\d{5}\.m4s)/.exec(l)?.[1] ?? l)));
-}
-const segments = (text: string) => shape(text).filter((l) => /^seg_\d{5}\.m4s$/.test(l));
 
 t.test('three nodes behind a load balancer: the owner is killed mid-stream and nothing is lost', async (t) => {
   const aws = await startAwsEmulators(t);
   const redis = await startRedis(t);
-  const nodes: Node[] = [];
-  for (const name of ['node-1', 'node-2', 'node-3']) {
-    const port = await freePort();
-    const child = spawnNode(['server/main.ts'], {
-      ...aws.env,
-      REDIS_URL: redis,
-      NODE_ID: name,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: await tempDir(t),
-      EXECUTION_PROVIDER: 'cpu',
-      GPU_POOL_WORKERS: '1',
-      SESSION_LEASE_SECONDS: '2',
-      SQS_VISIBILITY_SECONDS: '2',
-    });
-    const node: Node = { name, port, url: `http://127.0.0.1:${port}`, child, log: '', killed: false };
-    child.stdout!.on('data', (d: Buffer) => (node.log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (node.log += d.toString()));
-    t.teardown(() => void child.kill('SIGKILL'));
-    nodes.push(node);
-  }
-  for (const node of nodes) await until(async () => (await fetch(`${node.url}/healthz`)).ok, `${node.name} up`, 60_000);
-  const metric = async (node: Node, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec((await getText(`${node.url}/metrics`)).text)?.[1]);
-  for (const node of nodes) await until(async () => (await metric(node, 'stereospot_cluster_nodes')) === 3, `${node.name} to see all three`, 10_000);
+  const nodes = await startNodes(t, aws, redis, ['node-1', 'node-2', 'node-3']);
   const proxy = await startRoundRobinProxy(t, nodes.map((n) => n.port));
 
   const capture = startCapture(['--server', proxy.url, '--size', '160x90', '--duration', '12', '--chunk-seconds', '1', '--json']);
@@ -93,10 +50,7 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
   });
 
   // The owner is the node whose gauge shows the session running there.
-  const owner = await until(async () => {
-    for (const node of nodes) if ((await metric(node, 'stereospot_sessions_running')) === 1) return node;
-    return undefined;
-  }, 'the owner', 20_000);
+  const owner = await ownerOf(nodes);
   await until(async () => {
     const r = await getText(`${owner.url}/stream_sessions/${sessionId}`);
     return r.status === 200 && (JSON.parse(r.text) as { ready: number }).ready >= 3;
@@ -106,10 +60,7 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
   const killedAt = Date.now();
   t.comment(`killed the owner, ${owner.name}, after ${seen.get(owner.name)!.segments.length} segments`);
   const survivors = nodes.filter((n) => n !== owner);
-  const heir = await until(async () => {
-    for (const node of survivors) if ((await metric(node, 'stereospot_sessions_running').catch(() => 0)) === 1) return node;
-    return undefined;
-  }, 'another node to take the session over', 30_000);
+  const heir = await ownerOf(survivors, 'another node to take the session over');
   t.comment(`${heir.name} took it over ${((Date.now() - killedAt) / 1000).toFixed(1)} s later`);
 
   t.equal(await capture.exited, 0, `the capture client completed through the proxy (${capture.stderr().slice(-400)})`);

@@ -59,6 +59,8 @@ export interface ClusterBus {
   announce(load: NodeLoad, ttlMs: number): Promise<void>;
   /** Every node whose announcement has not expired, this one included. */
   nodes(): Promise<NodeLoad[]>;
+  /** Whether the bus reaches Redis right now (false while it reconnects: other nodes' changes and commands do not arrive). */
+  readonly connected: boolean;
   /** Withdraws this node's announcement (it is shutting down), then disconnects. */
   close(): Promise<void>;
 }
@@ -93,6 +95,10 @@ export class RedisBus implements ClusterBus {
       else this.#onNodeMessage(text);
     });
     for (const client of [pub, sub]) client.on('error', (error: Error) => this.#log.warn('redis error', { error: errorMessage(error) }));
+  }
+
+  get connected(): boolean {
+    return !this.#closed && this.#pub.status === 'ready' && this.#sub.status === 'ready';
   }
 
   /** Connects both clients (publishing and subscribed) and subscribes; rejects when Redis cannot be reached. */
