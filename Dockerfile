@@ -1,20 +1,19 @@
 # syntax=docker/dockerfile:1
-# The StereoSpot Live server image: Node 20, onnxruntime-node with its CUDA 12 execution provider (used
-# when the container sees a GPU; CPU otherwise). Video is decoded and encoded in-process by libav
+# The StereoSpot Live server image: Node 24 (LTS), onnxruntime-node with its CUDA 12 execution provider
+# (used when the container sees a GPU; CPU otherwise). Video is decoded and encoded in-process by libav
 # (node-av's prebuilt binary, from npm): the server runs no ffmpeg executable.
 # Build:  docker build -t stereospot-live .
 # Run:    docker run --gpus all -p 8000:8000 --env-file .env stereospot-live
 #
-# Why Node 20 (past its end of life): uWebSockets.js's only build on the npm registry
-# (@trufflesuite/uws-js-unofficial 20.30.0) has native binaries for Node 16–20 alone; on a newer runtime
-# it would fall back to a partial JavaScript server, which the server refuses at start
-# (server/uws-native.ts). Everything else runs on the current LTS with Node's own type stripping —
-# test/node-lts.test.ts runs it on Node 26 — so moving is one line here and `CMD ["node",
-# "server/main.ts"]` once a uWS build for that runtime can be installed (README "Runtime").
+# uWebSockets.js for Node 24 comes from @btc-vision/uwebsockets.js 20.57.0 (installed as `uws-current`),
+# whose binaries need glibc ≥ 2.38: the build stages use Debian 13 (trixie, 2.41) and the runtime stage
+# NVIDIA's CUDA image on Ubuntu 24.04 (2.39). The same Node on a Debian 13 C library is run by
+# test/runtime-debian13.test.ts (README "Runtime"); on an older C library the server refuses to start,
+# naming the reason (server/uws-native.ts).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
-# CUDA 12 + cuDNN runtime libraries for onnxruntime's CUDA provider.
-ARG RUNTIME_BASE=nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04
+ARG NODE_IMAGE=node:24-trixie-slim
+# CUDA 12 + cuDNN 9 runtime libraries for onnxruntime's CUDA provider, on a glibc new enough for uWS.
+ARG RUNTIME_BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
 # ── 1. Type-check the server with the dev dependencies ──────────────────────────────────────────────
 FROM ${NODE_IMAGE} AS build

@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import uWS from 'uWebSockets.js';
+import type * as Uws from 'uWebSockets.js';
+import { loadUws } from '../server/uws-native.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
 import { giveSegments } from './fake-segments.ts';
 import { loadConfig } from '../server/config.ts';
@@ -23,6 +24,8 @@ import { createLogger, memorySink } from '../server/log.ts';
 import { acceptsGzip } from '../server/routes/stream.ts';
 import { startServer } from '../server/server.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';
+
+const uWS = loadUws().uws;
 
 export interface ControlTargets {
   ours: { live: string; ended: string };

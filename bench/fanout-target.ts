@@ -28,7 +28,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import uWS from 'uWebSockets.js';
+import type * as Uws from 'uWebSockets.js';
+import { loadUws } from '../server/uws-native.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
@@ -36,6 +37,8 @@ import { startServer } from '../server/server.ts';
 import type { FanOut } from '../server/ws/hub.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
 import { giveSegments, uploadFakeChunk } from './fake-segments.ts';
+
+const uWS = loadUws().uws;
 
 export interface FanoutTargets {
   ours: { server: string; socket: string; playlist: string; listed: number };
@@ -70,8 +73,8 @@ server.app.hub.onFanOut((f) => {
 });
 
 // The floor: a bare uWS app, no work between the trigger and the bytes.
-const subscribers = new Set<uWS.WebSocket<unknown>>();
-const held = new Set<uWS.HttpResponse>();
+const subscribers = new Set<Uws.WebSocket<unknown>>();
+const held = new Set<Uws.HttpResponse>();
 const bare = uWS
   .App()
   .ws('/ws', {
@@ -84,7 +87,7 @@ const bare = uWS
     held.add(res);
     res.onAborted(() => held.delete(res));
   });
-const bareSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+const bareSocket = await new Promise<Uws.us_listen_socket>((resolve, reject) =>
   bare.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('bare uWS: listen failed')))),
 );
 const barePort = uWS.us_socket_local_port(bareSocket);

@@ -2,7 +2,7 @@
  * The uWebSockets.js application: HTTP routes, WebSocket endpoints, and the wiring of session
  * changes to subscribers. Owns the listen socket and the fixed shutdown order.
  */
-import uWS, { type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { CloseCode } from '../protocol/messages.ts';
 import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
@@ -32,6 +32,8 @@ export interface PoolHandle {
 }
 
 export interface AppOptions {
+  /** The uWebSockets.js build for this runtime (uws-native.ts). */
+  uws: typeof import('uWebSockets.js');
   config: Config;
   adapters: Adapters;
   sessions: SessionService;
@@ -67,7 +69,7 @@ export class StereoSpotApp {
     this.#log = opts.log;
     this.#metrics = opts.metrics;
     this.#hub = new SocketHub(opts.config.wsMaxBackpressureBytes, opts.log.child({ component: 'ws' }));
-    this.#app = uWS.App();
+    this.#app = this.#opts.uws.App();
     const deps: RouteDeps = {
       config: opts.config,
       adapters: opts.adapters,
@@ -179,7 +181,7 @@ export class StereoSpotApp {
           return;
         }
         this.#listenSocket = socket;
-        this.port = uWS.us_socket_local_port(socket);
+        this.port = this.#opts.uws.us_socket_local_port(socket);
         resolve(this.port);
       });
     });
@@ -201,7 +203,7 @@ export class StereoSpotApp {
     };
     step('stop-accepting');
     clearInterval(this.#poolTicker);
-    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
+    if (this.#listenSocket) this.#opts.uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     this.#hub.closeAll(CloseCode.GoingAway, 'server shutting down');
     step('settle-actors');

