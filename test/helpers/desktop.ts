@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Test } from 'tap';
 import { until } from '../../server/test/helpers/server.ts';
+import type { Teardown } from './teardown.ts';
 
 export interface Desktop {
   /** DISPLAY and PULSE_SERVER for the programs that use this desktop. */
@@ -19,13 +19,13 @@ export interface Desktop {
   playTone(ffmpeg: string, frequency: number): void;
 }
 
-function stop(t: Test, child: ChildProcess): void {
+function stop(t: Teardown, child: ChildProcess): void {
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
 }
 
-export async function startDesktop(t: Test): Promise<Desktop> {
+export async function startDesktop(t: Teardown): Promise<Desktop> {
   for (const program of ['/usr/bin/Xvfb', '/usr/bin/pulseaudio']) {
     if (!existsSync(program)) throw new Error(`${program} is missing: apt-get install xvfb pulseaudio`);
   }
