@@ -9,10 +9,13 @@
  * timestamp (`ashowinfo`), so the figure is exact to a sample, not to an audio frame.
  */
 import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { ffmpeg } from '../../server/test/helpers/media.ts';
 
 const exec = promisify(execFile);
+// ffprobe beside the ffmpeg in use (Debian's package has both).
+const execProbe = (args: string[]) => exec(path.join(path.dirname(ffmpeg), 'ffprobe'), args, { maxBuffer: 64 << 20 });
 
 export interface FlashBeepOptions {
   seconds: number;
@@ -83,6 +86,34 @@ export async function measureFlashBeep(input: string): Promise<FlashBeepTimes> {
   return { flashes, beeps, frames, start };
 }
 
+/** A stretch of the timeline with no sound at all: no audio packet covers it. */
+export interface SoundHole {
+  /** Where it starts (s, on the input's timeline). */
+  at: number;
+  ms: number;
+}
+
+/**
+ * Holes in the first audio stream's coverage longer than `minMs`, from its packets' timestamps and
+ * durations (`-copyts` timeline): sound lost between two chunks shows here whatever was being played.
+ */
+export async function soundHoles(input: string, minMs = 25): Promise<{ holes: SoundHole[]; seconds: number }> {
+  const { stdout } = await execProbe(['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', input]);
+  const packets = stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(',').map(Number) as [number, number])
+    .filter(([pts, duration]) => Number.isFinite(pts) && Number.isFinite(duration))
+    .sort((a, b) => a[0] - b[0]);
+  const holes: SoundHole[] = [];
+  let covered = packets[0]?.[0] ?? 0;
+  for (const [pts, duration] of packets) {
+    if ((pts - covered) * 1000 > minMs) holes.push({ at: covered, ms: Math.round((pts - covered) * 1000) });
+    covered = Math.max(covered, pts + duration);
+  }
+  return { holes, seconds: packets.length ? covered - packets[0]![0] : 0 };
+}
+
 /** Pairs each flash with the nearest beep: offsets (s) of sound after picture (negative: sound first). */
 export function syncOffsets(times: FlashBeepTimes): number[] {
   return times.flashes.map((f) => {
@@ -103,3 +134,74 @@ function run(args: string[], binary = false): Promise<{ stdout: Buffer; stderr: 
     child.on('close', (code) => (code === 0 ? resolve({ stdout: Buffer.concat(out), stderr: err }) : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-800)}`))));
   });
 }
+
+/**
+ * A page script (for `page.addInitScript`) that makes `getDisplayMedia` answer with a flash + beep
+ * "screen": a black 320×240 canvas painted in animation frames (30 fps), white for 40 ms from each whole
+ * second after the call, and a 1-kHz beep on a Web Audio track started in the same frame as each flash:
+ * what a screen shows and a tab plays together, with no device clock in between. (Chromium's fake
+ * capture devices are no reference: a bare MediaRecorder of them already puts the sound 50–80 ms late.)
+ * The same tracks are also recorded whole by a MediaRecorder of the page's own; `flashBeepReference()`
+ * stops it and returns the MP4 as base64: the browser's own figure for the same flashes and beeps.
+ */
+export const FLASH_BEEP_DISPLAY = `(() => {
+  const media = navigator.mediaDevices;
+  if (!media) return;
+  media.getDisplayMedia = async () => {
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    const g = canvas.getContext('2d');
+    const paint = (white) => { g.fillStyle = white ? '#fff' : '#000'; g.fillRect(0, 0, 320, 240); };
+    paint(false);
+    const stream = canvas.captureStream();
+    const audio = new AudioContext({ sampleRate: 48000 });
+    await audio.resume();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 1000;
+    const gain = audio.createGain();
+    gain.gain.value = 0;
+    const out = audio.createMediaStreamDestination();
+    tone.connect(gain).connect(out);
+    tone.start();
+    // Painted in animation frames: a canvas frame is taken when the page's frame is produced.
+    const t0 = performance.now() + 1000;
+    let next = 0;
+    let whiteUntil = 0;
+    let frame = 0;
+    let running = true;
+    const tick = (now) => {
+      if (!running) return;
+      if (now >= t0 + next * 1000) {
+        paint(true);
+        gain.gain.setValueAtTime(0.5, audio.currentTime);
+        gain.gain.setValueAtTime(0, audio.currentTime + 0.1);
+        whiteUntil = now + 40;
+        next++;
+      } else if (frame % 2 === 0) {
+        paint(now < whiteUntil);
+      }
+      frame++;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    for (const track of out.stream.getAudioTracks()) stream.addTrack(track);
+    // The reference: the same tracks recorded whole, beside whatever the page does with them.
+    const reference = new MediaRecorder(stream, { mimeType: 'video/mp4;codecs=avc1,opus' });
+    const parts = [];
+    reference.ondataavailable = (event) => parts.push(event.data);
+    reference.start();
+    window.flashBeepReference = async () => {
+      const done = new Promise((resolve) => (reference.onstop = resolve));
+      reference.stop();
+      await done;
+      const bytes = new Uint8Array(await new Blob(parts).arrayBuffer());
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+      return btoa(text);
+    };
+    const stop = stream.getTracks()[0].stop.bind(stream.getTracks()[0]);
+    stream.getVideoTracks()[0].stop = () => { running = false; void audio.close(); stop(); };
+    return stream;
+  };
+})();`;

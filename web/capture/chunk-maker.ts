@@ -21,9 +21,14 @@ export interface MadeChunk {
 /** The last picture the page showed, as a PNG (for a piece that recorded sound but no frame). */
 export type StillFrame = () => Promise<Uint8Array | null>;
 
+/** How far past its span's length a chunk's sound may run (the next chunk's starts where it ends). */
+const SOUND_MARGIN_S = 0.05;
+
 export class ChunkMaker {
   readonly #ffmpeg = new FFmpeg();
   readonly #log: string[] = [];
+  /** Where the last chunk's sound ended (wall-clock ms), so the next one's starts there. */
+  #soundEnd: number | null = null;
   #loaded: Promise<void> | null = null;
 
   constructor() {
@@ -63,29 +68,43 @@ export class ChunkMaker {
       '-f', 'mp4', output,
     ];
     const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '600'];
+    const length = (piece.lengthMs / 1000).toFixed(6);
     try {
       const streams = await this.#streams(input);
+      // The piece runs past its span (recorder.ts): the picture is cut at the span's end; the sound
+      // starts where the previous chunk's ended (or where this piece's begins, if later: its
+      // decoder's pre-skip drops the first ≈ 80 ms, which the previous piece's overlap held) and runs
+      // to a little past the span's length from its own start — so there is neither a hole nor a
+      // doubled stretch between consecutive chunks' sound, even when two recorders' starts differ.
+      const soundFrom = Math.max(streams.soundStart, this.#soundEnd === null ? 0 : (this.#soundEnd - piece.startedAt) / 1000);
+      const soundTo = streams.soundStart + piece.lengthMs / 1000 + SOUND_MARGIN_S;
+      const audio = streams.audio && soundTo > soundFrom;
+      const sound = ['-af', `atrim=start=${soundFrom.toFixed(6)}:end=${soundTo.toFixed(6)}`, '-c:a', 'aac', '-b:a', '128k'];
       let how: MadeChunk['how'];
       let args: string[];
       if (streams.video) {
         how = /avc1|h264/i.test(piece.mimeType) ? 'remux' : 'encode';
-        args = ['-i', input, ...(how === 'remux' ? ['-c:v', 'copy'] : encode), '-c:a', 'aac', '-b:a', '128k', ...timing];
+        const picture = ['-t', length, '-i', input];
+        args = audio
+          ? [...picture, '-i', input, '-map', '0:v:0', '-map', '1:a:0', ...(how === 'remux' ? ['-c:v', 'copy'] : encode), ...sound, ...timing]
+          : [...picture, '-map', '0:v:0', ...(how === 'remux' ? ['-c:v', 'copy'] : encode), ...timing];
       } else {
         // No frame: a static screen (browsers send frames only when something changes) or a starved tab.
         const png = await still();
         if (!png) throw new Error(`piece ${piece.index} recorded no picture and there is none to hold`);
         await this.#ffmpeg.writeFile(image, png);
         how = 'still';
-        const picture = ['-loop', '1', '-framerate', '30', '-i', image];
+        const picture = ['-loop', '1', '-framerate', '30', '-t', length, '-i', image];
         const fit = ['-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', ...encode];
-        args = streams.audio
-          ? [...picture, '-i', input, '-map', '0:v', '-map', '1:a', '-shortest', ...fit, '-c:a', 'aac', '-b:a', '128k', ...timing]
-          : [...picture, '-t', (Math.max(0.1, piece.stoppedAt - piece.startedAt) / 1000).toFixed(3), ...fit, ...timing];
+        args = audio
+          ? [...picture, '-i', input, '-map', '0:v', '-map', '1:a', ...fit, ...sound, ...timing]
+          : [...picture, ...fit, ...timing];
       }
       this.#log.length = 0;
       const code = await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'error', ...args]);
       if (code !== 0) throw new Error(`ffmpeg.wasm could not make chunk ${piece.index} (exit ${code}): ${this.#log.slice(-3).join(' ') || 'no output'}`);
       const bytes = (await this.#ffmpeg.readFile(output)) as Uint8Array;
+      if (audio) this.#soundEnd = piece.startedAt + soundTo * 1000;
       return { bytes, how, ms: performance.now() - t0 };
     } finally {
       for (const file of [input, output, image]) await this.#ffmpeg.deleteFile(file).catch(() => undefined);
@@ -93,14 +112,17 @@ export class ChunkMaker {
   }
 
   /**
-   * Which streams a file has (ffmpeg prints them when given an input and no output). The log level is
-   * set each time: ffmpeg.wasm keeps the last run's level (the conversions run at `error`).
+   * Which streams a file has (ffmpeg prints them when given an input), and where its sound begins:
+   * the first decoded audio frame's time, after the decoder's pre-skip. The log level is set each
+   * time: ffmpeg.wasm keeps the last run's level (the conversions run at `error`).
    */
-  async #streams(file: string): Promise<{ video: boolean; audio: boolean }> {
+  async #streams(file: string): Promise<{ video: boolean; audio: boolean; soundStart: number }> {
     this.#log.length = 0;
-    await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'info', '-i', file]);
+    await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'info', '-i', file, '-map', '0:a:0?', '-af', 'ashowinfo', '-frames:a', '1', '-f', 'null', '-']);
     const lines = this.#log.filter((line) => /Stream #\d+:\d+/.test(line));
-    return { video: lines.some((l) => / Video: /.test(l)), audio: lines.some((l) => / Audio: /.test(l)) };
+    const first = this.#log.map((line) => /pts_time:\s*(-?[\d.]+)/.exec(line)).find(Boolean);
+    const audio = lines.some((l) => / Audio: /.test(l));
+    return { video: lines.some((l) => / Video: /.test(l)), audio: audio && first !== undefined, soundStart: first ? Number(first![1]) : 0 };
   }
 
   close(): void {
