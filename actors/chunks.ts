@@ -34,6 +34,29 @@ export function expectedLength(chunks: ChunkMap, expectedChunks: number | null):
   return Math.max(max + 1, expectedChunks ?? 0);
 }
 
+/**
+ * How many chunks an ending may announce beyond the highest one seen: a client's last uploads whose
+ * events are still on their way (the ending's bucket reconcile finds them). Nothing more: every
+ * announced-but-missing chunk becomes a gap entry that every playlist carries for good.
+ */
+export const UNSEEN_MARGIN = 32;
+
+/** One past the highest index known (0 for none). */
+export function seenLength(chunks: ChunkMap): number {
+  let max = -1;
+  for (const key of Object.keys(chunks)) max = Math.max(max, Number(key));
+  return max + 1;
+}
+
+/**
+ * The largest chunk count an ending may announce: what was seen plus a margin, which the session's
+ * age at its chunk length also bounds (a session 4 s old at 2-s chunks cannot be missing 30 more).
+ */
+export function announceLimit(chunks: ChunkMap, createdAt: number, now: number, chunkSeconds: number): number {
+  const byAge = Math.ceil(Math.max(0, now - createdAt) / 1000 / chunkSeconds) + 2;
+  return seenLength(chunks) + Math.min(UNSEEN_MARGIN, byAge);
+}
+
 /** True when every chunk below `expectedLength` exists and has settled: nothing left to wait for. */
 export function allSettled(chunks: ChunkMap, expectedChunks: number | null): boolean {
   return listedCount(chunks) >= expectedLength(chunks, expectedChunks);

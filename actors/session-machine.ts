@@ -12,7 +12,7 @@
  * - the playlist lists the settled prefix only (see chunks.ts `listedCount`), so it is append-only.
  */
 import { assign, enqueueActions, fromCallback, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { allSettled, expectedLength, isSettled, planDispatch, retryDelay } from './chunks.ts';
+import { allSettled, expectedLength, isSettled, planDispatch, retryDelay, seenLength, UNSEEN_MARGIN } from './chunks.ts';
 import {
   newSessionData,
   type ChunkRecord,
@@ -226,7 +226,9 @@ export const sessionMachine = setup({
     }),
 
     markEnd: assign(({ context, event }) => {
-      const expected = event.type === 'END' && typeof event.expectedChunks === 'number' ? event.expectedChunks : null;
+      // Bounded here too (a bus message may carry anything): what was seen plus the margin.
+      const announced = event.type === 'END' && typeof event.expectedChunks === 'number' ? event.expectedChunks : null;
+      const expected = announced === null ? null : Math.min(announced, seenLength(context.chunks) + UNSEEN_MARGIN);
       return {
         endedAt: context.endedAt ?? Date.now(),
         endReason: context.endReason ?? ('requested' as const),

@@ -41,15 +41,18 @@ export async function createSession(server: string, mode: StereoMode, settings: 
 /** How long ending a session keeps trying through network errors and 5xx (a server restarting). */
 const END_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 5000 };
 
-/** Ends the session; rides through a server restart (network errors and 5xx are retried, 4xx are not). */
-export async function endSession(server: string, sessionId: string, chunks: number, retry: RetryPolicy = END_RETRY): Promise<void> {
+/**
+ * Ends the session with its control token (a server with ADMIN_TOKEN takes nothing less); rides
+ * through a server restart (network errors and 5xx are retried, 4xx are not).
+ */
+export async function endSession(server: string, sessionId: string, controlToken: string, chunks: number, retry: RetryPolicy = END_RETRY): Promise<void> {
   let failure4xx: ApiError | undefined;
   const outcome = await withRetries(retry, async () => {
     let res: Response;
     try {
       res = await fetch(`${server}/stream_sessions/${sessionId}/end`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${controlToken}` },
         body: JSON.stringify({ chunks }),
       });
     } catch (error) {

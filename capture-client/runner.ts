@@ -171,7 +171,7 @@ export class CaptureRunner {
       this.#say(`capture stopped: ${captureError.message}`);
     }
     // End the session, naming how many chunks there were, and wait for the playlist to close.
-    await endSession(opts.server, session.session_id, this.#stats.cut);
+    await endSession(opts.server, session.session_id, session.control_token, this.#stats.cut);
     const closed = await this.#waitClosed(session.playlist_url);
     if (!this.#endedSeen) {
       // The socket missed the end: ask the server for its final count.

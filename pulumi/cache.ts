@@ -1,7 +1,7 @@
 /**
  * The cross-node bus: a Valkey (Redis-compatible) replication group in the VPC, two nodes with
  * automatic failover, encrypted in transit and at rest, reachable on 6379 from the server instances
- * only. The servers get it as `REDIS_URL` (rediss://, TLS).
+ * only, behind an AUTH token. The servers get it as `REDIS_URL` (rediss://:token@…, TLS), a secret.
  */
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
@@ -11,7 +11,7 @@ import type { Settings } from './settings.ts';
 export interface Cache {
   group: aws.elasticache.ReplicationGroup;
   securityGroup: aws.ec2.SecurityGroup;
-  /** `rediss://{primary endpoint}:6379`. */
+  /** `rediss://:{auth token}@{primary endpoint}:6379` (a secret output). */
   url: pulumi.Output<string>;
 }
 
@@ -37,6 +37,10 @@ export function createCache(s: Settings, network: Network): Cache {
     securityGroupIds: [securityGroup.id],
     transitEncryptionEnabled: true,
     atRestEncryptionEnabled: true,
+    authToken: s.cacheAuthToken,
   });
-  return { group, securityGroup, url: pulumi.interpolate`rediss://${group.primaryEndpointAddress}:${PORT}` };
+  const url = pulumi.secret(
+    pulumi.interpolate`rediss://:${s.cacheAuthToken.apply(encodeURIComponent)}@${group.primaryEndpointAddress}:${PORT}`,
+  );
+  return { group, securityGroup, url };
 }

@@ -6,6 +6,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { Network } from './network.ts';
+import type { ServerSecrets } from './secrets.ts';
 import type { Settings } from './settings.ts';
 
 export interface ComputeInputs {
@@ -13,8 +14,9 @@ export interface ComputeInputs {
   taskRole: aws.iam.Role;
   executionRole: aws.iam.Role;
   instanceProfile: aws.iam.InstanceProfile;
-  signingSecret: aws.secretsmanager.Secret;
-  /** The server's environment (the AWS profile's keys). */
+  /** Read by ECS from Secrets Manager into the task's environment. */
+  secrets: ServerSecrets;
+  /** The server's plain environment (the AWS profile's keys). */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
@@ -103,8 +105,8 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
   const logGroup = new aws.cloudwatch.LogGroup(`${s.name}-server`, { retentionInDays: 30 });
   const region = aws.getRegionOutput().region;
   const containerDefinitions = pulumi
-    .all([c.environment, c.signingSecret.arn, logGroup.name, region, publicBaseUrl])
-    .apply(([env, secretArn, logs, awsRegion, base]) =>
+    .all([c.environment, secretArns(c.secrets), logGroup.name, region, publicBaseUrl])
+    .apply(([env, secrets, logs, awsRegion, base]) =>
       JSON.stringify([
         {
           name: 'server',
@@ -114,7 +116,7 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
           portMappings: [{ containerPort: CONTAINER_PORT, hostPort: 0, protocol: 'tcp' }],
           resourceRequirements: [{ type: 'GPU', value: '1' }],
           environment: Object.entries({ ...env, PUBLIC_BASE_URL: base, PORT: String(CONTAINER_PORT) }).map(([name, value]) => ({ name, value })),
-          secrets: [{ name: 'SIGNING_SECRET', valueFrom: secretArn }],
+          secrets: Object.entries(secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
           stopTimeout: 60,
           logConfiguration: {
             logDriver: 'awslogs',
@@ -146,4 +148,9 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
     { dependsOn: [listener] },
   );
   return { cluster, service, loadBalancer, targetGroup, publicBaseUrl, logGroup };
+}
+
+/** Environment key → secret ARN, resolved together. */
+function secretArns(secrets: ServerSecrets): pulumi.Output<Record<string, string>> {
+  return pulumi.all(Object.fromEntries(Object.entries(secrets).map(([name, secret]) => [name, secret.arn])));
 }

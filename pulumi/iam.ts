@@ -2,6 +2,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { serviceTrust, taskRolePolicy, uploadRolePolicy, uploadRoleTrust } from './policies.ts';
+import type { ServerSecrets } from './secrets.ts';
 import type { Settings } from './settings.ts';
 
 export interface Roles {
@@ -16,7 +17,7 @@ export interface RoleTargets {
   output: aws.s3.Bucket;
   queue: aws.sqs.Queue;
   table: aws.dynamodb.Table;
-  signingSecret: aws.secretsmanager.Secret;
+  secrets: ServerSecrets;
 }
 
 export function createRoles(s: Settings, t: RoleTargets): Roles {
@@ -49,8 +50,8 @@ export function createRoles(s: Settings, t: RoleTargets): Roles {
   });
   new aws.iam.RolePolicy(`${s.name}-execution-secret`, {
     role: execution.id,
-    policy: t.signingSecret.arn.apply((arn) =>
-      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arn }] }),
+    policy: pulumi.all(Object.values(t.secrets).map((secret) => secret.arn)).apply((arns) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arns }] }),
     ),
   });
 

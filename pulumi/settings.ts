@@ -24,6 +24,10 @@ export interface Settings {
   image: string;
   /** HMAC key shared by every server node (tokens, control sockets). */
   signingSecret: pulumi.Output<string>;
+  /** The server's ADMIN_TOKEN (16+ characters): required, the load balancer is reachable from anywhere. */
+  adminToken: pulumi.Output<string>;
+  /** The bus's AUTH token (16–128 printable characters, none of `@ " /`). */
+  cacheAuthToken: pulumi.Output<string>;
   /** An ACM certificate ARN enables HTTPS on the load balancer. */
   certificateArn: string | undefined;
   /** VPC and subnets; the account's default VPC when unset. */
@@ -55,6 +59,8 @@ export function loadSettings(config = new pulumi.Config('stereospot')): Settings
     maxInstances: config.getNumber('maxInstances') ?? 4,
     image: config.get('image') ?? 'stereospot-live:latest',
     signingSecret: config.requireSecret('signingSecret'),
+    adminToken: config.requireSecret('adminToken'),
+    cacheAuthToken: config.requireSecret('cacheAuthToken'),
     certificateArn: config.get('certificateArn'),
     vpcId: config.get('vpcId'),
     subnetIds: config.getObject<string[]>('subnetIds'),

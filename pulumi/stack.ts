@@ -10,6 +10,7 @@ import { createCompute } from './compute.ts';
 import { createRoles } from './iam.ts';
 import { createNetwork } from './network.ts';
 import { createQueues } from './queue.ts';
+import { createSecrets } from './secrets.ts';
 import type { Settings } from './settings.ts';
 import { createStorage } from './storage.ts';
 import { createTable } from './table.ts';
@@ -28,11 +29,10 @@ export function createStack(s: Settings): StackOutputs {
   const { input, output } = createStorage(s);
   const { queue, dlq } = createQueues(s, input);
   const table = createTable(s);
-  const signingSecret = new aws.secretsmanager.Secret(`${s.name}-signing-secret`, {
-    description: 'HMAC key shared by every StereoSpot Live server node',
-  });
-  new aws.secretsmanager.SecretVersion(`${s.name}-signing-secret`, { secretId: signingSecret.id, secretString: s.signingSecret });
-  const roles = createRoles(s, { input, output, queue, table, signingSecret });
+  const network = createNetwork(s);
+  const cache = createCache(s, network);
+  const secrets = createSecrets(s, cache.url);
+  const roles = createRoles(s, { input, output, queue, table, secrets });
   const keys = {
     AWS_REGION: aws.getRegionOutput().region,
     INPUT_BUCKET_NAME: input.bucket,
@@ -41,11 +41,8 @@ export function createStack(s: Settings): StackOutputs {
     VIDEO_WORKER_QUEUE_URL: queue.url,
     STREAM_UPLOAD_ROLE_ARN: roles.upload.arn,
   };
-  const network = createNetwork(s);
-  const cache = createCache(s, network);
   const environment = {
     ...keys,
-    REDIS_URL: cache.url,
     PROFILE: 'aws',
     STREAMING_ENABLED: 'true',
     SQS_VISIBILITY_SECONDS: String(s.visibilityTimeoutSeconds),
@@ -56,7 +53,7 @@ export function createStack(s: Settings): StackOutputs {
     taskRole: roles.task,
     executionRole: roles.execution,
     instanceProfile: roles.instanceProfile,
-    signingSecret,
+    secrets,
     environment: pulumi.output(environment),
   });
   createAlarms(s, { queue, dlq, loadBalancer: compute.loadBalancer, logGroup: compute.logGroup });

@@ -7,6 +7,7 @@ import { CloseCode } from '../protocol/messages.ts';
 import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { HttpError } from './http/errors.ts';
+import { requireAdmin } from './http/guard.ts';
 import { route } from './http/route.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { CONTENT_TYPE, type Metrics } from './metrics.ts';
@@ -138,7 +139,12 @@ export class StereoSpotApp {
   #mountRoutes(deps: RouteDeps): void {
     const app = this.#app;
     const log = deps.log;
-    app.options('/*', route(log, (ctx) => void ctx.send(204, '', [['Access-Control-Max-Age', '600']])));
+    // Preflights: media only (see http/context.ts); anything else gets no CORS headers, so a browser
+    // refuses the cross-origin request it was asking about.
+    app.options('/*', route(log, (ctx) => {
+      ctx.cors = ctx.path.startsWith('/stream/') || ctx.path.startsWith('/segments/');
+      ctx.send(204, '', [['Access-Control-Max-Age', '600']]);
+    }));
     app.post('/stream_sessions', route(log, (ctx) => createSession(ctx, deps)));
     app.get('/stream_sessions', route(log, (ctx) => listSessions(ctx, deps)));
     app.get('/stream_sessions/:id', route(log, (ctx) => getSession(ctx, deps, ctx.params[0]), 1));
@@ -160,6 +166,7 @@ export class StereoSpotApp {
       }, [['Cache-Control', 'no-store']]);
     }));
     app.get('/metrics', route(log, async (ctx) => {
+      requireAdmin(ctx.headers, deps.config, '/metrics');
       ctx.send(200, await this.#metrics.render(), [['Content-Type', CONTENT_TYPE], ['Cache-Control', 'no-store']]);
     }));
     app.get('/', route(log, page('dashboard')));

@@ -140,7 +140,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     profile,
     port: int('PORT', 8000, 0, 65535),
-    host: str('HOST') ?? '0.0.0.0',
+    host: str('HOST') ?? '127.0.0.1',
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, '') ?? null,
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     streamingEnabled: bool('STREAMING_ENABLED', profile === 'local'),
@@ -190,6 +190,12 @@ export function loadConfig(env: Env = process.env): Config {
       sessionTtlDays: int('SESSION_TTL_DAYS', 7, 1, 3650),
     },
   };
+  // Safe by default: without ADMIN_TOKEN the server is open to whoever reaches it (the original
+  // contract: anyone may end a session), so it serves loopback only.
+  if (config.adminToken === null && !isLoopback(config.host)) {
+    problems.push(`HOST=${config.host} would serve every session to anyone who reaches this machine: set ADMIN_TOKEN (16+ characters) to open it beyond loopback, or leave HOST unset (127.0.0.1)`);
+  }
+  if (config.adminToken !== null && config.adminToken.length < 16) problems.push('ADMIN_TOKEN must be at least 16 characters');
   if (profile === 'aws') {
     // One message naming every missing key (the original system's names).
     const required: Array<[string, string | null]> = [
@@ -222,6 +228,11 @@ export function configFromEnvironment(report: (message: string) => void): Config
     }
     throw error;
   }
+}
+
+/** Whether `host` (a bind address) accepts connections from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Worker threads when GPU_POOL_WORKERS is unset and no GPU is found. */

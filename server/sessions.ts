@@ -720,7 +720,7 @@ export class SessionService {
         chunks: context.chunks,
         closed: view.phase === 'ended',
         chunkSeconds: context.config.chunkSeconds,
-        segmentUri: (index) => urls.get(segmentFileName(index)) ?? '',
+        segmentUri: (index) => urls.get(segmentFileName(index)) ?? segmentFileName(index),
         initUri: (id) => urls.get(initFileName(id)) ?? '',
       },
       entries,
@@ -743,7 +743,9 @@ export class SessionService {
   async #urls(sessionId: string, entries: TimelineEntry[], baseUrl: string): Promise<Map<string, string>> {
     const files = new Set<string>();
     for (const entry of entries) {
-      files.add(segmentFileName(entry.index));
+      // A gap has nothing to fetch: its URI is its bare file name (players do not load it), unsigned,
+      // so that gaps cost no signature (one request must not buy thousands).
+      if (!entry.gap) files.add(segmentFileName(entry.index));
       if (entry.init !== null) files.add(initFileName(entry.init));
     }
     const urls = new Map<string, string>();

@@ -119,7 +119,7 @@ class CaptureRun {
     await this.#work;
     const res = await fetch(`/stream_sessions/${encodeURIComponent(this.#session.session_id)}/end`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.#session.control_token}` },
       body: JSON.stringify({ chunks: this.#nextChunk }),
     }).catch(() => null);
     if (!res?.ok) problem('the server did not take the end of the session', 'it ends by itself after its idle time');

@@ -83,7 +83,7 @@ t.test('ending a session rides through a server that is briefly down or failing'
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      seen.push(`${req.method} ${req.url} ${body}`);
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization} ${body}`);
       res.writeHead(statuses.shift() ?? 204).end();
     });
   });
@@ -95,12 +95,12 @@ t.test('ending a session rides through a server that is briefly down or failing'
       probe.close(() => resolve(p));
     });
   });
-  const ending = endSession(`http://127.0.0.1:${port}`, 'abc', 3, { attempts: 200, baseDelayMs: 20, maxDelayMs: 50 });
+  const ending = endSession(`http://127.0.0.1:${port}`, 'abc', 'control-abc', 3, { attempts: 200, baseDelayMs: 20, maxDelayMs: 50 });
   setTimeout(() => server.listen(port, '127.0.0.1'), 100);
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   await ending;
-  t.same(seen, ['POST /stream_sessions/abc/end {"chunks":3}', 'POST /stream_sessions/abc/end {"chunks":3}'], '503 retried, then 204');
+  t.same(seen, ['POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}', 'POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}'], '503 retried with the control token, then 204');
   const { ApiError } = await import('../api.ts');
   statuses.push(404);
-  await t.rejects(endSession(`http://127.0.0.1:${port}`, 'abc', 3, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }), ApiError, 'a 404 is final');
+  await t.rejects(endSession(`http://127.0.0.1:${port}`, 'abc', 'control-abc', 3, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }), ApiError, 'a 404 is final');
 });

@@ -78,6 +78,8 @@ function value<T>(output: pulumi.Output<T>): Promise<T> {
 }
 
 pulumi.runtime.setConfig('stereospot:signingSecret', 'test-signing-secret-0123456789');
+pulumi.runtime.setConfig('stereospot:adminToken', 'test-admin-token-0123456789');
+pulumi.runtime.setConfig('stereospot:cacheAuthToken', 'test-cache-auth/token+0123456789');
 pulumi.runtime.setConfig('stereospot:maxReceiveCount', '4');
 const outputs = createStack(loadSettings());
 // Let every registration settle.
@@ -91,6 +93,11 @@ const one = (type: string, nameIncludes = '') => {
   return found[0]!;
 };
 const policyOf = (r: Recorded) => JSON.parse(r.inputs.policy as string);
+/** A secret input reaches the mocks as `{ <secret sig>: …, value }`: its value, or undefined when it was not secret. */
+const secretValue = (input: unknown) =>
+  typeof input === 'object' && input !== null && pulumi.runtime.specialSigKey in input && (input as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    ? (input as unknown as { value: unknown }).value
+    : undefined;
 
 t.test('outputs are named as the server environment keys', async (t) => {
   t.same(Object.keys(resolved).sort(), [
@@ -198,14 +205,39 @@ t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in
   for (const key of ['PROFILE', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME', 'AWS_REGION', 'STREAM_SESSIONS_TABLE_NAME', 'VIDEO_WORKER_QUEUE_URL', 'STREAM_UPLOAD_ROLE_ARN', 'STREAMING_ENABLED', 'PUBLIC_BASE_URL']) {
     t.ok(env[key], `${key} is set`);
   }
-  t.same(containers[0].secrets.map((s: { name: string }) => s.name), ['SIGNING_SECRET'], 'the signing secret comes from Secrets Manager');
+  t.same(
+    containers[0].secrets,
+    [
+      { name: 'SIGNING_SECRET', valueFrom: 'arn:aws:mock:::stereospot-signing-secret' },
+      { name: 'ADMIN_TOKEN', valueFrom: 'arn:aws:mock:::stereospot-admin-token' },
+      { name: 'REDIS_URL', valueFrom: 'arn:aws:mock:::stereospot-bus-url' },
+    ],
+    'the signing secret, the admin token and the bus URL come from Secrets Manager',
+  );
+  for (const key of ['SIGNING_SECRET', 'ADMIN_TOKEN', 'REDIS_URL']) t.notOk(key in env, `${key} is not in the plain environment`);
+  t.notMatch(containers[0].environment.map((e: { value: string }) => e.value).join(' '), /test-(admin|cache|signing)/, 'no secret value in the task definition');
   t.equal(one('aws:ecs/service:Service').inputs.desiredCount, 2, 'two nodes by default');
-  t.equal(env.REDIS_URL, 'rediss://stereospot-bus.cache.mock:6379', 'the bus, over TLS');
+});
+
+t.test('secrets: the task execution role reads exactly the three server secrets; the bus URL carries the auth token', async (t) => {
+  const versions = Object.fromEntries(byType('aws:secretsmanager/secretVersion:SecretVersion').map((r) => [r.name, secretValue(r.inputs.secretString)]));
+  t.same(versions, {
+    'stereospot-signing-secret': 'test-signing-secret-0123456789',
+    'stereospot-admin-token': 'test-admin-token-0123456789',
+    'stereospot-bus-url': 'rediss://:test-cache-auth%2Ftoken%2B0123456789@stereospot-bus.cache.mock:6379',
+  }, 'each kept secret in the state; the bus over TLS, with its AUTH token escaped in the URL');
+  const policy = policyOf(one('aws:iam/rolePolicy:RolePolicy', 'execution-secret'));
+  t.same(policy.Statement, [{
+    Effect: 'Allow',
+    Action: ['secretsmanager:GetSecretValue'],
+    Resource: ['arn:aws:mock:::stereospot-signing-secret', 'arn:aws:mock:::stereospot-admin-token', 'arn:aws:mock:::stereospot-bus-url'],
+  }]);
 });
 
 t.test('the bus: Valkey in the VPC, encrypted, reachable from the server instances only', async (t) => {
   const group = one('aws:elasticache/replicationGroup:ReplicationGroup');
   t.match(group.inputs, { engine: 'valkey', numCacheClusters: 2, automaticFailoverEnabled: true, transitEncryptionEnabled: true, atRestEncryptionEnabled: true });
+  t.equal(secretValue(group.inputs.authToken), 'test-cache-auth/token+0123456789', 'clients must AUTH (a secret input)');
   const groups = byType('aws:ec2/securityGroup:SecurityGroup');
   const cacheSg = groups.find((g) => g.name === 'stereospot-cache')!;
   t.same(group.inputs.securityGroupIds, ['stereospot-cache-id']);

@@ -6,10 +6,13 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { HttpError, STATUS_TEXT } from './errors.ts';
 
+/**
+ * Cross-origin reads are for media only (playlists and segments: any HLS player on any page may
+ * play a stream it has the link of); the API, pages and sockets answer only their own origin.
+ */
 const CORS: Array<[string, string]> = [
   ['Access-Control-Allow-Origin', '*'],
-  ['Access-Control-Allow-Headers', 'Content-Type, Authorization'],
-  ['Access-Control-Allow-Methods', 'GET, POST, PUT, OPTIONS'],
+  ['Access-Control-Allow-Methods', 'GET, OPTIONS'],
 ];
 
 export class HttpContext {
@@ -21,6 +24,8 @@ export class HttpContext {
   readonly params: string[];
   aborted = false;
   responded = false;
+  /** Whether the response may be read by pages of any origin (playlists and segments only). */
+  cors = false;
   readonly #res: HttpResponse;
   readonly #abortListeners: Array<() => void> = [];
 
@@ -60,7 +65,9 @@ export class HttpContext {
     this.responded = true;
     this.#res.cork(() => {
       this.#res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`.trim());
-      for (const [k, v] of CORS) this.#res.writeHeader(k, v);
+      // Every response is what its Content-Type says: no browser guesses a script out of a body.
+      this.#res.writeHeader('X-Content-Type-Options', 'nosniff');
+      if (this.cors) for (const [k, v] of CORS) this.#res.writeHeader(k, v);
       for (const [k, v] of headers) this.#res.writeHeader(k, v);
       if (status === 204 || status === 304) this.#res.endWithoutBody();
       else this.#res.end(body);

@@ -68,14 +68,40 @@ const assets: Record<string, Asset> = {
   'ffmpeg/ffmpeg-core.wasm': lazy('application/wasm', DAY, ffmpegCore('ffmpeg-core.wasm')),
 };
 
-async function serve(ctx: HttpContext, asset: Asset): Promise<void> {
+/**
+ * The pages' Content-Security-Policy: scripts only from this server (and WebAssembly: ffmpeg.wasm),
+ * workers from here or blob: (hls.js starts its worker from one), no plugins, no <base>, no forms
+ * elsewhere, and no framing by other sites. Inline <style> stays (no script can come of it);
+ * `connect-src` is open because uploads go to the storage the server names (an S3 bucket's host).
+ */
+const PAGE_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self' blob:",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  'connect-src * data: blob:',
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+const PAGE_HEADERS: Array<[string, string]> = [
+  ['Content-Security-Policy', PAGE_POLICY],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['Referrer-Policy', 'same-origin'],
+];
+
+async function serve(ctx: HttpContext, asset: Asset, headers: Array<[string, string]> = []): Promise<void> {
   const body = await asset.body();
-  ctx.send(200, body, [['Content-Type', asset.type], ['Cache-Control', asset.cache]]);
+  ctx.send(200, body, [['Content-Type', asset.type], ['Cache-Control', asset.cache], ...headers]);
 }
 
 export function page(name: 'dashboard' | 'capture' | 'watch'): (ctx: HttpContext) => Promise<void> {
   const asset = pages[name]!;
-  return (ctx) => serve(ctx, asset);
+  return (ctx) => serve(ctx, asset, PAGE_HEADERS);
 }
 
 /** `/assets/{name}` and `/assets/ffmpeg/{name}`: only the files listed above. */

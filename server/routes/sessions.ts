@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 /**
  * Session routes, per the original contract:
  *   POST /stream_sessions · POST /stream_sessions/{id}/end · GET /stream_sessions[/{id}]
@@ -11,6 +10,8 @@ import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, toSettingsWire, toStatus } from '../wire.ts';
 import { NotOwnerError, type ListCursor } from '../sessions.ts';
+import { announceLimit, seenLength } from '../../actors/chunks.ts';
+import { authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';
 
 const BODY_LIMIT = 16 * 1024;
@@ -44,6 +45,7 @@ export function playlistUrlOf(base: string, sessionId: string): string {
 }
 
 export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<void> {
+  checkOrigin(ctx.headers, deps.config);
   const body = await readJsonObject(ctx);
   const mode = body.mode ?? 'sbs';
   if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
@@ -70,13 +72,22 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
 
 export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
   const sessionId = parseSessionId(rawId);
+  authoriseSession(ctx.headers, deps.config, deps.signer, sessionId, 'ending a session');
   const body = await readJsonObject(ctx);
   let expected: number | null = null;
   if (body.chunks !== undefined) {
-    if (typeof body.chunks !== 'number' || !Number.isInteger(body.chunks) || body.chunks < 0 || body.chunks > 100_000) {
+    if (typeof body.chunks !== 'number' || !Number.isInteger(body.chunks) || body.chunks < 0) {
       throw new HttpError(400, 'invalid_chunks', 'chunks must be a non-negative integer', 'chunks');
     }
     expected = body.chunks;
+  }
+  if (expected !== null) {
+    const view = await deps.sessions.find(sessionId);
+    if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+    const limit = announceLimit(view.context.chunks, view.context.createdAt, Date.now(), view.context.config.chunkSeconds);
+    if (view.phase !== 'ended' && expected > limit) {
+      throw new HttpError(400, 'invalid_chunks', `chunks (${expected}) is more than this session can have: ${seenLength(view.context.chunks)} seen, so at most ${limit}`, 'chunks');
+    }
   }
   let found: boolean;
   try {
@@ -98,21 +109,8 @@ export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   ]);
 }
 
-/** True when no admin token is configured, or the request carries it. */
-export function isAdmin(presented: string | null | undefined, configured: string | null): boolean {
-  if (configured === null) return true;
-  if (!presented) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(configured);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {
-  const auth = ctx.header('authorization');
-  const presented = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : ctx.query.get('token');
-  if (!isAdmin(presented, deps.config.adminToken)) {
-    throw new HttpError(401, 'unauthorized', 'listing sessions needs the admin token (Authorization: Bearer <ADMIN_TOKEN>)');
-  }
+  requireAdmin(ctx.headers, deps.config, 'listing sessions');
   const raw = ctx.query.get('limit');
   const limit = raw === null ? 100 : Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {

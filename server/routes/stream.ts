@@ -12,12 +12,16 @@ import type { RouteDeps } from './deps.ts';
 import { parseSessionId } from './sessions.ts';
 
 export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+  ctx.cors = true;
   const sessionId = parseSessionId(rawId);
-  const msnRaw = ctx.query.get('_HLS_msn');
+  // Strictly decimal and given once: `0x10`, `1e3`, ``, or two values are refused, not guessed at.
+  const msnValues = ctx.query.getAll('_HLS_msn');
   let msn: number | null = null;
-  if (msnRaw !== null) {
-    msn = Number(msnRaw);
-    if (!Number.isInteger(msn) || msn < 0) throw new HttpError(400, 'invalid_msn', '_HLS_msn must be a non-negative integer', '_HLS_msn');
+  if (msnValues.length > 0) {
+    if (msnValues.length > 1 || !/^\d{1,9}$/.test(msnValues[0]!)) {
+      throw new HttpError(400, 'invalid_msn', '_HLS_msn must be one non-negative decimal integer', '_HLS_msn');
+    }
+    msn = Number(msnValues[0]);
   }
   let view;
   /** A held request: when what it waited for happened (its answer's delay goes to /metrics). */
@@ -79,6 +83,7 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 export async function getSegment(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
+  ctx.cors = true;
   if (!isValidId(rawId)) throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
   const index = file === undefined ? undefined : parseSegmentFileName(file);
   const init = file === undefined ? undefined : parseInitFileName(file);

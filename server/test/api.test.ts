@@ -169,11 +169,11 @@ t.test('shutdown runs in a fixed order and is safe twice', async (t) => {
 });
 
 t.test('with ADMIN_TOKEN set, listing sessions and the dashboard socket need it', async (t) => {
-  const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: 'sesame-sesame' } });
+  const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: 'sesame-sesame-sesame' } });
   await createSession(server.url);
   t.equal((await fetch(`${server.url}/stream_sessions`)).status, 401);
   t.equal((await fetch(`${server.url}/stream_sessions`, { headers: { Authorization: 'Bearer wrong' } })).status, 401);
-  const ok = await fetch(`${server.url}/stream_sessions`, { headers: { Authorization: 'Bearer sesame-sesame' } });
+  const ok = await fetch(`${server.url}/stream_sessions`, { headers: { Authorization: 'Bearer sesame-sesame-sesame' } });
   t.equal(ok.status, 200);
   t.equal(((await ok.json()) as { sessions: unknown[] }).sessions.length, 1);
 });

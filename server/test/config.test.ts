@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../config.ts';
 
-t.test('defaults follow DESIGN.md §7', async (t) => {
+t.test('defaults follow DESIGN.md §7, except that an open server binds loopback only', async (t) => {
   const c = loadConfig({});
   t.equal(c.port, 8000);
-  t.equal(c.host, '0.0.0.0');
+  t.equal(c.host, '127.0.0.1', 'without ADMIN_TOKEN nobody else can reach it');
   t.equal(c.profile, 'local');
   t.equal(c.streamingEnabled, true);
   t.equal(c.chunkSeconds, 2);
@@ -18,6 +18,17 @@ t.test('every invalid key is named in one error', async (t) => {
   const error = t.throws(() => loadConfig({ PORT: 'abc', PROFILE: 'gcp', STREAMING_ENABLED: 'maybe', OUTPUT_HEIGHT: '-1' })) as ConfigError;
   t.type(error, ConfigError);
   for (const key of ['PORT', 'PROFILE', 'STREAMING_ENABLED', 'OUTPUT_HEIGHT']) t.match(error.message, key);
+});
+
+t.test('a server reachable beyond loopback needs an admin token of 16+ characters', async (t) => {
+  for (const host of ['0.0.0.0', '::', '192.168.1.20']) {
+    const error = t.throws(() => loadConfig({ HOST: host })) as ConfigError;
+    t.type(error, ConfigError);
+    t.match(error.message, /HOST=.*ADMIN_TOKEN/, `HOST=${host} without ADMIN_TOKEN is refused, naming the fix`);
+  }
+  t.match((t.throws(() => loadConfig({ HOST: '0.0.0.0', ADMIN_TOKEN: 'short' })) as Error).message, /ADMIN_TOKEN must be at least 16/);
+  t.equal(loadConfig({ HOST: '0.0.0.0', ADMIN_TOKEN: 'a-long-enough-admin-token' }).host, '0.0.0.0');
+  for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) t.equal(loadConfig({ HOST: host }).host, host, `${host} is loopback`);
 });
 
 t.test('.env.example lists every key the config reads', async (t) => {

@@ -15,7 +15,8 @@ import type { RouteDeps } from '../routes/deps.ts';
 import { checkSettings } from '../../protocol/settings.ts';
 import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
-import { isAdmin, playlistUrlOf } from '../routes/sessions.ts';
+import { checkOrigin, isAdmin } from '../http/guard.ts';
+import { playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
 
@@ -60,6 +61,14 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
       req.forEach((k, v) => headers.set(k, v));
       let aborted = false;
       res.onAborted(() => (aborted = true));
+      // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
+      // session's status, which names its playlist).
+      try {
+        checkOrigin(headers, config);
+      } catch (error) {
+        reject(res, error as HttpError);
+        return;
+      }
       const format = query.get('format') === 'json' ? 'json' : 'msgpack';
       const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: baseUrl(headers, config.publicBaseUrl), closed: false };
       if (kind === 'events') {

@@ -1,0 +1,71 @@
+/**
+ * Who may change what, decided at the boundary of every state-changing route and socket upgrade.
+ *
+ * - Origin: a browser names the page that sent a request. A request from a page of another origin
+ *   (any web site the viewer happens to have open) may not change anything, whatever it carries;
+ *   requests with no Origin (curl, the capture CLI) and from our own pages pass.
+ * - Authority over a session: with ADMIN_TOKEN set, the session's control token or the admin token
+ *   (`Authorization: Bearer …`). Without it the server keeps the original open contract — and serves
+ *   loopback only (config.ts refuses anything else).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { TokenSigner } from '../tokens.ts';
+import { HttpError } from './errors.ts';
+
+/** The headers a check needs (an HTTP request's or a socket upgrade's, lower-case names). */
+export type Headers = ReadonlyMap<string, string>;
+
+/** True when no admin token is configured, or `presented` is it (compared in constant time). */
+export function isAdmin(presented: string | null | undefined, configured: string | null): boolean {
+  if (configured === null) return true;
+  if (!presented) return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(configured);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The bearer token of `Authorization`, or null. */
+export function bearerOf(headers: Headers): string | null {
+  const auth = headers.get('authorization');
+  if (!auth?.startsWith('Bearer ')) return null;
+  const token = auth.slice(7).trim();
+  return token === '' ? null : token;
+}
+
+/** The origins whose pages may change state: our own (PUBLIC_BASE_URL's, else the request's Host). */
+function ownOrigins(headers: Headers, config: Config): string[] {
+  if (config.publicBaseUrl) return [new URL(config.publicBaseUrl).origin];
+  const host = headers.get('x-forwarded-host') ?? headers.get('host');
+  return host ? [`http://${host}`, `https://${host}`] : [];
+}
+
+/** Refuses a request sent by a page of another origin (403 `origin_refused`). */
+export function checkOrigin(headers: Headers, config: Config): void {
+  const origin = headers.get('origin');
+  if (origin === undefined) return;
+  if (!ownOrigins(headers, config).includes(origin)) {
+    throw new HttpError(403, 'origin_refused', `a page of ${origin.slice(0, 100)} may not change anything on this server`);
+  }
+}
+
+/**
+ * Refuses a change to `sessionId` without authority over it: 401 `unauthorized` (nothing
+ * presented) or `token_<reason>` (a token that is not this session's control token, nor the admin's).
+ */
+export function authoriseSession(headers: Headers, config: Config, signer: TokenSigner, sessionId: string, action: string): void {
+  checkOrigin(headers, config);
+  if (config.adminToken === null) return;
+  const token = bearerOf(headers);
+  if (token === null) throw new HttpError(401, 'unauthorized', `${action} needs the session's control token or the admin token (Authorization: Bearer …)`);
+  if (isAdmin(token, config.adminToken)) return;
+  const check = signer.verify(token, 'control', sessionId);
+  if (!check.ok) throw new HttpError(401, `token_${check.reason}`, `${action} needs the session's control token or the admin token; this one is ${check.reason.replace('_', ' ')}`);
+}
+
+/** Refuses a request without the admin token where one is configured (401 `unauthorized`). */
+export function requireAdmin(headers: Headers, config: Config, what: string): void {
+  if (!isAdmin(bearerOf(headers), config.adminToken)) {
+    throw new HttpError(401, 'unauthorized', `${what} needs the admin token (Authorization: Bearer <ADMIN_TOKEN>)`);
+  }
+}
