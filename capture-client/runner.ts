@@ -131,7 +131,8 @@ export class CaptureRunner {
       ? new S3ChunkUploader(session.upload, undefined, onRetry)
       : new HttpChunkUploader(session.upload, undefined, onRetry);
     this.#socket = new SessionSocket(
-      `${session.events_url}?token=${encodeURIComponent(session.control_token)}`,
+      session.events_url,
+      session.control_token,
       (m) => this.#onMessage(session, m),
       (connected) => {
         this.#stats.socket = connected;

@@ -5,12 +5,14 @@
  */
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
-import type { ClientMessage, ServerMessage } from '../protocol/messages.ts';
+import { socketProtocols, type ClientMessage, type ServerMessage } from '../protocol/messages.ts';
 
 const MAX_PENDING = 256;
 
 export class SessionSocket {
   readonly #url: string;
+  /** The control token, offered as a subprotocol (never in the URL). */
+  readonly #token: string | null;
   readonly #onMessage: (message: ServerMessage) => void;
   readonly #onState: (connected: boolean) => void;
   #ws: WebSocket | undefined;
@@ -19,8 +21,9 @@ export class SessionSocket {
   #retryDelay = 250;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(url: string, onMessage: (message: ServerMessage) => void, onState: (connected: boolean) => void = () => {}) {
+  constructor(url: string, token: string | null, onMessage: (message: ServerMessage) => void, onState: (connected: boolean) => void = () => {}) {
     this.#url = url;
+    this.#token = token;
     this.#onMessage = onMessage;
     this.#onState = onState;
     this.#connect();
@@ -32,7 +35,7 @@ export class SessionSocket {
 
   #connect(): void {
     if (this.#closed) return;
-    const ws = new WebSocket(this.#url);
+    const ws = new WebSocket(this.#url, socketProtocols(this.#token));
     this.#ws = ws;
     ws.on('open', () => {
       this.#retryDelay = 250;

@@ -6,7 +6,7 @@
  */
 import { Decoder, Demuxer } from 'node-av/api';
 import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
-import { Frame, Packet, type Stream } from 'node-av/lib';
+import { avGetCodecName, Frame, Packet, type Stream } from 'node-av/lib';
 import { demuxFromFile } from './scratch.ts';
 import { ChunkInputError } from './types.ts';
 
@@ -40,6 +40,34 @@ function rate(r: { num: number; den: number }): number {
   return r.den > 0 && r.num > 0 ? r.num / r.den : NaN;
 }
 
+/**
+ * What a chunk may be. Chunks come from clients, so libav is not left to probe any format it knows:
+ * the MP4 demuxer is forced, and only the codecs capture clients produce, at sizes up to 8K, are
+ * decoded — an exotic decoder is attack surface, and an enormous picture is memory nobody asked for.
+ */
+export const CHUNK_FORMAT = 'mp4';
+export const VIDEO_CODECS: ReadonlySet<string> = new Set(['h264', 'hevc', 'vp8', 'vp9', 'av1', 'mpeg4']);
+export const AUDIO_CODECS: ReadonlySet<string> = new Set(['aac', 'opus', 'mp3']);
+export const MAX_SIDE = 8192;
+export const MAX_PIXELS = 7680 * 4320;
+
+/** Why a chunk's streams are refused, or null when they are allowed. */
+export function refuseInput(width: number, height: number, videoCodec: string | null, audio: Stream | undefined): string | null {
+  if (videoCodec === null || !VIDEO_CODECS.has(videoCodec)) {
+    return `video codec ${videoCodec ?? 'unknown'} is not accepted (${[...VIDEO_CODECS].join(', ')})`;
+  }
+  if (width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS) {
+    return `a ${width}x${height} picture is larger than accepted (at most ${MAX_SIDE} a side and ${MAX_PIXELS} pixels)`;
+  }
+  if (audio !== undefined) {
+    const audioCodec = avGetCodecName(audio.codecpar.codecId);
+    if (audioCodec === null || !AUDIO_CODECS.has(audioCodec)) {
+      return `audio codec ${audioCodec ?? 'unknown'} is not accepted (${[...AUDIO_CODECS].join(', ')})`;
+    }
+  }
+  return null;
+}
+
 export class ChunkReader {
   readonly facts: ChunkFacts;
   readonly audioStream: Stream | undefined;
@@ -70,7 +98,7 @@ export class ChunkReader {
     let demuxer: Demuxer;
     try {
       // A file that cannot be written costs an I/O buffer (from memory), never the chunk.
-      demuxer = (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ?? Demuxer.openSync(buffer);
+      demuxer = (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ?? Demuxer.openSync(buffer, { format: CHUNK_FORMAT });
     } catch (error) {
       throw new ChunkInputError(`not a decodable video: ${(error as Error).message}`);
     }
@@ -83,6 +111,11 @@ export class ChunkReader {
     if (!(width > 0 && height > 0)) {
       demuxer.closeSync();
       throw new ChunkInputError(`not a decodable video: its picture is ${width}x${height}`);
+    }
+    const refusal = refuseInput(width, height, avGetCodecName(video.codecpar.codecId), demuxer.audio());
+    if (refusal !== null) {
+      demuxer.closeSync();
+      throw new ChunkInputError(refusal);
     }
     // The stream's rate is only metadata here (the timestamps time every frame): a browser recorder's
     // short piece may have no average rate (one frame) and its timescale as "real" rate. Implausible

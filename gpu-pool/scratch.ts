@@ -22,7 +22,7 @@ export function scratchPath(dir: string, label: string): string {
  * is full or gone: a container's small /dev/shm, say); throws when libav refuses the bytes.
  */
 export function demuxFromFile(bytes: Buffer, dir: string, label: string): Demuxer | null {
-  // No extension: libav probes the content alone, as it does over memory.
+  // No extension, and the MP4 demuxer named: clients' bytes are not probed for any format libav knows.
   const path = scratchPath(dir, label);
   try {
     writeFileSync(path, bytes, { mode: 0o600 });
@@ -31,7 +31,7 @@ export function demuxFromFile(bytes: Buffer, dir: string, label: string): Demuxe
     return null;
   }
   try {
-    return Demuxer.openSync(path);
+    return Demuxer.openSync(path, { format: 'mp4' });
   } finally {
     unlinkSync(path);
   }

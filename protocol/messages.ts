@@ -110,7 +110,15 @@ export interface SessionStatus {
   ready: number;
   failed: number;
   pending: number;
+  /**
+   * One page of its chunks, by index: the newest 200 unless `?chunks_from=N&chunks_limit=M` (≤ 1000)
+   * asks for others; a list's entries carry the newest 20.
+   */
   chunks: ChunkInfo[];
+  /** How many chunks the session has in all. */
+  chunks_total: number;
+  /** `chunks_from` for the next page, or null when this page reaches the newest chunk. */
+  chunks_next: number | null;
   settings: StereoSettingsWire;
 }
 
@@ -330,3 +338,48 @@ export const CloseCode = {
   SessionEnded: 4000,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+// ─── Socket authentication ───────────────────────────────────────────────────
+
+/**
+ * The subprotocol every StereoSpot socket speaks. A client that carries a token offers it beside this
+ * one (browsers cannot set headers on a WebSocket, and a token in the URL ends up in proxy logs); the
+ * server answers with this protocol alone, never echoing the token.
+ */
+export const SOCKET_PROTOCOL = 'stereospot';
+/** Prefix of the offered subprotocol that carries a token: `bearer.{base64url of the token}`. */
+export const TOKEN_PROTOCOL_PREFIX = 'bearer.';
+
+/** Base64url of a string's UTF-8 bytes, the same in Node and browsers. */
+function base64url(text: string): string {
+  let binary = '';
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The subprotocols a client offers: ours, and its token when it has one (control or admin token). */
+export function socketProtocols(token?: string | null): string[] {
+  return token ? [SOCKET_PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${base64url(token)}`] : [SOCKET_PROTOCOL];
+}
+
+/**
+ * The token carried in a `Sec-WebSocket-Protocol` header's offered list, or null when none is
+ * (or when the one offered is not base64url).
+ */
+export function tokenFromProtocols(header: string | undefined): string | null {
+  if (!header) return null;
+  for (const offered of header.split(',')) {
+    const value = offered.trim();
+    if (!value.startsWith(TOKEN_PROTOCOL_PREFIX)) continue;
+    const encoded = value.slice(TOKEN_PROTOCOL_PREFIX.length);
+    if (encoded === '' || encoded.length > 4096 || !/^[A-Za-z0-9_-]+$/.test(encoded)) return null;
+    const binary = atob(encoded.replace(/-/g, '+').replace(/_/g, '/'));
+    return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+  }
+  return null;
+}
+
+/** Whether an offered-subprotocols header includes ours (the server then answers with it). */
+export function offersSocketProtocol(header: string | undefined): boolean {
+  return header?.split(',').some((p) => p.trim() === SOCKET_PROTOCOL) ?? false;
+}

@@ -46,7 +46,7 @@ export interface Config {
   readonly uploadTokenSeconds: number;
   readonly segmentUrlSeconds: number;
   readonly signingSecret: string | null;
-  /** When set, listing sessions and the dashboard socket require it (Bearer header or ?token=). */
+  /** When set, listing sessions and the dashboard socket require it (Authorization: Bearer …, or the socket subprotocol). */
   readonly adminToken: string | null;
   readonly wsMaxBackpressureBytes: number;
   /** Ended sessions stay in memory this long; afterwards they are reloaded from the store on demand. */

@@ -27,10 +27,28 @@ export function fromSettingsWire(wire: Partial<StereoSettingsWire>): Partial<Ste
   return settings;
 }
 
-/** The wire form of a session's status. */
-export function toStatus(view: SessionView, playlistUrl: string): SessionStatus {
+/** Chunks a status carries by default (the newest), and at most when asked for a page. */
+export const STATUS_CHUNKS = 200;
+export const MAX_STATUS_CHUNKS = 1000;
+/** Chunks each session of a list carries (the newest): the list is for finding sessions. */
+export const LIST_CHUNKS = 20;
+
+/** Which of a session's chunks a status carries: from index `from` (null: the newest `limit`). */
+export interface ChunkPage {
+  from: number | null;
+  limit: number;
+}
+
+/**
+ * The wire form of a session's status, its chunks one page of them (a long session has tens of
+ * thousands: no status is allowed to grow with its session's age).
+ */
+export function toStatus(view: SessionView, playlistUrl: string, page: ChunkPage = { from: null, limit: STATUS_CHUNKS }): SessionStatus {
   const c = view.context;
   const counts = countByStatus(c.chunks);
+  const sorted = sortedChunks(c.chunks);
+  const start = page.from === null ? Math.max(0, sorted.length - page.limit) : firstAtOrAfter(sorted, page.from);
+  const shown = sorted.slice(start, start + page.limit);
   return {
     session_id: c.sessionId,
     mode: c.mode,
@@ -43,9 +61,23 @@ export function toStatus(view: SessionView, playlistUrl: string): SessionStatus 
     ready: counts.ready,
     failed: counts.failed,
     pending: counts.uploaded + counts.queued + counts.processing,
-    chunks: sortedChunks(c.chunks).map(chunkInfo),
+    chunks: shown.map(chunkInfo),
+    chunks_total: sorted.length,
+    chunks_next: start + page.limit < sorted.length ? sorted[start + page.limit]!.index : null,
     settings: toSettingsWire(c.settings),
   };
+}
+
+/** Position of the first chunk whose index is `index` or more (chunks sorted by index). */
+function firstAtOrAfter(sorted: ChunkRecord[], index: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]!.index < index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**

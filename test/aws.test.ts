@@ -87,7 +87,7 @@ t.test('AssumeRole carries the scoped policy; credentials are refreshed over the
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: `arn:aws:s3:::${INPUT_BUCKET}/stream_input/${s.session_id}/*` }],
   });
-  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const control = await openSocket(t, s.events_url, s.control_token);
   const refresh = await control.next((m) => m.type === 'credentials', 'credentials', 10_000);
   if (refresh.type !== 'credentials' || refresh.upload.type !== 's3') throw new Error('expected s3 credentials');
   t.ok(Date.now() < Date.parse(s.upload.expires_at), 'delivered before the first credentials expired');

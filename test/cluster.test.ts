@@ -52,7 +52,7 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   t.same(otherPool.started, [], 'the other node converted none');
 
   // Commands that reach the other node go to the owner.
-  const control = await openSocket(t, `${onOther(s.events_url)}?format=json&token=${encodeURIComponent(s.control_token)}`);
+  const control = await openSocket(t, `${onOther(s.events_url)}?format=json`, s.control_token);
   await control.next((m) => m.type === 'snapshot', 'control snapshot on the other node');
   control.send({ type: 'set_settings', stereo_strength: 0.07 }, 'json');
   const settings = await socket.next((m) => m.type === 'settings', 'the new settings, applied by the owner', 10_000);

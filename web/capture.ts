@@ -82,14 +82,14 @@ class CaptureRun {
     this.#source = source;
     this.#maker = maker;
     this.#uploader = new ChunkUploader(session.upload);
-    const control = `${session.events_url}?format=json&token=${encodeURIComponent(session.control_token)}`;
+    const control = `${session.events_url}?format=json`;
     this.#socket = new JsonSocket<ServerMessage>(control, {
       message: (m) => this.#onMessage(m),
       state: (state, detail) => {
         if (state === 'offline') problem('the connection to the server was lost', `retrying (attempt ${detail.attempt ?? 1}); chunks are kept and sent when it is back`);
         else if (state === 'open' && stats.problem?.startsWith('the connection')) problem(null);
       },
-    });
+    }, { token: session.control_token });
     this.#panel = new SettingsPanel(session.session_id, session.control_token);
     this.#panel.update(session.settings);
     $('settings-slot').replaceChildren(this.#panel.element);

@@ -154,16 +154,14 @@ async function connect(): Promise<void> {
   }
   $('login').hidden = true;
   $('sessions').hidden = false;
-  const query = new URLSearchParams({ format: 'json' });
-  if (token) query.set('token', token);
-  new JsonSocket<DashboardMessage>(`${socketBase()}/ws/events?${query}`, {
+  new JsonSocket<DashboardMessage>(`${socketBase()}/ws/events?format=json`, {
     message: onMessage,
     state: (state, detail) => {
       if (state === 'open') showState(statusEl, 'live', 'updates as they happen');
       else if (state === 'offline') showState(statusEl, 'offline', `connection lost — retry ${detail.attempt ?? 1}`);
       else if (state === 'connecting') showState(statusEl, 'connecting');
     },
-  });
+  }, { token });
 }
 
 $('login').addEventListener('submit', (event) => {

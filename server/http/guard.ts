@@ -36,7 +36,7 @@ export function bearerOf(headers: Headers): string | null {
 /** The origins whose pages may change state: our own (PUBLIC_BASE_URL's, else the request's Host). */
 function ownOrigins(headers: Headers, config: Config): string[] {
   if (config.publicBaseUrl) return [new URL(config.publicBaseUrl).origin];
-  const host = headers.get('x-forwarded-host') ?? headers.get('host');
+  const host = headers.get('x-forwarded-host')?.split(',')[0]?.trim() ?? headers.get('host');
   return host ? [`http://${host}`, `https://${host}`] : [];
 }
 

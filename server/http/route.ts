@@ -31,11 +31,24 @@ function fail(ctx: HttpContext, log: Logger, error: unknown): void {
   ctx.error(new HttpError(500, 'internal', 'internal server error'));
 }
 
+/** A host name or address with an optional port: all a Host header may be before it enters a link. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
 /** Public base URL for links in responses: PUBLIC_BASE_URL, else the request's own host. */
 export function baseUrlOf(ctx: HttpContext, configured: string | null): string {
+  return baseUrlFromHeaders(ctx.headers, configured);
+}
+
+/**
+ * The same from a request's headers (lower-case names): an HTTP request's or a socket upgrade's.
+ * A Host that is not a plain host[:port] is refused (400 `invalid_host`): it would be copied into
+ * every playlist line and link the response carries.
+ */
+export function baseUrlFromHeaders(headers: ReadonlyMap<string, string>, configured: string | null): string {
   if (configured) return configured;
-  const proto = ctx.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http';
-  const host = ctx.header('x-forwarded-host') ?? ctx.header('host') ?? 'localhost';
+  const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http';
+  const host = (headers.get('x-forwarded-host')?.split(',')[0]?.trim() ?? headers.get('host')) || 'localhost';
+  if (!HOST.test(host)) throw new HttpError(400, 'invalid_host', 'the Host header must be a host name or address with an optional port', 'host');
   return `${proto}://${host}`;
 }
 

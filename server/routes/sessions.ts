@@ -8,7 +8,8 @@ import type { CreateSessionResponse, SessionListResponse } from '../../protocol/
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, wsBaseOf } from '../http/route.ts';
-import { fromSettingsWire, toSettingsWire, toStatus } from '../wire.ts';
+import { fromSettingsWire, LIST_CHUNKS, MAX_STATUS_CHUNKS, STATUS_CHUNKS, toSettingsWire, toStatus } from '../wire.ts';
+import { intParam } from '../http/query.ts';
 import { NotOwnerError, type ListCursor } from '../sessions.ts';
 import { announceLimit, seenLength } from '../../actors/chunks.ts';
 import { authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
@@ -102,20 +103,21 @@ export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
 
 export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
   const sessionId = parseSessionId(rawId);
+  // Its chunks a page at a time: the newest STATUS_CHUNKS unless `chunks_from` / `chunks_limit` say.
+  const page = {
+    from: intParam(ctx.query, 'chunks_from', 0, 99_999, null),
+    limit: intParam(ctx.query, 'chunks_limit', 1, MAX_STATUS_CHUNKS, STATUS_CHUNKS),
+  };
   const view = await deps.sessions.find(sessionId);
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
-  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId)), [
+  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId), page), [
     ['Cache-Control', 'no-store'],
   ]);
 }
 
 export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {
   requireAdmin(ctx.headers, deps.config, 'listing sessions');
-  const raw = ctx.query.get('limit');
-  const limit = raw === null ? 100 : Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new HttpError(400, 'invalid_limit', 'limit must be an integer from 1 to 1000', 'limit');
-  }
+  const limit = intParam(ctx.query, 'limit', 1, 1000, 100);
   const rawBefore = ctx.query.get('before');
   let before: ListCursor | undefined;
   if (rawBefore !== null) {
@@ -129,7 +131,7 @@ export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<v
   const page = views.slice(0, limit);
   const last = page.at(-1);
   const response: SessionListResponse = {
-    sessions: page.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId))),
+    sessions: page.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId), { from: null, limit: LIST_CHUNKS })),
     next: views.length > limit && last ? `${last.context.createdAt}.${last.context.sessionId}` : null,
   };
   ctx.json(200, response, [['Cache-Control', 'no-store']]);

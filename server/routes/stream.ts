@@ -6,6 +6,7 @@ import { listedCount } from '../../actors/chunks.ts';
 import { initKey, isValidId, parseInitFileName, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
+import { intParam } from '../http/query.ts';
 import { baseUrlOf } from '../http/route.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from './deps.ts';
@@ -15,14 +16,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
   ctx.cors = true;
   const sessionId = parseSessionId(rawId);
   // Strictly decimal and given once: `0x10`, `1e3`, ``, or two values are refused, not guessed at.
-  const msnValues = ctx.query.getAll('_HLS_msn');
-  let msn: number | null = null;
-  if (msnValues.length > 0) {
-    if (msnValues.length > 1 || !/^\d{1,9}$/.test(msnValues[0]!)) {
-      throw new HttpError(400, 'invalid_msn', '_HLS_msn must be one non-negative decimal integer', '_HLS_msn');
-    }
-    msn = Number(msnValues[0]);
-  }
+  const msn = intParam(ctx.query, '_HLS_msn', 0, 999_999_999, null, 'invalid_msn');
   let view;
   /** A held request: when what it waited for happened (its answer's delay goes to /metrics). */
   let wokeAt: number | undefined;

@@ -5,6 +5,7 @@
 import { chunkKey, isValidId, parseChunkFileName } from '../../protocol/keys.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
+import { checkOrigin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** True when `bytes` starts like an ISO-BMFF (MP4) file: a box header whose type is `ftyp`. */
@@ -17,6 +18,7 @@ export async function putChunk(ctx: HttpContext, deps: RouteDeps, rawId: string 
   const sessionId = rawId;
   const index = file === undefined ? undefined : parseChunkFileName(file);
   if (index === undefined) throw new HttpError(400, 'invalid_key', 'chunk file must be named chunk_NNNNN.mp4', 'key');
+  checkOrigin(ctx.headers, deps.config);
   const auth = ctx.header('authorization');
   const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
   if (!token) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <upload.token>)');

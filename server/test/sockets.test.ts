@@ -1,7 +1,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { chunkKey } from '../../protocol/keys.ts';
-import { CloseCode, type CreateSessionResponse, type SessionEventMessage, type SessionsSnapshotMessage } from '../../protocol/messages.ts';
+import { CloseCode, socketProtocols, type CreateSessionResponse, type SessionEventMessage, type SessionsSnapshotMessage } from '../../protocol/messages.ts';
 import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
 import { createSession, getText, postJson, putChunk } from './helpers/http.ts';
 import { startTestServer, until } from './helpers/server.ts';
@@ -43,7 +43,7 @@ t.test('chunk_uploaded needs the control token and is deduplicated against the q
   viewer.send({ type: 'chunk_uploaded', index: 0, key: chunkKey(s.session_id, 0), bytes: 1 });
   t.equal((await viewer.closed).code, CloseCode.Unauthorized, 'a viewer may not announce chunks');
 
-  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const control = await openSocket(t, s.events_url, s.control_token);
   await control.next((m) => m.type === 'snapshot', 'snapshot');
   control.send({ type: 'chunk_uploaded', index: 5, key: chunkKey(s.session_id, 5), bytes: 10 });
   const missing = await control.next((m) => m.type === 'error', 'error for a chunk that was never uploaded');
@@ -57,30 +57,42 @@ t.test('chunk_uploaded needs the control token and is deduplicated against the q
   await control.next((m) => m.type === 'ended', 'ended');
   t.same(pool.started, [0], 'processed exactly once');
 
-  const bad = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const bad = await openSocket(t, s.events_url, s.control_token);
   bad.ws.send(Buffer.from([0xc1, 0xc1, 0xc1]));
   t.equal((await bad.closed).code, CloseCode.BadMessage, 'garbage frames close the socket with 4400');
 });
 
-t.test('socket upgrades are refused for bad ids, unknown sessions and wrong tokens', async (t) => {
+t.test('socket upgrades are refused for bad ids, unknown sessions, wrong tokens, tokens in the URL and other origins', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const a = await createSession(server.url);
   const b = await createSession(server.url);
   const ws = server.url.replace('http', 'ws');
-  const status = (url: string) =>
-    new Promise<number>((resolve) => {
-      const sock = new WebSocket(url);
-      sock.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+  /** The upgrade's status (101 when it opened), its JSON error body and the protocol it was answered with. */
+  const attempt = (url: string, options: { token?: string; headers?: Record<string, string> } = {}) =>
+    new Promise<{ status: number; error?: string; protocol?: string }>((resolve) => {
+      const sock = new WebSocket(url, socketProtocols(options.token), { headers: options.headers });
+      sock.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, error: (JSON.parse(body) as { error: string }).error }));
+      });
       sock.on('open', () => {
         sock.close();
-        resolve(101);
+        resolve({ status: 101, protocol: sock.protocol });
       });
       sock.on('error', () => {});
     });
-  t.equal(await status(`${ws}/ws/sessions/bad.id`), 400);
-  t.equal(await status(`${ws}/ws/sessions/unknown`), 404);
-  t.equal(await status(`${a.events_url}?token=${encodeURIComponent(b.control_token)}`), 401);
-  t.equal(await status(`${ws}/ws/events`), 101);
+  t.match(await attempt(`${ws}/ws/sessions/bad.id`), { status: 400, error: 'invalid_session_id' });
+  t.match(await attempt(`${ws}/ws/sessions/unknown`), { status: 404, error: 'session_not_found' });
+  t.match(await attempt(a.events_url, { token: b.control_token }), { status: 401, error: 'token_wrong_session' }, "another session's control token");
+  t.match(await attempt(a.events_url, { token: 'not-a-token' }), { status: 401, error: 'token_malformed' });
+  t.match(await attempt(`${a.events_url}?token=${encodeURIComponent(a.control_token)}`), { status: 400, error: 'token_in_url' }, 'a token in the URL (proxy logs) is refused');
+  t.same(await attempt(a.events_url, { token: a.control_token }), { status: 101, protocol: 'stereospot' }, 'the token as a subprotocol: answered with ours alone, never the token');
+  t.match(await attempt(a.events_url, { headers: { Authorization: `Bearer ${a.control_token}` } }), { status: 101 }, 'or in Authorization');
+  t.match(await attempt(a.events_url, { headers: { Origin: 'https://evil.example' } }), { status: 403, error: 'origin_refused' }, 'a page of another site gets no socket');
+  t.match(await attempt(`${ws}/ws/events`, { headers: { Origin: 'https://evil.example' } }), { status: 403, error: 'origin_refused' });
+  t.match(await attempt(`${ws}/ws/events`, { headers: { Origin: server.url } }), { status: 101 }, 'our own pages may');
+  t.match(await attempt(`${ws}/ws/events`), { status: 101 }, 'open without ADMIN_TOKEN (loopback only)');
 });
 
 t.test('the dashboard socket sees every session', async (t) => {
@@ -107,7 +119,7 @@ t.test('the dashboard socket sees every session', async (t) => {
 t.test('upload rights expire and are refreshed over the control socket before they do', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool(), env: { UPLOAD_TOKEN_SECONDS: '2' } });
   const s = await createSession(server.url);
-  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const control = await openSocket(t, s.events_url, s.control_token);
   const refresh = await control.next((m) => m.type === 'credentials', 'credentials refresh', 10_000);
   if (refresh.type !== 'credentials' || refresh.upload.type !== 'http') throw new Error('expected http credentials');
   t.not(refresh.upload.token, s.upload.session_token, 'a new token');
@@ -137,7 +149,7 @@ t.test('stereo settings: chosen at creation, changed live with the control token
 
   const viewer = await openSocket(t, s.events_url);
   await viewer.next((m) => m.type === 'snapshot', 'viewer snapshot');
-  const control = await openSocket(t, `${s.events_url}?token=${encodeURIComponent(s.control_token)}`);
+  const control = await openSocket(t, s.events_url, s.control_token);
   await control.next((m) => m.type === 'snapshot', 'control snapshot');
   control.send({ type: 'set_settings', convergence: 2 });
   const refused = await control.next((m) => m.type === 'error', 'error for an out-of-range setting');

@@ -1,21 +1,32 @@
 /**
  * WebSocket endpoints:
- *   /ws/sessions/{id}[?token=CONTROL][&format=json] — one session's live status; with the control
- *     token also the capture client's channel (`chunk_uploaded`, credential refreshes).
- *   /ws/events[?token=ADMIN][&format=json] — for dashboards: a snapshot of the newest sessions and the
- *     pool, then every session change and the pool's load each second.
- * Upgrades copy what they need from `req` synchronously and answer 4xx JSON for bad requests.
+ *   /ws/sessions/{id}[?format=json] — one session's live status; with the control token also the
+ *     capture client's channel (`chunk_uploaded`, `set_settings`, credential refreshes).
+ *   /ws/events[?format=json] — for dashboards (the admin token where one is set): a snapshot of the
+ *     newest sessions and the pool, then every session change and the pool's load each second.
+ * A token travels in `Authorization: Bearer …` or, from browsers, as the offered subprotocol
+ * `bearer.{base64url}` beside `stereospot` (protocol/messages.ts `socketProtocols`) — never in the URL,
+ * which proxies log: `?token=` is refused. Upgrades copy what they need from `req` synchronously,
+ * check the Origin (pages of other sites get nothing) and answer 4xx JSON for bad requests.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
 import { chunkKey, isValidChunkIndex, isValidId } from '../../protocol/keys.ts';
-import { CloseCode, type ChunkUploadedMessage, type ClientMessage } from '../../protocol/messages.ts';
+import {
+  CloseCode,
+  offersSocketProtocol,
+  SOCKET_PROTOCOL,
+  tokenFromProtocols,
+  type ChunkUploadedMessage,
+  type ClientMessage,
+} from '../../protocol/messages.ts';
 import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { checkSettings } from '../../protocol/settings.ts';
 import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
-import { checkOrigin, isAdmin } from '../http/guard.ts';
+import { bearerOf, checkOrigin, isAdmin } from '../http/guard.ts';
+import { baseUrlFromHeaders } from '../http/route.ts';
 import { playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
@@ -32,12 +43,6 @@ function reject(res: HttpResponse, error: HttpError): void {
     res.writeHeader('Content-Type', 'application/json');
     res.end(JSON.stringify(error.body()));
   });
-}
-
-function baseUrl(headers: Map<string, string>, configured: string | null): string {
-  if (configured) return configured;
-  const proto = headers.get('x-forwarded-proto') === 'https' ? 'https' : 'http';
-  return `${proto}://${headers.get('x-forwarded-host') ?? headers.get('host') ?? 'localhost'}`;
 }
 
 export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub): void {
@@ -63,20 +68,30 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
       res.onAborted(() => (aborted = true));
       // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
       // session's status, which names its playlist).
+      let base: string;
       try {
         checkOrigin(headers, config);
+        base = baseUrlFromHeaders(headers, config.publicBaseUrl);
       } catch (error) {
         reject(res, error as HttpError);
         return;
       }
+      if (query.has('token')) {
+        reject(res, new HttpError(400, 'token_in_url', 'send the token in Authorization: Bearer … or as the subprotocol bearer.{base64url} beside "stereospot", not in the URL (proxies log URLs)', 'token'));
+        return;
+      }
+      const token = bearerOf(headers) ?? tokenFromProtocols(protocol);
+      // Answer with our protocol when it was offered (browsers require one of theirs back); never the token.
+      const chosen = offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '';
+      const upgrade = (data: SocketData) => res.cork(() => res.upgrade(data, key, chosen, extensions, context));
       const format = query.get('format') === 'json' ? 'json' : 'msgpack';
-      const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: baseUrl(headers, config.publicBaseUrl), closed: false };
+      const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: base, closed: false };
       if (kind === 'events') {
-        if (!isAdmin(query.get('token'), config.adminToken)) {
-          reject(res, new HttpError(401, 'unauthorized', 'the dashboard socket needs the admin token (?token=)'));
+        if (!isAdmin(token, config.adminToken)) {
+          reject(res, new HttpError(401, 'unauthorized', 'the dashboard socket needs the admin token (Authorization: Bearer …, or the subprotocol bearer.{base64url})'));
           return;
         }
-        res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+        upgrade(data);
         return;
       }
       const sessionId = url.slice('/ws/sessions/'.length);
@@ -85,21 +100,24 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         return;
       }
       data.sessionId = sessionId;
-      const token = query.get('token');
       if (token !== null) {
-        const check = deps.signer.verify(token, 'control', sessionId);
-        if (!check.ok) {
-          reject(res, new HttpError(401, `token_${check.reason}`, 'the control token is not valid for this session'));
-          return;
+        // The session's control token, or the admin token (which may act on any session).
+        if (config.adminToken !== null && isAdmin(token, config.adminToken)) data.control = true;
+        else {
+          const check = deps.signer.verify(token, 'control', sessionId);
+          if (!check.ok) {
+            reject(res, new HttpError(401, `token_${check.reason}`, 'the control token is not valid for this session'));
+            return;
+          }
+          data.control = true;
         }
-        data.control = true;
       }
       sessions
         .find(sessionId)
         .then((view) => {
           if (aborted) return;
           if (!view) reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
-          else res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+          else upgrade(data);
         })
         .catch((error: unknown) => {
           log.error('socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
@@ -175,7 +193,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     }
     if (msg.type === 'set_settings') {
       if (!data.control) {
-        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'set_settings needs the control token (?token=)');
+        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'set_settings needs the control token');
       }
       const check = checkSettings(msg as unknown as Record<string, unknown>);
       if (!check.ok) {
@@ -195,7 +213,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     }
     if (msg.type === 'chunk_uploaded') {
       if (!data.control) {
-        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'chunk_uploaded needs the control token (?token=)');
+        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'chunk_uploaded needs the control token');
       }
       void announce(ws, msg);
       return;

@@ -2,8 +2,11 @@
  * A JSON WebSocket that comes back: on an unexpected close it reconnects with a growing delay
  * (0.5 s … 8 s) and says so, so a page shows "connection lost — retrying" instead of freezing when
  * the server goes away, and resumes (the server's snapshot on open) when it returns. Close codes that
- * mean "do not come back" (the session is unknown, the token is wrong) end it.
+ * mean "do not come back" (the session is unknown, the token is wrong) end it. A token rides in the
+ * offered subprotocols (see protocol/messages.ts), never in the URL.
  */
+import { socketProtocols } from '../../protocol/messages.ts';
+
 export type SocketState = 'connecting' | 'open' | 'offline' | 'closed';
 
 export interface JsonSocketEvents<In> {
@@ -16,6 +19,8 @@ const FINAL_CODES = new Set([4000, 4400, 4401, 4404]);
 
 export class JsonSocket<In, Out = unknown> {
   readonly #url: string;
+  /** Offered on every connect: ours and, with a token, the token (never put in the URL). */
+  readonly #protocols: string[];
   readonly #events: JsonSocketEvents<In>;
   #ws: WebSocket | null = null;
   #attempt = 0;
@@ -29,8 +34,9 @@ export class JsonSocket<In, Out = unknown> {
    * `giveUpBeforeOpen`: when the very first connection is refused, stop (state `closed`, code 1006)
    * instead of retrying — for sockets whose upgrade checks a token the user typed.
    */
-  constructor(url: string, events: JsonSocketEvents<In>, options: { giveUpBeforeOpen?: boolean } = {}) {
+  constructor(url: string, events: JsonSocketEvents<In>, options: { giveUpBeforeOpen?: boolean; token?: string | null } = {}) {
     this.#url = url;
+    this.#protocols = socketProtocols(options.token);
     this.#events = events;
     this.#giveUpBeforeOpen = options.giveUpBeforeOpen ?? false;
     this.#connect();
@@ -55,7 +61,7 @@ export class JsonSocket<In, Out = unknown> {
 
   #connect(): void {
     this.#events.state('connecting', { attempt: this.#attempt });
-    const ws = new WebSocket(this.#url);
+    const ws = new WebSocket(this.#url, this.#protocols);
     this.#ws = ws;
     ws.onopen = () => {
       this.#everOpened = true;

@@ -53,7 +53,7 @@ export class SettingsPanel {
 
   #connect(token: string): void {
     this.#socket?.close();
-    const url = `${socketBase()}/ws/sessions/${encodeURIComponent(this.#sessionId)}?format=json&token=${encodeURIComponent(token)}`;
+    const url = `${socketBase()}/ws/sessions/${encodeURIComponent(this.#sessionId)}?format=json`;
     this.#note.textContent = 'connecting…';
     this.#socket = new JsonSocket<ServerMessage, SetSettingsMessage>(url, {
       message: (message) => {
@@ -75,7 +75,7 @@ export class SettingsPanel {
           this.#enable(false, 'refused: is the control token right for this session?');
         } else if (state === 'closed' && detail.code !== undefined) this.#enable(false, detail.reason || 'closed');
       },
-    }, { giveUpBeforeOpen: true });
+    }, { giveUpBeforeOpen: true, token });
   }
 
   #enable(on: boolean, note: string): void {

@@ -2,7 +2,7 @@
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import type { Test } from 'tap';
-import type { ServerMessage } from '../../../protocol/messages.ts';
+import { socketProtocols, type ServerMessage } from '../../../protocol/messages.ts';
 
 export interface TestSocket {
   ws: WebSocket;
@@ -12,8 +12,9 @@ export interface TestSocket {
   send(message: unknown, format?: 'msgpack' | 'json'): void;
 }
 
-export async function openSocket(t: Test, url: string): Promise<TestSocket> {
-  const ws = new WebSocket(url);
+/** Opens `url`; a `token` (control or admin) is offered as a subprotocol, as the clients do. */
+export async function openSocket(t: Test, url: string, token?: string): Promise<TestSocket> {
+  const ws = new WebSocket(url, socketProtocols(token));
   const messages: ServerMessage[] = [];
   const waiters = new Set<() => void>();
   ws.on('message', (data, isBinary) => {
