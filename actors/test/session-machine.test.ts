@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { fromCallback } from 'xstate';
 import { SessionRegistry, toRecord } from '../registry.ts';
 import { renderPlaylist } from '../playlist.ts';
+import { announceLimit, listedCount, UNSEEN_MARGIN } from '../chunks.ts';
 import { sessionMachine, type ProcessChunkInput, type ProcessResult, type SessionEvent } from '../session-machine.ts';
 import type { SessionChange, SessionView } from '../changes.ts';
 import type { SessionConfig, SessionRecord } from '../types.ts';
@@ -188,4 +189,23 @@ t.test('a record from before settings existed resumes with the defaults', async 
   const { settings: _settings, ...old } = toRecord(base.view());
   const h = harness(t, { restored: { ...old, sessionId: 's1' } as SessionRecord });
   t.same(h.view().context.settings, { strength: 0.03, convergence: 0 });
+});
+
+t.test('an ending announces at most the chunks seen plus a margin, whatever its sender claims', async (t) => {
+  const h = harness(t, { config: { settleTimeoutMs: 20 } });
+  h.setAuto((input) => ok(input.index));
+  h.upload(0);
+  h.upload(1);
+  // A bus message (or any caller past the HTTP check) naming 300 000 chunks: bounded here too.
+  h.send({ type: 'END', expectedChunks: 300_000 });
+  t.equal(h.view().context.expectedChunks, 2 + UNSEEN_MARGIN, 'two seen plus the margin');
+  await h.until(() => h.view().phase === 'ended', 'ended after the settle timeout');
+  t.equal(listedCount(h.view().context.chunks), 2 + UNSEEN_MARGIN, 'so the closed playlist lists two segments and at most the margin in gaps');
+});
+
+t.test('announceLimit: what was seen plus the margin, and no more than the session is old', async (t) => {
+  const chunks = { 0: { index: 0, status: 'ready', attempts: 1, uploadedAt: 0 }, 4: { index: 4, status: 'ready', attempts: 1, uploadedAt: 0 } } as const;
+  t.equal(announceLimit(chunks, 0, 1_000_000, 2), 5 + UNSEEN_MARGIN, 'an old session: five seen (0…4) plus the margin');
+  t.equal(announceLimit(chunks, 0, 4_000, 2), 5 + 4, 'a 4-s session at 2-s chunks: two more chunks of age, plus two');
+  t.equal(announceLimit({}, 0, 0, 2), 2, 'a new session with nothing seen');
 });
