@@ -34,6 +34,14 @@ export function expectedLength(chunks: ChunkMap, expectedChunks: number | null):
   return Math.max(max + 1, expectedChunks ?? 0);
 }
 
+/** The longest error a chunk record keeps (a decoder's message can be long; the record is not a log). */
+export const MAX_ERROR_CHARS = 500;
+
+/** An error message cut to what a record keeps. */
+export function clipError(message: string): string {
+  return message.length <= MAX_ERROR_CHARS ? message : `${message.slice(0, MAX_ERROR_CHARS - 1)}…`;
+}
+
 /**
  * How many chunks an ending may announce beyond the highest one seen: a client's last uploads whose
  * events are still on their way (the ending's bucket reconcile finds them). Nothing more: every

@@ -5,3 +5,4 @@ export * from './timeline.ts';
 export * from './changes.ts';
 export * from './session-machine.ts';
 export * from './registry.ts';
+export * from './validate.ts';

@@ -12,7 +12,7 @@
  * - the playlist lists the settled prefix only (see chunks.ts `listedCount`), so it is append-only.
  */
 import { assign, enqueueActions, fromCallback, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { allSettled, expectedLength, isSettled, planDispatch, retryDelay, seenLength, UNSEEN_MARGIN } from './chunks.ts';
+import { allSettled, clipError, expectedLength, isSettled, planDispatch, retryDelay, seenLength, UNSEEN_MARGIN } from './chunks.ts';
 import {
   newSessionData,
   type ChunkRecord,
@@ -147,7 +147,7 @@ export const sessionMachine = setup({
       const chunk: ChunkRecord = {
         ...(prev ?? { index: event.index, attempts: 0, uploadedAt: now }),
         status: 'failed',
-        error: event.reason,
+        error: clipError(event.reason),
       };
       return { chunks: { ...context.chunks, [event.index]: chunk }, lastChunkAt: now };
     }),
@@ -205,7 +205,7 @@ export const sessionMachine = setup({
       }
       if (!result.permanent && chunk.attempts < context.config.maxAttempts) {
         enqueue.assign({
-          chunks: { ...context.chunks, [event.index]: { ...chunk, status: 'queued', retryPending: true, error: result.error } },
+          chunks: { ...context.chunks, [event.index]: { ...chunk, status: 'queued', retryPending: true, error: clipError(result.error) } },
         });
         enqueue.raise(
           { type: 'RETRY_CHUNK', index: event.index },
@@ -214,7 +214,7 @@ export const sessionMachine = setup({
         return;
       }
       enqueue.assign({
-        chunks: { ...context.chunks, [event.index]: { ...chunk, status: 'failed', retryPending: false, error: result.error } },
+        chunks: { ...context.chunks, [event.index]: { ...chunk, status: 'failed', retryPending: false, error: clipError(result.error) } },
       });
     }),
 

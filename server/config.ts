@@ -155,7 +155,8 @@ export function loadConfig(env: Env = process.env): Config {
     depthWarmupFrames: int('DEPTH_WARMUP_FRAMES', 15, 0, 120),
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
     redisUrl: str('REDIS_URL'),
-    nodeId: str('NODE_ID') ?? `${os.hostname()}-${process.pid}`,
+    // A host name may hold characters a node id may not (the bus checks ids): those become '-'.
+    nodeId: str('NODE_ID') ?? `${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 80)}-${process.pid}`,
     sessionLeaseSeconds: num('SESSION_LEASE_SECONDS', 10, 1, 300),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),
     chunkMaxAttempts: int('CHUNK_MAX_ATTEMPTS', 3, 1, 10),
@@ -196,6 +197,10 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HOST=${config.host} would serve every session to anyone who reaches this machine: set ADMIN_TOKEN (16+ characters) to open it beyond loopback, or leave HOST unset (127.0.0.1)`);
   }
   if (config.adminToken !== null && config.adminToken.length < 16) problems.push('ADMIN_TOKEN must be at least 16 characters');
+  if (!/^[A-Za-z0-9_.-]{1,100}$/.test(config.nodeId)) problems.push('NODE_ID must be 1–100 letters, digits, dots, dashes or underscores');
+  // The bus is sealed with a key derived from the signing secret, which every node must share.
+  if (config.redisUrl !== null && config.signingSecret === null) problems.push('REDIS_URL needs SIGNING_SECRET (the same on every node: bus messages are sealed with it)');
+  if (config.signingSecret !== null && Buffer.byteLength(config.signingSecret) < 16) problems.push('SIGNING_SECRET must be at least 16 bytes');
   if (profile === 'aws') {
     // One message naming every missing key (the original system's names).
     const required: Array<[string, string | null]> = [

@@ -14,6 +14,7 @@ import { Metrics } from './metrics.ts';
 import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
+import { BusSeal } from './cluster/seal.ts';
 import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions.ts';
 import { loadUws } from './uws-native.ts';
 
@@ -48,7 +49,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     signer = local.signer;
   }
   // Several nodes: the cross-node bus (a node without REDIS_URL runs alone, exactly as before).
-  const bus = config.redisUrl ? await RedisBus.connect(config.redisUrl, config.nodeId, log.child({ component: 'bus' })) : null;
+  // Its messages are sealed with a key derived from the signing secret (config.ts requires one with REDIS_URL).
+  const bus = config.redisUrl
+    ? await RedisBus.connect(config.redisUrl, config.nodeId, log.child({ component: 'bus' }), new BusSeal(signer.derive('bus')))
+    : null;
   if (bus) log.info('cross-node bus connected', { node_id: config.nodeId });
   let pool = options.pool;
   if (!pool) {

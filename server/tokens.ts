@@ -57,6 +57,11 @@ export class TokenSigner {
     return { ok: true };
   }
 
+  /** A key for another use (`label`, e.g. 'bus'), derived from the secret: never the secret itself. */
+  derive(label: string): Buffer {
+    return this.#mac(`stereospot key derivation\n${label}`);
+  }
+
   /** Signature for a URL path that expires at `exp` (seconds since epoch). */
   signPath(pathname: string, exp: number): string {
     return this.#mac(`${pathname}\n${exp}`).toString('base64url');

@@ -4,11 +4,17 @@
  * owner's truth — its sockets, its dashboards, its blocking playlist reloads. Also: commands from node
  * to node (request/reply on a channel per node), and presence (a key per node, expiring unless the node
  * renews it, holding its load). Redis (`REDIS_URL`); without it a node runs alone and there is no bus.
+ *
+ * Nothing from Redis is trusted: every message and presence value is sealed with the nodes' shared key
+ * (seal.ts) and checked against its type (messages.ts) before any handler sees it; what fails is
+ * dropped, counted and logged (at most once a minute per reason).
  */
 import { Redis } from 'ioredis';
 import type { SessionChange } from '../../actors/index.ts';
 import type { SessionRecord, StereoMode, StereoSettings } from '../../actors/types.ts';
 import { errorMessage, type Logger } from '../log.ts';
+import { changeMessageProblem, commandProblem, NODE_ID, nodeLoadProblem, replyProblem } from './messages.ts';
+import type { BusSeal } from './seal.ts';
 
 /** One session change as the owner saw it. Ordered per session by (token, seq). */
 export interface SessionChangeMessage {
@@ -74,22 +80,38 @@ type NodeMessage =
   | { kind: 'command'; id: string; from: string; command: SessionCommand }
   | { kind: 'reply'; id: string; reply: CommandReply };
 
+/** A node-to-node message: a command from a node (checked whole) or the reply to one of ours. */
+function nodeMessageProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'message must be an object';
+  const m = value as Record<string, unknown>;
+  if (typeof m.id !== 'string' || m.id.length > 200) return 'id must be a string of at most 200 characters';
+  if (m.kind === 'reply') return replyProblem(m.reply);
+  if (m.kind !== 'command') return 'kind must be command or reply';
+  if (typeof m.from !== 'string' || !NODE_ID.test(m.from)) return 'from must be a node id';
+  return commandProblem(m.command);
+}
+
 export class RedisBus implements ClusterBus {
   readonly #pub: Redis;
   readonly #sub: Redis;
   readonly #nodeId: string;
   readonly #log: Logger;
+  readonly #seal: BusSeal;
+  /** Messages dropped, by reason (a bad seal, a stale one, a payload that is not what it claims). */
+  readonly refused = new Map<string, number>();
+  readonly #lastWarned = new Map<string, number>();
   readonly #handlers: Array<(message: SessionChangeMessage) => void> = [];
   readonly #waiting = new Map<string, (reply: CommandReply) => void>();
   #commandHandler: ((command: SessionCommand) => Promise<CommandReply>) | null = null;
   #nextId = 0;
   #closed = false;
 
-  private constructor(pub: Redis, sub: Redis, nodeId: string, log: Logger) {
+  private constructor(pub: Redis, sub: Redis, nodeId: string, log: Logger, seal: BusSeal) {
     this.#pub = pub;
     this.#sub = sub;
     this.#nodeId = nodeId;
     this.#log = log;
+    this.#seal = seal;
     sub.on('message', (channel: string, text: string) => {
       if (channel === CHANNEL) this.#deliver(text);
       else this.#onNodeMessage(text);
@@ -102,7 +124,7 @@ export class RedisBus implements ClusterBus {
   }
 
   /** Connects both clients (publishing and subscribed) and subscribes; rejects when Redis cannot be reached. */
-  static async connect(url: string, nodeId: string, log: Logger): Promise<RedisBus> {
+  static async connect(url: string, nodeId: string, log: Logger, seal: BusSeal): Promise<RedisBus> {
     const options = { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: `stereospot-${nodeId}` };
     const pub = new Redis(url, options);
     const sub = new Redis(url, options);
@@ -114,12 +136,12 @@ export class RedisBus implements ClusterBus {
       sub.disconnect();
       throw new Error(`cannot reach Redis at ${url}: ${errorMessage(error)}`);
     }
-    return new RedisBus(pub, sub, nodeId, log);
+    return new RedisBus(pub, sub, nodeId, log, seal);
   }
 
   publish(message: SessionChangeMessage): void {
     if (this.#closed) return;
-    this.#pub.publish(CHANNEL, JSON.stringify(message)).catch((error: unknown) => {
+    this.#pub.publish(CHANNEL, this.#seal.seal(CHANNEL, message)).catch((error: unknown) => {
       this.#log.warn('bus publish failed (other nodes catch up from the store)', { session_id: message.sessionId, error: errorMessage(error) });
     });
   }
@@ -141,7 +163,7 @@ export class RedisBus implements ClusterBus {
         resolve(reply);
       });
       const message: NodeMessage = { kind: 'command', id, from: this.#nodeId, command };
-      this.#pub.publish(nodeChannel(to), JSON.stringify(message)).catch((error: unknown) => {
+      this.#pub.publish(nodeChannel(to), this.#seal.seal(nodeChannel(to), message)).catch((error: unknown) => {
         clearTimeout(timer);
         this.#waiting.delete(id);
         reject(error instanceof Error ? error : new Error(String(error)));
@@ -155,7 +177,8 @@ export class RedisBus implements ClusterBus {
 
   async announce(load: NodeLoad, ttlMs: number): Promise<void> {
     if (this.#closed) return;
-    await this.#pub.set(PRESENCE_PREFIX + this.#nodeId, JSON.stringify(load), 'PX', Math.max(1, Math.round(ttlMs)));
+    const key = PRESENCE_PREFIX + this.#nodeId;
+    await this.#pub.set(key, this.#seal.seal(key, load), 'PX', Math.max(1, Math.round(ttlMs)));
   }
 
   async nodes(): Promise<NodeLoad[]> {
@@ -169,15 +192,13 @@ export class RedisBus implements ClusterBus {
     if (keys.length === 0) return [];
     const values = await this.#pub.mget(...keys);
     const nodes: NodeLoad[] = [];
-    for (const value of values) {
-      if (value === null) continue; // expired between SCAN and MGET
-      try {
-        const load = JSON.parse(value) as NodeLoad;
-        if (typeof load.nodeId === 'string' && Number.isFinite(load.workers) && Number.isFinite(load.sessions)) nodes.push(load);
-      } catch {
-        // not ours: ignored
-      }
-    }
+    values.forEach((value, i) => {
+      if (value === null) return; // expired between SCAN and MGET
+      const key = keys[i]!;
+      // Announced presence is renewed well within MAX_AGE_MS; an older value is a node that stopped.
+      const load = this.#open(key, value, (p) => nodeLoadProblem(p, key.slice(PRESENCE_PREFIX.length))) as NodeLoad | null;
+      if (load) nodes.push(load);
+    });
     return nodes;
   }
 
@@ -188,13 +209,24 @@ export class RedisBus implements ClusterBus {
     await Promise.allSettled([this.#sub.quit(), this.#pub.quit()]);
   }
 
-  #onNodeMessage(text: string): void {
-    let message: NodeMessage;
-    try {
-      message = JSON.parse(text) as NodeMessage;
-    } catch {
-      return;
+  /** The payload of a sealed text received on `where` when it verifies and passes `check`; null (counted) otherwise. */
+  #open(where: string, text: string, check: (payload: unknown) => string | null): unknown {
+    const opened = this.#seal.open(where, text);
+    const problem = opened.ok ? check(opened.payload) : opened.reason;
+    if (problem === null && opened.ok) return opened.payload;
+    const reason = opened.ok ? 'invalid' : opened.reason;
+    this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
+    const now = Date.now();
+    if (now - (this.#lastWarned.get(reason) ?? 0) > 60_000) {
+      this.#lastWarned.set(reason, now);
+      this.#log.warn('bus message refused', { where, reason, problem: problem?.slice(0, 200), refused: this.refused.get(reason) });
     }
+    return null;
+  }
+
+  #onNodeMessage(text: string): void {
+    const message = this.#open(nodeChannel(this.#nodeId), text, nodeMessageProblem) as NodeMessage | null;
+    if (!message) return;
     if (message.kind === 'reply') {
       this.#waiting.get(message.id)?.(message.reply);
       this.#waiting.delete(message.id);
@@ -203,21 +235,28 @@ export class RedisBus implements ClusterBus {
     const handler = this.#commandHandler;
     const answer = (reply: CommandReply) => {
       const out: NodeMessage = { kind: 'reply', id: message.id, reply };
-      void this.#pub.publish(nodeChannel(message.from), JSON.stringify(out)).catch(() => undefined);
+      const channel = nodeChannel(message.from);
+      void this.#pub.publish(channel, this.#seal.seal(channel, out)).catch(() => undefined);
     };
     if (!handler) return answer({ ok: false, error: 'this node takes no commands' });
-    handler(message.command).then(answer, (error: unknown) => answer({ ok: false, error: errorMessage(error) }));
+    let running: Promise<CommandReply>;
+    try {
+      running = handler(message.command);
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    running.then(answer, (error: unknown) => answer({ ok: false, error: errorMessage(error).slice(0, 500) }));
   }
 
   #deliver(text: string): void {
-    let message: SessionChangeMessage;
-    try {
-      message = JSON.parse(text) as SessionChangeMessage;
-    } catch {
-      this.#log.warn('bus message is not JSON: ignored');
-      return;
+    const message = this.#open(CHANNEL, text, changeMessageProblem) as SessionChangeMessage | null;
+    if (!message || message.from === this.#nodeId) return;
+    for (const handler of this.#handlers) {
+      try {
+        handler(message);
+      } catch (error) {
+        this.#log.error('bus message handler failed', { session_id: message.sessionId, error: errorMessage(error) });
+      }
     }
-    if (message.from === this.#nodeId) return;
-    for (const handler of this.#handlers) handler(message);
   }
 }
