@@ -9,6 +9,7 @@
  *     the load generator and the transport reach with no work at all (the ceiling).
  * Prints one JSON line with the URLs, then runs until SIGTERM.
  */
+import { BENCH_LIMITS } from './limits.ts';
 import http from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,7 +38,7 @@ export interface ControlTargets {
 const { values } = parseArgs({ options: { segments: { type: 'string', default: '60' }, gzip: { type: 'boolean', default: false } } });
 const segments = Number(values.segments);
 
-const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-control-')) }), {
+const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-control-')) }), {
   log: createLogger('server', memorySink('warn')),
   pool: new FakePool(2),
 });

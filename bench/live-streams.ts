@@ -5,6 +5,7 @@
  * does; and readiness as the dashboard socket reports it. A chunk's latency runs from its cut (the moment
  * its last frame would have been captured) to its segment reported ready.
  */
+import { BENCH_LIMITS } from './limits.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,7 +49,7 @@ export class LiveServer {
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', ...BENCH_LIMITS, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {

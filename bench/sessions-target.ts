@@ -7,6 +7,7 @@
  * once). Clients run in this process too, so nothing they hold is counted: the memory figures are read
  * only after their requests have finished.
  */
+import { BENCH_LIMITS } from './limits.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +41,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-sessions-'));
-const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
 
 function memory(): { heap: number; rss: number } {
   gc!();
@@ -84,7 +85,7 @@ for (let i = 0; i < 20; i++) warm.push(await timeList(server.url));
 await server.close();
 
 const t1 = performance.now();
-const restarted = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const restarted = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
 const restartMs = performance.now() - t1;
 const listAfterRestartMs = await timeList(restarted.url);
 await restarted.close();

@@ -62,7 +62,7 @@ export class HttpChunkUploader implements ChunkUploader {
         } catch {
           // not JSON
         }
-        return { ok: false, error: message, permanent: res.status < 500 };
+        return { ok: false, error: message, permanent: res.status < 500 && res.status !== 408 && res.status !== 429 };
       },
       (attempt, error) => this.#onRetry(index, attempt, error),
     );

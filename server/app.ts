@@ -8,6 +8,7 @@ import type { Adapters } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { HttpError } from './http/errors.ts';
 import { requireAdmin } from './http/guard.ts';
+import { Admission } from './admission.ts';
 import { route } from './http/route.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { CONTENT_TYPE, type Metrics } from './metrics.ts';
@@ -81,6 +82,7 @@ export class StereoSpotApp {
       log: opts.log.child({ component: 'http' }),
       controlToken: (id) => opts.signer.issue('control', id, Date.now() + 24 * 3600 * 1000),
       poolStats: () => opts.pool.stats(),
+      admission: new Admission(opts.config.limits, this.#metrics),
     };
     this.#registerMetrics(deps);
     this.#mountRoutes(deps);
@@ -90,6 +92,7 @@ export class StereoSpotApp {
     });
     const publisher = new OrderedPublisher(opts.log.child({ component: 'ws' }));
     this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
+      if (view.phase === 'ended') deps.admission.ended(sessionId);
       if (this.#hub.hasDashboards) this.#hub.publishDashboard(toDashboardMessage(view));
       if (!this.#hub.hasSubscribers(sessionId)) return;
       publisher.enqueue(sessionId, async () => {

@@ -43,6 +43,15 @@ export interface Config {
   /** Chunks of one session processed at once (defaults to the pool's worker count). */
   readonly sessionMaxInFlight: number | null;
   readonly maxChunkBytes: number;
+  /** Caps on what clients hold at once (admission.ts). */
+  readonly limits: {
+    readonly sessionsPerClient: number;
+    readonly sessionsTotal: number;
+    readonly uploadsPerSession: number;
+    readonly uploadsTotal: number;
+  };
+  /** Behind a load balancer: the client address is the last X-Forwarded-For entry. */
+  readonly trustProxy: boolean;
   readonly uploadTokenSeconds: number;
   readonly segmentUrlSeconds: number;
   readonly signingSecret: string | null;
@@ -163,6 +172,13 @@ export function loadConfig(env: Env = process.env): Config {
     chunkRetryDelayMs: int('CHUNK_RETRY_DELAY_MS', 250, 1, 60_000),
     sessionMaxInFlight: maxInFlight,
     maxChunkBytes: int('MAX_CHUNK_BYTES', 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    limits: {
+      sessionsPerClient: int('MAX_SESSIONS_PER_CLIENT', 16, 1, 1_000_000),
+      sessionsTotal: int('MAX_LIVE_SESSIONS', 1000, 1, 10_000_000),
+      uploadsPerSession: int('MAX_UPLOADS_PER_SESSION', 4, 1, 64),
+      uploadsTotal: int('MAX_UPLOADS', 64, 1, 100_000),
+    },
+    trustProxy: bool('TRUST_PROXY', false),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),
     signingSecret: str('SIGNING_SECRET'),

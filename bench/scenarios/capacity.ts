@@ -13,6 +13,7 @@
  * grows chunk after chunk). Levels double until one falls behind, then bisect: the capacity is the
  * largest level held below the smallest one lost.
  */
+import { BENCH_LIMITS } from '../limits.ts';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -136,7 +137,7 @@ async function startCluster(n: number, pin: boolean, cpus: number, dir: string, 
   for (let i = 0; i < n; i++) {
     const port = await freePort();
     const env = {
-      ...process.env, ...aws.env, REDIS_URL: redis, NODE_ID: `node-${i + 1}`, PORT: String(port), HOST: '127.0.0.1',
+      ...process.env, ...aws.env, ...BENCH_LIMITS, REDIS_URL: redis, NODE_ID: `node-${i + 1}`, PORT: String(port), HOST: '127.0.0.1',
       GPU_POOL_WORKERS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', DATA_DIR: path.join(dir, `node-${port}`),
     };
     const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];

@@ -14,6 +14,12 @@ export interface ObjectInfo {
 export interface ObjectStore {
   /** Writes the whole object atomically: readers see the old object or the new one, never a part. */
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * The same from a body that arrives in pieces (an upload), without holding it whole: the object
+   * appears only when `body` ended; if the iteration throws, nothing is stored and the error is rethrown.
+   * Resolves with the object's size.
+   */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<number>;
   /** The object's bytes, or undefined when it does not exist. */
   get(key: string): Promise<Uint8Array | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;

@@ -6,12 +6,15 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly field?: string;
+  /** Seconds a client should wait before retrying (sent as Retry-After), for 429 and 503. */
+  readonly retryAfter?: number;
 
-  constructor(status: number, code: string, message: string, field?: string) {
+  constructor(status: number, code: string, message: string, field?: string, retryAfter?: number) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.retryAfter = retryAfter;
   }
 
   body(): ErrorBody {
@@ -35,6 +38,7 @@ export const STATUS_TEXT: Record<number, string> = {
   411: 'Length Required',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

@@ -1,5 +1,6 @@
 /** What the HTTP and WebSocket handlers are given by the composition root. */
 import type { Adapters } from '../adapters/ports.ts';
+import type { Admission } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -19,4 +20,6 @@ export interface RouteDeps {
   controlToken(sessionId: string): string;
   /** Health of the GPU pool for /healthz and /metrics. */
   poolStats(): Record<string, number>;
+  /** Caps on live sessions and uploads in progress. */
+  admission: Admission;
 }

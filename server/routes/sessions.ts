@@ -14,6 +14,7 @@ import { NotOwnerError, type ListCursor } from '../sessions.ts';
 import { announceLimit, seenLength } from '../../actors/chunks.ts';
 import { authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';
+import { clientAddress } from '../admission.ts';
 
 const BODY_LIMIT = 16 * 1024;
 
@@ -55,8 +56,11 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
   const check = checkSettings(body);
   if (!check.ok) throw new HttpError(400, `invalid_${check.field}`, check.message, check.field);
   const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
+  const client = clientAddress(ctx.peer, ctx.header('x-forwarded-for'), deps.config.trustProxy);
+  deps.admission.checkCreate(client, deps.sessions.liveCount);
   const view = await deps.sessions.create(mode as StereoMode, fromSettingsWire(check.settings));
   const sessionId = view.context.sessionId;
+  deps.admission.created(client, sessionId);
   const upload = await deps.adapters.grants.issue(sessionId, base);
   const response: CreateSessionResponse = {
     session_id: sessionId,

@@ -3,7 +3,9 @@
  * with its status code and error body — and the server still answering /healthz during each.
  */
 import { spawn } from 'node:child_process';
+import { readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { CreateSessionResponse } from '../../protocol/messages.ts';
@@ -174,4 +176,80 @@ t.test('the capture client ends its session with its control token on a server w
   const status = (await (await fetch(`${server.url}/stream_sessions/${s.session_id}`)).json()) as { state: string };
   t.equal(status.state, 'ended');
   t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, {})).status, 401, 'while anyone else still may not');
+});
+
+/** A PUT of `total` bytes that sends only `sent` of them (an MP4 header first), until `finish` or `abort`. */
+function halfUpload(s: CreateSessionResponse, index: number, total: number, sent: number) {
+  if (s.upload.type !== 'http') throw new Error('expected an http upload target');
+  const url = new URL(s.upload.url_template.replace('{file}', `chunk_${String(index).padStart(5, '0')}.mp4`));
+  const head = fakeChunk(index);
+  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { Authorization: `Bearer ${s.upload.token}`, 'Content-Length': String(total) } });
+  const answer = new Promise<{ status: number; body: string }>((resolve) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', () => resolve({ status: 0, body: '' }));
+  });
+  req.write(head);
+  req.write(Buffer.alloc(sent - head.length));
+  return {
+    answer,
+    finish: () => req.end(Buffer.alloc(total - sent)),
+    abort: () => req.destroy(),
+  };
+}
+
+t.test('live sessions are capped per client address and in all, each refusal named and counted', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '3', MAX_LIVE_SESSIONS: '4' } });
+  const mine = [await createSession(server.url), await createSession(server.url), await createSession(server.url)];
+  const refused = await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' });
+  t.equal(refused.status, 429);
+  t.equal(refused.headers.get('retry-after'), '30');
+  t.match(await refused.json(), { error: 'too_many_sessions', message: /MAX_SESSIONS_PER_CLIENT/ });
+  await healthy(t, server);
+  t.equal((await post(endUrl(server, mine[0]!), {})).status, 204);
+  await until(async () => (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).status === 200, 'an ended session frees its share');
+  // Behind a proxy every request comes from its address: with TRUST_PROXY the client is the one it names.
+  const behindProxy = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '1', MAX_LIVE_SESSIONS: '2', TRUST_PROXY: 'true' } });
+  const from = (address: string) => fetch(`${behindProxy.url}/stream_sessions`, { method: 'POST', body: '{}', headers: { 'X-Forwarded-For': `10.9.9.9, ${address}` } });
+  t.equal((await from('198.51.100.1')).status, 200);
+  t.equal((await from('198.51.100.1')).status, 429, 'the address the proxy appended is the client');
+  t.equal((await from('198.51.100.2')).status, 200, 'another client has its own share');
+  const full = await from('198.51.100.3');
+  t.equal(full.status, 503);
+  t.match(await full.json(), { error: 'too_many_sessions', message: /MAX_LIVE_SESSIONS/ });
+  const metrics = await (await fetch(`${behindProxy.url}/metrics`)).text();
+  t.match(metrics, /stereospot_requests_refused_total\{reason="sessions_per_client"\} 1/);
+  t.match(metrics, /stereospot_requests_refused_total\{reason="sessions_total"\} 1/);
+  await healthy(t, behindProxy);
+});
+
+t.test('uploads are streamed to storage and capped per session and in all', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { MAX_UPLOADS_PER_SESSION: '1', MAX_UPLOADS: '2' } });
+  const [a, b, c] = [await createSession(server.url), await createSession(server.url), await createSession(server.url)];
+  const MiB = 1024 * 1024;
+  const first = halfUpload(a, 0, 24 * MiB, 12 * MiB);
+  // Streamed, not buffered: what was sent is already on disk, beside where the chunk will appear.
+  const dir = path.join(server.dataDir, 'objects', 'stream_input', a.session_id);
+  const partial = await until(async () => {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) if ((await stat(path.join(dir, name))).size >= 11 * MiB) return name;
+    return undefined;
+  }, 'the first 11 MiB written to storage while the upload goes on');
+  t.match(partial, /^chunk_00000\.mp4\.tmp-/, 'under a temporary name: the chunk appears only when complete');
+  const again = await putChunk(a, 1, fakeChunk(1));
+  t.match(again, { status: 429, json: { error: 'too_many_uploads', message: /MAX_UPLOADS_PER_SESSION/ } }, 'a second upload of the same session at once');
+  const second = halfUpload(b, 0, 4 * MiB, 2 * MiB);
+  await until(async () => (await readdir(path.join(server.dataDir, 'objects', 'stream_input', b.session_id)).catch(() => [])).length > 0, "b's upload under way");
+  t.match(await putChunk(c, 0, fakeChunk(0)), { status: 503, json: { error: 'too_many_uploads', message: /MAX_UPLOADS/ } }, 'a third upload on the server at once');
+  await healthy(t, server);
+  first.abort();
+  await until(async () => (await readdir(dir)).length === 0, 'an abandoned upload leaves nothing behind');
+  second.finish();
+  t.match(await second.answer, { status: 201 });
+  t.equal((await putChunk(c, 0, fakeChunk(0))).status, 201, 'slots free again once uploads end either way');
+  t.equal((await putChunk(a, 1, fakeChunk(1))).status, 201);
+  t.match(await (await fetch(`${server.url}/metrics`)).text(), /stereospot_requests_refused_total\{reason="uploads_per_session"\} 1/);
 });

@@ -3,6 +3,8 @@
  * the output bucket (`stream_output/…`). S3 writes are atomic per object; absent objects are undefined.
  */
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Readable } from 'node:stream';
 import { INPUT_PREFIX, OUTPUT_PREFIX } from '../../../protocol/keys.ts';
 import type { ObjectInfo, ObjectStore } from '../ports.ts';
 import { isNotFound } from './clients.ts';
@@ -36,6 +38,19 @@ export class S3ObjectStore implements ObjectStore {
       ContentType: contentType,
       ContentLength: body.byteLength,
     }));
+  }
+
+  /** Streamed as a multipart upload (5-MiB parts), so no body is held whole. */
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<number> {
+    let size = 0;
+    const counted = Readable.from((async function* count() {
+      for await (const piece of body) {
+        size += piece.byteLength;
+        yield piece;
+      }
+    })());
+    await new Upload({ client: this.s3, params: { Bucket: this.bucketOf(key), Key: key, Body: counted, ContentType: contentType }, queueSize: 1 }).done();
+    return size;
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

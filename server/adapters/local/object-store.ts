@@ -49,6 +49,25 @@ export class FsObjectStore implements ObjectStore {
     for (const listener of this.#listeners) listener(event);
   }
 
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, _contentType: string): Promise<number> {
+    let size = 0;
+    const write = writeFileAtomic(this.#path(key), (async function* count() {
+      for await (const piece of body) {
+        size += piece.byteLength;
+        yield piece;
+      }
+    })());
+    this.#writing.add(write);
+    try {
+      await write;
+    } finally {
+      this.#writing.delete(write);
+    }
+    const event = { key, size };
+    for (const listener of this.#listeners) listener(event);
+    return size;
+  }
+
   async get(key: string): Promise<Uint8Array | undefined> {
     try {
       return await readFile(this.#path(key));
