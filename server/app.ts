@@ -122,6 +122,7 @@ export class StereoSpotApp {
     m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s.created);
     m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s.segmentsReady);
     m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s.chunksFailed);
+    m.counterFrom('stereospot_sessions_removed_total', 'Ended sessions whose stored data was deleted after DATA_RETAIN_SECONDS (local profile)', () => this.#opts.adapters.counters?.().sessionsRemoved ?? 0);
     m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s.eventsDropped);
     m.gauge('stereospot_cluster_nodes', 'Server nodes known alive (this one included)', () => this.#opts.sessions.nodes.length);
     m.gauge('stereospot_sessions_running', 'Open sessions whose actor runs on this node', () => this.#opts.sessions.nodes[0]?.sessions ?? 0);

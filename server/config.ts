@@ -50,6 +50,8 @@ export interface Config {
     readonly uploadsPerSession: number;
     readonly uploadsTotal: number;
   };
+  /** Local profile: an ended session's files are deleted this long after it ended. */
+  readonly dataRetainSeconds: number;
   /** Behind a load balancer: the client address is the last X-Forwarded-For entry. */
   readonly trustProxy: boolean;
   readonly uploadTokenSeconds: number;
@@ -179,6 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
       uploadsTotal: int('MAX_UPLOADS', 64, 1, 100_000),
     },
     trustProxy: bool('TRUST_PROXY', false),
+    dataRetainSeconds: int('DATA_RETAIN_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),
     signingSecret: str('SIGNING_SECRET'),

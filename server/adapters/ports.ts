@@ -125,6 +125,8 @@ export interface Adapters {
   leases: SessionLeases;
   grants: UploadGrants;
   segmentUrls: SegmentUrls;
+  /** Counts of the adapters' own housekeeping for /metrics (the local profile: sessions deleted after retention). */
+  counters?: () => { sessionsRemoved?: number };
   /** Flushes and closes every adapter (the last step of shutdown). */
   close(): Promise<void>;
 }

@@ -253,3 +253,20 @@ t.test('uploads are streamed to storage and capped per session and in all', asyn
   t.equal((await putChunk(a, 1, fakeChunk(1))).status, 201);
   t.match(await (await fetch(`${server.url}/metrics`)).text(), /stereospot_requests_refused_total\{reason="uploads_per_session"\} 1/);
 });
+
+t.test("an ended session's files are deleted after DATA_RETAIN_SECONDS; a live one's are kept", async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { DATA_RETAIN_SECONDS: '1', SESSION_RETAIN_SECONDS: '1' } });
+  const ended = await createSession(server.url);
+  const live = await createSession(server.url);
+  for (const s of [ended, live]) t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
+  const files = (s: CreateSessionResponse) =>
+    Promise.all(['stream_input', 'stream_output'].map((p) => readdir(path.join(server.dataDir, 'objects', p, s.session_id)).catch(() => [] as string[]))).then((l) => l.flat());
+  await until(async () => (await files(ended)).some((n) => n.startsWith('seg_')) && (await files(live)).some((n) => n.startsWith('seg_')), 'both converted');
+  t.equal((await post(endUrl(server, ended), { chunks: 1 })).status, 204);
+  await until(async () => (await files(ended)).length === 0, 'the ended session’s chunks and segments deleted');
+  await until(async () => (await fetch(`${server.url}/stream_sessions/${ended.session_id}`)).status === 404, 'and its record: the session is gone');
+  t.ok((await files(live)).length >= 2, 'the live session keeps its chunk and segment, however old');
+  t.equal((await fetch(`${server.url}/stream_sessions/${live.session_id}`)).status, 200);
+  t.match(await (await fetch(`${server.url}/metrics`)).text(), /stereospot_sessions_removed_total 1/);
+  await healthy(t, server);
+});

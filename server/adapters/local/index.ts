@@ -13,6 +13,7 @@ import { LocalChunkQueue } from './queue.ts';
 import { LocalSegmentUrls } from './segment-urls.ts';
 import { MemoryLeases } from './leases.ts';
 import { FsSessionStore } from './session-store.ts';
+import { LocalRetention } from './retention.ts';
 
 export interface LocalAdapters extends Adapters {
   objects: FsObjectStore;
@@ -41,6 +42,7 @@ export async function createLocalAdapters(config: Config, log: Logger): Promise<
   const unsubscribe = objects.onCreated((event) => queue.push(event));
   const leases = new MemoryLeases();
   const sessions = new FsSessionStore(path.join(config.dataDir, 'sessions'), leases);
+  const retention = new LocalRetention(config.dataRetainSeconds, objects, sessions, log.child({ component: 'retention' }));
   return {
     objects,
     queue,
@@ -49,7 +51,9 @@ export async function createLocalAdapters(config: Config, log: Logger): Promise<
     signer,
     grants: new LocalUploadGrants(signer, config.uploadTokenSeconds, config.maxChunkBytes),
     segmentUrls: new LocalSegmentUrls(signer, config.segmentUrlSeconds),
+    counters: () => ({ sessionsRemoved: retention.removed }),
     async close() {
+      await retention.close();
       unsubscribe();
       await queue.close();
       await sessions.close();

@@ -2,7 +2,7 @@
  * The local profile's object store: one file per object under `{root}/`, written atomically.
  * Emits an object-created event after each write, like S3's notifications.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ObjectCreatedEvent, ObjectInfo, ObjectStore } from '../ports.ts';
 import { isNotFound, writeFileAtomic } from './fs-atomic.ts';
@@ -66,6 +66,12 @@ export class FsObjectStore implements ObjectStore {
     const event = { key, size };
     for (const listener of this.#listeners) listener(event);
     return size;
+  }
+
+  /** Deletes the folder of objects under `prefix` (e.g. `stream_input/{id}/`), whatever it holds. */
+  async removeFolder(prefix: string): Promise<void> {
+    if (!prefix.endsWith('/')) throw new TypeError(`a folder prefix ends with '/': ${JSON.stringify(prefix)}`);
+    await rm(this.#path(prefix.slice(0, -1)), { recursive: true, force: true });
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {

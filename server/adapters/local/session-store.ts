@@ -4,7 +4,7 @@
  * folder, every record is also kept in memory and kept current by create/save: listing 10 000 sessions
  * is a sort, not 10 000 file reads.
  */
-import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { isValidId } from '../../../protocol/keys.ts';
 import { SESSION_RECORD_VERSION, type SessionRecord } from '../../../actors/types.ts';
@@ -73,6 +73,13 @@ export class FsSessionStore implements SessionStore {
     const index = this.#index ?? (await (this.#indexing ??= this.#readAll()));
     this.#order ??= [...index.values()].sort((a, b) => a.createdAt - b.createdAt).map((r) => r.sessionId);
     return this.#order.map((id) => index.get(id)!);
+  }
+
+  /** Deletes a session's record (retention.ts, once it ended long enough ago); absent is fine. */
+  async remove(sessionId: string): Promise<void> {
+    await rm(this.#file(sessionId), { force: true });
+    if (this.#index?.delete(sessionId)) this.#order = null;
+    this.#writtenWhileIndexing.delete(sessionId);
   }
 
   #remember(record: SessionRecord): void {
