@@ -99,8 +99,9 @@ export class ChunkReader {
     try {
       // A file that cannot be written costs an I/O buffer (from memory), never the chunk.
       demuxer = (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ?? Demuxer.openSync(buffer, { format: CHUNK_FORMAT });
-    } catch (error) {
-      throw new ChunkInputError(`not a decodable video: ${(error as Error).message}`);
+    } catch {
+      // libav's own words stay here: a client's status names what is wrong in ours.
+      throw new ChunkInputError('not a decodable video: the MP4 could not be read (no moov box, or not an MP4)');
     }
     const video = demuxer.video();
     if (!video) {
@@ -133,9 +134,9 @@ export class ChunkReader {
     };
     try {
       return new ChunkReader(demuxer, video, audio, facts);
-    } catch (error) {
+    } catch {
       demuxer.closeSync();
-      throw new ChunkInputError(`not a decodable video: ${(error as Error).message}`);
+      throw new ChunkInputError('not a decodable video: its decoder could not be opened');
     }
   }
 
@@ -193,7 +194,7 @@ export class ChunkReader {
       yield* receive();
     } catch (error) {
       if (error instanceof ChunkInputError) throw error;
-      throw new ChunkInputError(`decoding failed: ${(error as Error).message}`);
+      throw new ChunkInputError(`decoding failed: the bitstream is broken (${(error as Error).name})`);
     } finally {
       frame.free();
       packet.free();

@@ -34,6 +34,7 @@ t.test('an MP4 of H.264 and AAC, as every capture client sends, opens', async (t
 t.test('another container is refused even when libav could read it', async (t) => {
   const mkv = await made(t, 'x.mkv', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-t', '0.3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
   t.throws(() => ChunkReader.open(mkv), ChunkInputError, 'Matroska is not an MP4');
+  t.throws(() => ChunkReader.open(mkv), { message: 'not a decodable video: the MP4 could not be read (no moov box, or not an MP4)' }, "named in our words, not libav's");
   const ts = await made(t, 'x.ts', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-t', '0.3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
   t.throws(() => ChunkReader.open(ts), ChunkInputError, 'MPEG-TS is not an MP4');
 });
