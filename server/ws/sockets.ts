@@ -10,7 +10,7 @@
  * check the Origin (pages of other sites get nothing) and answer 4xx JSON for bad requests.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_socket_context_t } from 'uWebSockets.js';
-import { chunkKey, isValidChunkIndex, isValidId } from '../../protocol/keys.ts';
+import { chunkKey, isValidId } from '../../protocol/keys.ts';
 import {
   CloseCode,
   offersSocketProtocol,
@@ -22,7 +22,7 @@ import {
 import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
-import { checkSettings } from '../../protocol/settings.ts';
+import { parseClientMessage } from '../../protocol/validate.ts';
 import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { bearerOf, checkOrigin, isAdmin } from '../http/guard.ts';
@@ -144,9 +144,9 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         .catch((error: unknown) => log.error('snapshot failed', { session_id: data.sessionId, error: errorMessage(error) }));
     },
     message: (ws: Socket, message: ArrayBuffer, isBinary: boolean) => {
-      let parsed: ClientMessage;
+      let parsed: unknown;
       try {
-        parsed = decode(message, isBinary) as ClientMessage;
+        parsed = decode(message, isBinary);
       } catch {
         return protocolError(ws, CloseCode.BadMessage, 'bad_message', 'frame is neither MessagePack nor JSON');
       }
@@ -182,49 +182,49 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     }
   }
 
-  function handleClientMessage(ws: Socket, msg: ClientMessage): void {
+  /** A decoded frame: checked whole against the ClientMessage types (protocol/validate.ts), then done. */
+  function handleClientMessage(ws: Socket, raw: unknown): void {
     const data = ws.getUserData();
-    if (msg === null || typeof msg !== 'object') {
-      return protocolError(ws, CloseCode.BadMessage, 'bad_message', 'message must be an object with a type');
+    const check = parseClientMessage(raw);
+    // Not a message, or not one we know: the peer speaks another protocol.
+    if (!check.ok && (check.code === 'bad_message' || check.code === 'unknown_message')) {
+      return protocolError(ws, CloseCode.BadMessage, check.code, check.message);
     }
-    if (msg.type === 'ping') {
-      hub.send(ws, typeof msg.t === 'number' ? { type: 'pong', t: msg.t } : { type: 'pong' });
+    const type = (raw as { type: ClientMessage['type'] }).type;
+    if (type !== 'ping' && !data.control) {
+      return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', `${type} needs the control token`);
+    }
+    // A known message with a bad field: named, and the socket stays open.
+    if (!check.ok) {
+      hub.send(ws, { type: 'error', code: check.code, message: check.message });
       return;
     }
-    if (msg.type === 'set_settings') {
-      if (!data.control) {
-        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'set_settings needs the control token');
-      }
-      const check = checkSettings(msg as unknown as Record<string, unknown>);
-      if (!check.ok) {
-        hub.send(ws, { type: 'error', code: `invalid_${check.field}`, message: check.message });
+    const msg = check.message;
+    switch (msg.type) {
+      case 'ping':
+        hub.send(ws, msg.t === undefined ? { type: 'pong' } : { type: 'pong', t: msg.t });
         return;
-      }
-      sessions
-        .updateSettings(data.sessionId, fromSettingsWire(check.settings))
-        .then((applied) => {
-          if (!applied) hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
-        })
-        .catch((error: unknown) => {
-          if (error instanceof NotOwnerError) hub.send(ws, { type: 'error', code: 'session_elsewhere', message: 'another server runs this session; retry shortly' });
-          else log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) });
-        });
-      return;
+      case 'set_settings':
+        sessions
+          .updateSettings(data.sessionId, fromSettingsWire(msg))
+          .then((applied) => {
+            if (!applied) hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
+          })
+          .catch((error: unknown) => {
+            if (error instanceof NotOwnerError) hub.send(ws, { type: 'error', code: 'session_elsewhere', message: 'another server runs this session; retry shortly' });
+            else log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) });
+          });
+        return;
+      case 'chunk_uploaded':
+        void announce(ws, msg);
+        return;
     }
-    if (msg.type === 'chunk_uploaded') {
-      if (!data.control) {
-        return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', 'chunk_uploaded needs the control token');
-      }
-      void announce(ws, msg);
-      return;
-    }
-    protocolError(ws, CloseCode.BadMessage, 'unknown_message', `unknown message type ${JSON.stringify((msg as { type?: unknown }).type)}`);
   }
 
   /** The fast path: verify the chunk object exists, then tell the actor (deduplicated there). */
   async function announce(ws: Socket, msg: ChunkUploadedMessage): Promise<void> {
     const data = ws.getUserData();
-    if (!isValidChunkIndex(msg.index) || msg.key !== chunkKey(data.sessionId, msg.index)) {
+    if (msg.key !== chunkKey(data.sessionId, msg.index)) {
       hub.send(ws, { type: 'error', code: 'invalid_chunk', message: `chunk_uploaded must name ${chunkKey(data.sessionId, 0).replace('00000', 'NNNNN')} with its index` });
       return;
     }
