@@ -45,6 +45,8 @@ export function createStack(s: Settings): StackOutputs {
     ...keys,
     PROFILE: 'aws',
     STREAMING_ENABLED: 'true',
+    // Behind the load balancer: the client address (for MAX_SESSIONS_PER_CLIENT) is the one it appends.
+    TRUST_PROXY: 'true',
     SQS_VISIBILITY_SECONDS: String(s.visibilityTimeoutSeconds),
     SESSION_TTL_DAYS: String(s.sessionTtlDays),
   };

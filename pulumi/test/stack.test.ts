@@ -202,7 +202,7 @@ t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in
   const containers = JSON.parse(one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions);
   t.same(containers[0].resourceRequirements, [{ type: 'GPU', value: '1' }]);
   const env = Object.fromEntries(containers[0].environment.map((e: { name: string; value: string }) => [e.name, e.value]));
-  for (const key of ['PROFILE', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME', 'AWS_REGION', 'STREAM_SESSIONS_TABLE_NAME', 'VIDEO_WORKER_QUEUE_URL', 'STREAM_UPLOAD_ROLE_ARN', 'STREAMING_ENABLED', 'PUBLIC_BASE_URL']) {
+  for (const key of ['PROFILE', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME', 'AWS_REGION', 'STREAM_SESSIONS_TABLE_NAME', 'VIDEO_WORKER_QUEUE_URL', 'STREAM_UPLOAD_ROLE_ARN', 'STREAMING_ENABLED', 'PUBLIC_BASE_URL', 'TRUST_PROXY']) {
     t.ok(env[key], `${key} is set`);
   }
   t.same(
