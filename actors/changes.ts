@@ -19,6 +19,8 @@ export type SessionChange =
   | { kind: 'playlist'; from: number; listed: number; closed: boolean }
   | { kind: 'phase'; phase: SessionPhase }
   | { kind: 'settings'; settings: StereoSettings }
+  /** The control token was rotated: tokens (and control sockets) of a lower generation lose control. */
+  | { kind: 'control'; generation: number }
   | { kind: 'ended'; reason: EndReason; ready: number; failed: number };
 
 function chunkChanged(a: ChunkRecord | undefined, b: ChunkRecord): boolean {
@@ -50,6 +52,8 @@ export function diffSessions(prev: SessionView | undefined, next: SessionView): 
   if (prev && (prev.context.settings.strength !== settings.strength || prev.context.settings.convergence !== settings.convergence)) {
     changes.push({ kind: 'settings', settings });
   }
+  const generation = next.context.controlGeneration ?? 0;
+  if (prev && (prev.context.controlGeneration ?? 0) !== generation) changes.push({ kind: 'control', generation });
   if (prev?.phase !== next.phase) {
     changes.push({ kind: 'phase', phase: next.phase });
     if (next.phase === 'ended') {

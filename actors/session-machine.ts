@@ -56,7 +56,9 @@ export type SessionEvent =
   | { type: 'RETRY_CHUNK'; index: number }
   | { type: 'END'; expectedChunks?: number | null }
   /** Validated by the caller (ranges in types.ts); applies to chunks dispatched from now on. */
-  | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings> };
+  | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings> }
+  /** Every control token issued so far stops working (their generation is now below the session's). */
+  | { type: 'ROTATE_CONTROL' };
 
 export interface ProcessChunkInput {
   sessionId: string;
@@ -241,6 +243,8 @@ export const sessionMachine = setup({
       return { settings: { ...context.settings, ...event.settings } };
     }),
 
+    rotateControl: assign(({ context }) => ({ controlGeneration: (context.controlGeneration ?? 0) + 1 })),
+
     markIdle: assign({ endedAt: () => Date.now(), endReason: 'idle' as const }),
 
     /** The settle timeout passed: whatever has not settled (or never arrived) becomes a gap. */
@@ -268,6 +272,7 @@ export const sessionMachine = setup({
     CHUNK_PROCESSED: { actions: ['settleAttempt', 'dispatch'] },
     RETRY_CHUNK: { actions: ['clearRetry', 'dispatch'] },
     SET_SETTINGS: { actions: 'applySettings' },
+    ROTATE_CONTROL: { actions: 'rotateControl' },
   },
   states: {
     // A restored session that had ended goes straight to `ending`, which closes at once when

@@ -83,6 +83,11 @@ export interface SessionData {
   /** Keyed by chunk index (string keys, as JSON has them). */
   chunks: Record<string, ChunkRecord>;
   lastChunkAt: number;
+  /**
+   * Control tokens of a lower generation are refused: rotating the control token (a link with it was
+   * shared too widely) bumps it. Absent in records from before rotation existed: 0.
+   */
+  controlGeneration?: number;
 }
 
 /** The actor's context: the session's data plus its tunables. */
@@ -110,6 +115,7 @@ export function newSessionData(sessionId: string, mode: StereoMode, createdAt: n
     expectedChunks: null,
     chunks: {},
     lastChunkAt: createdAt,
+    controlGeneration: 0,
   };
 }
 

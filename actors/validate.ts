@@ -85,6 +85,7 @@ export function recordProblem(value: unknown): Problem {
     if (problem) return problem;
     if (String((chunk as ChunkRecord).index) !== key) return `record.chunks[${key.slice(0, 8)}] is filed under another index`;
   }
+  if (!optional(r.controlGeneration, (v) => isCount(v, 1_000_000))) return 'record.controlGeneration must be a count';
   const seen = seenLength(r.chunks as Record<string, ChunkRecord>);
   if (r.expectedChunks !== null && !isCount(r.expectedChunks, seen + UNSEEN_MARGIN)) {
     return `record.expectedChunks must be null or an integer of at most the chunks seen plus ${UNSEEN_MARGIN}`;
@@ -108,6 +109,8 @@ export function changeProblem(value: unknown, field = 'change'): Problem {
       return PHASES.has(value.phase as SessionPhase) ? null : `${field}.phase is not a session phase`;
     case 'settings':
       return settingsProblem(value.settings, `${field}.settings`);
+    case 'control':
+      return isCount(value.generation, 1_000_000) ? null : `${field}.generation must be a count`;
     case 'ended':
       if (!REASONS.has(value.reason as EndReason)) return `${field}.reason must be requested or idle`;
       return isCount(value.ready, MAX_CHUNK_INDEX + 1) && isCount(value.failed, MAX_CHUNK_INDEX + 1) ? null : `${field}: ready and failed must be counts`;

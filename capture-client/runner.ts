@@ -43,6 +43,8 @@ export class CaptureRunner {
   readonly #cutAt = new Map<number, number>();
   #chunker: Chunker | undefined;
   #socket: SessionSocket | undefined;
+  /** The session's control token: the newest the server sent (a stream may outlive the first). */
+  #controlToken = '';
   #uploader: ChunkUploader | undefined;
   #ended: (() => void) | undefined;
   #endedSeen = false;
@@ -85,6 +87,10 @@ export class CaptureRunner {
         break;
       case 'credentials':
         this.#uploader?.setTarget(message.upload);
+        if (message.control_token) {
+          this.#controlToken = message.control_token;
+          this.#socket?.setToken(message.control_token);
+        }
         this.#emit('credentials', { expires_at: message.upload.expires_at });
         break;
       case 'ended':
@@ -130,6 +136,7 @@ export class CaptureRunner {
     this.#uploader = session.upload.type === 's3'
       ? new S3ChunkUploader(session.upload, undefined, onRetry)
       : new HttpChunkUploader(session.upload, undefined, onRetry);
+    this.#controlToken = session.control_token;
     this.#socket = new SessionSocket(
       session.events_url,
       session.control_token,
@@ -172,7 +179,7 @@ export class CaptureRunner {
       this.#say(`capture stopped: ${captureError.message}`);
     }
     // End the session, naming how many chunks there were, and wait for the playlist to close.
-    await endSession(opts.server, session.session_id, session.control_token, this.#stats.cut);
+    await endSession(opts.server, session.session_id, this.#controlToken, this.#stats.cut);
     const closed = await this.#waitClosed(session.playlist_url);
     if (!this.#endedSeen) {
       // The socket missed the end: ask the server for its final count.

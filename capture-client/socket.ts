@@ -11,8 +11,8 @@ const MAX_PENDING = 256;
 
 export class SessionSocket {
   readonly #url: string;
-  /** The control token, offered as a subprotocol (never in the URL). */
-  readonly #token: string | null;
+  /** The control token, offered as a subprotocol (never in the URL); the newest the server sent. */
+  #token: string | null;
   readonly #onMessage: (message: ServerMessage) => void;
   readonly #onState: (connected: boolean) => void;
   #ws: WebSocket | undefined;
@@ -27,6 +27,11 @@ export class SessionSocket {
     this.#onMessage = onMessage;
     this.#onState = onState;
     this.#connect();
+  }
+
+  /** A fresh control token (from a `credentials` message): used from the next connection on. */
+  setToken(token: string): void {
+    this.#token = token;
   }
 
   get connected(): boolean {

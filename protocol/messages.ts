@@ -200,6 +200,8 @@ export interface CredentialsMessage {
   type: 'credentials';
   session_id: string;
   upload: UploadTarget;
+  /** A fresh control token (the current one expires in a day; keep the newest). */
+  control_token?: string;
 }
 
 export interface EndedMessage {

@@ -13,7 +13,7 @@ import { route } from './http/route.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { CONTENT_TYPE, type Metrics } from './metrics.ts';
 import type { RouteDeps } from './routes/deps.ts';
-import { createSession, endSession, getSession, listSessions } from './routes/sessions.ts';
+import { createSession, endSession, getSession, listSessions, rotateControlToken } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
 import { putChunk } from './routes/upload.ts';
 import { asset, page } from './routes/pages.ts';
@@ -53,6 +53,12 @@ export interface AppOptions {
 
 export type ShutdownStep = 'stop-accepting' | 'settle-actors' | 'close-pool' | 'flush-stores';
 
+/**
+ * A control token's life: a day, renewed over the control socket with every credential refresh (so a
+ * stream may run longer), and revoked at once by rotating it (POST /stream_sessions/{id}/control_token).
+ */
+const CONTROL_TOKEN_MS = 24 * 3600 * 1000;
+
 export class StereoSpotApp {
   readonly #opts: AppOptions;
   readonly #app: TemplatedApp;
@@ -80,7 +86,7 @@ export class StereoSpotApp {
       metrics: this.#metrics,
       telemetry: opts.telemetry,
       log: opts.log.child({ component: 'http' }),
-      controlToken: (id) => opts.signer.issue('control', id, Date.now() + 24 * 3600 * 1000),
+      controlToken: (id, generation = 0) => opts.signer.issue('control', id, Date.now() + CONTROL_TOKEN_MS, generation),
       poolStats: () => opts.pool.stats(),
       admission: new Admission(opts.config.limits, this.#metrics),
     };
@@ -93,6 +99,7 @@ export class StereoSpotApp {
     const publisher = new OrderedPublisher(opts.log.child({ component: 'ws' }));
     this.#unsubscribe = opts.sessions.subscribe((sessionId, changes, view) => {
       if (view.phase === 'ended') deps.admission.ended(sessionId);
+      for (const change of changes) if (change.kind === 'control') this.#hub.revokeControl(sessionId, change.generation);
       if (this.#hub.hasDashboards) this.#hub.publishDashboard(toDashboardMessage(view));
       if (!this.#hub.hasSubscribers(sessionId)) return;
       publisher.enqueue(sessionId, async () => {
@@ -150,6 +157,7 @@ export class StereoSpotApp {
       ctx.send(204, '', [['Access-Control-Max-Age', '600']]);
     }));
     app.post('/stream_sessions', route(log, (ctx) => createSession(ctx, deps)));
+    app.post('/stream_sessions/:id/control_token', route(log, (ctx) => rotateControlToken(ctx, deps, ctx.params[0]), 1));
     app.get('/stream_sessions', route(log, (ctx) => listSessions(ctx, deps)));
     app.get('/stream_sessions/:id', route(log, (ctx) => getSession(ctx, deps, ctx.params[0]), 1));
     app.post('/stream_sessions/:id/end', route(log, (ctx) => endSession(ctx, deps, ctx.params[0]), 1));

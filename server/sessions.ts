@@ -392,13 +392,19 @@ export class SessionService {
    * owner is unknown or does not answer in time.
    */
   async #forward(command: Exclude<SessionCommand, { type: 'create' }>): Promise<true> {
+    await this.#forwardForReply(command);
+    return true;
+  }
+
+  /** The same, resolving with the owner's reply (a rotation's new generation). */
+  async #forwardForReply(command: Exclude<SessionCommand, { type: 'create' }>): Promise<CommandReply> {
     if (!this.#bus) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
     // Known from its bus messages, else from the lease itself (this node may not have heard of it yet).
     const owner = this.#remote.get(command.sessionId)?.owner ?? (await this.#adapters.leases.holder(command.sessionId));
     if (!owner || owner === this.#config.nodeId) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
     const reply = await this.#bus.request(owner, command, COMMAND_TIMEOUT_MS).catch(() => null);
     if (!reply?.ok) throw new NotOwnerError(`the node running session ${command.sessionId} did not take the command${reply?.error ? `: ${reply.error}` : ''}`);
-    return true;
+    return reply;
   }
 
   /** A command another node forwarded: done here only while this node runs the session (or, create: a new one). */
@@ -419,6 +425,11 @@ export class SessionService {
       case 'settings':
         this.#registry.send(command.sessionId, { type: 'SET_SETTINGS', settings: command.settings });
         return { ok: true };
+      case 'rotate': {
+        this.#registry.send(command.sessionId, { type: 'ROTATE_CONTROL' });
+        const generation = this.#registry.view(command.sessionId)?.context.controlGeneration;
+        return generation === undefined ? { ok: false, error: 'not running here' } : { ok: true, generation };
+      }
     }
   }
 
@@ -516,6 +527,23 @@ export class SessionService {
     if (!this.#acts(sessionId)) return this.#forward({ type: 'settings', sessionId, settings });
     this.#log.info('stereo settings changed', { session_id: sessionId, ...settings });
     return this.#registry.send(sessionId, { type: 'SET_SETTINGS', settings });
+  }
+
+  /**
+   * Rotates the session's control token: its control generation goes up by one, so every token issued
+   * before is refused. Resolves with the new generation, or null when the session is unknown or ended.
+   */
+  async rotateControl(sessionId: string): Promise<number | null> {
+    const view = await this.find(sessionId);
+    if (!view || view.phase === 'ended') return null;
+    if (!this.#acts(sessionId)) {
+      const reply = await this.#forwardForReply({ type: 'rotate', sessionId });
+      return reply.generation ?? null;
+    }
+    this.#registry.send(sessionId, { type: 'ROTATE_CONTROL' });
+    const generation = this.#registry.view(sessionId)?.context.controlGeneration ?? null;
+    this.#log.info('control token rotated', { session_id: sessionId, generation });
+    return generation;
   }
 
   /**

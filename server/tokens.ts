@@ -6,12 +6,15 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type TokenScope = 'upload' | 'control';
 
-export type TokenCheck = { ok: true } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' | 'wrong_session' };
+/** A valid token names its generation (control tokens: the session's must not be higher; others 0). */
+export type TokenCheck = { ok: true; generation: number } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' | 'wrong_session' };
 
 interface Claims {
   s: TokenScope;
   sid: string;
   exp: number; // seconds since epoch
+  /** Control tokens: the session's control generation when issued (absent: 0). */
+  g?: number;
 }
 
 export class TokenSigner {
@@ -30,9 +33,10 @@ export class TokenSigner {
     return createHmac('sha256', this.#secret).update(data).digest();
   }
 
-  /** A token for `scope` on `sessionId`, valid until `expiresAt` (ms since epoch). */
-  issue(scope: TokenScope, sessionId: string, expiresAt: number): string {
+  /** A token for `scope` on `sessionId`, valid until `expiresAt` (ms since epoch), of `generation`. */
+  issue(scope: TokenScope, sessionId: string, expiresAt: number, generation = 0): string {
     const claims: Claims = { s: scope, sid: sessionId, exp: Math.floor(expiresAt / 1000) };
+    if (generation > 0) claims.g = generation;
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `${body}.${this.#mac(body).toString('base64url')}`;
   }
@@ -54,7 +58,7 @@ export class TokenSigner {
     if (claims.s !== scope) return { ok: false, reason: 'wrong_scope' };
     if (claims.sid !== sessionId) return { ok: false, reason: 'wrong_session' };
     if (claims.exp * 1000 <= now) return { ok: false, reason: 'expired' };
-    return { ok: true };
+    return { ok: true, generation: typeof claims.g === 'number' && Number.isSafeInteger(claims.g) ? claims.g : 0 };
   }
 
   /** A key for another use (`label`, e.g. 'bus'), derived from the secret: never the secret itself. */

@@ -64,6 +64,14 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   await socket.next((m) => m.type === 'playlist' && m.listed === 3, 'chunk 2 listed', 20_000);
   t.same(ownerPool.started, [0, 1, 2], 'chunk 2 converted once, by the owner');
   t.same(otherPool.started, [], 'and never by the other node');
+  // Rotating the control token through the other node: the owner raises the generation, and the
+  // control socket on the other node holding the old token is closed there.
+  const rotated = await fetch(`${other.url}/stream_sessions/${s.session_id}/control_token`, { method: 'POST', headers: { Authorization: `Bearer ${s.control_token}` } });
+  t.equal(rotated.status, 200, 'rotated through the node that does not run the session');
+  t.match(await control.closed, { code: 4401 }, "the old token's socket on the other node is closed");
+  const fresh = ((await rotated.json()) as { control_token: string }).control_token;
+  const renewed = await openSocket(t, `${onOther(s.events_url)}?format=json`, fresh);
+  await renewed.next((m) => m.type === 'snapshot', 'the new token is taken on the other node');
   // A node started after the session's last change has not heard of it on the bus: it finds the owner
   // from the lease and forwards to it all the same.
   const late = await startTestServer(t, { pool: new FakePool(1), env: { ...env, NODE_ID: 'node-c' } });

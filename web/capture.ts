@@ -66,6 +66,8 @@ class CaptureRun {
   readonly #maker: ChunkMaker;
   readonly #uploader: ChunkUploader;
   readonly #socket: JsonSocket<ServerMessage>;
+  /** The newest control token the server sent (a stream may outlive the first). */
+  #controlToken: string;
   readonly #panel: SettingsPanel;
   readonly #recorder: PieceRecorder;
   /** Pieces waiting for their turn (they may arrive out of order). */
@@ -83,6 +85,7 @@ class CaptureRun {
     this.#maker = maker;
     this.#uploader = new ChunkUploader(session.upload);
     const control = `${session.events_url}?format=json`;
+    this.#controlToken = session.control_token;
     this.#socket = new JsonSocket<ServerMessage>(control, {
       message: (m) => this.#onMessage(m),
       state: (state, detail) => {
@@ -119,7 +122,7 @@ class CaptureRun {
     await this.#work;
     const res = await fetch(`/stream_sessions/${encodeURIComponent(this.#session.session_id)}/end`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.#session.control_token}` },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${this.#controlToken}` },
       body: JSON.stringify({ chunks: this.#nextChunk }),
     }).catch(() => null);
     if (!res?.ok) problem('the server did not take the end of the session', 'it ends by itself after its idle time');
@@ -166,7 +169,13 @@ class CaptureRun {
   }
 
   #onMessage(message: ServerMessage): void {
-    if (message.type === 'credentials') this.#uploader.refresh(message.upload);
+    if (message.type === 'credentials') {
+      this.#uploader.refresh(message.upload);
+      if (message.control_token) {
+        this.#controlToken = message.control_token;
+        this.#socket.setToken(message.control_token);
+      }
+    }
     else if (message.type === 'chunk') {
       const state = message.chunk.status;
       if (state === 'ready' || state === 'failed' || state === 'processing') {

@@ -209,3 +209,13 @@ t.test('announceLimit: what was seen plus the margin, and no more than the sessi
   t.equal(announceLimit(chunks, 0, 4_000, 2), 5 + 4, 'a 4-s session at 2-s chunks: two more chunks of age, plus two');
   t.equal(announceLimit({}, 0, 0, 2), 2, 'a new session with nothing seen');
 });
+
+t.test('rotating the control token raises the generation and announces it', async (t) => {
+  const h = harness(t);
+  t.equal(h.view().context.controlGeneration, 0);
+  h.send({ type: 'ROTATE_CONTROL' });
+  h.send({ type: 'ROTATE_CONTROL' });
+  t.equal(h.view().context.controlGeneration, 2);
+  t.same(h.changes.filter((c) => c.kind === 'control'), [{ kind: 'control', generation: 1 }, { kind: 'control', generation: 2 }]);
+  t.equal(toRecord(h.view()).controlGeneration, 2, 'kept in the record');
+});

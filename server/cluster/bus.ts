@@ -34,7 +34,8 @@ export type SessionCommand =
   | { type: 'create'; mode: StereoMode; settings: StereoSettings }
   | { type: 'chunk'; sessionId: string; index: number; bytes: number }
   | { type: 'end'; sessionId: string; expectedChunks: number | null }
-  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } };
+  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } }
+  | { type: 'rotate'; sessionId: string };
 
 /** The owner's answer: `ok` false when it does not run the session (any more). */
 export interface CommandReply {
@@ -42,6 +43,8 @@ export interface CommandReply {
   error?: string;
   /** `create`: the new session's id. */
   sessionId?: string;
+  /** `rotate`: the session's new control generation. */
+  generation?: number;
 }
 
 /** What a node announces about itself (presence): alive, and how loaded. */

@@ -48,8 +48,10 @@ export function commandProblem(value: unknown): string | null {
     case 'settings':
       if (!isSessionId(value.sessionId)) return 'settings: sessionId is not a session id';
       return settingsProblem(value.settings, 'settings.settings', true);
+    case 'rotate':
+      return isSessionId(value.sessionId) ? null : 'rotate: sessionId is not a session id';
     default:
-      return 'command type must be create, chunk, end or settings';
+      return 'command type must be create, chunk, end, settings or rotate';
   }
 }
 
@@ -58,6 +60,7 @@ export function replyProblem(value: unknown): string | null {
   if (!isObject(value) || typeof value.ok !== 'boolean') return 'reply must be an object with ok';
   if (value.error !== undefined && (typeof value.error !== 'string' || value.error.length > 1000)) return 'reply.error must be a short string';
   if (value.sessionId !== undefined && !isSessionId(value.sessionId)) return 'reply.sessionId is not a session id';
+  if (value.generation !== undefined && !isCount(value.generation, 1_000_000)) return 'reply.generation must be a count';
   return null;
 }
 

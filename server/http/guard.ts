@@ -49,18 +49,41 @@ export function checkOrigin(headers: Headers, config: Config): void {
   }
 }
 
+/** What a session's authority is checked against: its id and its current control generation. */
+export interface SessionAuthority {
+  sessionId: string;
+  controlGeneration: number;
+}
+
 /**
- * Refuses a change to `sessionId` without authority over it: 401 `unauthorized` (nothing
- * presented) or `token_<reason>` (a token that is not this session's control token, nor the admin's).
+ * Throws unless `token` is the admin token (where one is set) or a control token of this session of
+ * its current generation: 401 `token_<reason>`, `token_revoked` for one issued before a rotation.
  */
-export function authoriseSession(headers: Headers, config: Config, signer: TokenSigner, sessionId: string, action: string): void {
-  checkOrigin(headers, config);
-  if (config.adminToken === null) return;
-  const token = bearerOf(headers);
-  if (token === null) throw new HttpError(401, 'unauthorized', `${action} needs the session's control token or the admin token (Authorization: Bearer …)`);
-  if (isAdmin(token, config.adminToken)) return;
-  const check = signer.verify(token, 'control', sessionId);
+export function checkControl(token: string, config: Config, signer: TokenSigner, session: SessionAuthority, action: string): void {
+  if (config.adminToken !== null && isAdmin(token, config.adminToken)) return;
+  const check = signer.verify(token, 'control', session.sessionId);
   if (!check.ok) throw new HttpError(401, `token_${check.reason}`, `${action} needs the session's control token or the admin token; this one is ${check.reason.replace('_', ' ')}`);
+  if (check.generation < session.controlGeneration) {
+    throw new HttpError(401, 'token_revoked', `${action}: this control token was replaced (the session's control token was rotated)`);
+  }
+}
+
+/**
+ * Refuses a change to a session without authority over it: 401 `unauthorized` (nothing presented) or
+ * `token_<reason>`. Without ADMIN_TOKEN the original open contract holds (`open`: ending) — and the
+ * server serves loopback only.
+ */
+export function authoriseSession(headers: Headers, config: Config, signer: TokenSigner, session: SessionAuthority, action: string, open = true): void {
+  checkOrigin(headers, config);
+  if (open && config.adminToken === null) return;
+  const token = bearerOf(headers);
+  if (token === null) throw new HttpError(401, 'unauthorized', `${action} needs the session's control token${config.adminToken === null ? '' : ' or the admin token'} (Authorization: Bearer …)`);
+  checkControl(token, config, signer, session, action);
+}
+
+/** A session view's authority facts. */
+export function authorityOf(view: { context: { sessionId: string; controlGeneration?: number } }): SessionAuthority {
+  return { sessionId: view.context.sessionId, controlGeneration: view.context.controlGeneration ?? 0 };
 }
 
 /** Refuses a request without the admin token where one is configured (401 `unauthorized`). */

@@ -16,8 +16,8 @@ export interface RouteDeps {
   metrics: Metrics;
   telemetry: Telemetry;
   log: Logger;
-  /** A fresh control token for the session's capture client. */
-  controlToken(sessionId: string): string;
+  /** A fresh control token for the session's capture client, of the session's control generation. */
+  controlToken(sessionId: string, generation?: number): string;
   /** Health of the GPU pool for /healthz and /metrics. */
   poolStats(): Record<string, number>;
   /** Caps on live sessions and uploads in progress. */

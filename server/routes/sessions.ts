@@ -12,7 +12,7 @@ import { fromSettingsWire, LIST_CHUNKS, MAX_STATUS_CHUNKS, STATUS_CHUNKS, toSett
 import { intParam } from '../http/query.ts';
 import { NotOwnerError, type ListCursor } from '../sessions.ts';
 import { announceLimit, seenLength } from '../../actors/chunks.ts';
-import { authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
+import { authorityOf, authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';
 import { clientAddress } from '../admission.ts';
 
@@ -77,7 +77,7 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
 
 export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
   const sessionId = parseSessionId(rawId);
-  authoriseSession(ctx.headers, deps.config, deps.signer, sessionId, 'ending a session');
+  checkOrigin(ctx.headers, deps.config);
   const body = await readJsonObject(ctx);
   let expected: number | null = null;
   if (body.chunks !== undefined) {
@@ -86,9 +86,10 @@ export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
     }
     expected = body.chunks;
   }
+  const view = await deps.sessions.find(sessionId);
+  if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  authoriseSession(ctx.headers, deps.config, deps.signer, authorityOf(view), 'ending a session');
   if (expected !== null) {
-    const view = await deps.sessions.find(sessionId);
-    if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
     const limit = announceLimit(view.context.chunks, view.context.createdAt, Date.now(), view.context.config.chunkSeconds);
     if (view.phase !== 'ended' && expected > limit) {
       throw new HttpError(400, 'invalid_chunks', `chunks (${expected}) is more than this session can have: ${seenLength(view.context.chunks)} seen, so at most ${limit}`, 'chunks');
@@ -103,6 +104,28 @@ export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   }
   if (!found) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
   ctx.send(204, '');
+}
+
+/**
+ * `POST /stream_sessions/{id}/control_token`: replaces the session's control token (a link holding it
+ * went further than meant). Needs the current control token (or the admin token) even on an open
+ * server; every earlier token stops working at once, and control sockets holding one are closed (4401)
+ * on every node. Answers the new token.
+ */
+export async function rotateControlToken(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+  const sessionId = parseSessionId(rawId);
+  const view = await deps.sessions.find(sessionId);
+  if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  authoriseSession(ctx.headers, deps.config, deps.signer, authorityOf(view), 'rotating the control token', false);
+  let generation: number | null;
+  try {
+    generation = await deps.sessions.rotateControl(sessionId);
+  } catch (error) {
+    if (error instanceof NotOwnerError) throw new HttpError(503, 'session_elsewhere', 'another server runs this session; retry shortly');
+    throw error;
+  }
+  if (generation === null) throw new HttpError(409, 'session_ended', 'the session has ended: its control token no longer matters');
+  ctx.json(200, { control_token: deps.controlToken(sessionId, generation) }, [['Cache-Control', 'no-store']]);
 }
 
 export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {

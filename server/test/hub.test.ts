@@ -5,7 +5,7 @@ import { SocketHub, type Socket, type SocketData } from '../ws/hub.ts';
 
 /** A stand-in uWS socket: plain object with function fields; `result` is what send() reports. */
 function fakeSocket(sessionId: string, behaviour: { result: number; buffered: number }) {
-  const data: SocketData = { kind: 'session', sessionId, control: false, format: 'json', baseUrl: 'http://x', closed: false };
+  const data: SocketData = { kind: 'session', sessionId, control: false, generation: 0, format: 'json', baseUrl: 'http://x', closed: false };
   const sent: unknown[] = [];
   /** The frames as handed to uWS (to see that a fan-out encodes once). */
   const frames: unknown[] = [];

@@ -270,3 +270,35 @@ t.test("an ended session's files are deleted after DATA_RETAIN_SECONDS; a live o
   t.match(await (await fetch(`${server.url}/metrics`)).text(), /stereospot_sessions_removed_total 1/);
   await healthy(t, server);
 });
+
+t.test('a control token can be rotated: every earlier one stops working at once, its sockets closed', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: ADMIN } });
+  const s = await createSession(server.url);
+  const rotateUrl = `${server.url}/stream_sessions/${s.session_id}/control_token`;
+  const { openSocket } = await import('./helpers/ws.ts');
+  const old = await openSocket(t, s.events_url, s.control_token);
+  await old.next((m) => m.type === 'snapshot', 'a control socket with the first token');
+  t.match(await post(rotateUrl, {}), { status: 401, json: { error: 'unauthorized' } }, 'nobody rotates without the current token');
+  const rotated = await post(rotateUrl, {}, bearer(s.control_token));
+  t.equal(rotated.status, 200);
+  const fresh = (rotated.json as unknown as { control_token: string }).control_token;
+  t.not(fresh, s.control_token);
+  t.match(await old.closed, { code: 4401, reason: 'the control token was rotated' }, 'the socket holding the old token loses control at once');
+  t.match(await post(endUrl(server, s), {}, bearer(s.control_token)), { status: 401, json: { error: 'token_revoked' } }, 'the old token ends nothing');
+  t.match(await post(rotateUrl, {}, bearer(s.control_token)), { status: 401, json: { error: 'token_revoked' } }, 'nor rotates again');
+  const again = await openSocket(t, s.events_url, fresh);
+  await again.next((m) => m.type === 'snapshot', 'the new token opens a control socket');
+  again.send({ type: 'set_settings', stereo_strength: 0.05 }, 'json');
+  await again.next((m) => m.type === 'settings', 'and changes the settings');
+  await healthy(t, server);
+  t.equal((await post(endUrl(server, s), {}, bearer(fresh))).status, 204, 'and ends the session');
+  t.match(await post(rotateUrl, {}, bearer(fresh)), { status: 409, json: { error: 'session_ended' } });
+});
+
+t.test('rotation is authorised on an open server too (only ending is open there)', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const s = await createSession(server.url);
+  const rotateUrl = `${server.url}/stream_sessions/${s.session_id}/control_token`;
+  t.match(await post(rotateUrl, {}), { status: 401, json: { error: 'unauthorized' } });
+  t.equal((await post(rotateUrl, {}, bearer(s.control_token))).status, 200);
+});

@@ -130,6 +130,10 @@ t.test('upload rights expire and are refreshed over the control socket before th
   t.equal(old.status, 403);
   t.equal(old.json.error, 'token_expired');
   t.equal((await putChunk(s, 0, fakeChunk(0), refresh.upload.token)).status, 201);
+  t.type(refresh.control_token, 'string', 'and a fresh control token (a stream may outlive the first)');
+  t.not(refresh.control_token, s.control_token);
+  const later = await openSocket(t, s.events_url, refresh.control_token);
+  await later.next((m) => m.type === 'snapshot', 'the fresh control token opens a control socket');
 });
 
 t.test('stereo settings: chosen at creation, changed live with the control token, used by later chunks, persisted', async (t) => {

@@ -13,6 +13,8 @@ export interface SocketData {
   sessionId: string;
   /** Holds the session's control token: may send `chunk_uploaded` and receives credentials. */
   control: boolean;
+  /** The control token's generation (the admin token: none can be higher); a rotation past it closes the socket. */
+  generation: number;
   format: WireFormat;
   /** Base URL of the request that opened the socket (for credential refreshes). */
   baseUrl: string;
@@ -165,6 +167,17 @@ export class SocketHub {
 
   publishDashboard(message: DashboardMessage): void {
     this.#fanOut(null, this.#dashboards, [message]);
+  }
+
+  /** The session's control token was rotated: control sockets holding an older one are closed (4401). */
+  revokeControl(sessionId: string, generation: number): void {
+    for (const ws of this.#bySession.get(sessionId) ?? []) {
+      const data = ws.getUserData();
+      if (!data.control || data.closed || data.generation >= generation) continue;
+      data.closed = true;
+      if (data.refreshTimer) clearTimeout(data.refreshTimer);
+      ws.end(CloseCode.Unauthorized, 'the control token was rotated');
+    }
   }
 
   /** Closes every socket (shutdown). */

@@ -25,7 +25,7 @@ import type { RouteDeps } from '../routes/deps.ts';
 import { parseClientMessage } from '../../protocol/validate.ts';
 import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
-import { bearerOf, checkOrigin, isAdmin } from '../http/guard.ts';
+import { authorityOf, bearerOf, checkControl, checkOrigin, isAdmin } from '../http/guard.ts';
 import { baseUrlFromHeaders } from '../http/route.ts';
 import { playlistUrlOf } from '../routes/sessions.ts';
 import { decode } from './codec.ts';
@@ -85,7 +85,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
       const chosen = offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '';
       const upgrade = (data: SocketData) => res.cork(() => res.upgrade(data, key, chosen, extensions, context));
       const format = query.get('format') === 'json' ? 'json' : 'msgpack';
-      const data: SocketData = { kind, sessionId: '', control: false, format, baseUrl: base, closed: false };
+      const data: SocketData = { kind, sessionId: '', control: false, generation: 0, format, baseUrl: base, closed: false };
       if (kind === 'events') {
         if (!isAdmin(token, config.adminToken)) {
           reject(res, new HttpError(401, 'unauthorized', 'the dashboard socket needs the admin token (Authorization: Bearer …, or the subprotocol bearer.{base64url})'));
@@ -100,24 +100,22 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         return;
       }
       data.sessionId = sessionId;
-      if (token !== null) {
-        // The session's control token, or the admin token (which may act on any session).
-        if (config.adminToken !== null && isAdmin(token, config.adminToken)) data.control = true;
-        else {
-          const check = deps.signer.verify(token, 'control', sessionId);
-          if (!check.ok) {
-            reject(res, new HttpError(401, `token_${check.reason}`, 'the control token is not valid for this session'));
-            return;
-          }
-          data.control = true;
-        }
-      }
       sessions
         .find(sessionId)
         .then((view) => {
           if (aborted) return;
-          if (!view) reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
-          else upgrade(data);
+          if (!view) return reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
+          if (token !== null) {
+            // The session's control token of its current generation, or the admin token (any session).
+            try {
+              checkControl(token, config, deps.signer, authorityOf(view), 'the control socket');
+            } catch (error) {
+              return reject(res, error as HttpError);
+            }
+            data.control = true;
+            data.generation = config.adminToken !== null && isAdmin(token, config.adminToken) ? Number.MAX_SAFE_INTEGER : (view.context.controlGeneration ?? 0);
+          }
+          upgrade(data);
         })
         .catch((error: unknown) => {
           log.error('socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
@@ -246,11 +244,13 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     const delay = Math.max(1000, config.uploadTokenSeconds * 1000 * 0.8);
     data.refreshTimer = setTimeout(() => {
       if (data.closed) return;
-      deps.adapters.grants
-        .issue(data.sessionId, data.baseUrl)
-        .then((upload) => {
+      Promise.all([deps.adapters.grants.issue(data.sessionId, data.baseUrl), sessions.find(data.sessionId)])
+        .then(([upload, view]) => {
           if (data.closed) return;
-          hub.send(ws, { type: 'credentials', session_id: data.sessionId, upload });
+          // A fresh control token of the session's current generation: a stream may outlive one token.
+          const generation = view?.context.controlGeneration ?? 0;
+          const control = data.generation >= generation ? { control_token: deps.controlToken(data.sessionId, generation) } : {};
+          hub.send(ws, { type: 'credentials', session_id: data.sessionId, upload, ...control });
           scheduleRefresh(ws);
         })
         .catch((error: unknown) => log.error('credential refresh failed', { session_id: data.sessionId, error: errorMessage(error) }));

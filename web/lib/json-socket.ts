@@ -20,7 +20,7 @@ const FINAL_CODES = new Set([4000, 4400, 4401, 4404]);
 export class JsonSocket<In, Out = unknown> {
   readonly #url: string;
   /** Offered on every connect: ours and, with a token, the token (never put in the URL). */
-  readonly #protocols: string[];
+  #protocols: string[];
   readonly #events: JsonSocketEvents<In>;
   #ws: WebSocket | null = null;
   #attempt = 0;
@@ -40,6 +40,11 @@ export class JsonSocket<In, Out = unknown> {
     this.#events = events;
     this.#giveUpBeforeOpen = options.giveUpBeforeOpen ?? false;
     this.#connect();
+  }
+
+  /** A fresh token (the server sends one with each credential refresh): used from the next connection on. */
+  setToken(token: string): void {
+    this.#protocols = socketProtocols(token);
   }
 
   get open(): boolean {
