@@ -1,11 +1,34 @@
 /**
- * Runtime checks of what clients send over a session socket, shared by the server (which refuses what
- * fails, with the code named here) and anyone writing a client. A frame is decoded first (MessagePack
- * or JSON); then `parseClientMessage` says whether it is one of the ClientMessage types, whole.
+ * Runtime checks of what clients send — request bodies and session socket frames — shared by the
+ * server (which refuses what fails, with the code and field named here) and anyone writing a client.
+ * A body or frame is decoded first (JSON, MessagePack); these say whether it is what its type says.
  */
-import { isValidChunkIndex, MAX_CHUNK_INDEX } from './keys.ts';
-import type { ClientMessage } from './messages.ts';
+import { isValidChunkIndex, MAX_CHUNK_INDEX, STEREO_MODES } from './keys.ts';
+import type { ClientMessage, CreateSessionRequest, EndSessionRequest, StereoMode } from './messages.ts';
 import { checkSettings } from './settings.ts';
+
+/** A refusal: the error code (`invalid_{field}`), the field, and a message naming the rule. */
+export type BodyProblem = { ok: false; code: string; field: string; message: string };
+
+/** `POST /stream_sessions`: a mode (default sbs) and settings in their ranges; other keys are ignored. */
+export function parseCreateRequest(body: Record<string, unknown>): { ok: true; request: Required<Pick<CreateSessionRequest, 'mode'>> & CreateSessionRequest } | BodyProblem {
+  const mode = body.mode ?? 'sbs';
+  if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
+    return { ok: false, code: 'invalid_mode', field: 'mode', message: `mode must be one of ${STEREO_MODES.join(', ')}` };
+  }
+  const check = checkSettings(body);
+  if (!check.ok) return { ok: false, code: `invalid_${check.field}`, field: check.field, message: check.message };
+  return { ok: true, request: { mode: mode as StereoMode, ...check.settings } };
+}
+
+/** `POST /stream_sessions/{id}/end`: an optional chunk count (the server also bounds it by what it has seen). */
+export function parseEndRequest(body: Record<string, unknown>): { ok: true; request: EndSessionRequest } | BodyProblem {
+  if (body.chunks === undefined) return { ok: true, request: {} };
+  if (typeof body.chunks !== 'number' || !Number.isInteger(body.chunks) || body.chunks < 0 || body.chunks > MAX_CHUNK_INDEX + 1) {
+    return { ok: false, code: 'invalid_chunks', field: 'chunks', message: `chunks must be an integer from 0 to ${MAX_CHUNK_INDEX + 1}` };
+  }
+  return { ok: true, request: { chunks: body.chunks } };
+}
 
 /** Why a client message was refused: `bad_message` (not a message at all), `unknown_message`, `invalid_{field}`. */
 export type ClientMessageCheck = { ok: true; message: ClientMessage } | { ok: false; code: string; message: string };

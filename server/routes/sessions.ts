@@ -2,8 +2,8 @@
  * Session routes, per the original contract:
  *   POST /stream_sessions · POST /stream_sessions/{id}/end · GET /stream_sessions[/{id}]
  */
-import { isValidId, STEREO_MODES, type StereoMode } from '../../protocol/keys.ts';
-import { checkSettings } from '../../protocol/settings.ts';
+import { isValidId } from '../../protocol/keys.ts';
+import { parseCreateRequest, parseEndRequest } from '../../protocol/validate.ts';
 import type { CreateSessionResponse, SessionListResponse } from '../../protocol/messages.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
@@ -48,23 +48,19 @@ export function playlistUrlOf(base: string, sessionId: string): string {
 
 export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<void> {
   checkOrigin(ctx.headers, deps.config);
-  const body = await readJsonObject(ctx);
-  const mode = body.mode ?? 'sbs';
-  if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
-    throw new HttpError(400, 'invalid_mode', `mode must be one of ${STEREO_MODES.join(', ')}`, 'mode');
-  }
-  const check = checkSettings(body);
-  if (!check.ok) throw new HttpError(400, `invalid_${check.field}`, check.message, check.field);
+  const parsed = parseCreateRequest(await readJsonObject(ctx));
+  if (!parsed.ok) throw new HttpError(400, parsed.code, parsed.message, parsed.field);
+  const { mode, ...settings } = parsed.request;
   const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
   const client = clientAddress(ctx.peer, ctx.header('x-forwarded-for'), deps.config.trustProxy);
   deps.admission.checkCreate(client, deps.sessions.liveCount);
-  const view = await deps.sessions.create(mode as StereoMode, fromSettingsWire(check.settings));
+  const view = await deps.sessions.create(mode, fromSettingsWire(settings));
   const sessionId = view.context.sessionId;
   deps.admission.created(client, sessionId);
   const upload = await deps.adapters.grants.issue(sessionId, base);
   const response: CreateSessionResponse = {
     session_id: sessionId,
-    mode: mode as StereoMode,
+    mode,
     playlist_url: playlistUrlOf(base, sessionId),
     events_url: `${wsBaseOf(base)}/ws/sessions/${sessionId}`,
     control_token: deps.controlToken(sessionId),
@@ -78,14 +74,9 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
 export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
   const sessionId = parseSessionId(rawId);
   checkOrigin(ctx.headers, deps.config);
-  const body = await readJsonObject(ctx);
-  let expected: number | null = null;
-  if (body.chunks !== undefined) {
-    if (typeof body.chunks !== 'number' || !Number.isInteger(body.chunks) || body.chunks < 0) {
-      throw new HttpError(400, 'invalid_chunks', 'chunks must be a non-negative integer', 'chunks');
-    }
-    expected = body.chunks;
-  }
+  const parsed = parseEndRequest(await readJsonObject(ctx));
+  if (!parsed.ok) throw new HttpError(400, parsed.code, parsed.message, parsed.field);
+  const expected = parsed.request.chunks ?? null;
   const view = await deps.sessions.find(sessionId);
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
   authoriseSession(ctx.headers, deps.config, deps.signer, authorityOf(view), 'ending a session');
