@@ -52,6 +52,8 @@ COPY actors actors
 COPY gpu-pool gpu-pool
 COPY server server
 COPY web web
+# Reachable beyond loopback, so the server needs ADMIN_TOKEN (16+ characters) at run time and refuses
+# to start without one (README Security); the Pulumi stack passes it from Secrets Manager.
 ENV NODE_ENV=production PORT=8000 HOST=0.0.0.0 DATA_DIR=/data
 RUN mkdir -p /data && chown stereospot /data
 USER stereospot

@@ -120,5 +120,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   }
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info('listening', { url: `http://${host}:${port}`, profile: config.profile, data_dir: config.dataDir });
+  if (config.adminToken === null) {
+    // config.ts allows this on loopback only; say what it means and how to open up.
+    log.warn('no ADMIN_TOKEN: anyone on this machine may list and end sessions (the original open contract); set ADMIN_TOKEN to serve a network (HOST=0.0.0.0)');
+  }
   return { port, url: `http://${host}:${port}`, app, sessions, close: () => app.close() };
 }
