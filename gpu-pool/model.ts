@@ -1,25 +1,31 @@
 /**
- * Loading the depth model (built-in or DEPTH_MODEL_PATH) and running it on one frame.
- * Contract (Depth-Anything-V2 style): one input `[N,3,H,W]` float32, ImageNet mean/std, H and W
- * multiples of 14; one output `[N,H,W]` or `[N,1,H,W]`, relative inverse depth (larger = nearer).
+ * Loading a depth network (built-in or DEPTH_MODEL_PATH) with its spec (model-spec.ts: what its input
+ * wants and what its output means), and running it on one frame. Whatever the network, `estimate`
+ * returns relative inverse depth — larger = nearer — at the network's output size: metric depth is
+ * inverted here, so the rest of the pipeline never has to know which network ran.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { buildBuiltinDepthModel } from './model-builtin.ts';
+import { FAMILIES, ModelSpecError, resolveSpec, type GraphSignature, type ModelSpec } from './model-spec.ts';
 
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
+/** Metric depth is inverted as 1 / max(d, this): nothing nearer than 10 cm (a zero would be infinitely near). */
+const NEAREST_METRES = 0.1;
 
 export interface DepthModel {
   /** 'cuda' or 'cpu': where it actually runs. */
   provider: 'cuda' | 'cpu';
   source: string;
-  /** Model input size for a frame of the given size (fixed dims respected; else multiples of 14). */
+  /** What the network expects and returns. */
+  spec: ModelSpec;
+  /** Model input size for a frame of the given size (fixed dims respected; else multiples of the spec's). */
   inputSize(frameWidth: number, frameHeight: number): { width: number; height: number };
-  /** Runs the model on an rgb24 frame; returns the raw depth map at the model's input size. */
+  /** Runs the model on an rgb24 frame; returns inverse depth (larger = nearer) at the model's output size. */
   estimate(frame: Uint8Array, frameWidth: number, frameHeight: number): Promise<{ depth: Float32Array; width: number; height: number }>;
   close(): Promise<void>;
 }
@@ -27,23 +33,42 @@ export interface DepthModel {
 export interface LoadOptions {
   modelPath: string | null;
   executionProvider: ExecutionProvider;
-  /** Model input height for dynamic-size models (rounded to a multiple of 14). */
+  /** Model input height for dynamic-size models (rounded to the spec's multiple). */
   inputHeight: number;
 }
 
 type Dim = number | string;
 
-/** Checks the input/output contract; returns the fixed input H/W when the model has them. */
-export function checkContract(session: ort.InferenceSession): { fixedHeight: number | null; fixedWidth: number | null } {
+/** The graph's input and output as onnxruntime describes them. */
+function signatureOf(session: ort.InferenceSession): GraphSignature {
+  const input = session.inputMetadata[0] as { type?: string; shape?: Dim[] } | undefined;
+  const output = session.outputMetadata[0] as { shape?: Dim[] } | undefined;
+  return {
+    inputName: session.inputNames[0] ?? '',
+    inputType: input?.type ?? 'unknown',
+    inputShape: input?.shape ?? [],
+    outputName: session.outputNames[0] ?? '',
+    outputShape: output?.shape ?? [],
+  };
+}
+
+/**
+ * Checks the graph against its spec's layout: one 4-D input of 3 channels (float32, or uint8 for
+ * byte input), one `[N,H,W]` or `[N,1,H,W]` float32 output. Returns the fixed input H/W when the graph
+ * has them.
+ */
+export function checkContract(session: ort.InferenceSession, layout: 'nchw' | 'nhwc' = 'nchw'): { fixedHeight: number | null; fixedWidth: number | null } {
   if (session.inputNames.length !== 1) throw new Error(`depth model must have one input, has ${session.inputNames.length}`);
   if (session.outputNames.length < 1) throw new Error('depth model has no output');
   const input = session.inputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
   const output = session.outputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
-  if (!input?.isTensor || input.type !== 'float32' || input.shape?.length !== 4) {
-    throw new Error(`depth model input must be a float32 [N,3,H,W] tensor (got ${input?.type} [${input?.shape?.join(',')}])`);
+  const described = layout === 'nchw' ? '[N,3,H,W]' : '[N,H,W,3]';
+  if (!input?.isTensor || (input.type !== 'float32' && input.type !== 'uint8') || input.shape?.length !== 4) {
+    throw new Error(`depth model input must be a float32 or uint8 ${described} tensor (got ${input?.type} [${input?.shape?.join(',')}])`);
   }
-  if (typeof input.shape[1] === 'number' && input.shape[1] !== 3) {
-    throw new Error(`depth model input must have 3 channels (got ${input.shape[1]})`);
+  const channels = input.shape[layout === 'nchw' ? 1 : 3];
+  if (typeof channels === 'number' && channels !== 3) {
+    throw new Error(`depth model input must have 3 channels (got ${channels}${layout === 'nchw' ? '' : ' in the last dimension: is it NCHW?'})`);
   }
   const outRank = output?.shape?.length;
   if (!output?.isTensor || output.type !== 'float32' || (outRank !== 3 && outRank !== 4)) {
@@ -52,9 +77,58 @@ export function checkContract(session: ort.InferenceSession): { fixedHeight: num
   if (outRank === 4 && typeof output.shape![1] === 'number' && output.shape![1] !== 1) {
     throw new Error(`depth model output must have 1 channel (got ${output.shape![1]})`);
   }
-  const h = input.shape[2];
-  const w = input.shape[3];
+  const [h, w] = layout === 'nchw' ? [input.shape[2], input.shape[3]] : [input.shape[1], input.shape[2]];
   return { fixedHeight: typeof h === 'number' && h > 0 ? h : null, fixedWidth: typeof w === 'number' && w > 0 ? w : null };
+}
+
+/** The three normalised values of one 8-bit RGB pixel, by the spec's rule. */
+function normaliser(rule: ModelSpec['input']['normalise']): (v: number, channel: number) => number {
+  switch (rule) {
+    case 'imagenet':
+      return (v, c) => (v / 255 - MEAN[c]!) / STD[c]!;
+    case 'unit':
+      return (v) => v / 255;
+    case 'symmetric':
+      return (v) => v / 127.5 - 1;
+    case 'byte':
+      return (v) => v;
+  }
+}
+
+/**
+ * Area-averages an rgb24 frame to `mw`×`mh` (each output pixel the mean of the source pixels its box
+ * covers; the same pixel when the sizes match) and writes it normalised in the spec's layout.
+ */
+export function fillInput(
+  frame: Uint8Array, fw: number, fh: number, mw: number, mh: number,
+  spec: ModelSpec['input'], out: Float32Array | Uint8Array,
+): void {
+  const norm = normaliser(spec.normalise);
+  const plane = mw * mh;
+  const nchw = spec.layout === 'nchw';
+  for (let y = 0; y < mh; y++) {
+    const y0 = Math.floor((y * fh) / mh);
+    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * fh) / mh));
+    for (let x = 0; x < mw; x++) {
+      const x0 = Math.floor((x * fw) / mw);
+      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * fw) / mw));
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let sy = y0; sy < y1; sy++) {
+        let s = (sy * fw + x0) * 3;
+        for (let sx = x0; sx < x1; sx++, s += 3) {
+          r += frame[s]!;
+          g += frame[s + 1]!;
+          b += frame[s + 2]!;
+        }
+      }
+      const n = (y1 - y0) * (x1 - x0);
+      const d = y * mw + x;
+      const values = [r / n, g / n, b / n];
+      for (let c = 0; c < 3; c++) out[nchw ? c * plane + d : d * 3 + c] = norm(values[c]!, c);
+    }
+  }
 }
 
 async function createSession(model: Uint8Array, provider: ExecutionProvider): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu' }> {
@@ -76,54 +150,64 @@ async function createSession(model: Uint8Array, provider: ExecutionProvider): Pr
   }
 }
 
-const round14 = (n: number) => Math.max(14, Math.round(n / 14) * 14);
+const roundTo = (n: number, multiple: number) => Math.max(multiple, Math.round(n / multiple) * multiple);
 
 export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> {
+  const source = options.modelPath ?? 'built-in';
   const bytes = options.modelPath ? new Uint8Array(await readFile(options.modelPath)) : buildBuiltinDepthModel();
   const { session, provider } = await createSession(bytes, options.executionProvider);
-  let fixed;
+  let spec: ModelSpec;
+  let fixed: { fixedHeight: number | null; fixedWidth: number | null };
   try {
-    fixed = checkContract(session);
+    spec = options.modelPath ? resolveSpec(options.modelPath, bytes, signatureOf(session)) : { family: 'builtin', ...FAMILIES.builtin! };
+    fixed = checkContract(session, spec.input.layout);
+    const declared = 'fixed' in spec.input.size ? spec.input.size.fixed : null;
+    if (declared && ((fixed.fixedWidth !== null && fixed.fixedWidth !== declared.width) || (fixed.fixedHeight !== null && fixed.fixedHeight !== declared.height))) {
+      throw new ModelSpecError(`declared input size ${declared.width}x${declared.height} differs from the graph's ${fixed.fixedWidth}x${fixed.fixedHeight}`);
+    }
+    if (declared) fixed = { fixedWidth: declared.width, fixedHeight: declared.height };
   } catch (error) {
     await session.release();
-    throw new Error(`${options.modelPath ?? 'built-in model'}: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    throw new ModelSpecError(message.startsWith(source) ? message : `${source}: ${message}`);
   }
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
-  let buffer = new Float32Array(0);
+  const inputType = (session.inputMetadata[0] as { type?: string }).type === 'uint8' ? 'uint8' : 'float32';
+  const multiple = 'multipleOf' in spec.input.size ? spec.input.size.multipleOf : 1;
+  const metric = spec.output.kind === 'metric-depth';
+  let buffer: Float32Array | Uint8Array = new Float32Array(0);
+  let inverted = new Float32Array(0);
 
   const inputSize = (fw: number, fh: number) => {
-    const height = fixed.fixedHeight ?? round14(options.inputHeight);
-    const width = fixed.fixedWidth ?? round14((height * fw) / fh);
+    const height = fixed.fixedHeight ?? roundTo(options.inputHeight, multiple);
+    const width = fixed.fixedWidth ?? roundTo((height * fw) / fh, multiple);
     return { width, height };
   };
 
   return {
     provider,
-    source: options.modelPath ?? 'built-in',
+    source,
+    spec,
     inputSize,
     async estimate(frame, fw, fh) {
       const { width: mw, height: mh } = inputSize(fw, fh);
-      const plane = mw * mh;
-      if (buffer.length !== plane * 3) buffer = new Float32Array(plane * 3);
-      // Nearest-neighbour downscale + normalise, HWC uint8 → CHW float.
-      for (let y = 0; y < mh; y++) {
-        const sy = Math.min(fh - 1, Math.floor(((y + 0.5) * fh) / mh));
-        const row = sy * fw * 3;
-        for (let x = 0; x < mw; x++) {
-          const s = row + Math.min(fw - 1, Math.floor(((x + 0.5) * fw) / mw)) * 3;
-          const d = y * mw + x;
-          buffer[d] = (frame[s]! / 255 - MEAN[0]!) / STD[0]!;
-          buffer[plane + d] = (frame[s + 1]! / 255 - MEAN[1]!) / STD[1]!;
-          buffer[2 * plane + d] = (frame[s + 2]! / 255 - MEAN[2]!) / STD[2]!;
-        }
-      }
-      const result = await session.run({ [inputName]: new ort.Tensor('float32', buffer, [1, 3, mh, mw]) });
+      const length = mw * mh * 3;
+      if (buffer.length !== length) buffer = inputType === 'uint8' ? new Uint8Array(length) : new Float32Array(length);
+      fillInput(frame, fw, fh, mw, mh, spec.input, buffer);
+      const dims = spec.input.layout === 'nchw' ? [1, 3, mh, mw] : [1, mh, mw, 3];
+      const tensor = buffer instanceof Uint8Array ? new ort.Tensor('uint8', buffer, dims) : new ort.Tensor('float32', buffer, dims);
+      const result = await session.run({ [inputName]: tensor });
       const out = result[outputName]!;
-      const dims = out.dims;
-      const oh = dims[dims.length - 2]!;
-      const ow = dims[dims.length - 1]!;
-      return { depth: out.data as Float32Array, width: ow, height: oh };
+      const outDims = out.dims;
+      const oh = outDims[outDims.length - 2]!;
+      const ow = outDims[outDims.length - 1]!;
+      const raw = out.data as Float32Array;
+      if (!metric) return { depth: raw, width: ow, height: oh };
+      // Metres (larger = farther) → inverse depth (larger = nearer), which is what disparity follows.
+      if (inverted.length !== raw.length) inverted = new Float32Array(raw.length);
+      for (let i = 0; i < raw.length; i++) inverted[i] = 1 / Math.max(raw[i]!, NEAREST_METRES);
+      return { depth: inverted, width: ow, height: oh };
     },
     async close() {
       await session.release();

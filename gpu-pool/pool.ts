@@ -130,9 +130,9 @@ export class GpuPool {
     return new GpuPool(piscina, info, options.workers, scratchDir, memory);
   }
 
-  /** Where the model runs and which one it is. */
-  info(): { provider: string; model: string } {
-    return { provider: this.#info.provider, model: this.#info.source };
+  /** Where the model runs, which one it is and what it means. */
+  info(): { provider: string; model: string; family: string; output: string; licence: string } {
+    return { provider: this.#info.provider, model: this.#info.source, family: this.#info.family, output: this.#info.output, licence: this.#info.licence };
   }
 
   /** Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). */

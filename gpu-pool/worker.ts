@@ -13,7 +13,7 @@ import { FrameScaler } from './frame-scaler.ts';
 import { SegmentOutput } from './segment-output.ts';
 import { SilentAudio } from './silent-audio.ts';
 import { yuv420pSize } from './stereo.ts';
-import { loadDepthModel, type ExecutionProvider } from './model.ts';
+import { loadDepthModel, type DepthModel, type ExecutionProvider } from './model.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
 import { reportMemory } from './worker-memory.ts';
 
@@ -33,6 +33,10 @@ export type WorkerTask = ChunkTask | { info: true };
 export interface WorkerInfo {
   provider: string;
   source: string;
+  /** The network's family, what its output means, and its licence (model-spec.ts). */
+  family: string;
+  output: string;
+  licence: string;
 }
 
 const config = workerData as WorkerConfig;
@@ -42,11 +46,21 @@ Log.setLevel(AV_LOG_FATAL);
 
 export default (async () => {
   reportMemory(config.memoryChannel);
-  const model = await loadDepthModel({
-    modelPath: config.modelPath,
-    executionProvider: config.executionProvider,
-    inputHeight: config.modelInputHeight,
-  });
+  let model: DepthModel;
+  try {
+    model = await loadDepthModel({
+      modelPath: config.modelPath,
+      executionProvider: config.executionProvider,
+      inputHeight: config.modelInputHeight,
+    });
+  } catch (error) {
+    // A rejected module makes Piscina retry it with require(), whose "unknown file extension .ts"
+    // would hide why: resolve to a handler that gives every task (the pool's first: `info`) the reason.
+    const reason = error instanceof Error ? error : new Error(String(error));
+    return async (): Promise<never> => {
+      throw reason;
+    };
+  }
   const options: ConvertOptions = {
     model,
     scaler: new FrameScaler(),
@@ -58,7 +72,7 @@ export default (async () => {
   };
   await warmUp(options);
   return async (task: WorkerTask): Promise<ChunkResult | WorkerInfo> => {
-    if ('info' in task) return { provider: model.provider, source: model.source };
+    if ('info' in task) return { provider: model.provider, source: model.source, family: model.spec.family, output: model.spec.output.kind, licence: model.spec.licence };
     // The segment (a few hundred KB) is structured-cloned back; cheap next to the conversion.
     return convertChunk(task, options);
   };

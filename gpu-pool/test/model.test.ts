@@ -17,13 +17,18 @@ function testFrame(w: number, h: number): Uint8Array {
   return f;
 }
 
-async function tempModel(t: Test, bytes: Uint8Array): Promise<string> {
+/** Writes `bytes` as `{name}.onnx` in a folder of its own, with `sidecar` as `{name}.json` when given. */
+async function tempModel(t: Test, bytes: Uint8Array, sidecar?: unknown, name = 'model'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-model-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const file = path.join(dir, 'model.onnx');
+  const file = path.join(dir, `${name}.onnx`);
   await writeFile(file, bytes);
+  if (sidecar !== undefined) await writeFile(path.join(dir, `${name}.json`), JSON.stringify(sidecar));
   return file;
 }
+
+/** A declared spec for test graphs: ImageNet input, inverse depth out. */
+const DECLARED = { licence: 'test', input: { layout: 'nchw', normalise: 'imagenet', size: { multipleOf: 14 } }, output: { kind: 'inverse-depth' } };
 
 t.test('the built-in model has the Depth-Anything signature and finds the lower, textured half nearer', async (t) => {
   const model = await loadDepthModel({ modelPath: null, executionProvider: 'cpu', inputHeight: 126 });
@@ -65,7 +70,7 @@ t.test('a model with a fixed input size is fed at that size', async (t) => {
   const g = new GraphBuilder();
   g.op('ReduceMean', ['x'], { axes: { ints: [1] }, keepdims: { i: 0 } });
   g.nodes[0]!.output = ['y'];
-  const file = await tempModel(t, g.build(floatTensor('x', [1, 3, 42, 70]), floatTensor('y', [1, 42, 70]), 17, 'fixed'));
+  const file = await tempModel(t, g.build(floatTensor('x', [1, 3, 42, 70]), floatTensor('y', [1, 42, 70]), 17, 'fixed'), DECLARED);
   const model = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 126 });
   t.teardown(() => model.close());
   t.same(model.inputSize(640, 360), { width: 70, height: 42 });
@@ -77,14 +82,83 @@ t.test('models with the wrong signature are refused with a clear error', async (
   const fourChannels = new GraphBuilder();
   fourChannels.op('ReduceMean', ['x'], { axes: { ints: [1] }, keepdims: { i: 0 } });
   fourChannels.nodes[0]!.output = ['y'];
-  const a = await tempModel(t, fourChannels.build(floatTensor('x', ['N', 4, 'H', 'W']), floatTensor('y', ['N', 'H', 'W']), 17, 'bad'));
+  const a = await tempModel(t, fourChannels.build(floatTensor('x', ['N', 4, 'H', 'W']), floatTensor('y', ['N', 'H', 'W']), 17, 'bad'), DECLARED);
   await t.rejects(loadDepthModel({ modelPath: a, executionProvider: 'cpu', inputHeight: 126 }), /3 channels/);
 
   const flat = new GraphBuilder();
   flat.op('ReduceMean', ['x'], { axes: { ints: [1, 2, 3] }, keepdims: { i: 0 } });
   flat.nodes[0]!.output = ['y'];
-  const b = await tempModel(t, flat.build(floatTensor('x', ['N', 3, 'H', 'W']), floatTensor('y', ['N']), 17, 'bad'));
+  const b = await tempModel(t, flat.build(floatTensor('x', ['N', 3, 'H', 'W']), floatTensor('y', ['N']), 17, 'bad'), DECLARED);
   await t.rejects(loadDepthModel({ modelPath: b, executionProvider: 'cpu', inputHeight: 126 }), /output must be a float32 \[N,H,W\]/);
 
   await t.rejects(loadDepthModel({ modelPath: '/nonexistent/model.onnx', executionProvider: 'cpu', inputHeight: 126 }), /ENOENT|no such file/);
+});
+
+/** A graph `x` → `y` whose output is the input's channel mean (NCHW) or its last-axis mean (NHWC). */
+function meanGraph(input: Array<number | string>, layout: 'nchw' | 'nhwc' = 'nchw', names: [string, string] = ['x', 'y']): Uint8Array {
+  const g = new GraphBuilder();
+  g.op('ReduceMean', [names[0]], { axes: { ints: [layout === 'nchw' ? 1 : 3] }, keepdims: { i: 0 } });
+  g.nodes[0]!.output = [names[1]];
+  const out = layout === 'nchw' ? [input[0]!, input[2]!, input[3]!] : [input[0]!, input[1]!, input[2]!];
+  return g.build(floatTensor(names[0], input), floatTensor(names[1], out), 17, 'mean');
+}
+
+t.test('a network nobody described is refused, saying what to declare and where', async (t) => {
+  const file = await tempModel(t, meanGraph(['N', 3, 'H', 'W']));
+  const error = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 56 }).then(() => null, (e: Error) => e);
+  t.ok(error, 'refused');
+  t.equal(error?.name, 'ModelSpecError');
+  t.match(error?.message, /cannot tell what this network expects or returns/);
+  t.match(error?.message, /input 'x' float32 \[N,3,H,W\], output 'y' \[N,H,W\]/, 'naming what the graph says');
+  t.match(error?.message, new RegExp(`Declare it in ${file.replace(/\.onnx$/, '.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'and the sidecar to write');
+  t.match(error?.message, /"family": "depth-anything-v2"/);
+});
+
+t.test('each family is recognised or declared, and its contract is applied', async (t) => {
+  const white = new Uint8Array(28 * 28 * 3).fill(255);
+  const run = async (file: string, frame = white, size = 28) => {
+    const model = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 28 });
+    t.teardown(() => model.close());
+    return { model, out: await model.estimate(frame, size, size) };
+  };
+  // Depth-Anything-V2 (Hugging Face export names): recognised by its signature alone.
+  const da = await run(await tempModel(t, meanGraph(['batch', 3, 'height', 'width'], 'nchw', ['pixel_values', 'predicted_depth'])));
+  t.equal(da.model.spec.family, 'depth-anything-v2');
+  t.same(da.model.inputSize(1280, 720), { width: 56, height: 28 }, 'dynamic: multiples of 14');
+  // Declared by family name only: the family's defaults.
+  const midas = await run(await tempModel(t, meanGraph([1, 3, 256, 256]), { family: 'midas-v2.1-small' }));
+  t.equal(midas.model.spec.family, 'midas-v2.1-small');
+  t.same(midas.model.inputSize(640, 360), { width: 256, height: 256 }, 'its fixed 256x256, squashed');
+  t.ok(Math.abs(midas.out.depth[0]! - ((1 - 0.485) / 0.229 + (1 - 0.456) / 0.224 + (1 - 0.406) / 0.225) / 3) < 1e-4, 'ImageNet-normalised');
+  // Declared in full: 0…1 input, NHWC, metric output (inverted: larger = nearer).
+  const metric = await run(await tempModel(t, meanGraph([1, 28, 28, 3], 'nhwc'), {
+    licence: 'MIT', input: { layout: 'nhwc', normalise: 'unit', size: { fixed: { width: 28, height: 28 } } }, output: { kind: 'metric-depth' },
+  }));
+  t.equal(metric.model.spec.output.kind, 'metric-depth');
+  t.ok(Math.abs(metric.out.depth[0]! - 1 / 1) < 1e-6, 'white at 0…1 is "1 m", returned as inverse depth 1');
+  const grey = new Uint8Array(28 * 28 * 3).fill(51);
+  const far = await metric.model.estimate(grey, 28, 28);
+  t.ok(Math.abs(far.depth[0]! - 1 / 0.2) < 1e-4, 'a smaller metric depth is a larger inverse depth (0.2 m → 5)');
+  // −1…1 and 0…255 inputs.
+  const symmetric = await run(await tempModel(t, meanGraph([1, 3, 28, 28]), { ...DECLARED, input: { layout: 'nchw', normalise: 'symmetric', size: { multipleOf: 1 } } }));
+  t.ok(Math.abs(symmetric.out.depth[0]! - 1) < 1e-6, 'white at −1…1 is 1');
+  const bytes = await run(await tempModel(t, meanGraph([1, 3, 28, 28]), { ...DECLARED, input: { layout: 'nchw', normalise: 'byte', size: { multipleOf: 1 } } }));
+  t.ok(Math.abs(bytes.out.depth[0]! - 255) < 1e-6, 'white at 0…255 is 255');
+});
+
+t.test('a sidecar is checked: each bad field named', async (t) => {
+  const graph = meanGraph([1, 3, 28, 28]);
+  const cases: Array<[unknown, RegExp]> = [
+    [{ family: 'depth-everything' }, /family must be one of/],
+    [{ licence: 'x', input: { layout: 'chw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /input.layout must be/],
+    [{ licence: 'x', input: { layout: 'nchw', normalise: 'zscore', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /input.normalise must be/],
+    [{ licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 0 } }, output: { kind: 'metric-depth' } }, /multipleOf must be a positive integer/],
+    [{ licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'depth' } }, /output.kind must be "inverse-depth"/],
+    [{ input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /licence must name/],
+    [{ family: 'fastdepth' }, /declared input size 224x224 differs from the graph's 28x28/],
+  ];
+  for (const [sidecar, expected] of cases) {
+    const file = await tempModel(t, graph, sidecar);
+    await t.rejects(loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 28 }), { name: 'ModelSpecError', message: expected }, JSON.stringify(sidecar).slice(0, 60));
+  }
 });
