@@ -32,15 +32,34 @@ export function isSceneCut(a: number[], b: number[]): boolean {
   return sum / a.length > CUT_THRESHOLD;
 }
 
-/** Updates the depth state with one frame's raw depth range; returns the new state. */
-export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[]): DepthState {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < depth.length; i++) {
+/** The range a frame is normalised against: these percentiles of its depth, not its extremes. */
+export const RANGE_LOW = 0.02;
+export const RANGE_HIGH = 0.98;
+/** Values sampled (evenly) for the percentiles: plenty for a range, cheap to sort. */
+const RANGE_SAMPLES = 4096;
+
+/**
+ * A frame's depth range, robustly: the 2nd and 98th percentiles (nearest rank) of an even sample of
+ * its values. A few extreme pixels — a speck the network calls very near, an edge artefact — then
+ * neither squash the rest of the scene into a sliver of the disparity range nor make the range (and
+ * with it every pixel's disparity) jump from frame to frame: the max-disparity flicker users see.
+ */
+export function frameRange(depth: Float32Array): { min: number; max: number } {
+  const step = Math.max(1, Math.floor(depth.length / RANGE_SAMPLES));
+  const sample: number[] = [];
+  for (let i = 0; i < depth.length; i += step) {
     const v = depth[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
+    if (Number.isFinite(v)) sample.push(v);
   }
+  if (sample.length === 0) return { min: 0, max: 0 };
+  sample.sort((a, b) => a - b);
+  const at = (q: number) => sample[Math.round(q * (sample.length - 1))]!;
+  return { min: at(RANGE_LOW), max: at(RANGE_HIGH) };
+}
+
+/** Updates the depth state with one frame's robust depth range; returns the new state. */
+export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[]): DepthState {
+  const { min, max } = frameRange(depth);
   if (!prev || isSceneCut(prev.thumb, thumb)) return { min, max, thumb };
   return { min: prev.min + DEPTH_EMA * (min - prev.min), max: prev.max + DEPTH_EMA * (max - prev.max), thumb };
 }

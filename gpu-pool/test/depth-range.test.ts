@@ -1,5 +1,5 @@
 import t from 'tap';
-import { isSceneCut, thumbnail, updateDepthState } from '../depth-range.ts';
+import { frameRange, isSceneCut, thumbnail, updateDepthState } from '../depth-range.ts';
 
 t.test('the depth range is an EMA carried across frames and reset on a scene cut', async (t) => {
   const dark = new Array(144).fill(10);
@@ -13,4 +13,16 @@ t.test('the depth range is an EMA carried across frames and reset on a scene cut
   t.ok(isSceneCut(dark, bright));
   t.notOk(isSceneCut(dark, dark));
   t.equal(thumbnail(new Uint8Array(8 * 2 * 3).fill(50), 8, 2).length, 144);
+});
+
+t.test('the range is robust: a few extreme pixels neither squash the scene nor move the range', async (t) => {
+  // A smooth scene from 1 to 2, and 0.5 % of its pixels at 50 (a speck called very near).
+  const scene = Float32Array.from({ length: 20_000 }, (_, i) => 1 + (i % 1000) / 1000);
+  const specks = Float32Array.from(scene, (v, i) => (i % 200 === 7 ? 50 : v));
+  const clean = frameRange(scene);
+  const noisy = frameRange(specks);
+  t.ok(Math.abs(noisy.max - clean.max) < 0.05, `the specks do not set the top of the range (${noisy.max.toFixed(3)} vs ${clean.max.toFixed(3)})`);
+  t.ok(clean.min < 1.05 && clean.max > 1.95, `the scene spans its range (${clean.min.toFixed(3)}…${clean.max.toFixed(3)})`);
+  t.same(frameRange(new Float32Array(0)), { min: 0, max: 0 });
+  t.same(frameRange(Float32Array.from([NaN, 3, Infinity])), { min: 3, max: 3 }, 'non-finite values are left out');
 });
