@@ -3,7 +3,9 @@
  * default in one table; invalid values stop the server with one message naming each key.
  */
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { cachedModelPath, MODEL_NAME, modelsDir } from '../gpu-pool/model-cache.ts';
 
 export type Profile = 'local' | 'aws';
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
@@ -158,7 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkSeconds: num('CHUNK_SECONDS', 2, 0.5, 30),
     outputHeight: int('OUTPUT_HEIGHT', 360, 64, 2160),
     gpuPoolWorkers: workers,
-    depthModelPath: str('DEPTH_MODEL_PATH'),
+    depthModelPath: depthModel(str('DEPTH_MODEL_PATH'), str('DEPTH_MODEL'), env, problems),
     executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
     depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),
     stereoStrength: num('STEREO_STRENGTH', 0.03, 0, 0.1),
@@ -252,6 +254,23 @@ export function configFromEnvironment(report: (message: string) => void): Config
     }
     throw error;
   }
+}
+
+/**
+ * The depth network to load: DEPTH_MODEL_PATH, or DEPTH_MODEL — a name in the model cache (MODELS_DIR),
+ * which must be there already: nothing is downloaded at run time (`npm run models -- fetch <name>`).
+ */
+function depthModel(file: string | null, name: string | null, env: Env, problems: string[]): string | null {
+  if (file !== null && name !== null) problems.push('set DEPTH_MODEL_PATH or DEPTH_MODEL, not both');
+  if (file !== null) return path.resolve(file);
+  if (name === null) return null;
+  if (!MODEL_NAME.test(name)) {
+    problems.push(`DEPTH_MODEL must be a cached model's name (${MODEL_NAME}); got ${JSON.stringify(name.slice(0, 80))}`);
+    return null;
+  }
+  const cached = cachedModelPath(modelsDir(env), name);
+  if (!existsSync(cached)) problems.push(`DEPTH_MODEL=${name}: not in the model cache (${cached}); fetch it first: npm run models -- fetch ${name}`);
+  return cached;
 }
 
 /** Whether `host` (a bind address) accepts connections from this machine only. */
