@@ -37,6 +37,17 @@ export interface ConvertOptions {
   scratchDir?: string;
   /** The worker's silence for chunks without sound (every segment then has the same tracks); none: no track. */
   silence?: SilentAudio;
+  /**
+   * Depth estimates per second of video (0 or ≥ the video's rate: every frame). Between two estimates a
+   * frame's depth is interpolated from them, so a heavy network keeps up with the video.
+   */
+  depthFps?: number;
+}
+
+/** Every how many frames the network runs, for a video at `fps` and a wanted depth rate. */
+export function depthInterval(fps: number, depthFps: number | undefined): number {
+  if (!depthFps || depthFps <= 0 || !Number.isFinite(fps) || fps <= depthFps) return 1;
+  return Math.max(1, Math.round(fps / depthFps));
 }
 
 /** Each eye's output size: height = min(wanted, source), width follows the aspect; both even. */
@@ -131,35 +142,78 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       writer!.writeAudio(packet);
       packet.free();
     };
+    // Depth every `interval` frames; the frames between wait (their eye pictures kept) until the next
+    // estimate, then take depth interpolated between the two. At most `interval` pictures are held.
+    const interval = depthInterval(facts.fps, options.depthFps);
+    const held: Array<{ eye: Uint8Array; pts: bigint }> = [];
+    const spare: Uint8Array[] = [];
+    let before: { depth: Float32Array; width: number; height: number } | null = null;
+    let blend = new Float32Array(0);
+    let depthRuns = 0;
+    const render = (picture: Uint8Array, pts: bigint, depth: Float32Array, dw: number, dh: number) => {
+      let t1 = performance.now();
+      if (sbs) {
+        renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: state!, convergence }, strength, out, scratch);
+      } else {
+        renderStereo(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: state!, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
+        options.scaler.rgbToYuv(rgbOut!, width, height, out);
+      }
+      timings.stereo += performance.now() - t1;
+      t1 = performance.now();
+      writer!.writeFrame(out, pts);
+      for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
+      frames++;
+      timings.encode += performance.now() - t1;
+    };
+    /** Writes the held frames with depth between `before` and `after` (or `before` alone at the end). */
+    const flushHeld = (after: { depth: Float32Array; width: number; height: number } | null) => {
+      const count = held.length;
+      held.forEach((frame, i) => {
+        let depth = before!.depth;
+        if (after && after.width === before!.width && after.height === before!.height) {
+          const f = (i + 1) / (count + 1);
+          if (blend.length !== depth.length) blend = new Float32Array(depth.length);
+          for (let k = 0; k < depth.length; k++) blend[k] = before!.depth[k]! + f * (after.depth[k]! - before!.depth[k]!);
+          depth = blend;
+        }
+        render(frame.eye, frame.pts, depth, before!.width, before!.height);
+        spare.push(frame.eye);
+      });
+      held.length = 0;
+    };
+    let index = 0;
     let t = performance.now();
     for (const frame of reader.frames()) {
       const pts = timestampOf(frame);
       first ??= pts;
       last = pts;
-      // The model's input, straight from the decoded frame at the model's size, and the eye's picture.
-      options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
-      options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', eye);
+      const estimateNow = index % interval === 0;
+      index++;
+      // The model's input (only on frames the network runs on), and the eye's picture: a held frame's
+      // goes into a buffer of its own.
+      if (estimateNow) options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
+      const picture = estimateNow ? eye : (spare.pop() ?? new Uint8Array(eye.length));
+      options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', picture);
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
-      t = performance.now();
-      const { depth, width: dw, height: dh } = await options.model.estimate(small, modelSize.width, modelSize.height);
-      state = updateDepthState(state, depth, thumbnail(small, modelSize.width, modelSize.height));
-      timings.depth += performance.now() - t;
-      t = performance.now();
-      if (sbs) {
-        renderSbsYuv(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, strength, out, scratch);
-      } else {
-        renderStereo(eye, width, height, { depth, depthWidth: dw, depthHeight: dh, state, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
-        options.scaler.rgbToYuv(rgbOut!, width, height, out);
+      if (!estimateNow) {
+        held.push({ eye: picture, pts });
+        t = performance.now();
+        continue;
       }
-      timings.stereo += performance.now() - t;
       t = performance.now();
-      writer.writeFrame(out, pts);
-      for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
-      frames++;
-      timings.encode += performance.now() - t;
+      const estimate = await options.model.estimate(small, modelSize.width, modelSize.height);
+      depthRuns++;
+      state = updateDepthState(state, estimate.depth, thumbnail(small, modelSize.width, modelSize.height));
+      timings.depth += performance.now() - t;
+      // Kept: the network may hand back a buffer it reuses on the next run.
+      const current = { depth: Float32Array.from(estimate.depth), width: estimate.width, height: estimate.height };
+      if (before) flushHeld(current);
+      render(eye, pts, current.depth, current.width, current.height);
+      before = current;
       t = performance.now();
     }
+    if (held.length > 0 && before) flushHeld(null);
     if (frames === 0 || first === null) throw new ChunkInputError('not a decodable video: no frames');
     for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
     // A source that sent few frames while its sound went on (a static screen: browsers send frames
@@ -198,6 +252,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       height,
       hasAudio: facts.hasAudio,
       warmedUp,
+      depthRuns,
       timings,
     };
   } finally {

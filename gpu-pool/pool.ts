@@ -24,6 +24,11 @@ export interface GpuPoolOptions {
   stereoStrength?: number;
   /** Frames at the end of the previous chunk that warm up the depth range. Default 15. */
   warmupFrames?: number;
+  /**
+   * Depth estimates per second of video; the frames between take depth interpolated between two
+   * estimates. 0 (default): every frame.
+   */
+  depthFps?: number;
   /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
   maxQueue?: number;
 }
@@ -88,6 +93,9 @@ export class GpuPool {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
       throw new TypeError('options.workers must be a positive integer');
     }
+    if (options.depthFps !== undefined && !(Number.isFinite(options.depthFps) && options.depthFps >= 0)) {
+      throw new TypeError('options.depthFps must be a non-negative number');
+    }
     const warmupFrames = options.warmupFrames ?? 15;
     if (!Number.isInteger(warmupFrames) || warmupFrames < 0) {
       throw new TypeError('options.warmupFrames must be a non-negative integer');
@@ -103,6 +111,7 @@ export class GpuPool {
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
       stereoStrength: options.stereoStrength ?? 0.03,
+      depthFps: options.depthFps ?? 0,
     };
     const piscina = new Piscina({
       filename: new URL('./worker.ts', import.meta.url).href,

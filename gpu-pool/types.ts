@@ -72,6 +72,8 @@ export interface ChunkResult {
   hasAudio: boolean;
   /** The depth state was warmed up from the previous chunk's last frames. */
   warmedUp: boolean;
+  /** How many times the depth network ran (fewer than `frames` with a depth rate below the video's). */
+  depthRuns: number;
   timings: StageTimingsMs;
 }
 

@@ -23,6 +23,8 @@ export interface WorkerConfig {
   modelInputHeight: number;
   stereoStrength: number;
   warmupFrames: number;
+  /** Depth estimates per second of video (0: every frame). */
+  depthFps: number;
   /** The pool's private folder for chunks on their way into libav; null: from memory. */
   scratchDir: string | null;
   /** The pool's broadcast channel for heap reports (worker-memory.ts). */
@@ -68,6 +70,7 @@ export default (async () => {
     ...silence(),
     strength: config.stereoStrength,
     warmupFrames: config.warmupFrames,
+    depthFps: config.depthFps,
     ...(config.scratchDir ? { scratchDir: config.scratchDir } : {}),
   };
   await warmUp(options);

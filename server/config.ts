@@ -52,6 +52,8 @@ export interface Config {
     readonly uploadsPerSession: number;
     readonly uploadsTotal: number;
   };
+  /** Depth estimates per second of video (0: every frame); frames between take interpolated depth. */
+  readonly depthFps: number;
   /** Local profile: an ended session's files are deleted this long after it ended. */
   readonly dataRetainSeconds: number;
   /** Behind a load balancer: the client address is the last X-Forwarded-For entry. */
@@ -183,6 +185,7 @@ export function loadConfig(env: Env = process.env): Config {
       uploadsTotal: int('MAX_UPLOADS', 64, 1, 100_000),
     },
     trustProxy: bool('TRUST_PROXY', false),
+    depthFps: num('DEPTH_FPS', 0, 0, 240),
     dataRetainSeconds: int('DATA_RETAIN_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),

@@ -62,6 +62,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const real = await GpuPool.create({
       workers,
       warmupFrames: config.depthWarmupFrames,
+      depthFps: config.depthFps,
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
       stereoStrength: config.stereoStrength,

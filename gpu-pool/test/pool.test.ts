@@ -2,7 +2,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import t from 'tap';
 import { GpuPool } from '../index.ts';
-import { decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
+import { meanDisparity } from './helpers/disparity.ts';
+import { decodeGray, decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;
 
@@ -84,4 +85,36 @@ t.test('garbage and truncated chunks reject with a clear error; the pool keeps s
 t.test('GpuPool.create validates its options', async (t) => {
   await t.rejects(GpuPool.create({ workers: 0 }), /options.workers must be a positive integer/);
   await t.rejects(GpuPool.create({ workers: 1, warmupFrames: -1 }), /options.warmupFrames must be a non-negative integer/);
+});
+
+t.test('depth at a lower rate: the network runs on every third frame, every frame is still written', async (t) => {
+  const [chunk] = await makeChunks({ video: 'mandelbrot=size=160x90:rate=30:start_scale=2:end_scale=0.5:end_pts=60', seconds: 1, chunkSeconds: 1 });
+  const measure = async (depthFps: number) => {
+    const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', warmupFrames: 0, depthFps });
+    try {
+      return await pool.run({ chunk: Buffer.from(chunk!), mode: 'sbs', outputHeight: 90 });
+    } finally {
+      await pool.close();
+    }
+  };
+  const every = await measure(0);
+  const third = await measure(10);
+  t.equal(every.frames, 30);
+  t.equal(every.depthRuns, 30, 'DEPTH_FPS=0: depth on every frame');
+  t.equal(third.frames, 30, 'as many frames out as in');
+  t.equal(third.depthRuns, 10, 'DEPTH_FPS=10 at 30 fps: the network ran on every third frame');
+  t.ok(Math.abs(third.duration - every.duration) < 1e-9, 'and the segment lasts as long');
+  const disparities = async (result: typeof every) => {
+    const { playlist, cleanup } = await writeCmafPlaylist(result.init, [result]);
+    const frames = await decodeGray(playlist, 320, 90).finally(cleanup);
+    return frames.map((f) => meanDisparity(f, 320, 90));
+  };
+  const a = await disparities(every);
+  const b = await disparities(third);
+  t.equal(b.length, 30, 'the decoder sees every frame');
+  const gap = Math.max(...a.map((d, i) => Math.abs(d - b[i]!)));
+  const step = (list: number[]) => Math.max(...list.slice(1).map((d, i) => Math.abs(d - list[i]!)));
+  t.comment(`mean disparity per frame: largest difference from every-frame depth ${gap.toFixed(3)} px; largest step ${step(b).toFixed(3)} px (every frame: ${step(a).toFixed(3)} px)`);
+  t.ok(gap < 0.25, `interpolated depth stays close to depth on every frame (at most ${gap.toFixed(3)} px apart)`);
+  await t.rejects(GpuPool.create({ workers: 1, depthFps: -1 }), /options.depthFps must be a non-negative number/);
 });
