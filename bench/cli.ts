@@ -52,6 +52,8 @@ Options (pipeline):
   --workers N         pool threads (default: GPUs, else CPU cores)
   --sizes WxH,WxH     source sizes (default 640x360,1280x720)
   --mode sbs|anaglyph (default sbs)
+  --model PATH        a depth network (as DEPTH_MODEL_PATH; default the built-in estimator)
+  --depth-fps N,N     depth estimates per second to compare, 0 = every frame (default 0)
 
 Options (latency):
   --seconds N         stream length (default 30)
@@ -111,6 +113,8 @@ async function main(): Promise<number> {
       workers: { type: 'string' },
       sizes: { type: 'string' },
       mode: { type: 'string' },
+      model: { type: 'string' },
+      'depth-fps': { type: 'string' },
       seconds: { type: 'string' },
       settle: { type: 'string' },
       cases: { type: 'string' },
@@ -265,6 +269,14 @@ async function main(): Promise<number> {
       const m = /^(\d+)x(\d+)$/.exec(s.trim());
       if (!m) throw new Error(`--sizes must be WxH[,WxH…] (got "${values.sizes}")`);
       return [Number(m[1]), Number(m[2])] as [number, number];
+    });
+  }
+  if (values.model !== undefined) options.modelPath = values.model;
+  if (values['depth-fps'] !== undefined) {
+    options.depthFps = values['depth-fps'].split(',').map((raw) => {
+      const n = Number(raw.trim());
+      if (!(Number.isFinite(n) && n >= 0)) throw new Error(`--depth-fps must be numbers ≥ 0 (got "${values['depth-fps']}")`);
+      return n;
     });
   }
   process.stdout.write(`pipeline: ${options.chunks} × ${options.chunkSeconds}s chunks per size, ${options.mode}\n`);

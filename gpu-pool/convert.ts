@@ -87,7 +87,10 @@ async function warmUp(previous: Uint8Array, size: { width: number; height: numbe
     const start = count % ring.length;
     const tail = count > ring.length ? [...ring.slice(start), ...ring.slice(0, start)] : ring;
     let state: DepthState | null = null;
-    for (const rgb of tail) {
+    // At the depth rate the chunk itself runs at (DEPTH_FPS): the newest frame always among them.
+    const interval = depthInterval(reader.facts.fps, options.depthFps);
+    for (let i = (tail.length - 1) % interval; i < tail.length; i += interval) {
+      const rgb = tail[i]!;
       const { depth } = await options.model.estimate(rgb, size.width, size.height);
       state = updateDepthState(state, depth, thumbnail(rgb, size.width, size.height));
     }

@@ -1,7 +1,9 @@
 /**
  * Pipeline throughput: chunks of a 30 fps test source through the real GPU pool, with as many chunks
  * in flight as there are workers (as one live session runs). Reports seconds per chunk, the realtime
- * factor (media seconds per wall second) and each stage's share of the summed stage time.
+ * factor (media seconds per wall second) and each stage's share of the summed stage time. With
+ * `modelPath` a depth network instead of the built-in estimator; with several `depthFps`, a row per
+ * depth rate (0: every frame), showing what running the network less often buys.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,10 +19,18 @@ export interface PipelineOptions {
   chunkSeconds: number;
   workers: number;
   mode: 'sbs' | 'anaglyph';
+  /** A depth network (DEPTH_MODEL_PATH); null: the built-in estimator. */
+  modelPath: string | null;
+  /** Depth estimates per second to compare (0: every frame). */
+  depthFps: number[];
 }
 
 export interface PipelineRow {
   source: string;
+  /** The network and how often it ran, e.g. `fastdepth, every frame` or `fastdepth, 10/s`. */
+  depth: string;
+  /** Network runs per frame (1: every frame). */
+  depthRunsPerFrame: number;
   output: string;
   workers: number;
   chunks: number;
@@ -39,15 +49,31 @@ export const defaultPipelineOptions = (): PipelineOptions => ({
   chunkSeconds: 2,
   workers: defaultWorkerCount(),
   mode: 'sbs',
+  modelPath: null,
+  depthFps: [0],
 });
 
 export async function runPipeline(options: PipelineOptions, log: (line: string) => void): Promise<PipelineRow[]> {
   const ffmpeg = defaultFfmpeg(process.env);
   log(`${options.workers} worker(s); ${os.cpus().length} CPU(s); test media made with ${ffmpeg}`);
-  const pool = await GpuPool.create({ workers: options.workers, executionProvider: 'auto' });
-  log(`depth model: ${pool.info().model} on ${pool.info().provider}`);
   const rows: PipelineRow[] = [];
-  try {
+  for (const depthFps of options.depthFps) {
+    const pool = await GpuPool.create({ workers: options.workers, executionProvider: 'auto', modelPath: options.modelPath, depthFps });
+    const info = pool.info();
+    const depth = `${info.family}, ${depthFps > 0 ? `${depthFps}/s` : 'every frame'}`;
+    log(`depth model: ${info.model} (${info.family}) on ${info.provider}, ${depthFps > 0 ? `${depthFps} estimates/s` : 'every frame'}`);
+    try {
+      rows.push(...(await runSizes(pool, depth, options, ffmpeg, log)));
+    } finally {
+      await pool.close();
+    }
+  }
+  return rows;
+}
+
+async function runSizes(pool: GpuPool, depth: string, options: PipelineOptions, ffmpeg: string, log: (line: string) => void): Promise<PipelineRow[]> {
+  const rows: PipelineRow[] = [];
+  {
     for (const [width, height] of options.sizes) {
       const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
       try {
@@ -75,6 +101,8 @@ export async function runPipeline(options: PipelineOptions, log: (line: string) 
         const total = sum.decode + sum.depth + sum.stereo + sum.encode;
         const row: PipelineRow = {
           source: `${width}x${height}@${options.fps}`,
+          depth,
+          depthRunsPerFrame: results.reduce((a, r) => a + r.depthRuns, 0) / frames,
           output: `${results[0]!.width}x${results[0]!.height}`,
           workers: options.workers,
           chunks: results.length,
@@ -96,8 +124,6 @@ export async function runPipeline(options: PipelineOptions, log: (line: string) 
         await rm(dir, { recursive: true, force: true });
       }
     }
-  } finally {
-    await pool.close();
   }
   return rows;
 }
@@ -107,6 +133,7 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`.padStart(4);
 export function formatRow(r: PipelineRow): string {
   return [
     r.source.padEnd(16),
+    r.depth.padEnd(26),
     r.output.padEnd(10),
     `${r.secondsPerChunk.toFixed(2)} s/chunk`.padEnd(13),
     `RTF ${r.realtimeFactor.toFixed(2)}×`.padEnd(11),
