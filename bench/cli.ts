@@ -12,6 +12,7 @@ import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
+import { defaultDepthOptions, runDepth } from './scenarios/depth.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
 import { defaultSoakOptions, runSoak } from './scenarios/soak.ts';
@@ -40,6 +41,9 @@ Scenarios:
   concurrency live streams one server (all cores, real pool) converts in real time: levels of
               1, 2, 3… streams until one falls behind and one past it — latency, the pool's
               queue (bounded), failures, and a playlist GET's time meanwhile
+  depth       3D against measured depth: each photograph of the depth-gt folder through the pool,
+              disparity read back off the decoded output vs the measured nearness (Spearman), beside
+              the network's own map's (--model PATH[,PATH] adds networks; --gt DIR the photographs)
   soak        N live streams for M minutes through one server (real pool): memory sampled all along,
               two heap snapshots compared kind by kind, latency of the first and last fifth
   capacity    live streams held in real time by 1 node, then 2 (each a server process with one
@@ -115,6 +119,7 @@ async function main(): Promise<number> {
       mode: { type: 'string' },
       model: { type: 'string' },
       'depth-fps': { type: 'string' },
+      gt: { type: 'string' },
       seconds: { type: 'string' },
       settle: { type: 'string' },
       cases: { type: 'string' },
@@ -243,6 +248,15 @@ async function main(): Promise<number> {
       process.stdout.write(`${rows.at(-1)!.nodes} nodes hold ${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}× the streams of ${rows[0]!.nodes}\n`);
     }
     await saveResult('capacity', options, rows);
+    return 0;
+  }
+  if (scenario === 'depth') {
+    const options = defaultDepthOptions();
+    if (values.gt !== undefined) options.gtDir = path.resolve(values.gt);
+    if (values.model !== undefined) options.models = [null, ...values.model.split(',').map((m) => path.resolve(m.trim()))];
+    process.stdout.write(`depth: ${options.gtDir}; networks: ${options.models.map((m) => m ?? 'built-in').join(', ')}\n`);
+    const rows = await runDepth(options, (l) => process.stdout.write(l + '\n'));
+    await saveResult('depth', options, rows);
     return 0;
   }
   if (scenario !== 'pipeline') {

@@ -13,7 +13,7 @@ import { ARTIFACTS, launchChromium } from './helpers/browser.ts';
 import { getText, playlistEntries, postJson, putChunk, createSession } from '../server/test/helpers/http.ts';
 import { makeChunks, segmentWithInit } from '../server/test/helpers/media.ts';
 import { decodeGray } from '../gpu-pool/test/helpers/media.ts';
-import { meanDisparity } from '../gpu-pool/test/helpers/disparity.ts';
+import { meanDisparity } from '../gpu-pool/stereo-readback.ts';
 import { FakePool } from '../server/test/helpers/fake-pool.ts';
 import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { GpuPool, type ChunkResult } from '../index.ts';
-import { meanDisparity } from './helpers/disparity.ts';
+import { meanDisparity } from '../stereo-readback.ts';
 import { decodeGray, makeChunks, writeCmafPlaylist } from './helpers/media.ts';
 
 const WIDTH = 320;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { GpuPool, loadDepthModel } from '../index.ts';
-import { blockDisparities, spearman } from './helpers/disparity.ts';
+import { blockDisparities, spearman } from '../stereo-readback.ts';
 import { decodeGray, ffmpeg, writeCmafPlaylist } from './helpers/media.ts';
 
 const exec = promisify(execFile);

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import t from 'tap';
 import { GpuPool } from '../index.ts';
-import { meanDisparity } from './helpers/disparity.ts';
+import { meanDisparity } from '../stereo-readback.ts';
 import { decodeGray, decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;

@@ -1,6 +1,7 @@
 /**
- * Reads the stereo effect back off decoded output: block matching between the two eyes of a
- * side-by-side gray frame. The left eye samples the source at x − d and the right one at x + d, so
+ * Reads the stereo effect back off decoded output — what a viewer's eyes get, not what the pipeline
+ * meant to produce: block matching between the two eyes of a side-by-side gray frame (tests and the
+ * depth benchmark measure with it). The left eye samples the source at x − d and the right one at x + d, so
  * a textured block at x in the left eye sits at x − 2d in the right one; d is half that shift.
  */
 
