@@ -10,7 +10,7 @@
 import type { Frame, Packet } from 'node-av/lib';
 import { ChunkReader } from './chunk-reader.ts';
 import { CmafWriter } from './cmaf-writer.ts';
-import { thumbnail, updateDepthState } from './depth-range.ts';
+import { isSceneCut, lumaThumbnail, thumbnail, thumbnailDistance, updateDepthState } from './depth-range.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
 import type { SegmentOutput } from './segment-output.ts';
@@ -148,17 +148,21 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     // Depth every `interval` frames; the frames between wait (their eye pictures kept) until the next
     // estimate, then take depth interpolated between the two. At most `interval` pictures are held.
     const interval = depthInterval(facts.fps, options.depthFps);
-    const held: Array<{ eye: Uint8Array; pts: bigint }> = [];
+    // Each held frame and estimate carries a thumbnail of its picture: across a scene cut between two
+    // estimates nothing is blended — each frame takes the estimate of its own side of the cut.
+    const held: Array<{ eye: Uint8Array; pts: bigint; thumb: number[] }> = [];
     const spare: Uint8Array[] = [];
-    let before: { depth: Float32Array; width: number; height: number } | null = null;
+    type Estimate = { depth: Float32Array; width: number; height: number; state: DepthState; thumb: number[] };
+    const eyeThumb = (picture: Uint8Array) => (sbs ? lumaThumbnail(picture, width, height) : thumbnail(picture, width, height));
+    let before: Estimate | null = null;
     let blend = new Float32Array(0);
     let depthRuns = 0;
-    const render = (picture: Uint8Array, pts: bigint, depth: Float32Array, dw: number, dh: number) => {
+    const render = (picture: Uint8Array, pts: bigint, depth: Float32Array, dw: number, dh: number, range: DepthState) => {
       let t1 = performance.now();
       if (sbs) {
-        renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: state!, convergence }, strength, out, scratch);
+        renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, strength, out, scratch);
       } else {
-        renderStereo(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: state!, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
+        renderStereo(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
         options.scaler.rgbToYuv(rgbOut!, width, height, out);
       }
       timings.stereo += performance.now() - t1;
@@ -168,18 +172,26 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       frames++;
       timings.encode += performance.now() - t1;
     };
-    /** Writes the held frames with depth between `before` and `after` (or `before` alone at the end). */
-    const flushHeld = (after: { depth: Float32Array; width: number; height: number } | null) => {
+    /**
+     * Writes the held frames with depth between `before` and `after` (or `before` alone at the end);
+     * across a cut, each frame takes the estimate whose picture it resembles.
+     */
+    const flushHeld = (after: Estimate | null) => {
+      const from = before!;
       const count = held.length;
+      const cut = after !== null && isSceneCut(from.thumb, after.thumb);
       held.forEach((frame, i) => {
-        let depth = before!.depth;
-        if (after && after.width === before!.width && after.height === before!.height) {
+        if (after && cut) {
+          const side = thumbnailDistance(frame.thumb, from.thumb) <= thumbnailDistance(frame.thumb, after.thumb) ? from : after;
+          render(frame.eye, frame.pts, side.depth, side.width, side.height, side.state);
+        } else if (after && after.width === from.width && after.height === from.height) {
           const f = (i + 1) / (count + 1);
-          if (blend.length !== depth.length) blend = new Float32Array(depth.length);
-          for (let k = 0; k < depth.length; k++) blend[k] = before!.depth[k]! + f * (after.depth[k]! - before!.depth[k]!);
-          depth = blend;
+          if (blend.length !== from.depth.length) blend = new Float32Array(from.depth.length);
+          for (let k = 0; k < blend.length; k++) blend[k] = from.depth[k]! + f * (after.depth[k]! - from.depth[k]!);
+          render(frame.eye, frame.pts, blend, from.width, from.height, after.state);
+        } else {
+          render(frame.eye, frame.pts, from.depth, from.width, from.height, from.state);
         }
-        render(frame.eye, frame.pts, depth, before!.width, before!.height);
         spare.push(frame.eye);
       });
       held.length = 0;
@@ -200,7 +212,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
       if (!estimateNow) {
-        held.push({ eye: picture, pts });
+        held.push({ eye: picture, pts, thumb: interval > 1 ? eyeThumb(picture) : [] });
         t = performance.now();
         continue;
       }
@@ -210,9 +222,12 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       state = updateDepthState(state, estimate.depth, thumbnail(small, modelSize.width, modelSize.height));
       timings.depth += performance.now() - t;
       // Kept: the network may hand back a buffer it reuses on the next run.
-      const current = { depth: Float32Array.from(estimate.depth), width: estimate.width, height: estimate.height };
+      const current: Estimate = {
+        depth: Float32Array.from(estimate.depth), width: estimate.width, height: estimate.height, state,
+        thumb: interval > 1 ? eyeThumb(eye) : [],
+      };
       if (before) flushHeld(current);
-      render(eye, pts, current.depth, current.width, current.height);
+      render(eye, pts, current.depth, current.width, current.height, current.state);
       before = current;
       t = performance.now();
     }

@@ -25,6 +25,23 @@ export function thumbnail(frame: Uint8Array, width: number, height: number): num
   return out;
 }
 
+/** The same 16×9 thumbnail from a luma plane (a yuv420p picture's first `width`×`height` bytes). */
+export function lumaThumbnail(luma: Uint8Array, width: number, height: number): number[] {
+  const out: number[] = [];
+  for (let ty = 0; ty < THUMB_H; ty++) {
+    const y = Math.floor(((ty + 0.5) * height) / THUMB_H);
+    for (let tx = 0; tx < THUMB_W; tx++) out.push(luma[y * width + Math.floor(((tx + 0.5) * width) / THUMB_W)]!);
+  }
+  return out;
+}
+
+/** Mean absolute difference of two thumbnails (0–255). */
+export function thumbnailDistance(a: number[], b: number[]): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - (b[i] ?? 0));
+  return a.length === 0 ? 0 : sum / a.length;
+}
+
 export function isSceneCut(a: number[], b: number[]): boolean {
   if (a.length !== b.length || a.length === 0) return a.length !== b.length;
   let sum = 0;

@@ -1,9 +1,14 @@
 /** The real pool: worker threads, libav in-process, the built-in model; output checked with the ffmpeg executable. */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { GpuPool } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
-import { decodeGray, decodeWarnings, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
+import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;
 
@@ -117,4 +122,34 @@ t.test('depth at a lower rate: the network runs on every third frame, every fram
   t.comment(`mean disparity per frame: largest difference from every-frame depth ${gap.toFixed(3)} px; largest step ${step(b).toFixed(3)} px (every frame: ${step(a).toFixed(3)} px)`);
   t.ok(gap < 0.25, `interpolated depth stays close to depth on every frame (at most ${gap.toFixed(3)} px apart)`);
   await t.rejects(GpuPool.create({ workers: 1, depthFps: -1 }), /options.depthFps must be a non-negative number/);
+});
+
+t.test('depth at a lower rate across a scene cut: the frames after the cut take the new scene\'s depth, not a blend', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-cut-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'cut.mp4');
+  // 16 frames of one scene, then 14 of another: the cut falls on frame 16, between two estimates (0, 3 … 15, 18).
+  await promisify(execFile)(ffmpeg, ['-v', 'error',
+    '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-f', 'lavfi', '-i', 'mandelbrot=size=160x90:rate=30',
+    '-filter_complex', '[0:v]trim=end_frame=16,setpts=PTS-STARTPTS[a];[1:v]trim=end_frame=14,setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1[v]',
+    '-map', '[v]', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-g', '30', file]);
+  const chunk = await readFile(file);
+  const disparities = async (depthFps: number) => {
+    const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', warmupFrames: 0, depthFps });
+    let result;
+    try {
+      result = await pool.run({ chunk: Buffer.from(chunk), mode: 'sbs', outputHeight: 90 });
+    } finally {
+      await pool.close();
+    }
+    const { playlist, cleanup } = await writeCmafPlaylist(result.init, [result]);
+    const frames = await decodeGray(playlist, 320, 90).finally(cleanup);
+    return frames.map((f) => meanDisparity(f, 320, 90));
+  };
+  const every = await disparities(0);
+  const third = await disparities(10);
+  t.equal(third.length, 30);
+  const after = [16, 17].map((i) => Math.abs(third[i]! - every[i]!));
+  t.comment(`frames 16, 17 (after the cut, before the next estimate): ${after.map((d) => d.toFixed(3)).join(', ')} px from depth on every frame`);
+  t.ok(after.every((d) => d < 0.15), 'they follow the new scene');
 });
