@@ -4,15 +4,13 @@
  * network declared wrongly stops the server at start-up, saying why (gpu-pool/test/model.test.ts has
  * the undeclared and the badly declared graphs).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { getText, playlistEntries } from '../server/test/helpers/http.ts';
 import { decodeWarnings, mediaInfo } from '../server/test/helpers/media.ts';
-import { startTestServer, tempDir } from '../server/test/helpers/server.ts';
+import { runServerUntilExit, startTestServer, tempDir } from '../server/test/helpers/server.ts';
 import { runCapture } from './helpers/capture.ts';
 
 const MODEL = process.env.STEREOSPOT_TEST_DEPTH_MODEL;
@@ -40,15 +38,7 @@ t.test('a network declared wrongly stops the server at start-up, saying why', { 
   const copy = path.join(dir, 'mystery.onnx');
   await copyFile(MODEL!, copy);
   await writeFile(path.join(dir, 'mystery.json'), JSON.stringify({ family: 'midas-v2.1-small' }));
-  const main = fileURLToPath(new URL('../server/main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dir, DEPTH_MODEL_PATH: copy, EXECUTION_PROVIDER: 'cpu', GPU_POOL_WORKERS: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { code, output } = await runServerUntilExit({ HOST: '127.0.0.1', PORT: '0', DATA_DIR: dir, DEPTH_MODEL_PATH: copy, EXECUTION_PROVIDER: 'cpu', GPU_POOL_WORKERS: '1' });
   t.not(code, 0, 'the server does not start');
   t.match(output, /mystery\.onnx: declared input size 256x256 differs from the graph's 224x224/, 'and says why');
 });

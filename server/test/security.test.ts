@@ -2,16 +2,14 @@
  * Each finding of an outsider's audit (issue 19), reproduced against a real server and shown refused
  * with its status code and error body — and the server still answering /healthz during each.
  */
-import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import type { CreateSessionResponse } from '../../protocol/messages.ts';
 import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
 import { createSession, getText, postJson, putChunk } from './helpers/http.ts';
-import { startTestServer, tempDir, until, type TestServer } from './helpers/server.ts';
+import { runServerUntilExit, startTestServer, tempDir, until, type TestServer } from './helpers/server.ts';
 
 const ADMIN = 'admin-token-0123456789';
 
@@ -55,15 +53,7 @@ t.test('without ADMIN_TOKEN the original open contract holds, on loopback only',
 });
 
 t.test('a server reachable beyond loopback without ADMIN_TOKEN refuses to start, naming the fix', async (t) => {
-  const main = fileURLToPath(new URL('../main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
-    env: { ...process.env, HOST: '0.0.0.0', PORT: '0', DATA_DIR: await tempDir(t), ADMIN_TOKEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { code, output } = await runServerUntilExit({ HOST: '0.0.0.0', PORT: '0', DATA_DIR: await tempDir(t), ADMIN_TOKEN: '' });
   t.equal(code, 78, 'EX_CONFIG');
   t.match(output, /HOST=0\.0\.0\.0 would serve every session to anyone.*set ADMIN_TOKEN/);
 });

@@ -1,4 +1,6 @@
 /** Test helpers: a real server on port 0 with a temp DATA_DIR, torn down by the test. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,4 +61,15 @@ export async function until<T>(check: () => Promise<T | undefined | false> | T |
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Runs `npm start`'s entry (server/main.ts) with `env` added until it exits (a refusal at start-up): its code and output. */
+export async function runServerUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const main = fileURLToPath(new URL('../../main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, output };
 }
