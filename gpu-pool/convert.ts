@@ -221,9 +221,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       depthRuns++;
       state = updateDepthState(state, estimate.depth, thumbnail(small, modelSize.width, modelSize.height));
       timings.depth += performance.now() - t;
-      // Kept: the network may hand back a buffer it reuses on the next run.
+      // Kept for the frames held until the next estimate (the network may reuse its buffer next run).
       const current: Estimate = {
-        depth: Float32Array.from(estimate.depth), width: estimate.width, height: estimate.height, state,
+        depth: interval > 1 ? Float32Array.from(estimate.depth) : estimate.depth, width: estimate.width, height: estimate.height, state,
         thumb: interval > 1 ? eyeThumb(eye) : [],
       };
       if (before) flushHeld(current);

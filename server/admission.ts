@@ -35,6 +35,9 @@ export class Admission {
   /** Live sessions by the client address that created them. */
   readonly #byClient = new Map<string, Set<string>>();
   readonly #clientOf = new Map<string, string>();
+  /** Creates under way (admitted, not yet created) by client address, and in all. */
+  readonly #pending = new Map<string, number>();
+  #pendingTotal = 0;
   readonly #uploads = new Map<string, number>();
   #uploadsTotal = 0;
 
@@ -51,23 +54,43 @@ export class Admission {
     throw new HttpError(status, reason === 'uploads_per_session' || reason === 'uploads_total' ? 'too_many_uploads' : 'too_many_sessions', message, undefined, retryAfter);
   }
 
-  /** Throws when `client` may not create another session now (`live`: this node's live sessions). */
-  checkCreate(client: string, live: number): void {
-    const own = this.#byClient.get(client)?.size ?? 0;
+  /**
+   * Admits one create for `client` now (`live`: this node's live sessions), or throws. The place is held
+   * from this moment — creates in flight count, so a burst cannot all pass before the first is made —
+   * until the returned ticket is `created` (counted then until the session ends) or `dropped` (the
+   * create failed). Each ticket is settled once.
+   */
+  admitCreate(client: string, live: number): { created(sessionId: string): void; dropped(): void } {
+    const pending = this.#pending.get(client) ?? 0;
+    const own = (this.#byClient.get(client)?.size ?? 0) + pending;
     if (own >= this.#limits.sessionsPerClient) {
       this.#refuse('sessions_per_client', 429, `this address has ${own} live sessions, the most one client may have (MAX_SESSIONS_PER_CLIENT); end one first`, RETRY_SESSION_S);
     }
-    if (live >= this.#limits.sessionsTotal) {
-      this.#refuse('sessions_total', 503, `this server runs ${live} live sessions, its limit (MAX_LIVE_SESSIONS); retry later`, RETRY_SESSION_S);
+    if (live + this.#pendingTotal >= this.#limits.sessionsTotal) {
+      this.#refuse('sessions_total', 503, `this server runs ${live + this.#pendingTotal} live sessions, its limit (MAX_LIVE_SESSIONS); retry later`, RETRY_SESSION_S);
     }
-  }
-
-  /** Records a session `client` created (counted until `ended`). */
-  created(client: string, sessionId: string): void {
-    let own = this.#byClient.get(client);
-    if (!own) this.#byClient.set(client, (own = new Set()));
-    own.add(sessionId);
-    this.#clientOf.set(sessionId, client);
+    this.#pending.set(client, pending + 1);
+    this.#pendingTotal++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      this.#pendingTotal--;
+      const left = (this.#pending.get(client) ?? 1) - 1;
+      if (left === 0) this.#pending.delete(client);
+      else this.#pending.set(client, left);
+      return true;
+    };
+    return {
+      created: (sessionId) => {
+        if (!settle()) return;
+        let mine = this.#byClient.get(client);
+        if (!mine) this.#byClient.set(client, (mine = new Set()));
+        mine.add(sessionId);
+        this.#clientOf.set(sessionId, client);
+      },
+      dropped: () => void settle(),
+    };
   }
 
   /** A session ended: its client's share is free again (unknown ids are ignored). */

@@ -12,6 +12,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { TokenSigner } from '../tokens.ts';
 import { HttpError } from './errors.ts';
+import { requestHost } from './route.ts';
 
 /** The headers a check needs (an HTTP request's or a socket upgrade's, lower-case names). */
 export type Headers = ReadonlyMap<string, string>;
@@ -36,7 +37,7 @@ export function bearerOf(headers: Headers): string | null {
 /** The origins whose pages may change state: our own (PUBLIC_BASE_URL's, else the request's Host). */
 function ownOrigins(headers: Headers, config: Config): string[] {
   if (config.publicBaseUrl) return [new URL(config.publicBaseUrl).origin];
-  const host = headers.get('x-forwarded-host')?.split(',')[0]?.trim() ?? headers.get('host');
+  const host = requestHost(headers);
   return host ? [`http://${host}`, `https://${host}`] : [];
 }
 
@@ -58,14 +59,16 @@ export interface SessionAuthority {
 /**
  * Throws unless `token` is the admin token (where one is set) or a control token of this session of
  * its current generation: 401 `token_<reason>`, `token_revoked` for one issued before a rotation.
+ * Returns `admin` or `control`: which it was.
  */
-export function checkControl(token: string, config: Config, signer: TokenSigner, session: SessionAuthority, action: string): void {
-  if (config.adminToken !== null && isAdmin(token, config.adminToken)) return;
+export function checkControl(token: string, config: Config, signer: TokenSigner, session: SessionAuthority, action: string): 'admin' | 'control' {
+  if (config.adminToken !== null && isAdmin(token, config.adminToken)) return 'admin';
   const check = signer.verify(token, 'control', session.sessionId);
   if (!check.ok) throw new HttpError(401, `token_${check.reason}`, `${action} needs the session's control token or the admin token; this one is ${check.reason.replace('_', ' ')}`);
   if (check.generation < session.controlGeneration) {
     throw new HttpError(401, 'token_revoked', `${action}: this control token was replaced (the session's control token was rotated)`);
   }
+  return 'control';
 }
 
 /**

@@ -39,6 +39,11 @@ export function baseUrlOf(ctx: HttpContext, configured: string | null): string {
   return baseUrlFromHeaders(ctx.headers, configured);
 }
 
+/** The host a request was sent to: the first X-Forwarded-Host (behind a proxy), else Host. */
+export function requestHost(headers: ReadonlyMap<string, string>): string | undefined {
+  return headers.get('x-forwarded-host')?.split(',')[0]?.trim() ?? headers.get('host');
+}
+
 /**
  * The same from a request's headers (lower-case names): an HTTP request's or a socket upgrade's.
  * A Host that is not a plain host[:port] is refused (400 `invalid_host`): it would be copied into
@@ -47,7 +52,7 @@ export function baseUrlOf(ctx: HttpContext, configured: string | null): string {
 export function baseUrlFromHeaders(headers: ReadonlyMap<string, string>, configured: string | null): string {
   if (configured) return configured;
   const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http';
-  const host = (headers.get('x-forwarded-host')?.split(',')[0]?.trim() ?? headers.get('host')) || 'localhost';
+  const host = requestHost(headers) || 'localhost';
   if (!HOST.test(host)) throw new HttpError(400, 'invalid_host', 'the Host header must be a host name or address with an optional port', 'host');
   return `${proto}://${host}`;
 }

@@ -53,10 +53,16 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
   const { mode, ...settings } = parsed.request;
   const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
   const client = clientAddress(ctx.peer, ctx.header('x-forwarded-for'), deps.config.trustProxy);
-  deps.admission.checkCreate(client, deps.sessions.liveCount);
-  const view = await deps.sessions.create(mode, fromSettingsWire(settings));
+  const ticket = deps.admission.admitCreate(client, deps.sessions.liveCount);
+  let view;
+  try {
+    view = await deps.sessions.create(mode, fromSettingsWire(settings));
+  } catch (error) {
+    ticket.dropped();
+    throw error;
+  }
   const sessionId = view.context.sessionId;
-  deps.admission.created(client, sessionId);
+  ticket.created(sessionId);
   const upload = await deps.adapters.grants.issue(sessionId, base);
   const response: CreateSessionResponse = {
     session_id: sessionId,

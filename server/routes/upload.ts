@@ -7,7 +7,7 @@
 import { chunkKey, isValidId, parseChunkFileName } from '../../protocol/keys.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
-import { checkOrigin } from '../http/guard.ts';
+import { bearerOf, checkOrigin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';
 
 /** True when `bytes` starts like an ISO-BMFF (MP4) file: a box header whose type is `ftyp`. */
@@ -38,8 +38,7 @@ export async function putChunk(ctx: HttpContext, deps: RouteDeps, rawId: string 
   const sessionId = rawId;
   const index = file === undefined ? undefined : parseChunkFileName(file);
   if (index === undefined) throw new HttpError(400, 'invalid_key', 'chunk file must be named chunk_NNNNN.mp4', 'key');
-  const auth = ctx.header('authorization');
-  const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined;
+  const token = bearerOf(ctx.headers);
   if (!token) throw new HttpError(401, 'unauthorized', 'missing bearer token (Authorization: Bearer <upload.token>)');
   const check = deps.signer.verify(token, 'upload', sessionId);
   if (!check.ok) {

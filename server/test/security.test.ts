@@ -201,6 +201,11 @@ t.test('live sessions are capped per client address and in all, each refusal nam
   await healthy(t, server);
   t.equal((await post(endUrl(server, mine[0]!), {})).status, 204);
   await until(async () => (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).status === 200, 'an ended session frees its share');
+  // A burst at once: creates in flight count, so no more than the cap get through together.
+  const burst = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '3' } });
+  const statuses = await Promise.all(Array.from({ length: 12 }, () => fetch(`${burst.url}/stream_sessions`, { method: 'POST', body: '{}' }).then((r) => r.status)));
+  t.same(statuses.filter((s) => s === 200).length, 3, `three of twelve parallel creates admitted (${statuses.join(' ')})`);
+  t.same(statuses.filter((s) => s === 429).length, 9);
   // Behind a proxy every request comes from its address: with TRUST_PROXY the client is the one it names.
   const behindProxy = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '1', MAX_LIVE_SESSIONS: '2', TRUST_PROXY: 'true' } });
   const from = (address: string) => fetch(`${behindProxy.url}/stream_sessions`, { method: 'POST', body: '{}', headers: { 'X-Forwarded-For': `10.9.9.9, ${address}` } });

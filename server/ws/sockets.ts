@@ -107,13 +107,14 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
           if (!view) return reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
           if (token !== null) {
             // The session's control token of its current generation, or the admin token (any session).
+            let holder: 'admin' | 'control';
             try {
-              checkControl(token, config, deps.signer, authorityOf(view), 'the control socket');
+              holder = checkControl(token, config, deps.signer, authorityOf(view), 'the control socket');
             } catch (error) {
               return reject(res, error as HttpError);
             }
             data.control = true;
-            data.generation = config.adminToken !== null && isAdmin(token, config.adminToken) ? Number.MAX_SAFE_INTEGER : (view.context.controlGeneration ?? 0);
+            data.generation = holder === 'admin' ? Number.MAX_SAFE_INTEGER : (view.context.controlGeneration ?? 0);
           }
           upgrade(data);
         })
