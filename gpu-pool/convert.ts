@@ -10,13 +10,16 @@
 import type { Frame, Packet } from 'node-av/lib';
 import { ChunkReader } from './chunk-reader.ts';
 import { CmafWriter } from './cmaf-writer.ts';
-import { isSceneCut, lumaThumbnail, thumbnail, thumbnailDistance, updateDepthState } from './depth-range.ts';
+import { chunkKey, type DepthCarry } from './depth-carry.ts';
+import type { DepthPace } from './depth-pace.ts';
+import { DEPTH_EMA, emaWeight, isSceneCut, lumaThumbnail, thumbnail, thumbnailDistance } from './depth-range.ts';
+import { advance, drawn, observe } from './depth-step.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
 import type { SegmentOutput } from './segment-output.ts';
 import type { SilentAudio } from './silent-audio.ts';
-import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
-import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState } from './types.ts';
+import { disparityMap, renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
+import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState, type DisparityProbe } from './types.ts';
 
 /** The most frames a chunk may have (30 s at 240 fps): bounds the hold of a last picture. */
 const MAX_FRAMES = 7200;
@@ -38,15 +41,41 @@ export interface ConvertOptions {
   /** The worker's silence for chunks without sound (every segment then has the same tracks); none: no track. */
   silence?: SilentAudio;
   /**
-   * Depth estimates per second of video (0 or ≥ the video's rate: every frame). Between two estimates a
-   * frame's depth is interpolated from them, so a heavy network keeps up with the video.
+   * Depth estimates per second of video (0 or ≥ the video's rate: every frame), or 'auto': as often as
+   * keeps realtime (depth-pace.ts). Between two estimates a frame's depth is interpolated from them, so
+   * a heavy network keeps up with the video.
    */
-  depthFps?: number;
+  depthFps?: number | 'auto';
+  /** The worker's cost measurements, for `depthFps: 'auto'`. */
+  pace?: DepthPace;
+  /** Motion-compensated temporal filtering of depth (depth-stabiliser.ts). Default on. */
+  stabilise?: boolean;
+  /** States carried between chunks (depth-carry.ts): a chunk whose predecessor's is here skips the warm-up. */
+  carry?: DepthCarry;
+}
+
+/**
+ * Warm-up estimates are at least this many frames apart: the EMA's memory spans them, at a third of the
+ * cost. (A warm-up is the fallback: usually the state is carried from the previous chunk's conversion.)
+ */
+const WARMUP_SPACING = 3;
+
+/**
+ * Which of the previous chunk's frames (by index, oldest first) a warm-up runs the network on, and the
+ * EMA weight of each: frames among the last `window`, `interval`-aligned (frames that chunk ran the
+ * network on), its newest estimate always among them, at least WARMUP_SPACING frames apart.
+ */
+export function warmUpPlan(frameCount: number, interval: number, window: number): { positions: number[]; weight: number } {
+  if (frameCount <= 0 || window <= 0) return { positions: [], weight: 1 };
+  const step = interval * Math.ceil(WARMUP_SPACING / interval);
+  const positions: number[] = [];
+  for (let p = Math.floor((frameCount - 1) / interval) * interval; p >= frameCount - window && p >= 0; p -= step) positions.unshift(p);
+  return { positions, weight: emaWeight(step / interval) };
 }
 
 /** Every how many frames the network runs, for a video at `fps` and a wanted depth rate. */
-export function depthInterval(fps: number, depthFps: number | undefined): number {
-  if (!depthFps || depthFps <= 0 || !Number.isFinite(fps) || fps <= depthFps) return 1;
+export function depthInterval(fps: number, depthFps: number | 'auto' | undefined): number {
+  if (depthFps === 'auto' || !depthFps || depthFps <= 0 || !Number.isFinite(fps) || fps <= depthFps) return 1;
   return Math.max(1, Math.round(fps / depthFps));
 }
 
@@ -63,10 +92,12 @@ function timestampOf(frame: Frame): bigint {
 }
 
 /**
- * The depth state at the end of the previous chunk, from its last `frames` frames (each frame's range
- * fed through the EMA, starting from the first of them). Null when there is nothing usable.
+ * The depth state at the end of the previous chunk: its last frames (by `warmUpPlan`) through the
+ * network and the EMA, starting from the first of them. Null when there is nothing usable.
  */
-async function warmUp(previous: Uint8Array, size: { width: number; height: number }, options: ConvertOptions): Promise<DepthState | null> {
+async function warmUp(
+  previous: Uint8Array, size: { width: number; height: number }, options: ConvertOptions, intervalAt: (fps: number) => number,
+): Promise<{ state: DepthState; runs: number } | null> {
   let reader: ChunkReader;
   try {
     reader = ChunkReader.open(previous, options.scratchDir);
@@ -75,26 +106,24 @@ async function warmUp(previous: Uint8Array, size: { width: number; height: numbe
   }
   try {
     // Every frame must be decoded (they depend on each other); only the last few are kept, small, in
-    // a ring of buffers reused as it turns.
+    // a ring of buffers reused as it turns (frame i in slot i mod window).
+    const window = options.warmupFrames;
     const ring: Uint8Array[] = [];
     let count = 0;
     for (const frame of reader.frames()) {
-      const slot = count++ % options.warmupFrames;
+      const slot = count++ % window;
       ring[slot] ??= new Uint8Array(pictureSize(size.width, size.height, 'rgb24'));
       options.scaler.scale(frame, size.width, size.height, 'rgb24', ring[slot]);
     }
-    // Oldest first.
-    const start = count % ring.length;
-    const tail = count > ring.length ? [...ring.slice(start), ...ring.slice(0, start)] : ring;
+    // At the depth rate the previous chunk itself ran at (DEPTH_FPS).
+    const plan = warmUpPlan(count, intervalAt(reader.facts.fps), window);
     let state: DepthState | null = null;
-    // At the depth rate the chunk itself runs at (DEPTH_FPS): the newest frame always among them.
-    const interval = depthInterval(reader.facts.fps, options.depthFps);
-    for (let i = (tail.length - 1) % interval; i < tail.length; i += interval) {
-      const rgb = tail[i]!;
-      const { depth } = await options.model.estimate(rgb, size.width, size.height);
-      state = updateDepthState(state, depth, thumbnail(rgb, size.width, size.height));
+    for (const p of plan.positions) {
+      const rgb = ring[p % window]!;
+      const estimate = await options.model.estimate(rgb, size.width, size.height);
+      state = advance(state, observe(estimate.depth, estimate.width, estimate.height, rgb, size.width, size.height, options.stabilise !== false), plan.weight);
     }
-    return state;
+    return state ? { state, runs: plan.positions.length } : null;
   } catch {
     return null;
   } finally {
@@ -111,10 +140,24 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const facts = reader.facts;
     const { width, height } = outputSize(facts, task.outputHeight);
     const modelSize = options.model.inputSize(width, height);
+    // Depth every `interval` frames: fixed by DEPTH_FPS, or (auto) from what this worker has measured
+    // at this size — 0 until the chunk's first estimate has measured it.
+    const auto = options.depthFps === 'auto' && options.pace ? options.pace : null;
+    const sizeKey = `${width}x${height}/${modelSize.width}x${modelSize.height}`;
+    const intervalAt = (fps: number) => (auto ? auto.interval(sizeKey, fps) : depthInterval(fps, options.depthFps));
+    let interval = auto && !auto.known(sizeKey) ? 0 : intervalAt(facts.fps);
     let state: DepthState | null = null;
+    let warmUpRuns = 0;
+    let depthCarried = false;
     if (task.previous && options.warmupFrames > 0) {
       const t = performance.now();
-      state = await warmUp(task.previous, modelSize, options);
+      state = options.carry?.lookup(chunkKey(task.previous)) ?? null;
+      depthCarried = state !== null;
+      if (!state) {
+        const warm = await warmUp(task.previous, modelSize, options, intervalAt);
+        state = warm?.state ?? null;
+        warmUpRuns = warm?.runs ?? 0;
+      }
       timings.depth += performance.now() - t;
     }
     const warmedUp = state !== null;
@@ -145,9 +188,8 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       writer!.writeAudio(packet);
       packet.free();
     };
-    // Depth every `interval` frames; the frames between wait (their eye pictures kept) until the next
-    // estimate, then take depth interpolated between the two. At most `interval` pictures are held.
-    const interval = depthInterval(facts.fps, options.depthFps);
+    // The frames between estimates wait (their eye pictures kept) until the next estimate, then take
+    // depth interpolated between the two. At most `interval` pictures are held.
     // Each held frame and estimate carries a thumbnail of its picture: across a scene cut between two
     // estimates nothing is blended — each frame takes the estimate of its own side of the cut.
     const held: Array<{ eye: Uint8Array; pts: bigint; thumb: number[] }> = [];
@@ -157,8 +199,13 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     let before: Estimate | null = null;
     let blend = new Float32Array(0);
     let depthRuns = 0;
+    let probe: DisparityProbe | undefined;
     const render = (picture: Uint8Array, pts: bigint, depth: Float32Array, dw: number, dh: number, range: DepthState) => {
       let t1 = performance.now();
+      if (task.probe) {
+        probe ??= { width: dw, height: dh, frames: [] };
+        probe.frames.push(disparityMap({ depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, width, strength));
+      }
       if (sbs) {
         renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, strength, out, scratch);
       } else {
@@ -202,7 +249,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       const pts = timestampOf(frame);
       first ??= pts;
       last = pts;
-      const estimateNow = index % interval === 0;
+      const estimateNow = interval === 0 || index % interval === 0;
       index++;
       // The model's input (only on frames the network runs on), and the eye's picture: a held frame's
       // goes into a buffer of its own.
@@ -219,13 +266,15 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       t = performance.now();
       const estimate = await options.model.estimate(small, modelSize.width, modelSize.height);
       depthRuns++;
-      state = updateDepthState(state, estimate.depth, thumbnail(small, modelSize.width, modelSize.height));
+      if (auto) {
+        auto.recordEstimate(sizeKey, performance.now() - t);
+        if (interval === 0) interval = auto.interval(sizeKey, facts.fps);
+      }
+      const seen = observe(estimate.depth, estimate.width, estimate.height, small, modelSize.width, modelSize.height, options.stabilise !== false);
+      state = advance(state, seen, DEPTH_EMA);
       timings.depth += performance.now() - t;
-      // Kept for the frames held until the next estimate (the network may reuse its buffer next run).
-      const current: Estimate = {
-        depth: interval > 1 ? Float32Array.from(estimate.depth) : estimate.depth, width: estimate.width, height: estimate.height, state,
-        thumb: interval > 1 ? eyeThumb(eye) : [],
-      };
+      // Kept for the frames held until the next estimate (the observation and the filter own their maps).
+      const current: Estimate = { ...drawn(state, seen), thumb: interval > 1 ? eyeThumb(eye) : [] };
       if (before) flushHeld(current);
       render(eye, pts, current.depth, current.width, current.height, current.state);
       before = current;
@@ -233,6 +282,8 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     }
     if (held.length > 0 && before) flushHeld(null);
     if (frames === 0 || first === null) throw new ChunkInputError('not a decodable video: no frames');
+    // The state this chunk ends in is where its successor starts, wherever that is converted.
+    if (options.carry && options.warmupFrames > 0 && state) options.carry.record(chunkKey(task.chunk), state);
     for (const packet of reader.audioPackets.splice(0)) writeAudio(packet);
     // A source that sent few frames while its sound went on (a static screen: browsers send frames
     // only when something changes) holds its last picture until the sound ends, so the segment is as
@@ -257,6 +308,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const segment = writer.finish();
     timings.encode += performance.now() - t;
     timings.total = performance.now() - t0;
+    auto?.recordFrames(sizeKey, timings.decode + timings.stereo + timings.encode, frames);
     return {
       init: segment.init,
       media: segment.media,
@@ -270,11 +322,16 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       height,
       hasAudio: facts.hasAudio,
       warmedUp,
+      depthCarried,
       depthRuns,
+      depthInterval: Math.max(1, interval),
+      warmUpRuns,
       timings,
+      ...(probe ? { disparity: probe } : {}),
     };
   } finally {
     writer?.close();
     reader.close();
   }
 }
+

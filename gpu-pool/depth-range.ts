@@ -75,8 +75,21 @@ export function frameRange(depth: Float32Array): { min: number; max: number } {
 }
 
 /** Updates the depth state with one frame's robust depth range; returns the new state. */
-export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[]): DepthState {
-  const { min, max } = frameRange(depth);
+export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[], weight = DEPTH_EMA): DepthState {
+  return advanceDepthState(prev, frameRange(depth), thumb, weight);
+}
+
+/**
+ * The EMA step itself, from a range already measured: restarts at a scene cut. `weight` is the new
+ * range's share (DEPTH_EMA per estimate; more when estimates are further apart: `emaWeight`).
+ */
+export function advanceDepthState(prev: DepthState | null, range: { min: number; max: number }, thumb: number[], weight = DEPTH_EMA): DepthState {
+  const { min, max } = range;
   if (!prev || isSceneCut(prev.thumb, thumb)) return { min, max, thumb };
-  return { min: prev.min + DEPTH_EMA * (min - prev.min), max: prev.max + DEPTH_EMA * (max - prev.max), thumb };
+  return { min: prev.min + weight * (min - prev.min), max: prev.max + weight * (max - prev.max), thumb };
+}
+
+/** The EMA weight that, applied once every `steps` estimates, forgets as fast as DEPTH_EMA applied at each. */
+export function emaWeight(steps: number): number {
+  return 1 - (1 - DEPTH_EMA) ** Math.max(1, steps);
 }

@@ -26,9 +26,12 @@ export interface GpuPoolOptions {
   warmupFrames?: number;
   /**
    * Depth estimates per second of video; the frames between take depth interpolated between two
-   * estimates. 0 (default): every frame.
+   * estimates. 0 (default): every frame; 'auto': as often as converts a chunk in half its duration
+   * (depth-pace.ts).
    */
-  depthFps?: number;
+  depthFps?: number | 'auto';
+  /** Motion-compensated temporal filtering of depth, against flicker (depth-stabiliser.ts). Default on. */
+  stabiliseDepth?: boolean;
   /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
   maxQueue?: number;
 }
@@ -93,8 +96,8 @@ export class GpuPool {
     if (!Number.isInteger(options.workers) || options.workers < 1) {
       throw new TypeError('options.workers must be a positive integer');
     }
-    if (options.depthFps !== undefined && !(Number.isFinite(options.depthFps) && options.depthFps >= 0)) {
-      throw new TypeError('options.depthFps must be a non-negative number');
+    if (options.depthFps !== undefined && options.depthFps !== 'auto' && !(Number.isFinite(options.depthFps) && options.depthFps >= 0)) {
+      throw new TypeError("options.depthFps must be a non-negative number or 'auto'");
     }
     const warmupFrames = options.warmupFrames ?? 15;
     if (!Number.isInteger(warmupFrames) || warmupFrames < 0) {
@@ -107,11 +110,13 @@ export class GpuPool {
       warmupFrames,
       scratchDir,
       memoryChannel,
+      carryChannel: `stereospot-depth-carry-${randomUUID()}`,
       modelPath: options.modelPath ?? null,
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
       stereoStrength: options.stereoStrength ?? 0.03,
       depthFps: options.depthFps ?? 0,
+      stabiliseDepth: options.stabiliseDepth ?? true,
     };
     const piscina = new Piscina({
       filename: new URL('./worker.ts', import.meta.url).href,

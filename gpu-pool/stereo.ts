@@ -46,6 +46,23 @@ function fillDisparity(
   }
 }
 
+/**
+ * The half-disparity (px of an eye `eyeWidth` wide; positive = in front of the screen) of every point
+ * of the depth map, as the warp uses it (measurement: the `probe` of a chunk task).
+ */
+export function disparityMap(input: DepthInput, eyeWidth: number, strength: number): Float32Array {
+  const maxHalf = (strength * eyeWidth) / 2;
+  const range = input.state.max - input.state.min;
+  const scale = range > 1e-6 ? 1 / range : 0;
+  const out = new Float32Array(input.depth.length);
+  for (let i = 0; i < out.length; i++) {
+    let n = (input.depth[i]! - input.state.min) * scale;
+    n = n < 0 ? 0 : n > 1 ? 1 : n;
+    out[i] = (n - input.convergence) * maxHalf;
+  }
+  return out;
+}
+
 /** The depth map a frame's disparity comes from (at the model's size), and the range it is normalised against. */
 export interface DepthInput {
   depth: Float32Array;

@@ -5,8 +5,9 @@
 export type StereoMode = 'sbs' | 'anaglyph';
 
 /**
- * Depth-normalisation state within a conversion: an EMA of the model's raw depth range, and a tiny
- * luma thumbnail of the last frame for scene-cut detection. Plain data.
+ * Depth-normalisation state within a conversion: an EMA of the model's raw depth range, a tiny luma
+ * thumbnail of the last frame for scene-cut detection, and (when depth is stabilised) the last filtered
+ * depth map with its frame's luma (depth-stabiliser.ts). Plain data: it is carried between workers.
  */
 export interface DepthState {
   /** EMA of the per-frame minimum of the model's raw output. */
@@ -15,6 +16,8 @@ export interface DepthState {
   max: number;
   /** 16×9 luma thumbnail of the last frame. */
   thumb: number[];
+  /** The temporal filter's last map (0 far … 1 near, the network's output size) and luma (its input size). */
+  filter?: { width: number; height: number; map: Float32Array; luma: Uint8Array; lumaWidth: number; lumaHeight: number };
 }
 
 /** One chunk to convert. */
@@ -36,6 +39,18 @@ export interface ChunkTask {
    * the screen (everything comes out), 1 the nearest (everything goes in). Default 0.
    */
   convergence?: number;
+  /**
+   * Measurement only (benchmarks, tests; the server never sets it): return every frame's disparity
+   * map as the warp used it (`ChunkResult.disparity`).
+   */
+  probe?: boolean;
+}
+
+/** Every frame's half-disparity (px of one eye; positive = in front of the screen) at the depth map's size. */
+export interface DisparityProbe {
+  width: number;
+  height: number;
+  frames: Float32Array[];
 }
 
 export interface StageTimingsMs {
@@ -72,9 +87,17 @@ export interface ChunkResult {
   hasAudio: boolean;
   /** The depth state was warmed up from the previous chunk's last frames. */
   warmedUp: boolean;
-  /** How many times the depth network ran (fewer than `frames` with a depth rate below the video's). */
+  /** The depth state came from the previous chunk's own conversion (depth-carry.ts): no warm-up ran. */
+  depthCarried: boolean;
+  /** How many times the depth network ran on this chunk's frames (fewer than `frames` with a depth rate below the video's). */
   depthRuns: number;
+  /** Every how many frames it ran (DEPTH_FPS, or chosen by the automatic rate). */
+  depthInterval: number;
+  /** How many times it ran on the previous chunk's frames to warm up (0 when the state was carried). */
+  warmUpRuns: number;
   timings: StageTimingsMs;
+  /** With `probe`: what the warp did to each frame. */
+  disparity?: DisparityProbe;
 }
 
 /** Thrown (as the task's rejection) for input that no retry can fix, e.g. not a decodable video. */

@@ -8,6 +8,8 @@ import { workerData } from 'node:worker_threads';
 import { AV_LOG_FATAL } from 'node-av/constants';
 import { Log } from 'node-av/lib';
 import { CmafWriter } from './cmaf-writer.ts';
+import { DepthCarry } from './depth-carry.ts';
+import { DepthPace } from './depth-pace.ts';
 import { convertChunk, type ConvertOptions } from './convert.ts';
 import { FrameScaler } from './frame-scaler.ts';
 import { SegmentOutput } from './segment-output.ts';
@@ -23,12 +25,16 @@ export interface WorkerConfig {
   modelInputHeight: number;
   stereoStrength: number;
   warmupFrames: number;
-  /** Depth estimates per second of video (0: every frame). */
-  depthFps: number;
+  /** Depth estimates per second of video (0: every frame; 'auto': as often as keeps realtime). */
+  depthFps: number | 'auto';
+  /** Motion-compensated temporal filtering of depth (depth-stabiliser.ts). */
+  stabiliseDepth: boolean;
   /** The pool's private folder for chunks on their way into libav; null: from memory. */
   scratchDir: string | null;
   /** The pool's broadcast channel for heap reports (worker-memory.ts). */
   memoryChannel: string;
+  /** The pool's broadcast channel for depth states carried between chunks (depth-carry.ts). */
+  carryChannel: string;
 }
 
 export type WorkerTask = ChunkTask | { info: true };
@@ -71,6 +77,9 @@ export default (async () => {
     strength: config.stereoStrength,
     warmupFrames: config.warmupFrames,
     depthFps: config.depthFps,
+    carry: new DepthCarry(config.carryChannel),
+    pace: new DepthPace(),
+    stabilise: config.stabiliseDepth,
     ...(config.scratchDir ? { scratchDir: config.scratchDir } : {}),
   };
   await warmUp(options);

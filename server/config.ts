@@ -52,8 +52,13 @@ export interface Config {
     readonly uploadsPerSession: number;
     readonly uploadsTotal: number;
   };
-  /** Depth estimates per second of video (0: every frame); frames between take interpolated depth. */
-  readonly depthFps: number;
+  /**
+   * Depth estimates per second of video (0: every frame; 'auto': as often as keeps realtime); frames
+   * between take interpolated depth.
+   */
+  readonly depthFps: number | 'auto';
+  /** Motion-compensated temporal filtering of depth, against flicker. */
+  readonly depthStabilise: boolean;
   /** Local profile: an ended session's files are deleted this long after it ended. */
   readonly dataRetainSeconds: number;
   /** Behind a load balancer: the client address is the last X-Forwarded-For entry. */
@@ -128,6 +133,14 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return n;
   };
+  const depthRate = (): number | 'auto' => {
+    const raw = str('DEPTH_FPS');
+    if (raw?.toLowerCase() === 'auto') return 'auto';
+    const n = raw === null ? 0 : Number(raw);
+    if (Number.isFinite(n) && n >= 0 && n <= 240) return n;
+    problems.push(`DEPTH_FPS must be "auto" or a number from 0 to 240 (got "${raw}")`);
+    return 0;
+  };
   const bool = (key: string, fallback: boolean): boolean => {
     const raw = str(key)?.toLowerCase();
     if (raw === undefined || raw === null) return fallback;
@@ -185,7 +198,8 @@ export function loadConfig(env: Env = process.env): Config {
       uploadsTotal: int('MAX_UPLOADS', 64, 1, 100_000),
     },
     trustProxy: bool('TRUST_PROXY', false),
-    depthFps: num('DEPTH_FPS', 0, 0, 240),
+    depthFps: depthRate(),
+    depthStabilise: bool('DEPTH_STABILISE', true),
     dataRetainSeconds: int('DATA_RETAIN_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),

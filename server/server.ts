@@ -63,6 +63,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       workers,
       warmupFrames: config.depthWarmupFrames,
       depthFps: config.depthFps,
+      stabiliseDepth: config.depthStabilise,
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
       stereoStrength: config.stereoStrength,

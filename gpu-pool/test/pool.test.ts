@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { GpuPool } from '../index.ts';
+import { writeHeavyModel } from '../../bench/heavy-model.ts';
+import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
 import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
 
@@ -121,7 +122,72 @@ t.test('depth at a lower rate: the network runs on every third frame, every fram
   const step = (list: number[]) => Math.max(...list.slice(1).map((d, i) => Math.abs(d - list[i]!)));
   t.comment(`mean disparity per frame: largest difference from every-frame depth ${gap.toFixed(3)} px; largest step ${step(b).toFixed(3)} px (every frame: ${step(a).toFixed(3)} px)`);
   t.ok(gap < 0.25, `interpolated depth stays close to depth on every frame (at most ${gap.toFixed(3)} px apart)`);
-  await t.rejects(GpuPool.create({ workers: 1, depthFps: -1 }), /options.depthFps must be a non-negative number/);
+  await t.rejects(GpuPool.create({ workers: 1, depthFps: -1 }), /options.depthFps must be a non-negative number or 'auto'/);
+});
+
+t.test('a chunk whose predecessor this pool converted goes on from its state: no warm-up, and the same depth as after one', async (t) => {
+  const chunks = await makeChunks({ video: 'mandelbrot=size=160x90:rate=30:start_scale=2:end_scale=0.5:end_pts=60', seconds: 1.5, chunkSeconds: 0.5 });
+  const disparities = async (result: ChunkResult) => {
+    const { playlist, cleanup } = await writeCmafPlaylist(result.init, [result]);
+    const frames = await decodeGray(playlist, 320, 90).finally(cleanup);
+    return frames.map((f) => meanDisparity(f, 320, 90));
+  };
+  for (const depthFps of [0, 10]) {
+    // In order, each after its predecessor is done (a live session whose chunks convert faster than they come).
+    const carried = await GpuPool.create({ workers: 2, executionProvider: 'cpu', depthFps });
+    const inOrder = [];
+    try {
+      for (let i = 0; i < chunks.length; i++) {
+        inOrder.push(await carried.run({ chunk: Buffer.from(chunks[i]!), previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null, mode: 'sbs', outputHeight: 90 }));
+      }
+    } finally {
+      await carried.close();
+    }
+    // The same chunks in another pool, newest first: no predecessor is converted yet, every warm-up runs.
+    const fresh = await GpuPool.create({ workers: 1, executionProvider: 'cpu', depthFps });
+    const alone = [];
+    try {
+      for (let i = chunks.length - 1; i >= 1; i--) {
+        alone.unshift(await fresh.run({ chunk: Buffer.from(chunks[i]!), previous: Buffer.from(chunks[i - 1]!), mode: 'sbs', outputHeight: 90 }));
+      }
+    } finally {
+      await fresh.close();
+    }
+    const rate = depthFps ? `${depthFps}/s` : 'every frame';
+    t.same(inOrder.slice(1).map((r) => [r.warmedUp, r.depthCarried, r.warmUpRuns]), [[true, true, 0], [true, true, 0]], `${rate}: the state was carried, the network did not run on the previous chunk`);
+    t.same(alone.map((r) => [r.warmedUp, r.depthCarried]), [[true, false], [true, false]], `${rate}: without it the warm-up ran`);
+    t.same(alone.map((r) => r.warmUpRuns), [5, 5], `${rate}: on a few of the previous chunk's last frames (of the last 15, those at least 3 apart)`);
+    // The warm-up rebuilds the state from a few frames; carried, it is the state the last frame was drawn
+    // with. The two agree to within what the eye cannot see.
+    for (let i = 0; i < alone.length; i++) {
+      const a = await disparities(inOrder[i + 1]!);
+      const b = await disparities(alone[i]!);
+      const gap = Math.max(...a.map((d, k) => Math.abs(d - b[k]!)));
+      t.ok(gap < 0.1, `${rate}: chunk ${i + 1}'s mean disparity per frame is within ${gap.toFixed(3)} px either way`);
+    }
+  }
+});
+
+t.test('DEPTH_FPS=auto: a heavy network runs on some frames only, a light one on every frame', async (t) => {
+  const [chunk] = await makeChunks({ video: 'mandelbrot=size=160x90:rate=30:start_scale=2:end_scale=0.5:end_pts=60', seconds: 1, chunkSeconds: 1 });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-heavy-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const heavy = await writeHeavyModel(dir);
+  const run = async (modelPath: string | null) => {
+    const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', warmupFrames: 0, depthFps: 'auto', modelPath });
+    try {
+      return await pool.run({ chunk: Buffer.from(chunk!), mode: 'sbs', outputHeight: 90 });
+    } finally {
+      await pool.close();
+    }
+  };
+  const light = await run(null);
+  const slow = await run(heavy);
+  t.comment(`built-in: every ${light.depthInterval} frame(s), ${light.timings.total.toFixed(0)} ms; heavy graph: every ${slow.depthInterval} frames, ${slow.depthRuns} runs, ${slow.timings.total.toFixed(0)} ms for a 1-s chunk (${(slow.timings.depth / slow.depthRuns).toFixed(0)} ms per estimate)`);
+  t.same([light.frames, light.depthRuns, light.depthInterval], [30, 30, 1], 'the built-in estimator is cheap enough for every frame');
+  t.equal(slow.frames, 30, 'every frame is written');
+  t.ok(slow.depthInterval > 1 && slow.depthInterval <= 15, `the heavy graph runs every ${slow.depthInterval} frames (at least twice a second)`);
+  t.equal(slow.depthRuns, Math.ceil(30 / slow.depthInterval), 'on those frames only');
 });
 
 t.test('depth at a lower rate across a scene cut: the frames after the cut take the new scene\'s depth, not a blend', async (t) => {

@@ -20,6 +20,15 @@ t.test('every invalid key is named in one error', async (t) => {
   for (const key of ['PORT', 'PROFILE', 'STREAMING_ENABLED', 'OUTPUT_HEIGHT']) t.match(error.message, key);
 });
 
+t.test('DEPTH_FPS: every frame by default, a rate, or auto; anything else named', async (t) => {
+  t.equal(loadConfig({}).depthFps, 0);
+  t.equal(loadConfig({ DEPTH_FPS: '7.5' }).depthFps, 7.5);
+  t.equal(loadConfig({ DEPTH_FPS: 'AUTO' }).depthFps, 'auto');
+  for (const bad of ['fast', '-1', '241']) {
+    t.match((t.throws(() => loadConfig({ DEPTH_FPS: bad })) as Error).message, `DEPTH_FPS must be "auto" or a number from 0 to 240 (got "${bad}")`);
+  }
+});
+
 t.test('a server reachable beyond loopback needs an admin token of 16+ characters', async (t) => {
   for (const host of ['0.0.0.0', '::', '192.168.1.20']) {
     const error = t.throws(() => loadConfig({ HOST: host })) as ConfigError;
