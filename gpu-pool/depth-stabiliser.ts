@@ -20,6 +20,8 @@ import type { DepthState } from './types.ts';
 /** Block side and search radius, at half the network's input size. */
 const BLOCK = 8;
 const RADIUS = 2;
+/** What a pixel of shift costs a block, in summed absolute luma difference (a level per pixel of the block). */
+const SHIFT_COST = BLOCK * BLOCK;
 /** The estimate's weight where the picture matched: a time constant of about four frames. */
 export const ALPHA_STILL = 0.25;
 /** Mean absolute luma difference (0–255) of a match up to which it counts as the same content… */
@@ -145,8 +147,8 @@ export function blockMotion(prev: Uint8Array, cur: Uint8Array, width: number, he
             continue;
           }
           costs[k] = sad(cur, prev, width, bx, by, sx, sy);
-          // On a tie the smaller shift wins: a flat block stays where it is.
-          if (best < 0 || costs[k]! < costs[best]! || (costs[k] === costs[best] && Math.abs(sx) + Math.abs(sy) < shiftSize(best, side))) best = k;
+          // A shift must earn its place: a flat block (which matches anywhere) stays where it is.
+          if (best < 0 || costs[k]! + SHIFT_COST * (Math.abs(sx) + Math.abs(sy)) < costs[best]! + SHIFT_COST * shiftSize(best, side)) best = k;
         }
       }
       if (best < 0 || !Number.isFinite(costs[best]!)) continue;
@@ -167,7 +169,53 @@ export function blockMotion(prev: Uint8Array, cur: Uint8Array, width: number, he
       error[i] = (interpolated < whole ? interpolated : whole) / (BLOCK * BLOCK);
     }
   }
+  smoothMotion(prev, cur, width, height, { columns, rows, dx, dy, error });
   return { columns, rows, dx, dy, error };
+}
+
+/**
+ * A block whose motion disagrees with its neighbours' (a flat or repetitive block that matched
+ * somewhere else) takes their median, when that matches it as well or better.
+ */
+function smoothMotion(prev: Uint8Array, cur: Uint8Array, width: number, height: number, motion: Omit<Motion, 'block'>): void {
+  const { columns, rows, dx, dy, error } = motion;
+  const ox = Float32Array.from(dx);
+  const oy = Float32Array.from(dy);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < columns; c++) {
+      const i = r * columns + c;
+      if (error[i] === Infinity) continue;
+      xs.length = 0;
+      ys.length = 0;
+      for (let nr = Math.max(0, r - 1); nr <= Math.min(rows - 1, r + 1); nr++) {
+        for (let nc = Math.max(0, c - 1); nc <= Math.min(columns - 1, c + 1); nc++) {
+          const n = nr * columns + nc;
+          if (error[n] === Infinity) continue;
+          xs.push(ox[n]!);
+          ys.push(oy[n]!);
+        }
+      }
+      const mx = median(xs);
+      const my = median(ys);
+      if (Math.abs(mx - ox[i]!) + Math.abs(my - oy[i]!) < 0.5) continue;
+      const bx = Math.min(c * BLOCK, width - BLOCK);
+      const by = Math.min(r * BLOCK, height - BLOCK);
+      const cost = subPixelSad(cur, prev, width, bx, by, mx, my) / (BLOCK * BLOCK);
+      if (cost <= error[i]! + SHIFT_COST / BLOCK) {
+        dx[i] = mx;
+        dy[i] = my;
+        error[i] = cost;
+      }
+    }
+  }
+}
+
+function median(values: number[]): number {
+  values.sort((a, b) => a - b);
+  const mid = values.length >> 1;
+  return values.length % 2 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
 }
 
 function shiftSize(k: number, side: number): number {
