@@ -20,8 +20,8 @@ import type { DepthState } from './types.ts';
 /** Block side and search radius, at half the network's input size. */
 const BLOCK = 8;
 const RADIUS = 2;
-/** What a pixel of shift costs a block, in summed absolute luma difference (a level per pixel of the block). */
-const SHIFT_COST = BLOCK * BLOCK;
+/** What a pixel of shift costs a block, in summed absolute luma difference (a quarter level per pixel of the block). */
+const SHIFT_COST = (BLOCK * BLOCK) / 4;
 /** The estimate's weight where the picture matched: a time constant of about four frames. */
 export const ALPHA_STILL = 0.25;
 /** Mean absolute luma difference (0–255) of a match up to which it counts as the same content… */
