@@ -12,7 +12,7 @@ import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
 import { runLatency } from './scenarios/latency.ts';
-import { defaultDepthOptions, runDepth } from './scenarios/depth.ts';
+import { cachedModels, defaultDepthOptions, runDepth } from './scenarios/depth.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
 import { defaultSoakOptions, runSoak } from './scenarios/soak.ts';
@@ -56,8 +56,10 @@ Options (pipeline):
   --workers N         pool threads (default: GPUs, else CPU cores)
   --sizes WxH,WxH     source sizes (default 640x360,1280x720)
   --mode sbs|anaglyph (default sbs)
-  --model PATH        a depth network (as DEPTH_MODEL_PATH; default the built-in estimator)
-  --depth-fps N,N     depth estimates per second to compare, 0 = every frame (default 0)
+  --model PATH|heavy  a depth network (as DEPTH_MODEL_PATH; heavy: a test graph of ≈100 ms/frame;
+                      default the built-in estimator)
+  --depth-fps N,N     depth estimates per second to compare, 0 = every frame, auto = the automatic
+                      rate (default 0); each row's disparity is compared with the every-frame row's
 
 Options (latency):
   --seconds N         stream length (default 30)
@@ -253,7 +255,9 @@ async function main(): Promise<number> {
   if (scenario === 'depth') {
     const options = defaultDepthOptions();
     if (values.gt !== undefined) options.gtDir = path.resolve(values.gt);
-    if (values.model !== undefined) options.models = [null, ...values.model.split(',').map((m) => path.resolve(m.trim()))];
+    // The built-in, every network in the model cache, and any named here.
+    const named = values.model !== undefined ? values.model.split(',').map((m) => path.resolve(m.trim())) : [];
+    options.models = [...new Set([null, ...cachedModels(), ...named])];
     process.stdout.write(`depth: ${options.gtDir}; networks: ${options.models.map((m) => m ?? 'built-in').join(', ')}\n`);
     const rows = await runDepth(options, (l) => process.stdout.write(l + '\n'));
     await saveResult('depth', options, rows);
@@ -288,8 +292,9 @@ async function main(): Promise<number> {
   if (values.model !== undefined) options.modelPath = values.model;
   if (values['depth-fps'] !== undefined) {
     options.depthFps = values['depth-fps'].split(',').map((raw) => {
+      if (raw.trim() === 'auto') return 'auto' as const;
       const n = Number(raw.trim());
-      if (!(Number.isFinite(n) && n >= 0)) throw new Error(`--depth-fps must be numbers ≥ 0 (got "${values['depth-fps']}")`);
+      if (!(Number.isFinite(n) && n >= 0)) throw new Error(`--depth-fps must be numbers ≥ 0 or auto (got "${values['depth-fps']}")`);
       return n;
     });
   }

@@ -4,13 +4,13 @@
  * returns relative inverse depth — larger = nearer — at the network's output size: metric depth is
  * inverted here, so the rest of the pipeline never has to know which network ran.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { buildBuiltinDepthModel } from './model-builtin.ts';
 import { FAMILIES, ModelSpecError, resolveSpec, type GraphSignature, type ModelSpec } from './model-spec.ts';
+import { createPlaced, detectHost, providerPlan, type ExecutionProvider, type Placement } from './providers.ts';
 
-export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+export type { ExecutionProvider } from './providers.ts';
 
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -18,8 +18,10 @@ const STD = [0.229, 0.224, 0.225];
 const NEAREST_METRES = 0.1;
 
 export interface DepthModel {
-  /** 'cuda' or 'cpu': where it actually runs. */
-  provider: 'cuda' | 'cpu';
+  /** Where it actually runs. */
+  provider: Placement;
+  /** Providers tried first that could not be used, and why (providers.ts). */
+  fallbacks: Array<{ provider: Placement; reason: string }>;
   source: string;
   /** What the network expects and returns. */
   spec: ModelSpec;
@@ -35,6 +37,8 @@ export interface LoadOptions {
   executionProvider: ExecutionProvider;
   /** Model input height for dynamic-size models (rounded to the spec's multiple). */
   inputHeight: number;
+  /** The GPU to run on (one worker per GPU). Default 0. */
+  device?: number;
 }
 
 type Dim = number | string;
@@ -63,16 +67,16 @@ export function checkContract(session: ort.InferenceSession, layout: 'nchw' | 'n
   const input = session.inputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
   const output = session.outputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
   const described = layout === 'nchw' ? '[N,3,H,W]' : '[N,H,W,3]';
-  if (!input?.isTensor || (input.type !== 'float32' && input.type !== 'uint8') || input.shape?.length !== 4) {
-    throw new Error(`depth model input must be a float32 or uint8 ${described} tensor (got ${input?.type} [${input?.shape?.join(',')}])`);
+  if (!input?.isTensor || !['float32', 'float16', 'uint8'].includes(input.type ?? '') || input.shape?.length !== 4) {
+    throw new Error(`depth model input must be a float32, float16 or uint8 ${described} tensor (got ${input?.type} [${input?.shape?.join(',')}])`);
   }
   const channels = input.shape[layout === 'nchw' ? 1 : 3];
   if (typeof channels === 'number' && channels !== 3) {
     throw new Error(`depth model input must have 3 channels (got ${channels}${layout === 'nchw' ? '' : ' in the last dimension: is it NCHW?'})`);
   }
   const outRank = output?.shape?.length;
-  if (!output?.isTensor || output.type !== 'float32' || (outRank !== 3 && outRank !== 4)) {
-    throw new Error(`depth model output must be a float32 [N,H,W] or [N,1,H,W] tensor (got ${output?.type} [${output?.shape?.join(',')}])`);
+  if (!output?.isTensor || (output.type !== 'float32' && output.type !== 'float16') || (outRank !== 3 && outRank !== 4)) {
+    throw new Error(`depth model output must be a float32 or float16 [N,H,W] or [N,1,H,W] tensor (got ${output?.type} [${output?.shape?.join(',')}])`);
   }
   if (outRank === 4 && typeof output.shape![1] === 'number' && output.shape![1] !== 1) {
     throw new Error(`depth model output must have 1 channel (got ${output.shape![1]})`);
@@ -131,31 +135,52 @@ export function fillInput(
   }
 }
 
-async function createSession(model: Uint8Array, provider: ExecutionProvider): Promise<{ session: ort.InferenceSession; provider: 'cuda' | 'cpu' }> {
-  const cpu: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
-    // One thread per worker: two workers with one thread each beat one with two (NOTES.md).
-    intraOpNumThreads: 1,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
-  // 'auto' only tries CUDA where an NVIDIA driver is present (avoids ORT's noisy load failure).
-  if (provider === 'cpu' || (provider === 'auto' && !existsSync('/proc/driver/nvidia/gpus'))) return { session: await ort.InferenceSession.create(model, cpu), provider: 'cpu' };
-  try {
-    const session = await ort.InferenceSession.create(model, { ...cpu, executionProviders: ['cuda'] });
-    return { session, provider: 'cuda' };
-  } catch (error) {
-    if (provider === 'cuda') throw new Error(`CUDA execution provider unavailable: ${(error as Error).message}`);
-    return { session: await ort.InferenceSession.create(model, cpu), provider: 'cpu' };
+/** IEEE 754 half-precision bits of a float (round to nearest even; overflow to infinity). */
+export function toHalf(value: number): number {
+  F32[0] = value;
+  const bits = U32[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0); // Inf, NaN
+  let e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
+    return sign | half;
   }
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
 }
+
+/** The float a half-precision bit pattern stands for. */
+export function fromHalf(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >>> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
 
 const roundTo = (n: number, multiple: number) => Math.max(multiple, Math.round(n / multiple) * multiple);
 
 export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> {
   const source = options.modelPath ?? 'built-in';
   const bytes = options.modelPath ? new Uint8Array(await readFile(options.modelPath)) : buildBuiltinDepthModel();
-  const { session, provider } = await createSession(bytes, options.executionProvider);
+  const { session, provider, fallbacks } = await createPlaced(
+    providerPlan(options.executionProvider, detectHost()), options.device ?? 0, (sessionOptions) => ort.InferenceSession.create(bytes, sessionOptions),
+  );
   let spec: ModelSpec;
   let fixed: { fixedHeight: number | null; fixedWidth: number | null };
   try {
@@ -173,10 +198,13 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
   }
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
-  const inputType = (session.inputMetadata[0] as { type?: string }).type === 'uint8' ? 'uint8' : 'float32';
+  const declaredType = (session.inputMetadata[0] as { type?: string }).type;
+  const inputType = declaredType === 'uint8' ? 'uint8' : declaredType === 'float16' ? 'float16' : 'float32';
   const multiple = 'multipleOf' in spec.input.size ? spec.input.size.multipleOf : 1;
   const metric = spec.output.kind === 'metric-depth';
   let buffer: Float32Array | Uint8Array = new Float32Array(0);
+  let halves = new Uint16Array(0);
+  let widened = new Float32Array(0);
   let inverted = new Float32Array(0);
 
   const inputSize = (fw: number, fh: number) => {
@@ -187,6 +215,7 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
 
   return {
     provider,
+    fallbacks,
     source,
     spec,
     inputSize,
@@ -196,13 +225,28 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
       if (buffer.length !== length) buffer = inputType === 'uint8' ? new Uint8Array(length) : new Float32Array(length);
       fillInput(frame, fw, fh, mw, mh, spec.input, buffer);
       const dims = spec.input.layout === 'nchw' ? [1, 3, mh, mw] : [1, mh, mw, 3];
-      const tensor = buffer instanceof Uint8Array ? new ort.Tensor('uint8', buffer, dims) : new ort.Tensor('float32', buffer, dims);
+      let tensor: ort.Tensor;
+      if (buffer instanceof Uint8Array) tensor = new ort.Tensor('uint8', buffer, dims);
+      else if (inputType === 'float16') {
+        // fp16 networks (half the memory and, on a GPU, often twice the speed): the input as half floats.
+        if (halves.length !== length) halves = new Uint16Array(length);
+        for (let i = 0; i < length; i++) halves[i] = toHalf(buffer[i]!);
+        tensor = new ort.Tensor('float16', halves, dims);
+      } else tensor = new ort.Tensor('float32', buffer, dims);
       const result = await session.run({ [inputName]: tensor });
       const out = result[outputName]!;
       const outDims = out.dims;
       const oh = outDims[outDims.length - 2]!;
       const ow = outDims[outDims.length - 1]!;
-      const raw = out.data as Float32Array;
+      let raw: Float32Array;
+      if (out.type === 'float16') {
+        // Half floats come as their bits (a Uint16Array), or as numbers where the runtime has Float16Array.
+        const data = out.data as ArrayLike<number>;
+        if (widened.length !== data.length) widened = new Float32Array(data.length);
+        if (data instanceof Uint16Array) for (let i = 0; i < data.length; i++) widened[i] = fromHalf(data[i]!);
+        else widened.set(data);
+        raw = widened;
+      } else raw = out.data as Float32Array;
       if (!metric) return { depth: raw, width: ow, height: oh };
       // Metres (larger = farther) → inverse depth (larger = nearer), which is what disparity follows.
       if (inverted.length !== raw.length) inverted = new Float32Array(raw.length);

@@ -52,7 +52,7 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Serialises a model with one float input and one float output. */
+  /** Serialises a model with one input and one output. */
   build(input: IValueInfoProto, output: IValueInfoProto, opset: number, name: string): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: 8,
@@ -66,11 +66,17 @@ export class GraphBuilder {
 
 /** A float tensor value-info; strings are symbolic dims, numbers fixed ones. */
 export function floatTensor(name: string, dims: Array<string | number>): IValueInfoProto {
+  return tensorInfo(name, dims, 'float');
+}
+
+/** A tensor value-info of the given element type. */
+export function tensorInfo(name: string, dims: Array<string | number>, type: 'float' | 'float16' | 'uint8'): IValueInfoProto {
+  const T = onnx.TensorProto.DataType;
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: type === 'float' ? T.FLOAT : type === 'float16' ? T.FLOAT16 : T.UINT8,
         shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
       },
     },

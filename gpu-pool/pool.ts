@@ -4,12 +4,13 @@
  * queue. Bytes in, bytes out; no storage I/O here, and no child processes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { BusyMeter } from './busy-meter.ts';
 import type { ExecutionProvider } from './model.ts';
+import { gpuCount } from './providers.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
 import type { WorkerConfig, WorkerInfo } from './worker.ts';
 import { type WorkerMemory, WorkerMemoryBoard } from './worker-memory.ts';
@@ -38,13 +39,7 @@ export interface GpuPoolOptions {
 
 /** NVIDIA GPUs on this host (one worker each), else the CPU count. */
 export function defaultWorkerCount(): number {
-  try {
-    const gpus = readdirSync('/proc/driver/nvidia/gpus').length;
-    if (gpus > 0) return gpus;
-  } catch {
-    // no NVIDIA driver
-  }
-  return Math.max(1, os.availableParallelism());
+  return gpuCount() || Math.max(1, os.availableParallelism());
 }
 
 /**
@@ -111,6 +106,8 @@ export class GpuPool {
       scratchDir,
       memoryChannel,
       carryChannel: `stereospot-depth-carry-${randomUUID()}`,
+      workerCounter: new SharedArrayBuffer(4),
+      gpus: gpuCount(),
       modelPath: options.modelPath ?? null,
       executionProvider: options.executionProvider ?? 'auto',
       modelInputHeight: options.modelInputHeight ?? (options.modelPath ? 252 : 126),
@@ -144,9 +141,9 @@ export class GpuPool {
     return new GpuPool(piscina, info, options.workers, scratchDir, memory);
   }
 
-  /** Where the model runs, which one it is and what it means. */
-  info(): { provider: string; model: string; family: string; output: string; licence: string } {
-    return { provider: this.#info.provider, model: this.#info.source, family: this.#info.family, output: this.#info.output, licence: this.#info.licence };
+  /** Where the model runs (and which providers could not be used, why), which one it is and what it means. */
+  info(): { provider: string; fallbacks: WorkerInfo['fallbacks']; model: string; family: string; output: string; licence: string } {
+    return { provider: this.#info.provider, fallbacks: this.#info.fallbacks, model: this.#info.source, family: this.#info.family, output: this.#info.output, licence: this.#info.licence };
   }
 
   /** Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). */

@@ -16,6 +16,7 @@ import { SegmentOutput } from './segment-output.ts';
 import { SilentAudio } from './silent-audio.ts';
 import { yuv420pSize } from './stereo.ts';
 import { loadDepthModel, type DepthModel, type ExecutionProvider } from './model.ts';
+import { deviceFor } from './providers.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
 import { reportMemory } from './worker-memory.ts';
 
@@ -35,11 +36,17 @@ export interface WorkerConfig {
   memoryChannel: string;
   /** The pool's broadcast channel for depth states carried between chunks (depth-carry.ts). */
   carryChannel: string;
+  /** Shared by the pool's workers: each takes the next index (its GPU among `gpus`). */
+  workerCounter: SharedArrayBuffer;
+  /** NVIDIA GPUs on the host (0: none). */
+  gpus: number;
 }
 
 export type WorkerTask = ChunkTask | { info: true };
 export interface WorkerInfo {
   provider: string;
+  /** Providers tried first that could not be used, and why. */
+  fallbacks: Array<{ provider: string; reason: string }>;
   source: string;
   /** The network's family, what its output means, and its licence (model-spec.ts). */
   family: string;
@@ -60,6 +67,8 @@ export default (async () => {
       modelPath: config.modelPath,
       executionProvider: config.executionProvider,
       inputHeight: config.modelInputHeight,
+      // One worker per GPU: each takes the next.
+      device: deviceFor(Atomics.add(new Int32Array(config.workerCounter), 0, 1), config.gpus),
     });
   } catch (error) {
     // A rejected module makes Piscina retry it with require(), whose "unknown file extension .ts"
@@ -84,7 +93,7 @@ export default (async () => {
   };
   await warmUp(options);
   return async (task: WorkerTask): Promise<ChunkResult | WorkerInfo> => {
-    if ('info' in task) return { provider: model.provider, source: model.source, family: model.spec.family, output: model.spec.output.kind, licence: model.spec.licence };
+    if ('info' in task) return { provider: model.provider, fallbacks: model.fallbacks, source: model.source, family: model.spec.family, output: model.spec.output.kind, licence: model.spec.licence };
     // The segment (a few hundred KB) is structured-cloned back; cheap next to the conversion.
     return convertChunk(task, options);
   };

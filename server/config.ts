@@ -8,7 +8,7 @@ import path from 'node:path';
 import { cachedModelPath, MODEL_NAME, modelsDir } from '../gpu-pool/model-cache.ts';
 
 export type Profile = 'local' | 'aws';
-export type ExecutionProvider = 'auto' | 'cpu' | 'cuda';
+export type ExecutionProvider = 'auto' | 'cpu' | 'cuda' | 'tensorrt';
 
 export interface Config {
   readonly profile: Profile;
@@ -176,7 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
     outputHeight: int('OUTPUT_HEIGHT', 360, 64, 2160),
     gpuPoolWorkers: workers,
     depthModelPath: depthModel(str('DEPTH_MODEL_PATH'), str('DEPTH_MODEL'), env, problems),
-    executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda'], 'auto'),
+    executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda', 'tensorrt'], 'auto'),
     depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),
     stereoStrength: num('STEREO_STRENGTH', 0.03, 0, 0.1),
     stereoConvergence: num('STEREO_CONVERGENCE', 0, 0, 1),

@@ -69,7 +69,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       stereoStrength: config.stereoStrength,
       ...(config.depthInputHeight ? { modelInputHeight: config.depthInputHeight } : {}),
     });
-    log.info('gpu pool ready', { workers, ...real.info() });
+    const { fallbacks, ...info } = real.info();
+    for (const fallback of fallbacks) log.warn('execution provider unavailable, falling back', { provider: fallback.provider, reason: fallback.reason });
+    log.info('gpu pool ready', { workers, ...info });
     pool = Object.assign(real, { size: workers });
   }
   const metrics = new Metrics();

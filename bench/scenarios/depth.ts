@@ -1,21 +1,33 @@
 /**
  * 3D you can trust, measured on decoded output: for each photograph with measured depth (the
- * depth-gt folder) and each depth network, a one-second clip of the photograph goes through the real
- * GPU pool; the side-by-side output is decoded (libav), the disparity between the eyes is read back by
- * block matching, and its rank correlation (Spearman) with the measured nearness is reported beside the
- * network's own depth map's — what the warp keeps of what the network knew. Scale-free, so a network's
- * unit does not matter.
+ * depth-gt folder) and each depth network (the built-in, any `--model`, every network in the model
+ * cache), a one-second clip of the photograph is streamed through the whole server — a real server on
+ * the local profile, the capture client uploading the file — and the last frame of its playlist is
+ * decoded (libav); the disparity between the eyes is read back by block matching, and its rank
+ * correlation (Spearman) with the measured nearness is reported beside the network's own depth map's —
+ * what the warp keeps of what the network knew. Scale-free, so a network's unit does not matter.
+ *
+ * Beside it, flicker (bench/flicker.ts): the same photograph slowly panned and zoomed through the
+ * pool, each scene point's disparity change from frame to frame, 95th percentile — without and with
+ * the temporal filter (DEPTH_STABILISE).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
-import { ChunkReader } from '../../gpu-pool/chunk-reader.ts';
-import { FrameScaler, pictureSize } from '../../gpu-pool/frame-scaler.ts';
-import { blockDisparities, GpuPool, loadDepthModel, spearman } from '../../gpu-pool/index.ts';
+import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
+import { CaptureRunner } from '../../capture-client/runner.ts';
+import { blockDisparities, GpuPool, loadDepthModel, spearman, type ChunkResult } from '../../gpu-pool/index.ts';
+import { modelsDir } from '../../gpu-pool/model-cache.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger, memorySink } from '../../server/log.ts';
+import { startServer, type RunningServer } from '../../server/server.ts';
+import { grayFrames } from '../decode.ts';
+import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../flicker.ts';
 
 const exec = promisify(execFile);
 
@@ -35,8 +47,13 @@ export interface DepthRow {
   mapSpearman: number;
   /** Disparity on screen (decoded output) vs measured nearness. */
   outputSpearman: number;
+  /** The network's map averaged over the same blocks as the screen is read at, vs measured nearness. */
+  mapAtBlocksSpearman: number;
   /** Textured blocks the output figure is over. */
   blocks: number;
+  /** Flicker p95 (px) on the panned and zoomed photograph, without and with the temporal filter. */
+  flickerRaw: number;
+  flicker: number;
 }
 
 /** The photographs and how each depth PNG decodes to metres (NaN: missing); see depth-gt/README.md. */
@@ -77,18 +94,59 @@ function median(depth: Float32Array, width: number, height: number, x0: number, 
   return values.length === 0 ? NaN : values[values.length >> 1]!;
 }
 
-/** The last frame of a converted segment, gray (its Y plane), both eyes side by side. */
-function lastFrameGray(segment: Uint8Array, width: number, height: number): Uint8Array {
-  const reader = ChunkReader.open(segment);
-  const scaler = new FrameScaler();
-  const out = new Uint8Array(pictureSize(width, height, 'yuv420p'));
-  try {
-    for (const frame of reader.frames()) scaler.scale(frame, width, height, 'yuv420p', out);
-  } finally {
-    scaler.close();
-    reader.close();
+/** Mean of a map over a box of its grid. */
+function mean(map: Float32Array, width: number, height: number, x0: number, y0: number, x1: number, y1: number): number {
+  let sum = 0;
+  let count = 0;
+  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
+    for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
+      sum += map[y * width + x]!;
+      count++;
+    }
   }
-  return out.subarray(0, width * height);
+  return count === 0 ? NaN : sum / count;
+}
+
+/**
+ * Streams `file` through the server as a user would (the capture client, `--source file:`), waits for
+ * its playlist to close and returns the last segment with its init.
+ */
+async function throughServer(server: RunningServer, file: string, stereo: { strength: number; convergence: number }): Promise<Buffer> {
+  // (Its JSON lines are not needed: the result names the playlist.)
+  const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const capture = parseOptions([
+    '--server', server.url, '--source', `file:${file}`, '--strength', String(stereo.strength), '--convergence', String(stereo.convergence), '--json', '--quiet',
+  ]) as CaptureOptions;
+  const result = await new CaptureRunner(capture, { stdout, stderr: process.stderr }).run();
+  const { playlistUrl } = result;
+  if (!result.closed || result.failed > 0) throw new Error(`the clip did not come through the server (${result.failed} chunk(s) failed; playlist ${result.closed ? 'closed' : 'open'})`);
+  const playlist = await (await fetch(playlistUrl)).text();
+  const lines = playlist.split('\n');
+  const segment = lines.filter((line) => line && !line.startsWith('#')).at(-1);
+  const map = [...playlist.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].at(-1)?.[1];
+  if (!segment || !map) throw new Error(`no segment in ${playlistUrl}`);
+  const [init, media] = await Promise.all([map, segment].map(async (uri) => {
+    const res = await fetch(new URL(uri, playlistUrl));
+    if (!res.ok) throw new Error(`GET ${uri}: ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  }));
+  return Buffer.concat([init!, media!]);
+}
+
+/** Flicker p95 on the photograph panned and zoomed, through `pool` chunk by chunk (a live session's order). */
+async function flickerOf(pool: GpuPool, chunks: Buffer[], camera: ReturnType<typeof panZoomPath>): Promise<number> {
+  const results: ChunkResult[] = [];
+  for (let i = 0; i < chunks.length; i++) {
+    results.push(await pool.run({ chunk: Buffer.from(chunks[i]!), previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null, mode: 'sbs', outputHeight: CLIP_HEIGHT, probe: true }));
+  }
+  return measureFlicker(results.map((r) => r.disparity!), camera).p95;
+}
+
+/** Every network in the model cache (MODELS_DIR), by path. */
+export function cachedModels(env: Record<string, string | undefined> = process.env): string[] {
+  const dir = modelsDir(env);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((name) => name.endsWith('.onnx')).sort().map((name) => path.join(dir, name));
 }
 
 export async function runDepth(options: DepthOptions, log: (line: string) => void): Promise<DepthRow[]> {
@@ -98,11 +156,15 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
   const ffmpeg = defaultFfmpeg(process.env);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-depth-'));
   const rows: DepthRow[] = [];
+  log(`${'photograph'.padEnd(22)} ${'network'.padEnd(34)} ${'map'.padStart(6)} ${'(blocks)'.padStart(8)} ${'on screen'.padStart(10)}   flicker p95 (filter off → on)`);
   try {
     for (const modelPath of options.models) {
       const model = await loadDepthModel({ modelPath, executionProvider: 'cpu', inputHeight: 252 });
-      const pool = await GpuPool.create({ workers: 1, executionProvider: 'auto', warmupFrames: 0, modelPath });
       const label = `${model.spec.family}${modelPath ? ` (${path.basename(modelPath)})` : ''}`;
+      const dataDir = await mkdtemp(path.join(dir, 'data-'));
+      const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, OUTPUT_HEIGHT: String(options.outputHeight), GPU_POOL_WORKERS: '1', DEPTH_MODEL: '', DEPTH_MODEL_PATH: modelPath ?? '' };
+      const server = await startServer(loadConfig(env), { log: createLogger('server', memorySink('warn')) });
+      const pools = await Promise.all([false, true].map((stabiliseDepth) => GpuPool.create({ workers: 1, executionProvider: 'auto', modelPath, stabiliseDepth })));
       try {
         for (const frame of FRAMES) {
           const color = path.join(options.gtDir, frame.color);
@@ -124,28 +186,44 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
             predicted.push(estimate.depth[y * estimate.width + x]!);
             nearness.push(1 / m);
           }
-          // The pipeline: a one-second clip, everything in front of the screen (convergence 0).
+          // Through the server: a one-second clip, everything in front of the screen (convergence 0).
           const clip = path.join(dir, 'clip.mp4');
           await exec(ffmpeg, ['-y', '-v', 'error', '-loop', '1', '-i', color, '-t', '1', '-r', '30', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', clip]);
-          const result = await pool.run({ chunk: await readFile(clip), mode: 'sbs', outputHeight: options.outputHeight, strength: 0.03, convergence: 0 });
-          const eyeW = result.width / 2;
-          const gray = lastFrameGray(Buffer.concat([result.init, result.media]), result.width, result.height);
-          const scale = W / eyeW;
-          const pairs = blockDisparities(gray, result.width, result.height)
-            .map((b) => ({ d: b.d, m: median(truth, W, H, (b.x - 8) * scale, (b.y - 8) * scale, (b.x + 8) * scale, (b.y + 8) * scale) }))
+          const [last] = grayFrames(await throughServer(server, clip, { strength: 0.03, convergence: 0 }), 'last');
+          if (!last) throw new Error(`${frame.name}: the server's segment has no frame`);
+          const { gray, width, height } = last;
+          const scale = W / (width / 2);
+          // The network's map over each block's area too: the same places the screen is measured at.
+          const mapScaleX = estimate.width / (width / 2);
+          const mapScaleY = estimate.height / height;
+          const pairs = blockDisparities(gray, width, height)
+            .map((b) => ({
+              d: b.d,
+              m: median(truth, W, H, (b.x - 8) * scale, (b.y - 8) * scale, (b.x + 8) * scale, (b.y + 8) * scale),
+              map: mean(estimate.depth, estimate.width, estimate.height, (b.x - 8) * mapScaleX, (b.y - 8) * mapScaleY, (b.x + 8) * mapScaleX, (b.y + 8) * mapScaleY),
+            }))
             .filter((p) => !Number.isNaN(p.m));
+          // Flicker: the photograph panned and zoomed, through a pool without and with the filter.
+          const panDir = await mkdtemp(path.join(dir, 'pan-'));
+          const camera = panZoomPath(W, H);
+          const chunks = await panZoomChunks(ffmpeg, panDir, rgb, W, H, camera);
+          const [flickerRaw, flicker] = [await flickerOf(pools[0]!, chunks, camera), await flickerOf(pools[1]!, chunks, camera)];
           const row: DepthRow = {
             frame: frame.name,
             model: label,
             mapSpearman: spearman(predicted, nearness),
             outputSpearman: spearman(pairs.map((p) => p.d), pairs.map((p) => 1 / p.m)),
+            mapAtBlocksSpearman: spearman(pairs.map((p) => p.map), pairs.map((p) => 1 / p.m)),
             blocks: pairs.length,
+            flickerRaw: flickerRaw!,
+            flicker: flicker!,
           };
           rows.push(row);
-          log(`${row.frame.padEnd(22)} ${row.model.padEnd(34)} map ${row.mapSpearman.toFixed(3).padStart(6)}   on screen ${row.outputSpearman.toFixed(3).padStart(6)} (${row.blocks} blocks)`);
+          log(`${row.frame.padEnd(22)} ${row.model.padEnd(34)} ${row.mapSpearman.toFixed(3).padStart(6)} ${row.mapAtBlocksSpearman.toFixed(3).padStart(8)} ${row.outputSpearman.toFixed(3).padStart(10)}   ${row.flickerRaw.toFixed(3)} → ${row.flicker.toFixed(3)} px   (${row.blocks} blocks)`);
         }
       } finally {
-        await pool.close();
+        await Promise.all(pools.map((pool) => pool.close()));
+        await server.close();
         await model.close();
       }
     }

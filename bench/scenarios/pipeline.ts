@@ -2,14 +2,18 @@
  * Pipeline throughput: chunks of a 30 fps test source through the real GPU pool, with as many chunks
  * in flight as there are workers (as one live session runs). Reports seconds per chunk, the realtime
  * factor (media seconds per wall second) and each stage's share of the summed stage time. With
- * `modelPath` a depth network instead of the built-in estimator; with several `depthFps`, a row per
- * depth rate (0: every frame), showing what running the network less often buys.
+ * `modelPath` a depth network instead of the built-in estimator (`heavy`: the deliberately heavy test
+ * graph, bench/heavy-model.ts); with several `depthFps`, a row per depth rate (0: every frame; 'auto':
+ * the automatic rate), showing what running the network less often buys — and what it costs: each
+ * row's output is decoded and its disparity read back, block by block, against the every-frame row's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
-import { GpuPool, defaultWorkerCount, type ChunkResult } from '../../gpu-pool/index.ts';
+import { GpuPool, blockDisparities, defaultWorkerCount, type ChunkResult } from '../../gpu-pool/index.ts';
+import { grayFrames } from '../decode.ts';
+import { writeHeavyModel } from '../heavy-model.ts';
 import { generateChunks } from '../media.ts';
 
 export interface PipelineOptions {
@@ -19,10 +23,10 @@ export interface PipelineOptions {
   chunkSeconds: number;
   workers: number;
   mode: 'sbs' | 'anaglyph';
-  /** A depth network (DEPTH_MODEL_PATH); null: the built-in estimator. */
+  /** A depth network (DEPTH_MODEL_PATH), 'heavy' (the heavy test graph); null: the built-in estimator. */
   modelPath: string | null;
-  /** Depth estimates per second to compare (0: every frame). */
-  depthFps: number[];
+  /** Depth estimates per second to compare (0: every frame; 'auto': the automatic rate). */
+  depthFps: Array<number | 'auto'>;
 }
 
 export interface PipelineRow {
@@ -40,6 +44,11 @@ export interface PipelineRow {
   realtimeFactor: number;
   shares: { decode: number; depth: number; stereo: number; encode: number };
   perFrameMs: { depth: number; stereo: number };
+  /**
+   * Mean absolute difference (px) of the disparity read back off this row's output and the every-frame
+   * row's, over every textured block of every frame; null without an every-frame row to compare with.
+   */
+  depthErrorPx: number | null;
 }
 
 export const defaultPipelineOptions = (): PipelineOptions => ({
@@ -57,21 +66,61 @@ export async function runPipeline(options: PipelineOptions, log: (line: string) 
   const ffmpeg = defaultFfmpeg(process.env);
   log(`${options.workers} worker(s); ${os.cpus().length} CPU(s); test media made with ${ffmpeg}`);
   const rows: PipelineRow[] = [];
-  for (const depthFps of options.depthFps) {
-    const pool = await GpuPool.create({ workers: options.workers, executionProvider: 'auto', modelPath: options.modelPath, depthFps });
-    const info = pool.info();
-    const depth = `${info.family}, ${depthFps > 0 ? `${depthFps}/s` : 'every frame'}`;
-    log(`depth model: ${info.model} (${info.family}) on ${info.provider}, ${depthFps > 0 ? `${depthFps} estimates/s` : 'every frame'}`);
-    try {
-      rows.push(...(await runSizes(pool, depth, options, ffmpeg, log)));
-    } finally {
-      await pool.close();
+  const heavyDir = options.modelPath === 'heavy' ? await mkdtemp(path.join(os.tmpdir(), 'stereospot-heavy-')) : null;
+  const modelPath = heavyDir ? await writeHeavyModel(heavyDir) : options.modelPath;
+  // Each size's every-frame output, for the rows at other rates to be compared with.
+  const reference = new Map<string, ChunkResult[]>();
+  try {
+    for (const depthFps of options.depthFps) {
+      const pool = await GpuPool.create({ workers: options.workers, executionProvider: 'auto', modelPath, depthFps });
+      const info = pool.info();
+      const rate = depthFps === 'auto' ? 'auto' : depthFps > 0 ? `${depthFps}/s` : 'every frame';
+      const depth = `${heavyDir ? 'heavy test graph' : info.family}, ${rate}`;
+      log(`depth model: ${heavyDir ? 'the heavy test graph' : info.model} (${info.family}) on ${info.provider}, ${rate}`);
+      try {
+        rows.push(...(await runSizes(pool, depth, depthFps === 0, reference, options, ffmpeg, log)));
+      } finally {
+        await pool.close();
+      }
     }
+  } finally {
+    if (heavyDir) await rm(heavyDir, { recursive: true, force: true });
   }
   return rows;
 }
 
-async function runSizes(pool: GpuPool, depth: string, options: PipelineOptions, ffmpeg: string, log: (line: string) => void): Promise<PipelineRow[]> {
+/** Each frame's textured blocks' disparity, read back off converted chunks. */
+function readBack(results: ChunkResult[]): Array<Map<string, number>> {
+  const frames: Array<Map<string, number>> = [];
+  for (const r of results) {
+    for (const f of grayFrames(Buffer.concat([r.init, r.media]))) {
+      frames.push(new Map(blockDisparities(f.gray, f.width, f.height).map((b) => [`${b.x},${b.y}`, b.d])));
+    }
+  }
+  return frames;
+}
+
+/** Mean |Δd| (px) over the blocks both outputs have, frame by frame. */
+function depthError(results: ChunkResult[], reference: ChunkResult[]): number {
+  const a = readBack(results);
+  const b = readBack(reference);
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    for (const [block, d] of a[i]!) {
+      const other = b[i]!.get(block);
+      if (other === undefined) continue;
+      sum += Math.abs(d - other);
+      count++;
+    }
+  }
+  return count > 0 ? sum / count : NaN;
+}
+
+async function runSizes(
+  pool: GpuPool, depth: string, everyFrame: boolean, reference: Map<string, ChunkResult[]>,
+  options: PipelineOptions, ffmpeg: string, log: (line: string) => void,
+): Promise<PipelineRow[]> {
   const rows: PipelineRow[] = [];
   {
     for (const [width, height] of options.sizes) {
@@ -99,6 +148,9 @@ async function runSizes(pool: GpuPool, depth: string, options: PipelineOptions, 
         const sum = { decode: 0, depth: 0, stereo: 0, encode: 0 };
         for (const r of results) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r.timings[k];
         const total = sum.decode + sum.depth + sum.stereo + sum.encode;
+        const key = `${width}x${height}`;
+        if (everyFrame) reference.set(key, results);
+        const against = reference.get(key);
         const row: PipelineRow = {
           source: `${width}x${height}@${options.fps}`,
           depth,
@@ -117,6 +169,7 @@ async function runSizes(pool: GpuPool, depth: string, options: PipelineOptions, 
             encode: sum.encode / total,
           },
           perFrameMs: { depth: sum.depth / frames, stereo: sum.stereo / frames },
+          depthErrorPx: against && !everyFrame ? depthError(results, against) : everyFrame ? 0 : null,
         };
         rows.push(row);
         log(formatRow(row));
@@ -139,5 +192,7 @@ export function formatRow(r: PipelineRow): string {
     `RTF ${r.realtimeFactor.toFixed(2)}×`.padEnd(11),
     `decode ${pct(r.shares.decode)}  depth ${pct(r.shares.depth)}  stereo ${pct(r.shares.stereo)}  encode ${pct(r.shares.encode)}`,
     `(depth ${r.perFrameMs.depth.toFixed(1)} ms/frame, stereo ${r.perFrameMs.stereo.toFixed(1)} ms/frame)`,
+    `network on ${(r.depthRunsPerFrame * 100).toFixed(0)}% of frames`,
+    r.depthErrorPx === null ? '' : `disparity vs every frame ${r.depthErrorPx.toFixed(3)} px`,
   ].join(' ');
 }

@@ -2,8 +2,8 @@ import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { loadDepthModel } from '../model.ts';
-import { GraphBuilder, floatTensor } from '../onnx-graph.ts';
+import { fromHalf, loadDepthModel, toHalf } from '../model.ts';
+import { GraphBuilder, floatTensor, tensorInfo } from '../onnx-graph.ts';
 
 /** A frame whose lower half is textured and upper half flat grey. */
 function testFrame(w: number, h: number): Uint8Array {
@@ -89,7 +89,7 @@ t.test('models with the wrong signature are refused with a clear error', async (
   flat.op('ReduceMean', ['x'], { axes: { ints: [1, 2, 3] }, keepdims: { i: 0 } });
   flat.nodes[0]!.output = ['y'];
   const b = await tempModel(t, flat.build(floatTensor('x', ['N', 3, 'H', 'W']), floatTensor('y', ['N']), 17, 'bad'), DECLARED);
-  await t.rejects(loadDepthModel({ modelPath: b, executionProvider: 'cpu', inputHeight: 126 }), /output must be a float32 \[N,H,W\]/);
+  await t.rejects(loadDepthModel({ modelPath: b, executionProvider: 'cpu', inputHeight: 126 }), /output must be a float32 or float16 \[N,H,W\]/);
 
   await t.rejects(loadDepthModel({ modelPath: '/nonexistent/model.onnx', executionProvider: 'cpu', inputHeight: 126 }), /ENOENT|no such file/);
 });
@@ -161,4 +161,40 @@ t.test('a sidecar is checked: each bad field named', async (t) => {
     const file = await tempModel(t, graph, sidecar);
     await t.rejects(loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 28 }), { name: 'ModelSpecError', message: expected }, JSON.stringify(sidecar).slice(0, 60));
   }
+});
+
+t.test('half floats: the conversion is exact where half precision can be', async (t) => {
+  for (const v of [0, 1, -2, 0.5, 65504, 2 ** -14, 2 ** -24, 0.333251953125]) t.equal(fromHalf(toHalf(v)), v, `${v} round-trips`);
+  t.equal(fromHalf(toHalf(1 / 3)), 0.333251953125, '1/3 rounds to the nearest half');
+  t.equal(fromHalf(toHalf(1e6)), Infinity, 'beyond 65504: infinity');
+  t.ok(Number.isNaN(fromHalf(toHalf(NaN))));
+  t.equal(fromHalf(toHalf(1e-9)), 0, 'below the smallest subnormal: zero');
+  // Every half pattern that is a number comes back to itself.
+  let wrong = 0;
+  for (let bits = 0; bits < 0x10000; bits++) {
+    const v = fromHalf(bits);
+    if (!Number.isNaN(v) && toHalf(v) !== bits) wrong++;
+  }
+  t.equal(wrong, 0, 'all 63,488 finite and infinite half values round-trip');
+});
+
+t.test('an fp16 network (half-float input and output) is fed and read as such', async (t) => {
+  // float16 in → Cast → the mean of the channels → Cast → float16 out: the same as its fp32 twin.
+  const g = new GraphBuilder();
+  const wide = g.op('Cast', ['image'], { to: { i: 1 } });
+  const mean = g.op('ReduceMean', [wide], { axes: { ints: [1] }, keepdims: { i: 1 } });
+  g.op('Cast', [mean], { to: { i: 10 } });
+  g.nodes[g.nodes.length - 1]!.output = ['depth'];
+  const bytes = g.build(tensorInfo('image', [1, 3, 'H', 'W'], 'float16'), tensorInfo('depth', [1, 1, 'H', 'W'], 'float16'), 17, 'fp16-mean');
+  const model = await loadDepthModel({ modelPath: await tempModel(t, bytes, DECLARED), executionProvider: 'cpu', inputHeight: 28 });
+  t.teardown(() => model.close());
+  const frame = testFrame(28, 28);
+  const { depth, width, height } = await model.estimate(frame, 28, 28);
+  t.same([width, height], [28, 28]);
+  t.type(depth, Float32Array, 'returned as float32, like every network');
+  // Expected: ImageNet-normalised channels' mean, at half precision.
+  const expected = (v: number) => ((v / 255 - 0.485) / 0.229 + (v / 255 - 0.456) / 0.224 + (v / 255 - 0.406) / 0.225) / 3;
+  let worst = 0;
+  for (let i = 0; i < 28 * 28; i++) worst = Math.max(worst, Math.abs(depth[i]! - expected(frame[i * 3]!)));
+  t.ok(worst < 5e-3, `within half precision of the fp32 result (worst ${worst.toExponential(1)})`);
 });
