@@ -14,6 +14,7 @@ import { chunkKey, type DepthCarry } from './depth-carry.ts';
 import type { DepthPace } from './depth-pace.ts';
 import { DEPTH_EMA, emaWeight, isSceneCut, lumaThumbnail, thumbnail, thumbnailDistance } from './depth-range.ts';
 import { advance, drawn, observe } from './depth-step.ts';
+import { carryBetween, lumaOf } from './depth-stabiliser.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
 import type { SegmentOutput } from './segment-output.ts';
@@ -121,7 +122,7 @@ async function warmUp(
     for (const p of plan.positions) {
       const rgb = ring[p % window]!;
       const estimate = await options.model.estimate(rgb, size.width, size.height);
-      state = advance(state, observe(estimate.depth, estimate.width, estimate.height, rgb, size.width, size.height, options.stabilise !== false), plan.weight);
+      state = advance(state, observe(estimate.depth, estimate.width, estimate.height, rgb, size.width, size.height), plan.weight, options.stabilise !== false);
     }
     return state ? { state, runs: plan.positions.length } : null;
   } catch {
@@ -192,12 +193,14 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     // depth interpolated between the two. At most `interval` pictures are held.
     // Each held frame and estimate carries a thumbnail of its picture: across a scene cut between two
     // estimates nothing is blended — each frame takes the estimate of its own side of the cut.
-    const held: Array<{ eye: Uint8Array; pts: bigint; thumb: number[] }> = [];
+    // Each held frame also keeps its luma at the network's input size: its depth is carried to it along
+    // the picture's motion (depth-stabiliser.ts carryBetween), not just blended in place.
+    const held: Array<{ eye: Uint8Array; pts: bigint; thumb: number[]; luma: Uint8Array }> = [];
     const spare: Uint8Array[] = [];
-    type Estimate = { depth: Float32Array; width: number; height: number; state: DepthState; thumb: number[] };
+    type Estimate = { depth: Float32Array; width: number; height: number; state: DepthState; thumb: number[]; luma: Uint8Array };
+    const anchored = (e: Estimate) => ({ map: e.depth, width: e.width, height: e.height, luma: e.luma, lumaWidth: modelSize.width, lumaHeight: modelSize.height });
     const eyeThumb = (picture: Uint8Array) => (sbs ? lumaThumbnail(picture, width, height) : thumbnail(picture, width, height));
     let before: Estimate | null = null;
-    let blend = new Float32Array(0);
     let depthRuns = 0;
     let probe: DisparityProbe | undefined;
     const render = (picture: Uint8Array, pts: bigint, depth: Float32Array, dw: number, dh: number, range: DepthState) => {
@@ -233,11 +236,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
           render(frame.eye, frame.pts, side.depth, side.width, side.height, side.state);
         } else if (after && after.width === from.width && after.height === from.height) {
           const f = (i + 1) / (count + 1);
-          if (blend.length !== from.depth.length) blend = new Float32Array(from.depth.length);
-          for (let k = 0; k < blend.length; k++) blend[k] = from.depth[k]! + f * (after.depth[k]! - from.depth[k]!);
-          render(frame.eye, frame.pts, blend, from.width, from.height, after.state);
+          render(frame.eye, frame.pts, carryBetween(anchored(from), anchored(after), f, frame.luma), from.width, from.height, after.state);
         } else {
-          render(frame.eye, frame.pts, from.depth, from.width, from.height, from.state);
+          render(frame.eye, frame.pts, carryBetween(anchored(from), null, 0, frame.luma), from.width, from.height, from.state);
         }
         spare.push(frame.eye);
       });
@@ -251,15 +252,15 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       last = pts;
       const estimateNow = interval === 0 || index % interval === 0;
       index++;
-      // The model's input (only on frames the network runs on), and the eye's picture: a held frame's
-      // goes into a buffer of its own.
-      if (estimateNow) options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
+      // The model's input (on frames the network runs on; on the others, for their luma), and the eye's
+      // picture: a held frame's goes into a buffer of its own.
+      options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
       const picture = estimateNow ? eye : (spare.pop() ?? new Uint8Array(eye.length));
       options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', picture);
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
       if (!estimateNow) {
-        held.push({ eye: picture, pts, thumb: interval > 1 ? eyeThumb(picture) : [] });
+        held.push({ eye: picture, pts, thumb: eyeThumb(picture), luma: lumaOf(small, modelSize.width, modelSize.height) });
         t = performance.now();
         continue;
       }
@@ -270,11 +271,11 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
         auto.recordEstimate(sizeKey, performance.now() - t);
         if (interval === 0) interval = auto.interval(sizeKey, facts.fps);
       }
-      const seen = observe(estimate.depth, estimate.width, estimate.height, small, modelSize.width, modelSize.height, options.stabilise !== false);
-      state = advance(state, seen, DEPTH_EMA);
+      const seen = observe(estimate.depth, estimate.width, estimate.height, small, modelSize.width, modelSize.height);
+      state = advance(state, seen, DEPTH_EMA, options.stabilise !== false);
       timings.depth += performance.now() - t;
       // Kept for the frames held until the next estimate (the observation and the filter own their maps).
-      const current: Estimate = { ...drawn(state, seen), thumb: interval > 1 ? eyeThumb(eye) : [] };
+      const current: Estimate = { ...drawn(state, seen), thumb: interval > 1 ? eyeThumb(eye) : [], luma: seen.luma };
       if (before) flushHeld(current);
       render(eye, pts, current.depth, current.width, current.height, current.state);
       before = current;

@@ -223,6 +223,59 @@ function shiftSize(k: number, side: number): number {
 }
 
 /**
+ * A depth map moved along the picture's motion from its own frame to another (`motion` from
+ * motionBetween(its luma, the other's)): each point of the other frame takes the map's value where its
+ * content was (bilinear; NaN where that is unknown: outside, or a block not searched), and how well its
+ * block matched as the weight an estimate there should get (ALPHA_STILL: the same content … 1: none).
+ */
+export function warpAlong(
+  map: Float32Array, width: number, height: number, motion: Motion, lumaWidth: number, lumaHeight: number,
+): { predicted: Float32Array; weight: Float32Array } {
+  // Per block, its weight and its shift in map pixels (the map may be another size than the picture:
+  // a network's output stride).
+  const sx = lumaWidth / width;
+  const sy = lumaHeight / height;
+  const blocks = motion.columns * motion.rows;
+  const blockWeight = new Float32Array(blocks);
+  const shiftX = new Float32Array(blocks);
+  const shiftY = new Float32Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    const error = motion.error[b]!;
+    blockWeight[b] = error === Infinity ? NaN : error <= MATCH_GOOD ? ALPHA_STILL : error >= MATCH_BAD ? 1 : ALPHA_STILL + ((1 - ALPHA_STILL) * (error - MATCH_GOOD)) / (MATCH_BAD - MATCH_GOOD);
+    shiftX[b] = motion.dx[b]! / sx;
+    shiftY[b] = motion.dy[b]! / sy;
+  }
+  const blockOfColumn = new Int32Array(width);
+  for (let x = 0; x < width; x++) blockOfColumn[x] = Math.min(motion.columns - 1, Math.floor(((x + 0.5) * sx) / motion.block));
+  const predicted = new Float32Array(width * height);
+  const weight = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(motion.rows - 1, Math.floor(((y + 0.5) * sy) / motion.block)) * motion.columns;
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const b = row + blockOfColumn[x]!;
+      const w = blockWeight[b]!;
+      const px = x + shiftX[b]!;
+      const py = y + shiftY[b]!;
+      weight[i] = w;
+      if (w !== w || px < 0 || py < 0 || px > width - 1 || py > height - 1) {
+        predicted[i] = NaN;
+        continue;
+      }
+      const x0 = px | 0;
+      const y0 = py | 0;
+      const x1 = x0 + 1 < width ? x0 + 1 : x0;
+      const y1 = y0 + 1 < height ? y0 + 1 : y0;
+      const tx = px - x0;
+      const ty = py - y0;
+      const top = map[y0 * width + x0]! + tx * (map[y0 * width + x1]! - map[y0 * width + x0]!);
+      const bottom = map[y1 * width + x0]! + tx * (map[y1 * width + x1]! - map[y1 * width + x0]!);
+      predicted[i] = top + ty * (bottom - top);
+    }
+  }
+  return { predicted, weight };
+}
+
+/**
  * One step of the filter: `estimate` (0…1, the network's output size) and its frame's `luma` (the
  * network's input size) after `previous` (null, or another size: starts afresh).
  */
@@ -233,52 +286,56 @@ export function stabilise(
   if (!previous || previous.width !== width || previous.height !== height || previous.lumaWidth !== lumaWidth || previous.lumaHeight !== lumaHeight) {
     return { width, height, map: Float32Array.from(estimate), luma, lumaWidth, lumaHeight };
   }
-  const motion = motionBetween(previous.luma, luma, lumaWidth, lumaHeight);
-  // Per block: the estimate's weight where it matched (NaN: not searched), and its shift in map pixels.
-  // (The depth map may be another size than the picture — a network's output stride: scaled between them.)
-  const sx = lumaWidth / width;
-  const sy = lumaHeight / height;
-  const blocks = motion.columns * motion.rows;
-  const weight = new Float32Array(blocks);
-  const shiftX = new Float32Array(blocks);
-  const shiftY = new Float32Array(blocks);
-  for (let b = 0; b < blocks; b++) {
-    const error = motion.error[b]!;
-    weight[b] = error === Infinity ? NaN : error <= MATCH_GOOD ? ALPHA_STILL : error >= MATCH_BAD ? 1 : ALPHA_STILL + ((1 - ALPHA_STILL) * (error - MATCH_GOOD)) / (MATCH_BAD - MATCH_GOOD);
-    shiftX[b] = motion.dx[b]! / sx;
-    shiftY[b] = motion.dy[b]! / sy;
-  }
-  const blockOfColumn = new Int32Array(width);
-  for (let x = 0; x < width; x++) blockOfColumn[x] = Math.min(motion.columns - 1, Math.floor(((x + 0.5) * sx) / motion.block));
-  const last = previous.map;
+  const { predicted, weight } = warpAlong(previous.map, width, height, motionBetween(previous.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight);
   const map = new Float32Array(estimate.length);
-  for (let y = 0; y < height; y++) {
-    const row = Math.min(motion.rows - 1, Math.floor(((y + 0.5) * sy) / motion.block)) * motion.columns;
-    for (let x = 0, i = y * width; x < width; x++, i++) {
-      const b = row + blockOfColumn[x]!;
-      const now = estimate[i]!;
-      const matched = weight[b]!;
-      // Where this point was: bilinear in the previous filtered map.
-      const px = x + shiftX[b]!;
-      const py = y + shiftY[b]!;
-      if (matched !== matched || px < 0 || py < 0 || px > width - 1 || py > height - 1) {
-        map[i] = now;
-        continue;
-      }
-      const x0 = px | 0;
-      const y0 = py | 0;
-      const x1 = x0 + 1 < width ? x0 + 1 : x0;
-      const y1 = y0 + 1 < height ? y0 + 1 : y0;
-      const tx = px - x0;
-      const ty = py - y0;
-      const top = last[y0 * width + x0]! + tx * (last[y0 * width + x1]! - last[y0 * width + x0]!);
-      const bottom = last[y1 * width + x0]! + tx * (last[y1 * width + x1]! - last[y1 * width + x0]!);
-      const predicted = top + ty * (bottom - top);
-      const change = now > predicted ? now - predicted : predicted - now;
-      const real = change / REAL_CHANGE;
-      const alpha = real > matched ? (real < 1 ? real : 1) : matched;
-      map[i] = predicted + alpha * (now - predicted);
+  for (let i = 0; i < map.length; i++) {
+    const now = estimate[i]!;
+    const p = predicted[i]!;
+    if (p !== p) {
+      map[i] = now;
+      continue;
     }
+    const change = now > p ? now - p : p - now;
+    const real = change / REAL_CHANGE;
+    const matched = weight[i]!;
+    const alpha = real > matched ? (real < 1 ? real : 1) : matched;
+    map[i] = p + alpha * (now - p);
   }
   return { width, height, map, luma, lumaWidth, lumaHeight };
 }
+
+/** A depth map with the luma of the frame it belongs to. */
+export interface Anchored {
+  map: Float32Array;
+  width: number;
+  height: number;
+  luma: Uint8Array;
+  lumaWidth: number;
+  lumaHeight: number;
+}
+
+/**
+ * Depth for a frame between two estimates (`f` of the way from `before` to `after`; `after` null at
+ * the end of a chunk), motion-compensated: each estimate moved along the motion to this frame, then
+ * blended by time; where one side did not match (new or hidden content) the other alone; where
+ * neither did, the two blended in place. `luma`: this frame's at the network's input size.
+ */
+export function carryBetween(before: Anchored, after: Anchored | null, f: number, luma: Uint8Array): Float32Array {
+  const { width, height, lumaWidth, lumaHeight } = before;
+  const from = warpAlong(before.map, width, height, motionBetween(before.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight);
+  const to = after ? warpAlong(after.map, width, height, motionBetween(after.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight) : null;
+  const out = new Float32Array(width * height);
+  for (let i = 0; i < out.length; i++) {
+    const a = from.predicted[i]!;
+    const usableA = a === a && from.weight[i]! < 1;
+    if (!to) {
+      out[i] = usableA ? a : before.map[i]!;
+      continue;
+    }
+    const b = to.predicted[i]!;
+    const usableB = b === b && to.weight[i]! < 1;
+    out[i] = usableA && usableB ? a + f * (b - a) : usableA ? a : usableB ? b : before.map[i]! + f * (after!.map[i]! - before.map[i]!);
+  }
+  return out;
+}
+

@@ -18,32 +18,30 @@ export interface Observation {
   depth: Float32Array;
   width: number;
   height: number;
-  /** The frame's luma at the network's input size (only when stabilising). */
-  luma: Uint8Array | null;
+  /** The frame's luma at the network's input size. */
+  luma: Uint8Array;
   lumaWidth: number;
   lumaHeight: number;
 }
 
 /** What one estimate says; `rgb` is the network's input picture (`mw`×`mh`). */
-export function observe(
-  depth: Float32Array, width: number, height: number, rgb: Uint8Array, mw: number, mh: number, stabilising: boolean,
-): Observation {
+export function observe(depth: Float32Array, width: number, height: number, rgb: Uint8Array, mw: number, mh: number): Observation {
   return {
     range: frameRange(depth),
     thumb: thumbnail(rgb, mw, mh),
     depth: Float32Array.from(depth),
     width,
     height,
-    luma: stabilising ? lumaOf(rgb, mw, mh) : null,
+    luma: lumaOf(rgb, mw, mh),
     lumaWidth: mw,
     lumaHeight: mh,
   };
 }
 
-/** The state after one more estimate; `weight` is the EMA's (depth-range.ts). */
-export function advance(previous: DepthState | null, seen: Observation, weight: number): DepthState {
+/** The state after one more estimate; `weight` is the EMA's (depth-range.ts); `stabilising`: through the temporal filter. */
+export function advance(previous: DepthState | null, seen: Observation, weight: number, stabilising: boolean): DepthState {
   const next = advanceDepthState(previous, seen.range, seen.thumb, weight);
-  if (!seen.luma) return next;
+  if (!stabilising) return next;
   const cut = !previous || isSceneCut(previous.thumb, seen.thumb);
   const span = next.max - next.min;
   const scale = span > 1e-6 ? 1 / span : 0;

@@ -163,7 +163,7 @@ t.test('a chunk whose predecessor this pool converted goes on from its state: no
       const a = await disparities(inOrder[i + 1]!);
       const b = await disparities(alone[i]!);
       const gap = Math.max(...a.map((d, k) => Math.abs(d - b[k]!)));
-      t.ok(gap < 0.1, `${rate}: chunk ${i + 1}'s mean disparity per frame is within ${gap.toFixed(3)} px either way`);
+      t.ok(gap < 0.15, `${rate}: chunk ${i + 1}'s mean disparity per frame is within ${gap.toFixed(3)} px either way`);
     }
   }
 });
