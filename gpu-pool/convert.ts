@@ -53,6 +53,8 @@ export interface ConvertOptions {
   stabilise?: boolean;
   /** States carried between chunks (depth-carry.ts): a chunk whose predecessor's is here skips the warm-up. */
   carry?: DepthCarry;
+  /** Estimates per network run (a GPU gains from several; default 1). */
+  batch?: number;
 }
 
 /**
@@ -168,9 +170,10 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const outWidth = sbs ? width * 2 : width;
     writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, output: options.output, audio: reader.audioStream, silence: options.silence });
     const scratch = new Float32Array(width);
-    // Every picture buffer is reused from frame to frame: each is consumed before the next frame.
+    // Picture buffers are reused: a held frame's network-size picture (only its luma is kept) from frame
+    // to frame; eye pictures and estimate inputs from a pool of spares, back in it once drawn.
     const small = new Uint8Array(pictureSize(modelSize.width, modelSize.height, 'rgb24'));
-    const eye = new Uint8Array(pictureSize(width, height, sbs ? 'yuv420p' : 'rgb24'));
+    const eyeBytes = pictureSize(width, height, sbs ? 'yuv420p' : 'rgb24');
     const rgbOut = sbs ? null : new Uint8Array(pictureSize(width, height, 'rgb24'));
     // The writer copies each picture in, so one output buffer serves every frame and, at the end,
     // still holds the last picture.
@@ -244,6 +247,46 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       });
       held.length = 0;
     };
+    // Frames on their way to the network: with a batch above 1, estimate frames (their pictures and
+    // network inputs in buffers of their own) and the held frames between them wait until `batch`
+    // estimates can run at once, then go on in order exactly as one at a time would.
+    const batch = Math.max(1, options.batch ?? 1);
+    type Queued = { eye: Uint8Array; pts: bigint; small: Uint8Array } | { eye: Uint8Array; pts: bigint; thumb: number[]; luma: Uint8Array };
+    const queue: Queued[] = [];
+    const spareSmall: Uint8Array[] = [];
+    let queuedEstimates = 0;
+    const drain = async () => {
+      const inputs = queue.flatMap((q) => ('small' in q ? [q.small] : []));
+      let t1 = performance.now();
+      const estimates = inputs.length > 0 ? await options.model.estimateBatch(inputs, modelSize.width, modelSize.height) : [];
+      depthRuns += inputs.length;
+      if (auto && inputs.length > 0) {
+        for (let k = 0; k < inputs.length; k++) auto.recordEstimate(sizeKey, (performance.now() - t1) / inputs.length);
+        if (interval === 0) interval = auto.interval(sizeKey, facts.fps);
+      }
+      timings.depth += performance.now() - t1;
+      let k = 0;
+      for (const q of queue) {
+        if (!('small' in q)) {
+          held.push(q);
+          continue;
+        }
+        t1 = performance.now();
+        const estimate = estimates[k++]!;
+        const seen = observe(estimate.depth, estimate.width, estimate.height, q.small, modelSize.width, modelSize.height);
+        state = advance(state, seen, DEPTH_EMA, options.stabilise !== false);
+        timings.depth += performance.now() - t1;
+        // Kept for the frames held until the next estimate (the observation and the filter own their maps).
+        const current: Estimate = { ...drawn(state, seen), thumb: interval > 1 ? eyeThumb(q.eye) : [], luma: seen.luma };
+        if (before) flushHeld(current);
+        render(q.eye, q.pts, current.depth, current.width, current.height, current.state);
+        before = current;
+        spare.push(q.eye);
+        spareSmall.push(q.small);
+      }
+      queue.length = 0;
+      queuedEstimates = 0;
+    };
     let index = 0;
     let t = performance.now();
     for (const frame of reader.frames()) {
@@ -252,35 +295,26 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       last = pts;
       const estimateNow = interval === 0 || index % interval === 0;
       index++;
-      // The model's input (on frames the network runs on; on the others, for their luma), and the eye's
-      // picture: a held frame's goes into a buffer of its own.
-      options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', small);
-      const picture = estimateNow ? eye : (spare.pop() ?? new Uint8Array(eye.length));
+      // The network's input (on the frames it runs on; on the others, for their luma) and the eye's
+      // picture, each in a buffer of its own until the frame is drawn.
+      const input = estimateNow ? (spareSmall.pop() ?? new Uint8Array(small.length)) : small;
+      options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', input);
+      const picture = spare.pop() ?? new Uint8Array(eyeBytes);
       options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', picture);
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
-      if (!estimateNow) {
-        held.push({ eye: picture, pts, thumb: eyeThumb(picture), luma: lumaOf(small, modelSize.width, modelSize.height) });
-        t = performance.now();
-        continue;
+      if (estimateNow) {
+        queue.push({ eye: picture, pts, small: input });
+        queuedEstimates++;
+      } else {
+        queue.push({ eye: picture, pts, thumb: eyeThumb(picture), luma: lumaOf(small, modelSize.width, modelSize.height) });
       }
-      t = performance.now();
-      const estimate = await options.model.estimate(small, modelSize.width, modelSize.height);
-      depthRuns++;
-      if (auto) {
-        auto.recordEstimate(sizeKey, performance.now() - t);
-        if (interval === 0) interval = auto.interval(sizeKey, facts.fps);
-      }
-      const seen = observe(estimate.depth, estimate.width, estimate.height, small, modelSize.width, modelSize.height);
-      state = advance(state, seen, DEPTH_EMA, options.stabilise !== false);
-      timings.depth += performance.now() - t;
-      // Kept for the frames held until the next estimate (the observation and the filter own their maps).
-      const current: Estimate = { ...drawn(state, seen), thumb: interval > 1 ? eyeThumb(eye) : [], luma: seen.luma };
-      if (before) flushHeld(current);
-      render(eye, pts, current.depth, current.width, current.height, current.state);
-      before = current;
+      // Run as soon as a batch is full (at once with a batch of 1; the first frame alone while the
+      // automatic rate has yet to measure the network).
+      if (queuedEstimates >= batch || interval === 0) await drain();
       t = performance.now();
     }
+    if (queue.length > 0) await drain();
     if (held.length > 0 && before) flushHeld(null);
     if (frames === 0 || first === null) throw new ChunkInputError('not a decodable video: no frames');
     // The state this chunk ends in is where its successor starts, wherever that is converted.

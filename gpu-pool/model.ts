@@ -29,6 +29,10 @@ export interface DepthModel {
   inputSize(frameWidth: number, frameHeight: number): { width: number; height: number };
   /** Runs the model on an rgb24 frame; returns inverse depth (larger = nearer) at the model's output size. */
   estimate(frame: Uint8Array, frameWidth: number, frameHeight: number): Promise<{ depth: Float32Array; width: number; height: number }>;
+  /** The same for several frames of one size, in one run where the graph's batch dimension is free. */
+  estimateBatch(frames: Uint8Array[], frameWidth: number, frameHeight: number): Promise<Array<{ depth: Float32Array; width: number; height: number }>>;
+  /** Whether the graph takes several frames per run (a free batch dimension). */
+  batched: boolean;
   close(): Promise<void>;
 }
 
@@ -204,13 +208,56 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
   const metric = spec.output.kind === 'metric-depth';
   let buffer: Float32Array | Uint8Array = new Float32Array(0);
   let halves = new Uint16Array(0);
-  let widened = new Float32Array(0);
-  let inverted = new Float32Array(0);
 
   const inputSize = (fw: number, fh: number) => {
     const height = fixed.fixedHeight ?? roundTo(options.inputHeight, multiple);
     const width = fixed.fixedWidth ?? roundTo((height * fw) / fh, multiple);
     return { width, height };
+  };
+
+  // A graph whose batch dimension is free runs several frames at once (one copy to and from a GPU).
+  const batchDim = (session.inputMetadata[0] as { shape?: Dim[] }).shape?.[0];
+  const batched = typeof batchDim !== 'number' || batchDim <= 0;
+
+  /** Runs the network once on `frames` (all `fw`×`fh`); each result owns its map. */
+  const run = async (frames: Uint8Array[], fw: number, fh: number): Promise<Array<{ depth: Float32Array; width: number; height: number }>> => {
+    const { width: mw, height: mh } = inputSize(fw, fh);
+    const one = mw * mh * 3;
+    const length = one * frames.length;
+    if (buffer.length !== length) buffer = inputType === 'uint8' ? new Uint8Array(length) : new Float32Array(length);
+    frames.forEach((frame, i) => fillInput(frame, fw, fh, mw, mh, spec.input, buffer.subarray(i * one, (i + 1) * one)));
+    const dims = spec.input.layout === 'nchw' ? [frames.length, 3, mh, mw] : [frames.length, mh, mw, 3];
+    let tensor: ort.Tensor;
+    if (buffer instanceof Uint8Array) tensor = new ort.Tensor('uint8', buffer, dims);
+    else if (inputType === 'float16') {
+      // fp16 networks (half the memory and, on a GPU, often twice the speed): the input as half floats.
+      if (halves.length !== length) halves = new Uint16Array(length);
+      for (let i = 0; i < length; i++) halves[i] = toHalf(buffer[i]!);
+      tensor = new ort.Tensor('float16', halves, dims);
+    } else tensor = new ort.Tensor('float32', buffer, dims);
+    const result = await session.run({ [inputName]: tensor });
+    const out = result[outputName]!;
+    const oh = out.dims[out.dims.length - 2]!;
+    const ow = out.dims[out.dims.length - 1]!;
+    const data = out.data as ArrayLike<number>;
+    // Half floats come as their bits (a Uint16Array), or as numbers where the runtime has Float16Array;
+    // metres (larger = farther) become inverse depth (larger = nearer), which is what disparity follows.
+    const bits = out.type === 'float16' && data instanceof Uint16Array;
+    const plane = ow * oh;
+    return frames.map((_, f) => {
+      const depth = new Float32Array(plane);
+      for (let i = 0, k = f * plane; i < plane; i++, k++) {
+        const v = bits ? fromHalf(data[k]!) : data[k]!;
+        depth[i] = metric ? 1 / Math.max(v, NEAREST_METRES) : v;
+      }
+      return { depth, width: ow, height: oh };
+    });
+  };
+  /** A graph of batch 1: one run per frame. */
+  const sequential = async (frames: Uint8Array[], fw: number, fh: number) => {
+    const results = [];
+    for (const frame of frames) results.push(...(await run([frame], fw, fh)));
+    return results;
   };
 
   return {
@@ -219,40 +266,12 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
     source,
     spec,
     inputSize,
+    batched,
     async estimate(frame, fw, fh) {
-      const { width: mw, height: mh } = inputSize(fw, fh);
-      const length = mw * mh * 3;
-      if (buffer.length !== length) buffer = inputType === 'uint8' ? new Uint8Array(length) : new Float32Array(length);
-      fillInput(frame, fw, fh, mw, mh, spec.input, buffer);
-      const dims = spec.input.layout === 'nchw' ? [1, 3, mh, mw] : [1, mh, mw, 3];
-      let tensor: ort.Tensor;
-      if (buffer instanceof Uint8Array) tensor = new ort.Tensor('uint8', buffer, dims);
-      else if (inputType === 'float16') {
-        // fp16 networks (half the memory and, on a GPU, often twice the speed): the input as half floats.
-        if (halves.length !== length) halves = new Uint16Array(length);
-        for (let i = 0; i < length; i++) halves[i] = toHalf(buffer[i]!);
-        tensor = new ort.Tensor('float16', halves, dims);
-      } else tensor = new ort.Tensor('float32', buffer, dims);
-      const result = await session.run({ [inputName]: tensor });
-      const out = result[outputName]!;
-      const outDims = out.dims;
-      const oh = outDims[outDims.length - 2]!;
-      const ow = outDims[outDims.length - 1]!;
-      let raw: Float32Array;
-      if (out.type === 'float16') {
-        // Half floats come as their bits (a Uint16Array), or as numbers where the runtime has Float16Array.
-        const data = out.data as ArrayLike<number>;
-        if (widened.length !== data.length) widened = new Float32Array(data.length);
-        if (data instanceof Uint16Array) for (let i = 0; i < data.length; i++) widened[i] = fromHalf(data[i]!);
-        else widened.set(data);
-        raw = widened;
-      } else raw = out.data as Float32Array;
-      if (!metric) return { depth: raw, width: ow, height: oh };
-      // Metres (larger = farther) → inverse depth (larger = nearer), which is what disparity follows.
-      if (inverted.length !== raw.length) inverted = new Float32Array(raw.length);
-      for (let i = 0; i < raw.length; i++) inverted[i] = 1 / Math.max(raw[i]!, NEAREST_METRES);
-      return { depth: inverted, width: ow, height: oh };
+      const [one] = await run([frame], fw, fh);
+      return one!;
     },
+    estimateBatch: (frames, fw, fh) => (batched || frames.length <= 1 ? run(frames, fw, fh) : sequential(frames, fw, fh)),
     async close() {
       await session.release();
     },

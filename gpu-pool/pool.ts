@@ -33,6 +33,8 @@ export interface GpuPoolOptions {
   depthFps?: number | 'auto';
   /** Motion-compensated temporal filtering of depth, against flicker (depth-stabiliser.ts). Default on. */
   stabiliseDepth?: boolean;
+  /** Estimates per network run (where the graph's batch dimension is free). Default 1 on the CPU, 4 on a GPU. */
+  depthBatch?: number;
   /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
   maxQueue?: number;
 }
@@ -94,6 +96,9 @@ export class GpuPool {
     if (options.depthFps !== undefined && options.depthFps !== 'auto' && !(Number.isFinite(options.depthFps) && options.depthFps >= 0)) {
       throw new TypeError("options.depthFps must be a non-negative number or 'auto'");
     }
+    if (options.depthBatch !== undefined && !(Number.isInteger(options.depthBatch) && options.depthBatch >= 1 && options.depthBatch <= 32)) {
+      throw new TypeError('options.depthBatch must be an integer from 1 to 32');
+    }
     const warmupFrames = options.warmupFrames ?? 15;
     if (!Number.isInteger(warmupFrames) || warmupFrames < 0) {
       throw new TypeError('options.warmupFrames must be a non-negative integer');
@@ -114,6 +119,7 @@ export class GpuPool {
       stereoStrength: options.stereoStrength ?? 0.03,
       depthFps: options.depthFps ?? 0,
       stabiliseDepth: options.stabiliseDepth ?? true,
+      depthBatch: options.depthBatch ?? null,
     };
     const piscina = new Piscina({
       filename: new URL('./worker.ts', import.meta.url).href,

@@ -30,6 +30,8 @@ export interface WorkerConfig {
   depthFps: number | 'auto';
   /** Motion-compensated temporal filtering of depth (depth-stabiliser.ts). */
   stabiliseDepth: boolean;
+  /** Estimates per network run; null: 1 on the CPU, 4 on a GPU. */
+  depthBatch: number | null;
   /** The pool's private folder for chunks on their way into libav; null: from memory. */
   scratchDir: string | null;
   /** The pool's broadcast channel for heap reports (worker-memory.ts). */
@@ -89,6 +91,9 @@ export default (async () => {
     carry: new DepthCarry(config.carryChannel),
     pace: new DepthPace(),
     stabilise: config.stabiliseDepth,
+    // A GPU runs several frames in about the time of one (one copy each way, its cores kept busy); a
+    // CPU thread gains nothing.
+    batch: config.depthBatch ?? (model.provider === 'cpu' ? 1 : 4),
     ...(config.scratchDir ? { scratchDir: config.scratchDir } : {}),
   };
   await warmUp(options);

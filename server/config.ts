@@ -59,6 +59,8 @@ export interface Config {
   readonly depthFps: number | 'auto';
   /** Motion-compensated temporal filtering of depth, against flicker. */
   readonly depthStabilise: boolean;
+  /** Estimates per network run; null: the pool's default (1 on the CPU, 4 on a GPU). */
+  readonly depthBatch: number | null;
   /** Local profile: an ended session's files are deleted this long after it ended. */
   readonly dataRetainSeconds: number;
   /** Behind a load balancer: the client address is the last X-Forwarded-For entry. */
@@ -200,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool('TRUST_PROXY', false),
     depthFps: depthRate(),
     depthStabilise: bool('DEPTH_STABILISE', true),
+    depthBatch: str('DEPTH_BATCH') === null ? null : int('DEPTH_BATCH', 1, 1, 32),
     dataRetainSeconds: int('DATA_RETAIN_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),
     segmentUrlSeconds: int('SEGMENT_URL_SECONDS', 3600, 10, 7 * 24 * 3600),

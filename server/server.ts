@@ -64,6 +64,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       warmupFrames: config.depthWarmupFrames,
       depthFps: config.depthFps,
       stabiliseDepth: config.depthStabilise,
+      ...(config.depthBatch ? { depthBatch: config.depthBatch } : {}),
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
       stereoStrength: config.stereoStrength,

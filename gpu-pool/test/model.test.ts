@@ -198,3 +198,22 @@ t.test('an fp16 network (half-float input and output) is fed and read as such', 
   for (let i = 0; i < 28 * 28; i++) worst = Math.max(worst, Math.abs(depth[i]! - expected(frame[i * 3]!)));
   t.ok(worst < 5e-3, `within half precision of the fp32 result (worst ${worst.toExponential(1)})`);
 });
+
+t.test('several frames in one run: the same maps as one at a time; a graph of batch 1 runs them in turn', async (t) => {
+  const frames = [testFrame(64, 36), testFrame(64, 36).map((v) => 255 - v), new Uint8Array(64 * 36 * 3).fill(90)];
+  const builtin = await loadDepthModel({ modelPath: null, executionProvider: 'cpu', inputHeight: 28 });
+  t.teardown(() => builtin.close());
+  t.ok(builtin.batched, 'the built-in graph has a free batch dimension');
+  const fixed = await loadDepthModel({ modelPath: await tempModel(t, meanGraph([1, 3, 28, 28]), DECLARED), executionProvider: 'cpu', inputHeight: 28 });
+  t.teardown(() => fixed.close());
+  t.notOk(fixed.batched, 'a [1,3,28,28] graph does not');
+  for (const model of [builtin, fixed]) {
+    const together = await model.estimateBatch(frames, 64, 36);
+    t.equal(together.length, 3);
+    for (let i = 0; i < frames.length; i++) {
+      const alone = await model.estimate(frames[i]!, 64, 36);
+      const worst = Math.max(...Array.from(alone.depth, (v, k) => Math.abs(v - together[i]!.depth[k]!)));
+      t.ok(worst < 1e-5 && together[i]!.width === alone.width, `${model.batched ? 'batched' : 'in turn'}: frame ${i} the same (${worst.toExponential(1)})`);
+    }
+  }
+});

@@ -190,6 +190,35 @@ t.test('DEPTH_FPS=auto: a heavy network runs on some frames only, a light one on
   t.equal(slow.depthRuns, Math.ceil(30 / slow.depthInterval), 'on those frames only');
 });
 
+t.test('several frames per network run (DEPTH_BATCH, for GPUs) give the same depth as one at a time', async (t) => {
+  const chunks = await makeChunks({ video: 'mandelbrot=size=160x90:rate=30:start_scale=2:end_scale=0.5:end_pts=60', seconds: 1, chunkSeconds: 0.5 });
+  const convert = async (depthBatch: number, depthFps: number) => {
+    const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', depthBatch, depthFps });
+    try {
+      const results = [];
+      for (let i = 0; i < chunks.length; i++) results.push(await pool.run({ chunk: Buffer.from(chunks[i]!), previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null, mode: 'sbs', outputHeight: 90 }));
+      return results;
+    } finally {
+      await pool.close();
+    }
+  };
+  const perFrame = async (results: ChunkResult[]) => {
+    const { playlist, cleanup } = await writeCmafPlaylist(results[0]!.init, results);
+    const frames = await decodeGray(playlist, 320, 90).finally(cleanup);
+    return frames.map((f) => meanDisparity(f, 320, 90));
+  };
+  for (const depthFps of [0, 10]) {
+    const one = await convert(1, depthFps);
+    const four = await convert(4, depthFps);
+    t.same(four.map((r) => [r.frames, r.depthRuns]), one.map((r) => [r.frames, r.depthRuns]), `${depthFps || 'every'}: the same frames and network runs`);
+    const a = await perFrame(one);
+    const b = await perFrame(four);
+    const gap = Math.max(...a.map((d, i) => Math.abs(d - b[i]!)));
+    t.ok(gap < 0.01, `${depthFps || 'every'}: mean disparity per frame within ${gap.toFixed(4)} px`);
+  }
+  await t.rejects(GpuPool.create({ workers: 1, depthBatch: 0 }), /options.depthBatch must be an integer from 1 to 32/);
+});
+
 t.test('depth at a lower rate across a scene cut: the frames after the cut take the new scene\'s depth, not a blend', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-cut-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
