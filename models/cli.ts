@@ -85,7 +85,7 @@ async function fetchModel(target: string, values: { name?: string; family?: stri
   // The sidecar says what the network is, so the server loads it without guessing.
   if (family) await writeFile(path.join(dir, `${name}.json`), JSON.stringify({ family, licence }, null, 2) + '\n');
   process.stdout.write(`${name}: ${bytes} bytes, sha256 ${sha256}${pinned ? ' (verified)' : ' (recorded: later fetches must match)'}\n`);
-  process.stdout.write(family ? `use it: DEPTH_MODEL=${name} npm start\n` : `describe it in ${path.join(dir, `${name}.json`)} (README "The depth model"), then DEPTH_MODEL=${name} npm start\n`);
+  process.stdout.write(family ? `use it: DEPTH_MODEL=${name} npm start\n` : `describe it in ${path.join(dir, `${name}.json`)} (README "Depth models"), then DEPTH_MODEL=${name} npm start\n`);
   return 0;
 }
 
