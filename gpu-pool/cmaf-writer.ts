@@ -14,7 +14,7 @@
  * straight to libav's own interleaving.
  */
 import { Encoder } from 'node-av/api';
-import { avRescaleQ, FFmpegError, FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
+import { avRescaleQ, FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
 import {
   AV_CODEC_FLAG_GLOBAL_HEADER,
   AV_PICTURE_TYPE_NONE,
@@ -24,6 +24,7 @@ import {
   FF_ENCODER_LIBX264,
 } from 'node-av/constants';
 import { codecsOf, splitInit } from './cmaf.ts';
+import { check, copyTrack } from './libav-track.ts';
 import type { SegmentOutput } from './segment-output.ts';
 import type { SilentAudio } from './silent-audio.ts';
 
@@ -56,23 +57,6 @@ const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+
  * every stream declares the same nominal rate; players time frames by their timestamps, never by this.
  */
 export const DECLARED_FPS = 30;
-
-function check(code: number, what: string): void {
-  if (code < 0) throw new Error(`${what} (${new FFmpegError(code).message})`);
-}
-
-/**
- * Adds a track to `format` (before its header) copying `source` as it is, except its measured bit rate:
- * that differs per chunk and would make every init segment unique.
- */
-export function copyTrack(format: FormatContext, source: Stream): Stream {
-  const track = format.newStream(null);
-  check(source.codecpar.copy(track.codecpar), 'the audio stream could not be copied');
-  track.codecpar.codecTag = 0;
-  track.codecpar.bitRate = 0n;
-  track.timeBase = new Rational(source.timeBase.num, source.timeBase.den);
-  return track;
-}
 
 export class CmafWriter {
   readonly #opts: CmafWriterOptions;

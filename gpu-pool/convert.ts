@@ -22,6 +22,8 @@ import type { SilentAudio } from './silent-audio.ts';
 import { disparityMap, renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState, type DisparityProbe } from './types.ts';
 
+/** Pictures waiting for a batch of estimates at most (a batch of 4 at every 8th frame). */
+const MAX_QUEUED = 32;
 /** The most frames a chunk may have (30 s at 240 fps): bounds the hold of a last picture. */
 const MAX_FRAMES = 7200;
 /** libav's "no timestamp". */
@@ -310,8 +312,8 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
         queue.push({ eye: picture, pts, thumb: eyeThumb(picture), luma: lumaOf(small, modelSize.width, modelSize.height) });
       }
       // Run as soon as a batch is full (at once with a batch of 1; the first frame alone while the
-      // automatic rate has yet to measure the network).
-      if (queuedEstimates >= batch || interval === 0) await drain();
+      // automatic rate has yet to measure the network), and before the queue holds MAX_QUEUED pictures.
+      if (queuedEstimates >= batch || interval === 0 || queue.length >= MAX_QUEUED) await drain();
       t = performance.now();
     }
     if (queue.length > 0) await drain();

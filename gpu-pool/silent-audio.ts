@@ -16,7 +16,7 @@
 import { type Demuxer, Encoder, Muxer } from 'node-av/api';
 import { type FormatContext, Frame, Packet, Rational, type Stream } from 'node-av/lib';
 import { AV_CHANNEL_LAYOUT_STEREO, AV_PKT_FLAG_KEY, AV_SAMPLE_FMT_FLTP, FF_ENCODER_AAC } from 'node-av/constants';
-import { copyTrack } from './cmaf-writer.ts';
+import { copyTrack } from './libav-track.ts';
 import { demuxFromFile } from './scratch.ts';
 
 export const SILENCE_SAMPLE_RATE = 48_000;
