@@ -70,7 +70,6 @@ export function segmentFileName(index: number): string {
 }
 
 const CHUNK_KEY = /^stream_input\/([A-Za-z0-9_-]{1,64})\/chunk_(\d{5})\.mp4$/;
-const SEGMENT_KEY = /^stream_output\/([A-Za-z0-9_-]{1,64})\/seg_(\d{5})\.m4s$/;
 const CHUNK_FILE = /^chunk_(\d{5})\.mp4$/;
 const SEGMENT_FILE = /^seg_(\d{5})\.m4s$/;
 const INIT_FILE = /^init_([0-9a-f]{16})\.mp4$/;
@@ -83,12 +82,6 @@ export interface ParsedKey {
 /** Parses an input key; returns undefined for anything that is not a chunk key. */
 export function parseChunkKey(key: string): ParsedKey | undefined {
   const m = CHUNK_KEY.exec(key);
-  return m ? { sessionId: m[1]!, index: Number(m[2]) } : undefined;
-}
-
-/** Parses an output key; returns undefined for anything that is not a segment key. */
-export function parseSegmentKey(key: string): ParsedKey | undefined {
-  const m = SEGMENT_KEY.exec(key);
   return m ? { sessionId: m[1]!, index: Number(m[2]) } : undefined;
 }
 

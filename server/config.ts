@@ -297,8 +297,3 @@ function depthModel(file: string | null, name: string | null, env: Env, problems
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
-
-/** Worker threads when GPU_POOL_WORKERS is unset and no GPU is found. */
-export function cpuCount(): number {
-  return os.availableParallelism();
-}

@@ -822,10 +822,6 @@ export class SessionService {
     await this.#ownership.close();
     await this.#bus?.close();
   }
-
-  async flush(): Promise<void> {
-    await this.#persister.flush();
-  }
 }
 
 /** The wire form of a timeline entry; `urls` holds the signed URLs by file name. */

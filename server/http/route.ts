@@ -57,6 +57,11 @@ export function baseUrlFromHeaders(headers: ReadonlyMap<string, string>, configu
   return `${proto}://${host}`;
 }
 
+/** A session's playlist, under a public base URL. */
+export function playlistUrlOf(base: string, sessionId: string): string {
+  return `${base}/stream/${sessionId}/playlist.m3u8`;
+}
+
 export function wsBaseOf(httpBase: string): string {
   return httpBase.replace(/^http/, 'ws');
 }

@@ -7,7 +7,7 @@ import { parseCreateRequest, parseEndRequest } from '../../protocol/validate.ts'
 import type { CreateSessionResponse, SessionListResponse } from '../../protocol/messages.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
-import { baseUrlOf, wsBaseOf } from '../http/route.ts';
+import { baseUrlOf, playlistUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, LIST_CHUNKS, MAX_STATUS_CHUNKS, STATUS_CHUNKS, toSettingsWire, toStatus } from '../wire.ts';
 import { intParam } from '../http/query.ts';
 import { NotOwnerError, type ListCursor } from '../sessions.ts';
@@ -40,10 +40,6 @@ export function parseSessionId(raw: string | undefined): string {
     throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
   }
   return raw;
-}
-
-export function playlistUrlOf(base: string, sessionId: string): string {
-  return `${base}/stream/${sessionId}/playlist.m3u8`;
 }
 
 export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<void> {

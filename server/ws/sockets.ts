@@ -26,8 +26,7 @@ import { parseClientMessage } from '../../protocol/validate.ts';
 import { NotOwnerError } from '../sessions.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { authorityOf, bearerOf, checkControl, checkOrigin, isAdmin } from '../http/guard.ts';
-import { baseUrlFromHeaders } from '../http/route.ts';
-import { playlistUrlOf } from '../routes/sessions.ts';
+import { baseUrlFromHeaders, playlistUrlOf } from '../http/route.ts';
 import { decode } from './codec.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
 
