@@ -19,7 +19,7 @@ import { putChunk } from './routes/upload.ts';
 import { asset, page } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import { toPoolStatus } from './wire.ts';
-import type { SessionService } from './sessions.ts';
+import type { SessionService } from './sessions/index.ts';
 import type { Telemetry } from './telemetry.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';

@@ -15,7 +15,7 @@ import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
 import { RedisBus } from './cluster/bus.ts';
 import { BusSeal } from './cluster/seal.ts';
-import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions.ts';
+import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions/index.ts';
 import { loadUws } from './uws-native.ts';
 
 export interface StartOptions {

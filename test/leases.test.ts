@@ -15,7 +15,7 @@ import { LeaseLostError, type SessionLeases, type SessionStore } from '../server
 import { createLocalAdapters } from '../server/adapters/local/index.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
-import { SessionService } from '../server/sessions.ts';
+import { SessionService } from '../server/sessions/index.ts';
 import { tempDir } from '../server/test/helpers/server.ts';
 import { startAwsEmulators, TABLE } from './helpers/aws.ts';
 

@@ -3,6 +3,7 @@
  * an in-process queue) and the AWS profile (S3, STS, SQS, DynamoDB) implement these.
  * Adapters translate their own errors: an absent object is `undefined`, never an exception.
  */
+import type { ChunkResult, ChunkTask } from '../../gpu-pool/types.ts';
 import type { SessionRecord } from '../../actors/types.ts';
 import type { UploadTarget } from '../../protocol/messages.ts';
 
@@ -129,4 +130,9 @@ export interface Adapters {
   counters?: () => { sessionsRemoved?: number };
   /** Flushes and closes every adapter (the last step of shutdown). */
   close(): Promise<void>;
+}
+
+/** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
+export interface ChunkProcessor {
+  run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult>;
 }

@@ -4,7 +4,7 @@ import type { Admission } from '../admission.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { SessionService } from '../sessions.ts';
+import type { SessionService } from '../sessions/index.ts';
 import type { Telemetry } from '../telemetry.ts';
 import type { TokenSigner } from '../tokens.ts';
 

@@ -10,7 +10,7 @@ import { HttpError } from '../http/errors.ts';
 import { baseUrlOf, playlistUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, LIST_CHUNKS, MAX_STATUS_CHUNKS, STATUS_CHUNKS, toSettingsWire, toStatus } from '../wire.ts';
 import { intParam } from '../http/query.ts';
-import { NotOwnerError, type ListCursor } from '../sessions.ts';
+import { NotOwnerError, type ListCursor } from '../sessions/index.ts';
 import { announceLimit, seenLength } from '../../actors/chunks.ts';
 import { authorityOf, authoriseSession, checkOrigin, requireAdmin } from '../http/guard.ts';
 import type { RouteDeps } from './deps.ts';

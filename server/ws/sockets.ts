@@ -23,7 +23,7 @@ import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { parseClientMessage } from '../../protocol/validate.ts';
-import { NotOwnerError } from '../sessions.ts';
+import { NotOwnerError } from '../sessions/index.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { authorityOf, bearerOf, checkControl, checkOrigin, isAdmin } from '../http/guard.ts';
 import { baseUrlFromHeaders, playlistUrlOf } from '../http/route.ts';

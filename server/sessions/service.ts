@@ -5,110 +5,43 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { gzipSync } from 'node:zlib';
-import { fromCallback } from 'xstate';
 import {
   SessionRegistry,
   newSessionData,
   SESSION_RECORD_VERSION,
-  renderPlaylist,
   sessionMachine,
-  timeline,
   toRecord,
-  type ProcessChunkInput,
-  type TimelineEntry,
   type SessionChange,
   type SessionConfig,
-  type SessionEvent,
   type SessionRecord,
   type SessionView,
   type StereoSettings,
-} from '../actors/index.ts';
-import type { ChunkResult, ChunkTask } from '../gpu-pool/types.ts';
+} from '../../actors/index.ts';
 import {
   INPUT_PREFIX,
-  chunkKey,
-  initFileName,
   isValidChunkIndex,
   parseChunkKey,
-  segmentFileName,
-  segmentKey,
   type StereoMode,
-} from '../protocol/keys.ts';
-import type { PlaylistEntry } from '../protocol/messages.ts';
-import type { Adapters } from './adapters/ports.ts';
-import type { Config } from './config.ts';
-import { errorMessage, type Logger } from './log.ts';
-import { InitSegments } from './init-segments.ts';
-import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from './cluster/bus.ts';
-import { Presence } from './cluster/presence.ts';
-import { Ownership } from './ownership.ts';
-import { chunkCutAt } from './wire.ts';
-import type { ChunkTelemetry } from './telemetry.ts';
-import { SessionPersister } from './persister.ts';
+} from '../../protocol/keys.ts';
+import type { PlaylistEntry } from '../../protocol/messages.ts';
+import type { Adapters, ChunkProcessor } from '../adapters/ports.ts';
+import type { Config } from '../config.ts';
+import { errorMessage, type Logger } from '../log.ts';
+import { InitSegments } from '../init-segments.ts';
+import { chunkJob } from './chunk-job.ts';
+import { NewestPage, type ListCursor } from './list-page.ts';
+import { PlaylistCache } from './playlist-cache.ts';
+import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from '../cluster/bus.ts';
+import { Presence } from '../cluster/presence.ts';
+import { Ownership } from '../ownership.ts';
+import type { ChunkTelemetry } from '../telemetry.ts';
+import { SessionPersister } from '../persister.ts';
 
 /** How long a forwarded command waits for the owner's answer. */
 const COMMAND_TIMEOUT_MS = 3000;
-/** How long a rendered playlist is served again for the same view (its signed URLs stay valid for their lifetime minus this). */
-const PLAYLIST_REUSE_MS = 5000;
-const MAX_RENDERS_PER_VIEW = 4;
 
 /** How long a non-owner trusts a session's view read from the store before reading it again. */
 const STORED_VIEW_MS = 1000;
-
-/** Where a page of the session list starts: sessions strictly older than this one (ties by id). */
-export interface ListCursor {
-  createdAt: number;
-  sessionId: string;
-}
-
-/** The list's order: newest first, ties by id (descending), so a cursor never skips or repeats one. */
-function newestFirst(a: SessionView, b: SessionView): number {
-  return b.context.createdAt - a.context.createdAt || (b.context.sessionId < a.context.sessionId ? -1 : b.context.sessionId > a.context.sessionId ? 1 : 0);
-}
-
-/**
- * The newest `limit` of many views, kept sorted as they are offered: one comparison for most (older
- * than the page's oldest once it is full), so a page of 100 out of 10 000 sessions sorts 100, not 10 000.
- */
-class NewestPage {
-  readonly views: SessionView[] = [];
-  private readonly limit: number;
-
-  constructor(limit: number) {
-    this.limit = limit;
-  }
-
-  offer(view: SessionView): void {
-    const { views, limit } = this;
-    if (limit <= 0 || (views.length === limit && newestFirst(view, views[limit - 1]!) >= 0)) return;
-    let lo = 0;
-    let hi = views.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (newestFirst(views[mid]!, view) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    views.splice(lo, 0, view);
-    if (views.length > limit) views.pop();
-  }
-}
-
-/** A playlist's text, its gzip made on first demand. */
-interface RenderedText {
-  text: string;
-  gzip?: Buffer;
-}
-
-/**
- * A playlist rendering, reused until `until`. Cached from the moment it starts: requests arriving while
- * its URLs are being signed (a thousand held reloads woken by one segment, say) share it.
- */
-interface Rendering {
-  baseUrl: string;
-  ready: Promise<RenderedText>;
-  until: number;
-}
 
 /**
  * Another node holds the session's lease and runs its actor: this node may show its stored state but
@@ -116,11 +49,6 @@ interface Rendering {
  */
 export class NotOwnerError extends Error {
   override name = 'NotOwnerError';
-}
-
-/** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
-export interface ChunkProcessor {
-  run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult>;
 }
 
 export interface SessionListener {
@@ -143,9 +71,7 @@ export interface SessionServiceOptions {
 export class SessionService {
   readonly #config: Config;
   readonly #adapters: Adapters;
-  readonly #pool: ChunkProcessor;
   readonly #log: Logger;
-  readonly #telemetry: ChunkTelemetry | undefined;
   readonly #registry: SessionRegistry;
   readonly #persister: SessionPersister;
   readonly #ownership: Ownership;
@@ -167,8 +93,8 @@ export class SessionService {
   readonly #watchers = new Map<string, Set<SessionListener>>();
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
-  /** Rendered playlists by view (dropped with the view: a weak map). */
-  readonly #rendered = new WeakMap<SessionView, Rendering[]>();
+  /** Rendered playlists and socket entries, with their signed URLs. */
+  readonly #playlists: PlaylistCache;
   #closed = false;
   /** Shared leases only: looks for open sessions whose owner stopped renewing (it died) and adopts them. */
   readonly #adoptTimer: NodeJS.Timeout | null = null;
@@ -186,9 +112,7 @@ export class SessionService {
   constructor(options: SessionServiceOptions) {
     this.#config = options.config;
     this.#adapters = options.adapters;
-    this.#pool = options.pool;
     this.#log = options.log;
-    this.#telemetry = options.telemetry;
     this.#ownership = new Ownership({
       leases: options.adapters.leases,
       nodeId: options.config.nodeId,
@@ -205,6 +129,7 @@ export class SessionService {
       this.#adoptTimer.unref();
     }
     this.#inits = new InitSegments(options.adapters.objects);
+    this.#playlists = new PlaylistCache(options.adapters.segmentUrls);
     this.#sessionConfig = {
       maxAttempts: options.config.chunkMaxAttempts,
       maxInFlight: options.config.sessionMaxInFlight ?? Math.max(1, options.poolSize),
@@ -213,7 +138,16 @@ export class SessionService {
       settleTimeoutMs: options.config.endSettleSeconds * 1000,
       chunkSeconds: options.config.chunkSeconds,
     };
-    const logic = sessionMachine.provide({ actors: { processChunk: this.#processChunkLogic() } });
+    const processChunk = chunkJob({
+      config: options.config,
+      objects: options.adapters.objects,
+      pool: options.pool,
+      inits: this.#inits,
+      log: options.log,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      uploadedAt: (sessionId, index) => this.#registry.view(sessionId)?.context.chunks[index]?.uploadedAt,
+    });
+    const logic = sessionMachine.provide({ actors: { processChunk } });
     this.#registry = new SessionRegistry(logic, {
       onChange: (id, changes, view) => this.#onChange(id, changes, view),
       onError: (id, error) => this.#log.error('session actor error', { session_id: id, error: errorMessage(error) }),
@@ -252,71 +186,6 @@ export class SessionService {
   // ─── Side effects of the actor ────────────────────────────────────────────
 
   /** The actor's `processChunk`: read the chunk → pool → write the segment → report. */
-  #processChunkLogic() {
-    return fromCallback<{ type: 'noop' }, ProcessChunkInput>(({ sendBack, input }) => {
-      const abort = new AbortController();
-      const log = this.#log.child({ session_id: input.sessionId, chunk_index: input.index, attempt: input.attempt });
-      const report = (result: Extract<SessionEvent, { type: 'CHUNK_PROCESSED' }>['result']) => {
-        if (!abort.signal.aborted) sendBack({ type: 'CHUNK_PROCESSED', index: input.index, attempt: input.attempt, result });
-      };
-      void (async () => {
-        // The previous chunk's input warms up the depth range (continuity whatever the completion order).
-        const [chunk, previous] = await Promise.all([
-          this.#adapters.objects.get(chunkKey(input.sessionId, input.index)),
-          input.index > 0 && this.#config.depthWarmupFrames > 0
-            ? this.#adapters.objects.get(chunkKey(input.sessionId, input.index - 1)).catch(() => undefined)
-            : undefined,
-        ]);
-        if (!chunk) {
-          this.#telemetry?.attemptFailed(true);
-          report({ ok: false, error: 'the chunk object does not exist', permanent: true });
-          return;
-        }
-        const task: ChunkTask = {
-          chunk,
-          previous: previous ?? null,
-          mode: input.mode,
-          outputHeight: this.#config.outputHeight,
-          strength: input.settings.strength,
-          convergence: input.settings.convergence,
-        };
-        const result = await this.#pool.run(task, { signal: abort.signal });
-        // Stopped meanwhile (shutdown, or the session closed): the chunk is redone after a restart.
-        if (abort.signal.aborted) return;
-        // Durable before ready: the init and the segment are stored before the actor may list them.
-        const init = await this.#inits.store(input.sessionId, result.init);
-        await this.#adapters.objects.put(segmentKey(input.sessionId, input.index), result.media, 'video/iso.segment');
-        const uploaded = this.#registry.view(input.sessionId)?.context.chunks[input.index];
-        if (uploaded) {
-          const cut = chunkCutAt({ uploadedAt: uploaded.uploadedAt, origin: result.origin ?? undefined, start: result.start, duration: result.duration });
-          this.#telemetry?.converted(Date.now() - cut, result.timings);
-        }
-        log.debug('segment ready', {
-          duration: result.duration.toFixed(3),
-          total_ms: Math.round(result.timings.total),
-          bytes: result.media.byteLength,
-          warmed_up: result.warmedUp,
-        });
-        report({
-          ok: true,
-          duration: result.duration,
-          start: result.start,
-          segmentBytes: result.media.byteLength,
-          timings: result.timings,
-          init,
-          codecs: result.codecs,
-          origin: result.origin,
-        });
-      })().catch((error: unknown) => {
-        if (abort.signal.aborted) return;
-        log.warn('chunk attempt failed', { error: errorMessage(error) });
-        this.#telemetry?.attemptFailed(false);
-        report({ ok: false, error: errorMessage(error) });
-      });
-      return () => abort.abort();
-    });
-  }
-
   #onChange(sessionId: string, changes: SessionChange[], view: SessionView): void {
     for (const change of changes) {
       if (change.kind === 'segment') this.stats.segmentsReady++;
@@ -706,79 +575,19 @@ export class SessionService {
     });
   }
 
-  /**
-   * The playlist text, with signed URLs based at `baseUrl`. Rendered once per view (a view is immutable:
-   * any change to the session makes a new one, so a cached text is never behind the session) and base
-   * URL, and reused for at most PLAYLIST_REUSE_MS so its signed URLs stay fresh.
-   */
-  async playlist(view: SessionView, baseUrl: string): Promise<string> {
-    return (await this.#rendering(view, baseUrl)).text;
+  /** The playlist text, with signed URLs based at `baseUrl` (playlist-cache.ts). */
+  playlist(view: SessionView, baseUrl: string): Promise<string> {
+    return this.#playlists.playlist(view, baseUrl);
   }
 
-  /** The same playlist gzipped (for clients that accept it: a fraction of the bytes), compressed once per rendering. */
-  async playlistGzip(view: SessionView, baseUrl: string): Promise<Buffer> {
-    const rendering = await this.#rendering(view, baseUrl);
-    rendering.gzip ??= gzipSync(rendering.text);
-    return rendering.gzip;
+  /** The same playlist gzipped. */
+  playlistGzip(view: SessionView, baseUrl: string): Promise<Buffer> {
+    return this.#playlists.playlistGzip(view, baseUrl);
   }
 
-  #rendering(view: SessionView, baseUrl: string): Promise<RenderedText> {
-    const now = Date.now();
-    const cached = this.#rendered.get(view)?.find((r) => r.baseUrl === baseUrl && r.until > now);
-    if (cached) return cached.ready;
-    // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
-    const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
-    const rendering: Rendering = { baseUrl, ready: this.#render(view, baseUrl), until: now + PLAYLIST_REUSE_MS };
-    renders.push(rendering);
-    this.#rendered.set(view, renders);
-    // A rendering that failed (signing unavailable) is not kept: the next request tries again.
-    rendering.ready.catch(() => {
-      const list = this.#rendered.get(view);
-      if (list?.includes(rendering)) this.#rendered.set(view, list.filter((r) => r !== rendering));
-    });
-    return rendering.ready;
-  }
-
-  async #render(view: SessionView, baseUrl: string): Promise<RenderedText> {
-    const { context } = view;
-    const entries = timeline(context.chunks, context.config.chunkSeconds);
-    const urls = await this.#urls(context.sessionId, entries, baseUrl);
-    const text = renderPlaylist(
-      {
-        chunks: context.chunks,
-        closed: view.phase === 'ended',
-        chunkSeconds: context.config.chunkSeconds,
-        segmentUri: (index) => urls.get(segmentFileName(index)) ?? segmentFileName(index),
-        initUri: (id) => urls.get(initFileName(id)) ?? '',
-      },
-      entries,
-    );
-    return { text };
-  }
-
-  /**
-   * Listed entries `from`… as the session socket sends them, with signed URLs (relative to the server
-   * when `baseUrl` is empty). At most `limit` of the newest when `limit` is given.
-   */
-  async entries(view: SessionView, from: number, baseUrl: string, limit = Infinity): Promise<PlaylistEntry[]> {
-    const all = timeline(view.context.chunks, view.context.config.chunkSeconds);
-    const picked = all.slice(Math.max(from, all.length - limit));
-    const urls = await this.#urls(view.context.sessionId, picked, baseUrl);
-    return picked.map((e) => toPlaylistEntry(e, urls));
-  }
-
-  /** Signed URLs of the entries' segments and init segments, by file name. */
-  async #urls(sessionId: string, entries: TimelineEntry[], baseUrl: string): Promise<Map<string, string>> {
-    const files = new Set<string>();
-    for (const entry of entries) {
-      // A gap has nothing to fetch: its URI is its bare file name (players do not load it), unsigned,
-      // so that gaps cost no signature (one request must not buy thousands).
-      if (!entry.gap) files.add(segmentFileName(entry.index));
-      if (entry.init !== null) files.add(initFileName(entry.init));
-    }
-    const urls = new Map<string, string>();
-    for (const file of files) urls.set(file, await this.#adapters.segmentUrls.url(sessionId, file, baseUrl));
-    return urls;
+  /** Listed entries `from`… as the session socket sends them, with signed URLs (playlist-cache.ts). */
+  entries(view: SessionView, from: number, baseUrl: string, limit = Infinity): Promise<PlaylistEntry[]> {
+    return this.#playlists.entries(view, from, baseUrl, limit);
   }
 
   /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */
@@ -822,18 +631,4 @@ export class SessionService {
     await this.#ownership.close();
     await this.#bus?.close();
   }
-}
-
-/** The wire form of a timeline entry; `urls` holds the signed URLs by file name. */
-export function toPlaylistEntry(entry: TimelineEntry, urls: Map<string, string>): PlaylistEntry {
-  return {
-    index: entry.index,
-    gap: entry.gap,
-    uri: entry.gap ? null : (urls.get(segmentFileName(entry.index)) ?? null),
-    start: entry.start,
-    duration: entry.duration,
-    captured_at: entry.capturedAt,
-    discontinuity: entry.discontinuity,
-    init: entry.init === null ? null : { id: entry.init, uri: urls.get(initFileName(entry.init)) ?? '', codecs: entry.codecs ?? '' },
-  };
 }
