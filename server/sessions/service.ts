@@ -29,6 +29,7 @@ import type { Config } from '../config.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { InitSegments } from '../init-segments.ts';
 import { chunkJob } from './chunk-job.ts';
+import { SessionEvents, type SessionListener } from './events.ts';
 import { NewestPage, type ListCursor } from './list-page.ts';
 import { PlaylistCache } from './playlist-cache.ts';
 import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from '../cluster/bus.ts';
@@ -49,10 +50,6 @@ const STORED_VIEW_MS = 1000;
  */
 export class NotOwnerError extends Error {
   override name = 'NotOwnerError';
-}
-
-export interface SessionListener {
-  (sessionId: string, changes: SessionChange[], view: SessionView): void;
 }
 
 export interface SessionServiceOptions {
@@ -88,9 +85,8 @@ export class SessionService {
   readonly #poolSize: number;
   readonly #inits: InitSegments;
   readonly #sessionConfig: SessionConfig;
-  readonly #listeners = new Set<SessionListener>();
-  /** Listeners of one session each (held playlist reloads), by session id. */
-  readonly #watchers = new Map<string, Set<SessionListener>>();
+  /** Who hears of each session's changes. */
+  readonly #events: SessionEvents;
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   /** Rendered playlists and socket entries, with their signed URLs. */
@@ -130,6 +126,7 @@ export class SessionService {
     }
     this.#inits = new InitSegments(options.adapters.objects);
     this.#playlists = new PlaylistCache(options.adapters.segmentUrls);
+    this.#events = new SessionEvents(options.log);
     this.#sessionConfig = {
       maxAttempts: options.config.chunkMaxAttempts,
       maxInFlight: options.config.sessionMaxInFlight ?? Math.max(1, options.poolSize),
@@ -161,22 +158,12 @@ export class SessionService {
 
   /** Subscribes to every session's changes; returns the unsubscribe function. */
   subscribe(listener: SessionListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#events.subscribe(listener);
   }
 
-  /**
-   * Subscribes to one session's changes (after the `subscribe` listeners hear of them); returns the
-   * unsubscribe function. Thousands of held requests on one session cost the others nothing.
-   */
+  /** Subscribes to one session's changes (after the `subscribe` listeners hear of them). */
   watch(sessionId: string, listener: SessionListener): () => void {
-    let watchers = this.#watchers.get(sessionId);
-    if (!watchers) this.#watchers.set(sessionId, (watchers = new Set()));
-    watchers.add(listener);
-    return () => {
-      watchers.delete(listener);
-      if (watchers.size === 0 && this.#watchers.get(sessionId) === watchers) this.#watchers.delete(sessionId);
-    };
+    return this.#events.watch(sessionId, listener);
   }
 
   get liveCount(): number {
@@ -211,21 +198,10 @@ export class SessionService {
       void saved.then(() => this.#ownership.release(sessionId));
       this.#scheduleEviction(sessionId);
     }
-    this.#notify(sessionId, changes, view);
+    this.#events.emit(sessionId, changes, view);
   }
 
   /** Tells every listener, then the session's own watchers, of a session's changes. */
-  #notify(sessionId: string, changes: SessionChange[], view: SessionView): void {
-    const watchers = this.#watchers.get(sessionId);
-    for (const listener of watchers ? [...this.#listeners, ...watchers] : this.#listeners) {
-      try {
-        listener(sessionId, changes, view);
-      } catch (error) {
-        this.#log.error('session listener failed', { session_id: sessionId, error: errorMessage(error) });
-      }
-    }
-  }
-
   /** Ended sessions leave memory after a while; they are reloaded from the store on demand. */
   #scheduleEviction(sessionId: string): void {
     if (this.#evictions.has(sessionId) || this.#closed) return;
@@ -252,7 +228,7 @@ export class SessionService {
       const timer = setTimeout(() => this.#remote.delete(message.sessionId), this.#config.sessionRetainSeconds * 1000);
       timer.unref();
     }
-    this.#notify(message.sessionId, message.changes, view);
+    this.#events.emit(message.sessionId, message.changes, view);
   }
 
   /**
@@ -550,29 +526,9 @@ export class SessionService {
     return true;
   }
 
-  /**
-   * Resolves when `predicate` holds for the session's view, or after `timeoutMs` (may be Infinity), or on
-   * abort. Resolves with the moment (`performance.now()`) the predicate came to hold while waiting, so a
-   * caller can tell how fast it answered; undefined when it held already, timed out or was aborted.
-   */
+  /** Resolves when `predicate` holds for the session's view, or on timeout or abort (events.ts). */
   waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<number | undefined> {
-    const current = this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view;
-    if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve(undefined);
-    if (signal?.aborted) return Promise.resolve(undefined);
-    return new Promise<number | undefined>((resolve) => {
-      const finish = (heldAt?: number) => {
-        clearTimeout(timer);
-        unsubscribe();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(heldAt);
-      };
-      const onAbort = () => finish();
-      const timer = Number.isFinite(timeoutMs) ? setTimeout(finish, timeoutMs) : undefined;
-      const unsubscribe = this.watch(sessionId, (_id, _changes, view) => {
-        if (predicate(view)) finish(performance.now());
-      });
-      signal?.addEventListener('abort', onAbort);
-    });
+    return this.#events.waitFor(sessionId, this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view, predicate, timeoutMs, signal);
   }
 
   /** The playlist text, with signed URLs based at `baseUrl` (playlist-cache.ts). */
