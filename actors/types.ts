@@ -1,15 +1,15 @@
 /**
  * Plain-data types of a session actor's context. Everything here survives JSON
  * (it is what the session store persists) and structured clone.
- * This folder imports nothing else of ours: side effects are provided by the server.
+ * This folder imports nothing else of ours but protocol/ (the wire's types and bounds, the one leaf
+ * every part shares): side effects are provided by the server.
  */
 
-export type StereoMode = 'sbs' | 'anaglyph';
+import type { StereoMode } from '../protocol/keys.ts';
+import type { ChunkStatus, EndReason } from '../protocol/messages.ts';
 
-/** uploaded → queued → processing → ready | failed (processing may go back to queued for a retry). */
-export type ChunkStatus = 'uploaded' | 'queued' | 'processing' | 'ready' | 'failed';
-
-export type EndReason = 'requested' | 'idle';
+/** (ChunkStatus: uploaded → queued → processing → ready | failed; processing may go back to queued for a retry.) */
+export type { ChunkStatus, EndReason, StereoMode };
 
 export interface StageTimings {
   decode: number;

@@ -9,18 +9,18 @@
  */
 import type { SessionChange, SessionPhase } from './changes.ts';
 import { MAX_ERROR_CHARS, seenLength, UNSEEN_MARGIN } from './chunks.ts';
+import { ID_PATTERN, INIT_ID_PATTERN, MAX_CHUNK_INDEX, STEREO_MODES } from '../protocol/keys.ts';
 import type { ChunkRecord, ChunkStatus, EndReason, SessionRecord, StereoMode } from './types.ts';
 
-/** The same bounds as the wire (protocol/keys.ts, protocol/settings.ts); this folder imports nothing of ours. */
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_CHUNK_INDEX = 99_999;
-const INIT_ID = /^[0-9a-f]{16}$/;
+/** The wire's own bounds (protocol/keys.ts). */
+const ID = ID_PATTERN;
+const INIT_ID = INIT_ID_PATTERN;
 /** RFC 6381 codec strings as the writer makes them (`avc1.42C01E,mp4a.40.2`). */
 const CODECS = /^[A-Za-z0-9.]{1,40}(,[A-Za-z0-9.]{1,40}){0,3}$/;
 const MAX_ATTEMPTS = 1000;
 const MAX_CHANGES = 4 * (MAX_CHUNK_INDEX + 1);
 
-const MODES: ReadonlySet<StereoMode> = new Set(['sbs', 'anaglyph']);
+const MODES: ReadonlySet<StereoMode> = new Set(STEREO_MODES);
 const STATUSES: ReadonlySet<ChunkStatus> = new Set(['uploaded', 'queued', 'processing', 'ready', 'failed']);
 const REASONS: ReadonlySet<EndReason> = new Set(['requested', 'idle']);
 const PHASES: ReadonlySet<SessionPhase> = new Set(['live', 'ending', 'ended']);

@@ -9,12 +9,10 @@ import { AV_FRAME_FLAG_CORRUPT, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/cons
 import { avGetCodecName, Frame, Packet, type Stream } from 'node-av/lib';
 import { demuxFromFile } from './scratch.ts';
 import { ChunkInputError } from './types.ts';
+import { CAPTURE_ORIGIN_TAG } from '../protocol/keys.ts';
 
-/**
- * Metadata key of the capture origin: µs since the epoch of media time 0 (a decimal string). The wire
- * constant lives in protocol/keys.ts; this folder imports nothing of ours, so it has a copy (tested equal).
- */
-export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
+/** Metadata key of the capture origin: µs since the epoch of media time 0 (a decimal string). */
+export { CAPTURE_ORIGIN_TAG };
 
 export interface ChunkFacts {
   width: number;

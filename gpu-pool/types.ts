@@ -1,8 +1,10 @@
 /**
- * The pool's public contract: bytes in, bytes out. This folder imports nothing else of ours.
+ * The pool's public contract: bytes in, bytes out. This folder imports nothing else of ours but
+ * protocol/ (the wire's types and constants, the one leaf every part shares).
  */
+import type { StereoMode } from '../protocol/keys.ts';
 
-export type StereoMode = 'sbs' | 'anaglyph';
+export type { StereoMode };
 
 /**
  * Depth-normalisation state within a conversion: an EMA of the model's raw depth range, a tiny luma

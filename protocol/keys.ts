@@ -16,8 +16,7 @@ export type StereoMode = 'sbs' | 'anaglyph';
 
 /**
  * MP4 metadata key with which a capture client tells the server when its media clock started:
- * µs since the epoch of media time 0 (a decimal string). gpu-pool, which imports nothing of ours,
- * keeps its own copy; a test holds the two equal.
+ * µs since the epoch of media time 0 (a decimal string). The pool reads it (gpu-pool/chunk-reader.ts).
  */
 export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
 export const STEREO_MODES: readonly StereoMode[] = ['sbs', 'anaglyph'];

@@ -57,3 +57,14 @@ t.test('the import graph has no cycle', async (t) => {
   const [a, b, c] = ['a.ts', 'b.ts', 'c.ts'].map((f) => path.join(ROOT, f));
   t.same(findCycles(new Map([[a!, [b!]], [b!, [c!]], [c!, [a!]]])), ['a.ts → b.ts → c.ts → a.ts']);
 });
+
+t.test('actors/ and gpu-pool/ import nothing of ours but protocol/ (the pure parts stay pure)', async (t) => {
+  for (const folder of ['actors', 'gpu-pool']) {
+    const base = path.join(ROOT, folder);
+    const outside = sources(base)
+      .filter((file) => !file.includes(`${path.sep}test${path.sep}`))
+      .flatMap((file) => importsOf(file).filter((target) => !target.startsWith(base + path.sep) && !target.startsWith(path.join(ROOT, 'protocol') + path.sep))
+        .map((target) => `${path.relative(ROOT, file)} → ${path.relative(ROOT, target)}`));
+    t.same(outside, [], `${folder}/: only its own files and protocol/`);
+  }
+});
