@@ -256,17 +256,25 @@ export function loadConfig(env: Env = process.env): Config {
     const missing = required.filter(([, v]) => v === null).map(([k]) => k);
     if (missing.length > 0) problems.push(`PROFILE=aws needs ${missing.join(', ')}`);
   }
+  oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info');
+  oneOf('LOG_FORMAT', ['text', 'json'] as const, 'text');
+  // uWebSockets.js reads this itself and would run its JavaScript fallback, which cannot serve this server.
+  const fallback = str('UWS_USE_FALLBACK');
+  if (fallback !== null && fallback !== '0' && fallback.toLowerCase() !== 'false') {
+    problems.push('UWS_USE_FALLBACK is set: uWebSockets.js\'s JavaScript fallback does not serve this server; unset it');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, aws: Object.freeze(config.aws) });
 }
 
 /**
- * The config from the process environment, or null after reporting every problem through `report`
- * (entry points then exit with EX_CONFIG, 78).
+ * The config from the process environment (over `defaults`: what an entry point prefers when the
+ * environment says nothing), or null after reporting every problem through `report` (entry points
+ * then exit with EX_CONFIG, 78).
  */
-export function configFromEnvironment(report: (message: string) => void): Config | null {
+export function configFromEnvironment(report: (message: string) => void, defaults: Env = {}): Config | null {
   try {
-    return loadConfig(process.env);
+    return loadConfig({ ...defaults, ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       report(error.message);
@@ -274,6 +282,18 @@ export function configFromEnvironment(report: (message: string) => void): Config
     }
     throw error;
   }
+}
+
+/**
+ * How the logs are written (LOG_LEVEL, LOG_FORMAT), read before the rest of the config so that its
+ * own problems are logged as asked; a bad value falls back to the default (and is named by loadConfig).
+ */
+export function loggingFromEnvironment(env: Env = process.env): { level: 'debug' | 'info' | 'warn' | 'error' | 'silent'; json: boolean } {
+  const level = env.LOG_LEVEL?.trim().toLowerCase();
+  return {
+    level: level === 'debug' || level === 'warn' || level === 'error' || level === 'silent' ? level : 'info',
+    json: env.LOG_FORMAT?.trim().toLowerCase() === 'json',
+  };
 }
 
 /**

@@ -6,15 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { configFromEnvironment } from './config.ts';
-import { createLogger, errorMessage } from './log.ts';
+import { configFromEnvironment, loggingFromEnvironment } from './config.ts';
+import { configureLogging, createLogger, errorMessage } from './log.ts';
 import { startServer } from './server.ts';
 
+configureLogging(loggingFromEnvironment());
 const log = createLogger('demo');
 
 async function main(): Promise<number> {
-  process.env.CHUNK_SECONDS ??= '0.5';
-  const config = configFromEnvironment((message) => log.error(message));
+  // The demo shows the lowest latency: 0.5-s chunks unless CHUNK_SECONDS says otherwise.
+  const config = configFromEnvironment((message) => log.error(message), { CHUNK_SECONDS: '0.5' });
   if (!config) return 78; // EX_CONFIG
   const server = await startServer(config, { log: createLogger('server') });
   const base = server.url;

@@ -22,11 +22,18 @@ export interface LogSink {
   write(line: string): void;
 }
 
+/** Where loggers write unless given a sink: stderr, as `configureLogging` says (the entry points call it first). */
 const defaultSink: LogSink = {
-  level: (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info',
-  json: process.env.LOG_FORMAT === 'json',
+  level: 'info',
+  json: false,
   write: (line) => process.stderr.write(line + '\n'),
 };
+
+/** Sets the default sink's level and format (config.ts `loggingFromEnvironment`): every logger on it follows. */
+export function configureLogging(settings: { level: LogLevel; json: boolean }): void {
+  defaultSink.level = settings.level;
+  defaultSink.json = settings.json;
+}
 
 function format(value: unknown): string {
   const s = String(value);

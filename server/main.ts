@@ -1,8 +1,9 @@
 /** The composition root: config from the environment → server → signals → shutdown. */
-import { configFromEnvironment } from './config.ts';
-import { createLogger, errorMessage } from './log.ts';
+import { configFromEnvironment, loggingFromEnvironment } from './config.ts';
+import { configureLogging, createLogger, errorMessage } from './log.ts';
 import { startServer } from './server.ts';
 
+configureLogging(loggingFromEnvironment());
 const log = createLogger('main');
 
 async function main(): Promise<void> {

@@ -40,9 +40,6 @@ export function uwsBinaryPath(): string {
  * do, when there is none.
  */
 export function loadUws(): UwsBuild {
-  if (process.env.UWS_USE_FALLBACK && process.env.UWS_USE_FALLBACK !== '0' && process.env.UWS_USE_FALLBACK.toLowerCase() !== 'false') {
-    throw new Error('UWS_USE_FALLBACK is set: uWebSockets.js\'s JavaScript fallback does not serve this server; unset it');
-  }
   if (loaded) return loaded;
   let currentError: string;
   try {

@@ -18,6 +18,7 @@ import { makeChunks } from '../gpu-pool/test/helpers/media.ts';
 import { nodeRuntime } from './helpers/runtimes.ts';
 import { tempDir } from '../server/test/helpers/server.ts';
 import { assertNativeUws } from '../server/uws-native.ts';
+import { loadConfig } from '../server/config.ts';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -92,8 +93,7 @@ t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
 
 t.test('on this runtime the native build is there; the fallback is refused even when asked for', async (t) => {
   t.doesNotThrow(() => assertNativeUws(), `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
-  const before = process.env.UWS_USE_FALLBACK;
-  t.teardown(() => (before === undefined ? delete process.env.UWS_USE_FALLBACK : (process.env.UWS_USE_FALLBACK = before)));
-  process.env.UWS_USE_FALLBACK = '1';
-  t.throws(() => assertNativeUws(), /UWS_USE_FALLBACK is set/);
+  // The config (the one reader of the environment) refuses it, naming the fix.
+  t.throws(() => loadConfig({ UWS_USE_FALLBACK: '1' }), /UWS_USE_FALLBACK is set: .*unset it/);
+  t.doesNotThrow(() => loadConfig({ UWS_USE_FALLBACK: 'false' }));
 });

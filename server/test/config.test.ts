@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadConfig, loggingFromEnvironment } from '../config.ts';
 
 t.test('defaults follow DESIGN.md §7, except that an open server binds loopback only', async (t) => {
   const c = loadConfig({});
@@ -18,6 +18,14 @@ t.test('every invalid key is named in one error', async (t) => {
   const error = t.throws(() => loadConfig({ PORT: 'abc', PROFILE: 'gcp', STREAMING_ENABLED: 'maybe', OUTPUT_HEIGHT: '-1' })) as ConfigError;
   t.type(error, ConfigError);
   for (const key of ['PORT', 'PROFILE', 'STREAMING_ENABLED', 'OUTPUT_HEIGHT']) t.match(error.message, key);
+});
+
+t.test('the log settings are read with the rest of the config; a bad one is named', async (t) => {
+  t.same(loggingFromEnvironment({}), { level: 'info', json: false });
+  t.same(loggingFromEnvironment({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }), { level: 'warn', json: true });
+  t.same(loggingFromEnvironment({ LOG_LEVEL: 'loud' }), { level: 'info', json: false }, 'a bad level logs at info…');
+  t.match((t.throws(() => loadConfig({ LOG_LEVEL: 'loud' })) as Error).message, /LOG_LEVEL must be one of debug, info, warn, error, silent/, '…and stops the server, named');
+  t.match((t.throws(() => loadConfig({ LOG_FORMAT: 'xml' })) as Error).message, /LOG_FORMAT must be one of text, json/);
 });
 
 t.test('DEPTH_FPS: every frame by default, a rate, or auto; anything else named', async (t) => {
