@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type * as Uws from 'uWebSockets.js';
 import { loadUws } from '../server/uws-native.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
 import { giveSegments } from './fake-segments.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';

@@ -4,7 +4,7 @@
  */
 import { chunkFileName } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
-import { fakeChunk } from '../server/test/helpers/fake-pool.ts';
+import { fakeChunk } from '../testkit/fake-pool.ts';
 
 /** Uploads the fake pool's chunk `index` (the server starts converting it). */
 export async function uploadFakeChunk(session: CreateSessionResponse, index: number): Promise<void> {

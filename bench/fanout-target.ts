@@ -36,7 +36,7 @@ import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { startServer } from '../server/server.ts';
 import type { FanOut } from '../server/ws/hub.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
 import { giveSegments, uploadFakeChunk } from './fake-segments.ts';
 
 const uWS = loadUws().uws;

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { chunkFileName } from '../protocol/keys.ts';
 import type { CreateSessionResponse, DashboardMessage } from '../protocol/messages.ts';
-import { freePort } from '../test/helpers/node-process.ts';
+import { freePort } from '../testkit/node-process.ts';
 import { readMetrics, until } from './probe.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -16,7 +16,7 @@ import type { CreateSessionResponse } from '../protocol/messages.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { startServer } from '../server/server.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
 import { giveSegments } from './fake-segments.ts';
 import { quantiles, type Quantiles } from './quantiles.ts';
 

@@ -10,11 +10,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { FLASH_BEEP_DISPLAY, makeFlashBeep, measureFlashBeep, soundHoles, syncOffsets } from './helpers/av-sync.ts';
-import { launchChromium } from './helpers/browser.ts';
-import { runCapture } from './helpers/capture.ts';
-import { getText } from '../server/test/helpers/http.ts';
-import { startTestServer, until } from '../server/test/helpers/server.ts';
+import { FLASH_BEEP_DISPLAY, makeFlashBeep, measureFlashBeep, soundHoles, syncOffsets } from '../testkit/av-sync.ts';
+import { launchChromium } from '../testkit/browser.ts';
+import { runCapture } from '../testkit/capture.ts';
+import { getText } from '../testkit/http.ts';
+import { startTestServer, until } from '../testkit/server.ts';
 
 const ms = (seconds: number) => Math.round(seconds * 1000);
 

@@ -4,10 +4,10 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { tempDir, until } from '../server/test/helpers/server.ts';
-import { OUTPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-import { freePort, spawnNode } from './helpers/node-process.ts';
+import { getText, playlistEntries } from '../testkit/http.ts';
+import { tempDir, until } from '../testkit/server.ts';
+import { OUTPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
+import { freePort, spawnNode } from '../testkit/node-process.ts';
 
 t.test('killing the server mid-stream and starting it again loses nothing and duplicates nothing', async (t) => {
   const aws = await startAwsEmulators(t);

@@ -7,18 +7,18 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { launchChromium } from './helpers/browser.ts';
-import { runCapture } from './helpers/capture.ts';
+import { launchChromium } from '../testkit/browser.ts';
+import { runCapture } from '../testkit/capture.ts';
 import { chunkKey, segmentKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, S3UploadTarget } from '../protocol/messages.ts';
 import { uploadPolicy } from '../server/adapters/aws/sts-grants.ts';
 import { S3ChunkUploader } from '../capture-client/s3-uploader.ts';
-import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
-import { createSession, getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { decodeWarnings, segmentWithInit } from '../server/test/helpers/media.ts';
-import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
-import { openSocket } from '../server/test/helpers/ws.ts';
-import { INPUT_BUCKET, OUTPUT_BUCKET, notification, startAwsEmulators } from './helpers/aws.ts';
+import { FakePool, fakeChunk } from '../testkit/fake-pool.ts';
+import { createSession, getText, playlistEntries } from '../testkit/http.ts';
+import { decodeWarnings, segmentWithInit } from '../testkit/media.ts';
+import { startTestServer, tempDir, until } from '../testkit/server.ts';
+import { openSocket } from '../testkit/ws.ts';
+import { INPUT_BUCKET, OUTPUT_BUCKET, notification, startAwsEmulators } from '../testkit/aws.ts';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -5,7 +5,7 @@
  * tap's per-file time limit on a loaded machine.)
  */
 import t from 'tap';
-import { smokeScenario } from './helpers/bench-cli.ts';
+import { smokeScenario } from '../testkit/bench-cli.ts';
 
 t.test('bench soak runs at a tiny size', (t) =>
   smokeScenario(t, 'soak', ['--streams', '1', '--minutes', '0.2', '--chunk-seconds', '1', '--sizes', '160x90'], (r) =>

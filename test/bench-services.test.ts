@@ -3,7 +3,7 @@
  * tiny size so none can rot: each must exit 0 and save a result with figures in it.
  */
 import t from 'tap';
-import { smokeScenario } from './helpers/bench-cli.ts';
+import { smokeScenario } from '../testkit/bench-cli.ts';
 
 t.test('bench control runs at a tiny size', (t) =>
   smokeScenario(t, 'control', ['--seconds', '1', '--repeats', '1', '--connections', '4', '--segments', '3'], (r) => r.cases.length === 6 && r.cases.every((c: any) => c.requestsPerSecond > 0 && c.requestsPerCpuSecond > 0)));

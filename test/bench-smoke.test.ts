@@ -5,7 +5,7 @@
  * its report: bench-suite.test.ts.)
  */
 import t from 'tap';
-import { smokeScenario } from './helpers/bench-cli.ts';
+import { smokeScenario } from '../testkit/bench-cli.ts';
 
 t.test('bench pipeline runs at a tiny size', (t) =>
   smokeScenario(t, 'pipeline', ['--chunks', '2', '--chunk-seconds', '0.5', '--sizes', '160x90', '--workers', '1'], (r) => r.length === 1 && r[0].realtimeFactor > 0));

@@ -5,9 +5,9 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { tempDir } from '../server/test/helpers/server.ts';
-import { benchEnv, run } from './helpers/bench-cli.ts';
-import { ARTIFACTS, launchChromium } from './helpers/browser.ts';
+import { tempDir } from '../testkit/server.ts';
+import { benchEnv, run } from '../testkit/bench-cli.ts';
+import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
 
 t.test('npm run bench -- --quick runs every scenario and writes the report with its charts', async (t) => {
   const dir = await tempDir(t, 'stereospot-bench-suite-');

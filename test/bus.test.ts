@@ -12,8 +12,8 @@ import { newSessionData, type SessionRecord } from '../actors/index.ts';
 import { RedisBus, type SessionChangeMessage, type SessionCommand } from '../server/cluster/bus.ts';
 import { BusSeal } from '../server/cluster/seal.ts';
 import { createLogger, memorySink } from '../server/log.ts';
-import { until } from '../server/test/helpers/server.ts';
-import { startRedis } from './helpers/redis.ts';
+import { until } from '../testkit/server.ts';
+import { startRedis } from '../testkit/redis.ts';
 
 const CHANNEL = 'stereospot:sessions';
 

@@ -9,12 +9,12 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { chunkKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionEventMessage } from '../protocol/messages.ts';
-import { FakePool, fakeChunk } from '../server/test/helpers/fake-pool.ts';
-import { getText, playlistEntries, postJson } from '../server/test/helpers/http.ts';
-import { startTestServer, until } from '../server/test/helpers/server.ts';
-import { openSocket } from '../server/test/helpers/ws.ts';
-import { INPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-import { startRedis } from './helpers/redis.ts';
+import { FakePool, fakeChunk } from '../testkit/fake-pool.ts';
+import { getText, playlistEntries, postJson } from '../testkit/http.ts';
+import { startTestServer, until } from '../testkit/server.ts';
+import { openSocket } from '../testkit/ws.ts';
+import { INPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
+import { startRedis } from '../testkit/redis.ts';
 
 t.test("a node that does not run a session follows the owner's truth over the bus", async (t) => {
   const aws = await startAwsEmulators(t);

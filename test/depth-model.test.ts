@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
-import { getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { decodeWarnings, mediaInfo } from '../server/test/helpers/media.ts';
-import { runServerUntilExit, startTestServer, tempDir } from '../server/test/helpers/server.ts';
-import { runCapture } from './helpers/capture.ts';
+import { getText, playlistEntries } from '../testkit/http.ts';
+import { decodeWarnings, mediaInfo } from '../testkit/media.ts';
+import { runServerUntilExit, startTestServer, tempDir } from '../testkit/server.ts';
+import { runCapture } from '../testkit/capture.ts';
 
 const MODEL = process.env.STEREOSPOT_TEST_DEPTH_MODEL;
 const missing = !MODEL || !existsSync(MODEL) ? 'STEREOSPOT_TEST_DEPTH_MODEL (fastdepth-224.onnx) is not set or not there' : null;

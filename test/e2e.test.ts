@@ -3,10 +3,10 @@
  * CLI streaming a generated 8-second clip in 2-second chunks.
  */
 import t from 'tap';
-import { runCapture } from './helpers/capture.ts';
-import { getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { decodeWarnings, mediaInfo, probeStreams } from '../server/test/helpers/media.ts';
-import { startTestServer } from '../server/test/helpers/server.ts';
+import { runCapture } from '../testkit/capture.ts';
+import { getText, playlistEntries } from '../testkit/http.ts';
+import { decodeWarnings, mediaInfo, probeStreams } from '../testkit/media.ts';
+import { startTestServer } from '../testkit/server.ts';
 
 t.test('a generated 8-second clip streams through as 4 stereo segments with audio', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu' } });

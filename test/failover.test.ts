@@ -11,11 +11,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import t from 'tap';
 import { chunkKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
-import { getText, playlistEntries, postJson } from '../server/test/helpers/http.ts';
-import { makeChunks } from '../server/test/helpers/media.ts';
-import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
-import { INPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-import { freePort, spawnNode } from './helpers/node-process.ts';
+import { getText, playlistEntries, postJson } from '../testkit/http.ts';
+import { makeChunks } from '../testkit/media.ts';
+import { startTestServer, tempDir, until } from '../testkit/server.ts';
+import { INPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
+import { freePort, spawnNode } from '../testkit/node-process.ts';
 
 t.test('a paused owner loses its session to another node and, resumed, cannot overwrite it', async (t) => {
   const aws = await startAwsEmulators(t);

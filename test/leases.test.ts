@@ -16,8 +16,8 @@ import { createLocalAdapters } from '../server/adapters/local/index.ts';
 import { loadConfig } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { SessionService } from '../server/sessions/index.ts';
-import { tempDir } from '../server/test/helpers/server.ts';
-import { startAwsEmulators, TABLE } from './helpers/aws.ts';
+import { tempDir } from '../testkit/server.ts';
+import { startAwsEmulators, TABLE } from '../testkit/aws.ts';
 
 const record = (id: string, chunks = 0): SessionRecord => {
   const data = newSessionData(id, 'sbs', 1_795_000_000_000, { strength: 0.03, convergence: 0 });

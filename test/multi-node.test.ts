@@ -8,13 +8,13 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { getText } from '../server/test/helpers/http.ts';
-import { until } from '../server/test/helpers/server.ts';
-import { OUTPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-import { startCapture } from './helpers/capture.ts';
-import { ownerOf, segments, shape, startNodes } from './helpers/cluster.ts';
-import { startRoundRobinProxy } from './helpers/proxy.ts';
-import { startRedis } from './helpers/redis.ts';
+import { getText } from '../testkit/http.ts';
+import { until } from '../testkit/server.ts';
+import { OUTPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
+import { startCapture } from '../testkit/capture.ts';
+import { ownerOf, segments, shape, startNodes } from '../testkit/cluster.ts';
+import { startRoundRobinProxy } from '../testkit/proxy.ts';
+import { startRedis } from '../testkit/redis.ts';
 
 t.test('three nodes behind a load balancer: the owner is killed mid-stream and nothing is lost', async (t) => {
   const aws = await startAwsEmulators(t);

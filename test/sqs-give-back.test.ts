@@ -8,8 +8,8 @@ import t from 'tap';
 import { SqsChunkQueue } from '../server/adapters/aws/sqs-queue.ts';
 import type { ChunkEventOutcome, ObjectCreatedEvent } from '../server/adapters/ports.ts';
 import { createLogger, memorySink } from '../server/log.ts';
-import { until } from '../server/test/helpers/server.ts';
-import { INPUT_BUCKET, notification, startAwsEmulators } from './helpers/aws.ts';
+import { until } from '../testkit/server.ts';
+import { INPUT_BUCKET, notification, startAwsEmulators } from '../testkit/aws.ts';
 
 const quiet = createLogger('test', memorySink('error'));
 

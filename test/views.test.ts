@@ -9,13 +9,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { ARTIFACTS, launchChromium } from './helpers/browser.ts';
-import { getText, playlistEntries, postJson, putChunk, createSession } from '../server/test/helpers/http.ts';
-import { makeChunks, segmentWithInit } from '../server/test/helpers/media.ts';
-import { decodeGray } from '../gpu-pool/test/helpers/media.ts';
+import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
+import { getText, playlistEntries, postJson, putChunk, createSession } from '../testkit/http.ts';
+import { makeChunks, segmentWithInit } from '../testkit/media.ts';
+import { decodeGray } from '../testkit/chunks.ts';
 import { meanDisparity } from '../gpu-pool/stereo-readback.ts';
-import { FakePool } from '../server/test/helpers/fake-pool.ts';
-import { startTestServer, tempDir, until } from '../server/test/helpers/server.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
+import { startTestServer, tempDir, until } from '../testkit/server.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';
 
 /** Mean absolute differences, per channel, between the view canvas and each half of the video frame. */

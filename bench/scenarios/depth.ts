@@ -7,7 +7,7 @@
  * correlation (Spearman) with the measured nearness is reported beside the network's own depth map's —
  * what the warp keeps of what the network knew. Scale-free, so a network's unit does not matter.
  *
- * Beside it, flicker (bench/flicker.ts): the same photograph slowly panned and zoomed through the
+ * Beside it, flicker (testkit/flicker.ts): the same photograph slowly panned and zoomed through the
  * pool, each scene point's disparity change from frame to frame, 95th percentile — without and with
  * the temporal filter (DEPTH_STABILISE).
  */
@@ -27,7 +27,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { grayFrames } from '../decode.ts';
-import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../flicker.ts';
+import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../../testkit/flicker.ts';
 
 const exec = promisify(execFile);
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer } from '../../server/server.ts';
-import { launchChromium } from '../../test/helpers/browser.ts';
+import { launchChromium } from '../../testkit/browser.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface GlassCase {

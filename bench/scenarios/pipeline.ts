@@ -3,7 +3,7 @@
  * in flight as there are workers (as one live session runs). Reports seconds per chunk, the realtime
  * factor (media seconds per wall second) and each stage's share of the summed stage time. With
  * `modelPath` a depth network instead of the built-in estimator (`heavy`: the deliberately heavy test
- * graph, bench/heavy-model.ts); with several `depthFps`, a row per depth rate (0: every frame; 'auto':
+ * graph, testkit/heavy-model.ts); with several `depthFps`, a row per depth rate (0: every frame; 'auto':
  * the automatic rate), showing what running the network less often buys — and what it costs: each
  * row's output is decoded and its disparity read back, block by block, against the every-frame row's.
  */
@@ -13,7 +13,7 @@ import path from 'node:path';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { GpuPool, blockDisparities, defaultWorkerCount, type ChunkResult } from '../../gpu-pool/index.ts';
 import { grayFrames } from '../decode.ts';
-import { writeHeavyModel } from '../heavy-model.ts';
+import { writeHeavyModel } from '../../testkit/heavy-model.ts';
 import { generateChunks } from '../media.ts';
 
 export interface PipelineOptions {

@@ -16,10 +16,10 @@ import { Chunker } from '../../capture-client/chunker.ts';
 import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
 import { inputArgs } from '../../capture-client/sources.ts';
 import { planStreams } from '../../capture-client/timeline.ts';
-import { measureFlashBeep } from '../../test/helpers/av-sync.ts';
-import { startDesktop } from '../../test/helpers/desktop.ts';
-import { ffmpeg } from '../../server/test/helpers/media.ts';
-import { Cleanups } from '../../test/helpers/teardown.ts';
+import { measureFlashBeep } from '../../testkit/av-sync.ts';
+import { startDesktop } from '../../testkit/desktop.ts';
+import { ffmpeg } from '../../testkit/media.ts';
+import { Cleanups } from '../../testkit/teardown.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, fps: { type: 'string', default: '30' }, runs: { type: 'string', default: '3' } } });
 const seconds = Number(values.seconds);

@@ -1,5 +1,5 @@
 /**
- * Flicker, measured as bench/flicker.ts measures it: a still picture slowly panned and zoomed, through
+ * Flicker, measured as testkit/flicker.ts measures it: a still picture slowly panned and zoomed, through
  * the pool chunk by chunk; each scene point's disparity followed from frame to frame (the 95th
  * percentile of its change). The temporal filter must lower it clearly on a synthetic still, and halve
  * it on a photograph (the SUN RGB-D corridor, where ../shared/data/depth-gt is at hand: STEREOSPOT_TEST_DEPTH_GT).
@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { type Flicker, measureFlicker, panZoomChunks, panZoomPath } from '../../bench/flicker.ts';
+import { type Flicker, measureFlicker, panZoomChunks, panZoomPath } from '../../testkit/flicker.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
-import { ffmpeg } from './helpers/media.ts';
+import { ffmpeg } from '../../testkit/chunks.ts';
 
 const exec = promisify(execFile);
 

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { writeHeavyModel } from '../../bench/heavy-model.ts';
+import { writeHeavyModel } from '../../testkit/heavy-model.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
-import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from './helpers/media.ts';
+import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from '../../testkit/chunks.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;
 

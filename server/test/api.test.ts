@@ -1,8 +1,8 @@
 import http from 'node:http';
 import t from 'tap';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, playlistEntries, postJson, putChunk } from './helpers/http.ts';
-import { startTestServer, until } from './helpers/server.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, playlistEntries, postJson, putChunk } from '../../testkit/http.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
 
 t.test("the original system's smoke sequence passes over plain HTTP", async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });

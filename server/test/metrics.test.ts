@@ -5,10 +5,10 @@
  */
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format';
 import t from 'tap';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, putChunk } from './helpers/http.ts';
-import { startTestServer, until } from './helpers/server.ts';
-import { openSocket } from './helpers/ws.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, putChunk } from '../../testkit/http.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
+import { openSocket } from '../../testkit/ws.ts';
 
 /** A sample value as Prometheus reads it (Go's ParseFloat: Inf and NaN in any case — prom-client writes `Nan` for an empty event-loop histogram). */
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity)$|^nan$/i;

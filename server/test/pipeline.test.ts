@@ -3,9 +3,9 @@
  * a truncated chunk fails after its retries and becomes a gap, and the chunks after it still play.
  */
 import t from 'tap';
-import { createSession, getText, playlistEntries, putChunk } from './helpers/http.ts';
-import { decodeWarnings, makeChunks, mediaInfo, segmentWithInit } from './helpers/media.ts';
-import { startTestServer, tempDir, until } from './helpers/server.ts';
+import { createSession, getText, playlistEntries, putChunk } from '../../testkit/http.ts';
+import { decodeWarnings, makeChunks, mediaInfo, segmentWithInit } from '../../testkit/media.ts';
+import { startTestServer, tempDir, until } from '../../testkit/server.ts';
 
 t.test('a truncated chunk fails after retries as #EXT-X-GAP; later chunks still play', async (t) => {
   const chunks = await makeChunks(await tempDir(t), { seconds: 6, chunkSeconds: 2 });

@@ -8,9 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { LocalSegmentUrls } from '../adapters/local/segment-urls.ts';
 import { acceptsGzip } from '../routes/stream.ts';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, playlistEntries, putChunk } from './helpers/http.ts';
-import { startTestServer, until } from './helpers/server.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, playlistEntries, putChunk } from '../../testkit/http.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
 
 t.test('a reused playlist is never stale', async (t) => {
   const pool = new FakePool();

@@ -7,9 +7,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import t from 'tap';
 import { chunkKey } from '../../protocol/keys.ts';
-import { createSession, getText, playlistEntries, postJson, putChunk } from './helpers/http.ts';
-import { makeChunks } from './helpers/media.ts';
-import { startTestServer, tempDir, until } from './helpers/server.ts';
+import { createSession, getText, playlistEntries, postJson, putChunk } from '../../testkit/http.ts';
+import { makeChunks } from '../../testkit/media.ts';
+import { startTestServer, tempDir, until } from '../../testkit/server.ts';
 
 t.test('a stored chunk whose event was lost is converted when the session ends, not listed as a gap', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', END_SETTLE_SECONDS: '5' } });

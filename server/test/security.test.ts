@@ -7,9 +7,9 @@ import http from 'node:http';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { CreateSessionResponse } from '../../protocol/messages.ts';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, postJson, putChunk } from './helpers/http.ts';
-import { runServerUntilExit, startTestServer, tempDir, until, type TestServer } from './helpers/server.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, postJson, putChunk } from '../../testkit/http.ts';
+import { runServerUntilExit, startTestServer, tempDir, until, type TestServer } from '../../testkit/server.ts';
 
 const ADMIN = 'admin-token-0123456789';
 
@@ -270,7 +270,7 @@ t.test('a control token can be rotated: every earlier one stops working at once,
   const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: ADMIN } });
   const s = await createSession(server.url);
   const rotateUrl = `${server.url}/stream_sessions/${s.session_id}/control_token`;
-  const { openSocket } = await import('./helpers/ws.ts');
+  const { openSocket } = await import('../../testkit/ws.ts');
   const old = await openSocket(t, s.events_url, s.control_token);
   await old.next((m) => m.type === 'snapshot', 'a control socket with the first token');
   t.match(await post(rotateUrl, {}), { status: 401, json: { error: 'unauthorized' } }, 'nobody rotates without the current token');

@@ -4,9 +4,9 @@
  */
 import t from 'tap';
 import type { SessionListResponse } from '../../protocol/messages.ts';
-import { FakePool } from './helpers/fake-pool.ts';
-import { createSession, getText } from './helpers/http.ts';
-import { startTestServer } from './helpers/server.ts';
+import { FakePool } from '../../testkit/fake-pool.ts';
+import { createSession, getText } from '../../testkit/http.ts';
+import { startTestServer } from '../../testkit/server.ts';
 
 t.test('pages of the session list hold every session once, newest first', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import t from 'tap';
 import { newSessionData, SESSION_RECORD_VERSION, type SessionRecord } from '../../actors/types.ts';
 import { FsSessionStore } from '../adapters/local/session-store.ts';
-import { tempDir } from './helpers/server.ts';
+import { tempDir } from '../../testkit/server.ts';
 
 const record = (id: string, createdAt: number, chunks = 0): SessionRecord => {
   const data = newSessionData(id, 'sbs', createdAt, { strength: 0.03, convergence: 0 });

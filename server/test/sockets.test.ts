@@ -2,10 +2,10 @@ import t from 'tap';
 import WebSocket from 'ws';
 import { chunkKey } from '../../protocol/keys.ts';
 import { CloseCode, socketProtocols, type CreateSessionResponse, type SessionEventMessage, type SessionsSnapshotMessage } from '../../protocol/messages.ts';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, postJson, putChunk } from './helpers/http.ts';
-import { startTestServer, until } from './helpers/server.ts';
-import { openSocket } from './helpers/ws.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, postJson, putChunk } from '../../testkit/http.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
+import { openSocket } from '../../testkit/ws.ts';
 
 t.test('a session socket gets a snapshot, then chunk, segment, playlist and ended messages', async (t) => {
   const pool = new FakePool();

@@ -3,9 +3,9 @@
  * after the global listeners, and nothing of any other session; unwatching leaves nothing behind.
  */
 import t from 'tap';
-import { FakePool, fakeChunk } from './helpers/fake-pool.ts';
-import { createSession, getText, putChunk } from './helpers/http.ts';
-import { startTestServer, until } from './helpers/server.ts';
+import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
+import { createSession, getText, putChunk } from '../../testkit/http.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
 
 t.test("a session's watchers hear its changes only, after the listeners of every session", async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
+const cli = fileURLToPath(new URL('../capture-client/cli.ts', import.meta.url));
 
 export interface CaptureRun {
   code: number | null;

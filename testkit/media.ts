@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultFfmpeg } from '../../../capture-client/ffmpeg-path.ts';
+import { defaultFfmpeg } from '../capture-client/ffmpeg-path.ts';
 
 const exec = promisify(execFile);
 

@@ -5,10 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
-import type { ShutdownStep } from '../../app.ts';
-import { loadConfig, type Config } from '../../config.ts';
-import { createLogger, memorySink } from '../../log.ts';
-import { startServer, type RunningServer, type StartOptions } from '../../server.ts';
+import type { ShutdownStep } from '../server/app.ts';
+import { loadConfig, type Config } from '../server/config.ts';
+import { createLogger, memorySink } from '../server/log.ts';
+import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
 
 export interface TestServer extends RunningServer {
   config: Config;
@@ -65,7 +65,7 @@ export async function until<T>(check: () => Promise<T | undefined | false> | T |
 
 /** Runs `npm start`'s entry (server/main.ts) with `env` added until it exits (a refusal at start-up): its code and output. */
 export async function runServerUntilExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const main = fileURLToPath(new URL('../../main.ts', import.meta.url));
+  const main = fileURLToPath(new URL('../server/main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));

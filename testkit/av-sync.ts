@@ -11,7 +11,7 @@
 import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ffmpeg } from '../../server/test/helpers/media.ts';
+import { ffmpeg } from './media.ts';
 
 const exec = promisify(execFile);
 // ffprobe beside the ffmpeg in use (Debian's package has both).

@@ -3,7 +3,7 @@
  * marker, and the test decides when (and whether) each index completes. Used to test ordering,
  * retries and shutdown without paying for real video work.
  */
-import type { ChunkResult, ChunkTask } from '../../../gpu-pool/types.ts';
+import type { ChunkResult, ChunkTask } from '../gpu-pool/types.ts';
 
 /** A minimal "MP4" (an ftyp box) carrying `index`, for the fake pool. */
 export function fakeChunk(index: number): Buffer {

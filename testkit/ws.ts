@@ -2,7 +2,7 @@
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
 import type { Test } from 'tap';
-import { socketProtocols, type ServerMessage } from '../../../protocol/messages.ts';
+import { socketProtocols, type ServerMessage } from '../protocol/messages.ts';
 
 export interface TestSocket {
   ws: WebSocket;

@@ -4,8 +4,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { Test } from 'tap';
-import { getText } from '../../server/test/helpers/http.ts';
-import { tempDir, until } from '../../server/test/helpers/server.ts';
+import { getText } from './http.ts';
+import { tempDir, until } from './server.ts';
 import type { AwsEmulators } from './aws.ts';
 import { freePort, spawnNode } from './node-process.ts';
 

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { until } from '../../server/test/helpers/server.ts';
+import { until } from './server.ts';
 import type { Teardown } from './teardown.ts';
 
 export interface Desktop {

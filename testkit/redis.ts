@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { until } from '../../server/test/helpers/server.ts';
+import { until } from './server.ts';
 import { freePort } from './node-process.ts';
 import type { Teardown } from './teardown.ts';
 

@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Test } from 'tap';
-import { tempDir } from '../../server/test/helpers/server.ts';
+import { tempDir } from './server.ts';
 
 export const run = promisify(execFile);
 

@@ -1,5 +1,5 @@
 /** Small HTTP helpers over fetch for tests. */
-import type { CreateSessionResponse } from '../../../protocol/messages.ts';
+import type { CreateSessionResponse } from '../protocol/messages.ts';
 
 export async function postJson(url: string, body: unknown): Promise<{ status: number; json: any; text: string }> {
   const res = await fetch(url, {

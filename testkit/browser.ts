@@ -29,7 +29,7 @@ export async function launchChromium(options: { media?: FakeMedia } = {}): Promi
 }
 
 /** Where browser tests save their screenshots (git-ignored; CI keeps them as artifacts). */
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+export const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 
 /** What the watch page exposes as `window.stereospot`. */
 export interface WatchStats {

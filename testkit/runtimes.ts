@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
-const cache = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
+const cache = fileURLToPath(new URL('../node_modules/.cache/', import.meta.url));
 
 /** The `node` binary of Node.js `version` (fetched from the npm registry the first time). */
 export async function nodeRuntime(version: string): Promise<string> {

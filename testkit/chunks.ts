@@ -8,7 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { defaultFfmpeg } from '../../../capture-client/ffmpeg-path.ts';
+import { defaultFfmpeg } from '../capture-client/ffmpeg-path.ts';
 
 const exec = promisify(execFile);
 export const ffmpeg = defaultFfmpeg(process.env);
