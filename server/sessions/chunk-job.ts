@@ -25,14 +25,20 @@ export interface ChunkJobDeps {
   uploadedAt(sessionId: string, index: number): number | undefined;
 }
 
+/**
+ * The actor logic, and `drain`: resolves once every job started has finished what it was doing — a
+ * stopped job still completes a segment write it had begun, so a closing server waits for it and
+ * nothing is written after close.
+ */
 export function chunkJob(deps: ChunkJobDeps) {
-  return fromCallback<{ type: 'noop' }, ProcessChunkInput>(({ sendBack, input }) => {
+  const running = new Set<Promise<void>>();
+  const logic = fromCallback<{ type: 'noop' }, ProcessChunkInput>(({ sendBack, input }) => {
     const abort = new AbortController();
     const log = deps.log.child({ session_id: input.sessionId, chunk_index: input.index, attempt: input.attempt });
     const report = (result: Extract<SessionEvent, { type: 'CHUNK_PROCESSED' }>['result']) => {
       if (!abort.signal.aborted) sendBack({ type: 'CHUNK_PROCESSED', index: input.index, attempt: input.attempt, result });
     };
-    void (async () => {
+    const job = (async () => {
       // The previous chunk's input warms up the depth range (continuity whatever the completion order).
       const [chunk, previous] = await Promise.all([
         deps.objects.get(chunkKey(input.sessionId, input.index)),
@@ -86,6 +92,21 @@ export function chunkJob(deps: ChunkJobDeps) {
       deps.telemetry?.attemptFailed(false);
       report({ ok: false, error: errorMessage(error) });
     });
+    running.add(job);
+    void job.finally(() => running.delete(job));
     return () => abort.abort();
   });
+  return {
+    logic,
+    /** Waits for the running jobs, at most `timeoutMs` (a pool that ignored its abort must not hang a shutdown). */
+    async drain(timeoutMs = 10_000): Promise<void> {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      const settled = (async () => {
+        while (running.size > 0) await Promise.allSettled([...running]);
+      })();
+      await Promise.race([settled, deadline]);
+      clearTimeout(timer);
+    },
+  };
 }

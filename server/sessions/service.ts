@@ -87,6 +87,8 @@ export class SessionService {
   readonly #sessionConfig: SessionConfig;
   /** Who hears of each session's changes. */
   readonly #events: SessionEvents;
+  /** The actors' chunk work (chunk-job.ts): drained at close, so nothing is written after it. */
+  readonly #chunkJobs: ReturnType<typeof chunkJob>;
   readonly #loading = new Map<string, Promise<SessionView | undefined>>();
   readonly #evictions = new Map<string, NodeJS.Timeout>();
   /** Rendered playlists and socket entries, with their signed URLs. */
@@ -135,7 +137,7 @@ export class SessionService {
       settleTimeoutMs: options.config.endSettleSeconds * 1000,
       chunkSeconds: options.config.chunkSeconds,
     };
-    const processChunk = chunkJob({
+    this.#chunkJobs = chunkJob({
       config: options.config,
       objects: options.adapters.objects,
       pool: options.pool,
@@ -144,7 +146,7 @@ export class SessionService {
       ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       uploadedAt: (sessionId, index) => this.#registry.view(sessionId)?.context.chunks[index]?.uploadedAt,
     });
-    const logic = sessionMachine.provide({ actors: { processChunk } });
+    const logic = sessionMachine.provide({ actors: { processChunk: this.#chunkJobs.logic } });
     this.#registry = new SessionRegistry(logic, {
       onChange: (id, changes, view) => this.#onChange(id, changes, view),
       onError: (id, error) => this.#log.error('session actor error', { session_id: id, error: errorMessage(error) }),
@@ -583,6 +585,8 @@ export class SessionService {
     for (const timer of this.#evictions.values()) clearTimeout(timer);
     this.#evictions.clear();
     this.#registry.close();
+    // Stopped jobs abort their conversion; a segment write already begun completes first.
+    await this.#chunkJobs.drain();
     await this.#persister.flush();
     await this.#ownership.close();
     await this.#bus?.close();
