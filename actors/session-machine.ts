@@ -128,8 +128,7 @@ export const sessionMachine = setup({
   },
   delays: {
     idleTimeout: ({ context }) => Math.max(0, context.lastChunkAt + context.config.idleMs - Date.now()),
-    settleTimeout: ({ context }) =>
-      Math.max(0, (context.endedAt ?? Date.now()) + context.config.settleTimeoutMs - Date.now()),
+    settleTimeout: ({ context }) => Math.max(0, (context.endedAt ?? Date.now()) + context.config.settleTimeoutMs - Date.now()),
   },
   actions: {
     acceptChunk: assign(({ context, event }) => {
@@ -209,10 +208,7 @@ export const sessionMachine = setup({
         enqueue.assign({
           chunks: { ...context.chunks, [event.index]: { ...chunk, status: 'queued', retryPending: true, error: clipError(result.error) } },
         });
-        enqueue.raise(
-          { type: 'RETRY_CHUNK', index: event.index },
-          { delay: retryDelay(context.config.retryDelayMs, chunk.attempts) },
-        );
+        enqueue.raise({ type: 'RETRY_CHUNK', index: event.index }, { delay: retryDelay(context.config.retryDelayMs, chunk.attempts) });
         return;
       }
       enqueue.assign({
@@ -278,10 +274,7 @@ export const sessionMachine = setup({
     // A restored session that had ended goes straight to `ending`, which closes at once when
     // everything had settled, or finishes the work that was in flight.
     starting: {
-      always: [
-        { guard: 'restoredEnded', target: 'ending' },
-        { target: 'live' },
-      ],
+      always: [{ guard: 'restoredEnded', target: 'ending' }, { target: 'live' }],
     },
     live: {
       entry: 'dispatch',

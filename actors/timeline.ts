@@ -46,7 +46,16 @@ export function timeline(chunks: ChunkMap, chunkSeconds: number): TimelineEntry[
     const chunk = chunks[i]!;
     if (chunk.status !== 'ready') {
       const start: number = end ?? 0;
-      entries.push({ index: i, gap: true, start, duration: chunkSeconds, capturedAt: null, discontinuity: false, init: null, codecs: null });
+      entries.push({
+        index: i,
+        gap: true,
+        start,
+        duration: chunkSeconds,
+        capturedAt: null,
+        discontinuity: false,
+        init: null,
+        codecs: null,
+      });
       end = start + chunkSeconds;
       gapsSinceReady++;
       continue;

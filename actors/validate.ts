@@ -36,8 +36,10 @@ const optional = (v: unknown, check: (v: unknown) => boolean) => v === undefined
 export function settingsProblem(value: unknown, field = 'settings', partial = false): Problem {
   if (!isObject(value)) return `${field} must be an object`;
   const inRange = (v: unknown, max: number) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= max;
-  if (!(partial && value.strength === undefined) && !inRange(value.strength, 0.1)) return `${field}.strength must be a number from 0 to 0.1`;
-  if (!(partial && value.convergence === undefined) && !inRange(value.convergence, 1)) return `${field}.convergence must be a number from 0 to 1`;
+  if (!(partial && value.strength === undefined) && !inRange(value.strength, 0.1))
+    return `${field}.strength must be a number from 0 to 0.1`;
+  if (!(partial && value.convergence === undefined) && !inRange(value.convergence, 1))
+    return `${field}.convergence must be a number from 0 to 1`;
   return null;
 }
 
@@ -49,7 +51,8 @@ export function chunkProblem(value: unknown, field = 'chunk'): Problem {
   if (typeof c.status !== 'string' || !STATUSES.has(c.status as ChunkStatus)) return `${field}.status is not a chunk status`;
   if (!isCount(c.attempts, MAX_ATTEMPTS)) return `${field}.attempts must be an integer from 0 to ${MAX_ATTEMPTS}`;
   if (!optional(c.retryPending, (v) => typeof v === 'boolean')) return `${field}.retryPending must be a boolean`;
-  if (!optional(c.error, (v) => typeof v === 'string' && v.length <= MAX_ERROR_CHARS)) return `${field}.error must be a string of at most ${MAX_ERROR_CHARS} characters`;
+  if (!optional(c.error, (v) => typeof v === 'string' && v.length <= MAX_ERROR_CHARS))
+    return `${field}.error must be a string of at most ${MAX_ERROR_CHARS} characters`;
   if (!isTime(c.uploadedAt)) return `${field}.uploadedAt must be a time`;
   for (const key of ['bytes', 'segmentBytes'] as const) {
     if (!optional(c[key], (v) => isCount(v, Number.MAX_SAFE_INTEGER))) return `${field}.${key} must be a non-negative integer`;
@@ -57,7 +60,8 @@ export function chunkProblem(value: unknown, field = 'chunk'): Problem {
   for (const key of ['duration', 'start', 'readyAt', 'origin'] as const) {
     if (!optional(c[key], isTime)) return `${field}.${key} must be a non-negative number`;
   }
-  if (!optional(c.timings, (v) => isObject(v) && Object.keys(v).length <= 8 && Object.values(v).every(isTime))) return `${field}.timings must hold stage times`;
+  if (!optional(c.timings, (v) => isObject(v) && Object.keys(v).length <= 8 && Object.values(v).every(isTime)))
+    return `${field}.timings must hold stage times`;
   if (!optional(c.init, (v) => typeof v === 'string' && INIT_ID.test(v))) return `${field}.init must be 16 hexadecimal digits`;
   if (!optional(c.codecs, (v) => typeof v === 'string' && CODECS.test(v))) return `${field}.codecs is not an RFC 6381 codecs list`;
   return null;
@@ -113,7 +117,9 @@ export function changeProblem(value: unknown, field = 'change'): Problem {
       return isCount(value.generation, 1_000_000) ? null : `${field}.generation must be a count`;
     case 'ended':
       if (!REASONS.has(value.reason as EndReason)) return `${field}.reason must be requested or idle`;
-      return isCount(value.ready, MAX_CHUNK_INDEX + 1) && isCount(value.failed, MAX_CHUNK_INDEX + 1) ? null : `${field}: ready and failed must be counts`;
+      return isCount(value.ready, MAX_CHUNK_INDEX + 1) && isCount(value.failed, MAX_CHUNK_INDEX + 1)
+        ? null
+        : `${field}: ready and failed must be counts`;
     default:
       return `${field}.kind is not a change kind`;
   }

@@ -20,7 +20,11 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 480, background: 'white' } as const;
 
 /** Horizontal bars: one per row, `value` along x, optionally coloured by `color`. */
-export function barChart(title: string, rows: Row[], o: { category: string; value: string; valueTitle: string; color?: string }): TopLevelSpec {
+export function barChart(
+  title: string,
+  rows: Row[],
+  o: { category: string; value: string; valueTitle: string; color?: string },
+): TopLevelSpec {
   return {
     ...base,
     title,
@@ -35,7 +39,11 @@ export function barChart(title: string, rows: Row[], o: { category: string; valu
 }
 
 /** Grouped bars: `series` side by side within each `category` (e.g. p50 and p95 per case). */
-export function groupedBarChart(title: string, rows: Row[], o: { category: string; series: string; value: string; valueTitle: string }): TopLevelSpec {
+export function groupedBarChart(
+  title: string,
+  rows: Row[],
+  o: { category: string; series: string; value: string; valueTitle: string },
+): TopLevelSpec {
   return {
     ...base,
     title,
@@ -51,7 +59,19 @@ export function groupedBarChart(title: string, rows: Row[], o: { category: strin
 }
 
 /** Lines with points: `y` over `x`, one line per `series`, with an optional horizontal rule (a limit). */
-export function lineChart(title: string, rows: Row[], o: { x: string; xTitle: string; y: string; yTitle: string; series: string; rule?: { y: number; label: string }; yScale?: 'symlog' | 'linear' }): TopLevelSpec {
+export function lineChart(
+  title: string,
+  rows: Row[],
+  o: {
+    x: string;
+    xTitle: string;
+    y: string;
+    yTitle: string;
+    series: string;
+    rule?: { y: number; label: string };
+    yScale?: 'symlog' | 'linear';
+  },
+): TopLevelSpec {
   const lines = {
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
@@ -64,7 +84,10 @@ export function lineChart(title: string, rows: Row[], o: { x: string; xTitle: st
     data: { values: [{ limit: o.rule.y, label: o.rule.label }] },
     layer: [
       { mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { y: { field: 'limit', type: 'quantitative' } } },
-      { mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: 'gray' }, encoding: { y: { field: 'limit', type: 'quantitative' }, text: { field: 'label' }, x: { value: 0 } } },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: 'gray' },
+        encoding: { y: { field: 'limit', type: 'quantitative' }, text: { field: 'label' }, x: { value: 0 } },
+      },
     ],
   };
   return { ...base, title, data: { values: rows }, layer: rule ? [lines, rule] : [lines] } as TopLevelSpec;

@@ -161,7 +161,8 @@ async function main(): Promise<number> {
     const chunkSeconds = Number(values['chunk-seconds'] ?? 2);
     if (!(seconds > 0) || !(chunkSeconds > 0)) throw new Error('--seconds and --chunk-seconds must be positive');
     const result = await runLatency({ seconds, chunkSeconds, size: values.sizes ?? '640x360' }, (l) => process.stdout.write(l + '\n'));
-    const f = (s: { p50: number; p95: number; max: number }) => `p50 ${(s.p50 / 1000).toFixed(2)} s  p95 ${(s.p95 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
+    const f = (s: { p50: number; p95: number; max: number }) =>
+      `p50 ${(s.p50 / 1000).toFixed(2)} s  p95 ${(s.p95 / 1000).toFixed(2)} s  max ${(s.max / 1000).toFixed(2)} s`;
     process.stdout.write(`chunks: ${result.chunks}\n`);
     process.stdout.write(`chunk cut → segment ready:        ${f(result.processingMs)}\n`);
     process.stdout.write(`newest frame → listed (glass):    ${f(result.glassToPlaylistMs)}\n`);
@@ -203,7 +204,8 @@ async function main(): Promise<number> {
     if (values.seconds !== undefined) options.seconds = Number(values.seconds);
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     options.maxStreams = positive('max-streams', values['max-streams']) ?? options.maxStreams;
-    if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--seconds must be positive and --chunk-seconds at least 0.5');
+    if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5))
+      throw new Error('--seconds must be positive and --chunk-seconds at least 0.5');
     if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
     const result = await runConcurrency(options, (l) => process.stdout.write(l + '\n'));
     process.stdout.write(`${result.capacity} stream(s) of ${result.size} held in real time\n`);
@@ -215,7 +217,8 @@ async function main(): Promise<number> {
     options.streams = positive('streams', values.streams) ?? options.streams;
     if (values.minutes !== undefined) options.minutes = Number(values.minutes);
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
-    if (!(options.minutes > 0) || !(options.chunkSeconds >= 0.5)) throw new Error('--minutes must be positive and --chunk-seconds at least 0.5');
+    if (!(options.minutes > 0) || !(options.chunkSeconds >= 0.5))
+      throw new Error('--minutes must be positive and --chunk-seconds at least 0.5');
     if (values.sizes) [options.width, options.height] = parseSize(values.sizes);
     if (values['heap-snapshots'] !== undefined) {
       if (!['on', 'off'].includes(values['heap-snapshots'])) throw new Error('--heap-snapshots is on or off');
@@ -239,7 +242,8 @@ async function main(): Promise<number> {
     if (values['chunk-seconds'] !== undefined) options.chunkSeconds = Number(values['chunk-seconds']);
     if (values['max-streams'] !== undefined) options.maxStreams = Number(values['max-streams']);
     if (values['cpus-per-node'] !== undefined) options.cpusPerNode = Number(values['cpus-per-node']);
-    if (!(options.cpusPerNode > 0 && options.cpusPerNode <= 1)) throw new Error('--cpus-per-node must be above 0 and at most 1 (a node is pinned to one core)');
+    if (!(options.cpusPerNode > 0 && options.cpusPerNode <= 1))
+      throw new Error('--cpus-per-node must be above 0 and at most 1 (a node is pinned to one core)');
     if (!(options.seconds > 0) || !(options.chunkSeconds >= 0.5) || !(Number.isInteger(options.maxStreams) && options.maxStreams >= 1)) {
       throw new Error('--seconds must be positive, --chunk-seconds at least 0.5 and --max-streams a positive integer');
     }
@@ -247,7 +251,9 @@ async function main(): Promise<number> {
     const rows = await runCapacity(options, (l) => process.stdout.write(l + '\n'));
     for (const row of rows) process.stdout.write(`${row.nodes} node(s): ${row.capacity} stream(s) in real time (${row.budget})\n`);
     if (rows.length >= 2 && rows[0]!.capacity > 0) {
-      process.stdout.write(`${rows.at(-1)!.nodes} nodes hold ${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}× the streams of ${rows[0]!.nodes}\n`);
+      process.stdout.write(
+        `${rows.at(-1)!.nodes} nodes hold ${(rows.at(-1)!.capacity / rows[0]!.capacity).toFixed(2)}× the streams of ${rows[0]!.nodes}\n`,
+      );
     }
     await saveResult('capacity', options, rows);
     return 0;
@@ -308,7 +314,8 @@ async function main(): Promise<number> {
 function positiveList(name: string, raw: string | undefined, example: string): number[] | undefined {
   if (raw === undefined) return undefined;
   const list = raw.split(',').map(Number);
-  if (!list.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--${name} takes positive integers, e.g. ${example} (got "${raw}")`);
+  if (!list.every((n) => Number.isInteger(n) && n >= 1))
+    throw new Error(`--${name} takes positive integers, e.g. ${example} (got "${raw}")`);
   return list;
 }
 

@@ -38,10 +38,18 @@ export interface ControlTargets {
 const { values } = parseArgs({ options: { segments: { type: 'string', default: '60' }, gzip: { type: 'boolean', default: false } } });
 const segments = Number(values.segments);
 
-const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-control-')) }), {
-  log: createLogger('server', memorySink('warn')),
-  pool: new FakePool(2),
-});
+const server = await startServer(
+  loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...BENCH_LIMITS,
+    DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-control-')),
+  }),
+  {
+    log: createLogger('server', memorySink('warn')),
+    pool: new FakePool(2),
+  },
+);
 
 async function session(end: boolean): Promise<string> {
   const created = (await (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).json()) as CreateSessionResponse;
@@ -67,7 +75,12 @@ const baseline = http.createServer((req, res) => {
       return;
     }
     const base = `http://${req.headers.host}`;
-    const headers: Record<string, string> = { 'Content-Type': 'application/vnd.apple.mpegurl', 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*', Vary: 'Accept-Encoding' };
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/vnd.apple.mpegurl',
+      'Cache-Control': 'no-store',
+      'Access-Control-Allow-Origin': '*',
+      Vary: 'Accept-Encoding',
+    };
     if (acceptsGzip(req.headers['accept-encoding'])) {
       res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' }).end(await server.sessions.playlistGzip(view, base));
     } else {
@@ -91,16 +104,23 @@ const bare = uWS.App().get('/*', (res) => {
   });
 });
 const barePort = await new Promise<number>((resolve, reject) =>
-  bare.listen('127.0.0.1', 0, (socket) => (socket ? resolve(uWS.us_socket_local_port(socket)) : reject(new Error('bare uWS: listen failed')))),
+  bare.listen('127.0.0.1', 0, (socket) =>
+    socket ? resolve(uWS.us_socket_local_port(socket)) : reject(new Error('bare uWS: listen failed')),
+  ),
 );
-const plain = http.createServer((_req, res) => res.writeHead(200, [['Content-Type', 'application/vnd.apple.mpegurl'], ...encoding].flat()).end(sample));
+const plain = http.createServer((_req, res) =>
+  res.writeHead(200, [['Content-Type', 'application/vnd.apple.mpegurl'], ...encoding].flat()).end(sample),
+);
 plain.keepAliveTimeout = 60_000;
 await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
 const plainPort = (plain.address() as { port: number }).port;
 
 const targets: ControlTargets = {
   ours: { live: `${server.url}/stream/${live}/playlist.m3u8`, ended: `${server.url}/stream/${ended}/playlist.m3u8` },
-  baseline: { live: `http://127.0.0.1:${baselinePort}/stream/${live}/playlist.m3u8`, ended: `http://127.0.0.1:${baselinePort}/stream/${ended}/playlist.m3u8` },
+  baseline: {
+    live: `http://127.0.0.1:${baselinePort}/stream/${live}/playlist.m3u8`,
+    ended: `http://127.0.0.1:${baselinePort}/stream/${ended}/playlist.m3u8`,
+  },
   ceiling: { uws: `http://127.0.0.1:${barePort}/playlist.m3u8`, http: `http://127.0.0.1:${plainPort}/playlist.m3u8` },
   playlistBytes: sample.byteLength,
 };

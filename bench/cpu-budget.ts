@@ -32,7 +32,10 @@ export class CpuBudget {
         await writeFile(path.join(dir, 'cpu.cfs_quota_us'), quota);
         return new CpuBudget(dir);
       }
-      if (existsSync(path.join(v2, 'cgroup.controllers')) && readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) {
+      if (
+        existsSync(path.join(v2, 'cgroup.controllers')) &&
+        readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')
+      ) {
         const dir = path.join(v2, name);
         await mkdir(dir);
         await writeFile(path.join(dir, 'cpu.max'), `${quota} ${PERIOD_US}`);

@@ -17,7 +17,8 @@ export function grayFrames(file: Uint8Array, which: 'all' | 'last' = 'all'): Gra
   try {
     for (const frame of reader.frames()) {
       const { width, height } = frame;
-      if (which === 'all' || out.length !== pictureSize(width, height, 'yuv420p')) out = new Uint8Array(pictureSize(width, height, 'yuv420p'));
+      if (which === 'all' || out.length !== pictureSize(width, height, 'yuv420p'))
+        out = new Uint8Array(pictureSize(width, height, 'yuv420p'));
       scaler.scale(frame, width, height, 'yuv420p', out);
       const picture = { gray: out.subarray(0, width * height), width, height };
       if (which === 'all') frames.push(picture);

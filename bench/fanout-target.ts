@@ -47,7 +47,12 @@ export interface FanoutTargets {
 }
 
 const { values } = parseArgs({ options: { segments: { type: 'string', default: '60' } } });
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-fanout-')) });
+const config = loadConfig({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  ...BENCH_LIMITS,
+  DATA_DIR: await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-fanout-')),
+});
 const pool = new FakePool(2);
 const server = await startServer(config, { log: createLogger('server', memorySink('warn')), pool });
 const session = (await (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).json()) as CreateSessionResponse;

@@ -33,7 +33,8 @@ export async function summarizeHeap(file: string): Promise<HeapSummary> {
     const type = types[nodes[i + typeAt]!]!;
     const size = nodes[i + sizeAt]!;
     totalBytes += size;
-    const kind = type === 'object' || type === 'closure' ? `${strings[nodes[i + nameAt]!]}${type === 'closure' ? ' (closure)' : ''}` : `(${type})`;
+    const kind =
+      type === 'object' || type === 'closure' ? `${strings[nodes[i + nameAt]!]}${type === 'closure' ? ' (closure)' : ''}` : `(${type})`;
     const entry = kinds.get(kind);
     if (entry) {
       entry.bytes += size;

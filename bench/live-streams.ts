@@ -24,7 +24,8 @@ export function followReadiness(events: WebSocket, readyAt: Map<string, number>)
     const sessions = message.type === 'session' ? [message] : message.type === 'sessions' ? message.sessions : [];
     const now = Date.now();
     for (const s of sessions) {
-      for (const c of s.chunks) if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, now);
+      for (const c of s.chunks)
+        if (c.status === 'ready' && !readyAt.has(`${s.session_id}/${c.index}`)) readyAt.set(`${s.session_id}/${c.index}`, now);
     }
   });
 }
@@ -49,7 +50,15 @@ export class LiveServer {
     const url = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'server/main.ts'], {
       cwd: root,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', ...BENCH_LIMITS, ...env },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: path.join(dir, 'data'),
+        LOG_LEVEL: 'warn',
+        ...BENCH_LIMITS,
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     try {
@@ -90,7 +99,13 @@ export class LiveServer {
    * start + (i + 1) chunk lengths; streams staggered over one chunk length), using `chunks` in turn.
    * Resolves with every chunk's cut (`sessionId/index` → ms) once all are uploaded.
    */
-  async stream(sessions: CreateSessionResponse[], chunks: Buffer[], perStream: number, chunkSeconds: number, start: number): Promise<Map<string, number>> {
+  async stream(
+    sessions: CreateSessionResponse[],
+    chunks: Buffer[],
+    perStream: number,
+    chunkSeconds: number,
+    start: number,
+  ): Promise<Map<string, number>> {
     const step = chunkSeconds * 1000;
     const cuts = new Map<string, number>();
     await Promise.all(
@@ -123,7 +138,9 @@ export class LiveServer {
 
   /** Cut → ready (ms) of the chunks in `cuts` that are ready, optionally only those cut in [from, to). */
   latencies(cuts: Map<string, number>, from = -Infinity, to = Infinity): number[] {
-    return [...cuts].filter(([key, cut]) => this.readyAt.has(key) && cut >= from && cut < to).map(([key, cut]) => this.readyAt.get(key)! - cut);
+    return [...cuts]
+      .filter(([key, cut]) => this.readyAt.has(key) && cut >= from && cut < to)
+      .map(([key, cut]) => this.readyAt.get(key)! - cut);
   }
 
   async end(sessions: CreateSessionResponse[]): Promise<void> {

@@ -22,7 +22,10 @@ export function describeMachine(): Machine {
   }
   let gpu: string | null = null;
   try {
-    gpu = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n')[0]!.trim() || null;
+    gpu =
+      execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split('\n')[0]!
+        .trim() || null;
   } catch {
     // no NVIDIA driver
   }

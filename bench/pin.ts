@@ -41,7 +41,11 @@ export async function spawnTarget(command: string[], cwd: string, pin: boolean):
 
 /** Moves this process (all its threads) to core 1; returns the function that puts it back. */
 export function pinSelfToSecondCore(): () => void {
-  const restore = execFileSync(TASKSET, ['-p', String(process.pid)], { encoding: 'utf8' }).trim().split(':').pop()!.trim();
+  const restore = execFileSync(TASKSET, ['-p', String(process.pid)], { encoding: 'utf8' })
+    .trim()
+    .split(':')
+    .pop()!
+    .trim();
   execFileSync(TASKSET, ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
   return () => execFileSync(TASKSET, ['-a', '-p', restore, String(process.pid)], { stdio: 'ignore' });
 }

@@ -4,7 +4,12 @@
 export async function until(check: () => Promise<boolean> | boolean, what: string, ms: number, everyMs = 100): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
@@ -16,7 +21,7 @@ export async function readMetrics(url: string): Promise<Map<string, number>> {
   const values = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+|NaN|Nan)$/.exec(line);
-    if (m) values.set(m[1]!, (m[2] ? values.get(m[1]!) ?? 0 : 0) + Number(m[3]));
+    if (m) values.set(m[1]!, (m[2] ? (values.get(m[1]!) ?? 0) : 0) + Number(m[3]));
   }
   return values;
 }

@@ -33,7 +33,13 @@ export interface SessionsMeasurement {
   listAfterRestartMs: number;
 }
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '1000' }, active: { type: 'string', default: '100' }, chunks: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '1000' },
+    active: { type: 'string', default: '100' },
+    chunks: { type: 'string', default: '5' },
+  },
+});
 const count = Number(values.count);
 const activeCount = Math.min(count, Number(values.active));
 const chunks = Number(values.chunks);
@@ -41,7 +47,10 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-sessions-'));
-const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const server = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), {
+  log: createLogger('server', memorySink('warn')),
+  pool: new FakePool(2),
+});
 
 function memory(): { heap: number; rss: number } {
   gc!();
@@ -85,7 +94,10 @@ for (let i = 0; i < 20; i++) warm.push(await timeList(server.url));
 await server.close();
 
 const t1 = performance.now();
-const restarted = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), { log: createLogger('server', memorySink('warn')), pool: new FakePool(2) });
+const restarted = await startServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', ...BENCH_LIMITS, DATA_DIR: dataDir }), {
+  log: createLogger('server', memorySink('warn')),
+  pool: new FakePool(2),
+});
 const restartMs = performance.now() - t1;
 const listAfterRestartMs = await timeList(restarted.url);
 await restarted.close();
@@ -94,7 +106,12 @@ const result: SessionsMeasurement = {
   count,
   createPerSecond: Math.round(createPerSecond),
   idle: { heapBytes: Math.round((idle.heap - before.heap) / count), rssBytes: Math.round((idle.rss - before.rss) / count) },
-  active: { sessions: activeCount, chunks, heapBytes: Math.round((active.heap - idle.heap) / Math.max(1, activeCount)), rssBytes: Math.round((active.rss - idle.rss) / Math.max(1, activeCount)) },
+  active: {
+    sessions: activeCount,
+    chunks,
+    heapBytes: Math.round((active.heap - idle.heap) / Math.max(1, activeCount)),
+    rssBytes: Math.round((active.rss - idle.rss) / Math.max(1, activeCount)),
+  },
   listMs: quantiles(warm),
   restartMs,
   listAfterRestartMs,

@@ -67,7 +67,10 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
   });
   await step('soak', async () => {
     const options = defaultSoakOptions();
-    Object.assign(options, quick ? { streams: 1, minutes: 0.1, chunkSeconds: 1, width: 160, height: 90, sampleSeconds: 2 } : { minutes: 1.5 });
+    Object.assign(
+      options,
+      quick ? { streams: 1, minutes: 0.1, chunkSeconds: 1, width: 160, height: 90, sampleSeconds: 2 } : { minutes: 1.5 },
+    );
     results.soak = await runSoak(options, log);
   });
   await step('concurrency', async () => {

@@ -23,7 +23,11 @@ async function failure(res: Response, what: string): Promise<ApiError> {
   return new ApiError(res.status, `${what} failed: ${res.status} ${detail}`);
 }
 
-export async function createSession(server: string, mode: StereoMode, settings: Partial<StereoSettingsWire> = {}): Promise<CreateSessionResponse> {
+export async function createSession(
+  server: string,
+  mode: StereoMode,
+  settings: Partial<StereoSettingsWire> = {},
+): Promise<CreateSessionResponse> {
   let res: Response;
   try {
     res = await fetch(`${server}/stream_sessions`, {
@@ -32,7 +36,10 @@ export async function createSession(server: string, mode: StereoMode, settings: 
       body: JSON.stringify({ mode, ...settings }),
     });
   } catch (error) {
-    throw new ApiError(0, `cannot reach ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`);
+    throw new ApiError(
+      0,
+      `cannot reach ${server}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}`,
+    );
   }
   if (!res.ok) throw await failure(res, 'creating the session');
   return (await res.json()) as CreateSessionResponse;
@@ -45,7 +52,13 @@ const END_RETRY: RetryPolicy = { attempts: 8, baseDelayMs: 250, maxDelayMs: 5000
  * Ends the session with its control token (a server with ADMIN_TOKEN takes nothing less); rides
  * through a server restart (network errors and 5xx are retried, 4xx are not).
  */
-export async function endSession(server: string, sessionId: string, controlToken: string, chunks: number, retry: RetryPolicy = END_RETRY): Promise<void> {
+export async function endSession(
+  server: string,
+  sessionId: string,
+  controlToken: string,
+  chunks: number,
+  retry: RetryPolicy = END_RETRY,
+): Promise<void> {
   let failure4xx: ApiError | undefined;
   const outcome = await withRetries(retry, async () => {
     let res: Response;

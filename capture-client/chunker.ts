@@ -66,17 +66,45 @@ export class Chunker {
     const n = this.#opts.chunkSeconds;
     this.originMicros = Date.now() * 1000;
     const args = [
-      '-hide_banner', '-loglevel', 'error', '-y',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
       ...this.#opts.inputArgs,
       ...timelineArgs(this.#opts.plan, this.originMicros),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-force_key_frames', `expr:gte(t,n_forced*${n})`, '-sc_threshold', '0',
-      '-c:a', 'aac', '-b:a', '128k',
-      '-metadata', `${CAPTURE_ORIGIN_TAG}=${this.originMicros}`,
-      '-f', 'segment', '-segment_time', String(n), '-segment_format', 'mp4', '-reset_timestamps', '0',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
+      '-force_key_frames',
+      `expr:gte(t,n_forced*${n})`,
+      '-sc_threshold',
+      '0',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      '-metadata',
+      `${CAPTURE_ORIGIN_TAG}=${this.originMicros}`,
+      '-f',
+      'segment',
+      '-segment_time',
+      String(n),
+      '-segment_format',
+      'mp4',
+      '-reset_timestamps',
+      '0',
       // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
-      '-segment_format_options', 'movflags=+use_metadata_tags',
-      '-segment_list', path.join(dir, 'list.csv'), '-segment_list_type', 'csv',
+      '-segment_format_options',
+      'movflags=+use_metadata_tags',
+      '-segment_list',
+      path.join(dir, 'list.csv'),
+      '-segment_list_type',
+      'csv',
       path.join(dir, 'chunk_%05d.mp4'),
     ];
     const child = spawn(this.#opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -91,15 +119,17 @@ export class Chunker {
       clearInterval(this.#timer);
       this.#watcher?.close();
       // One more poll, started after any running one, reads the list ffmpeg finished writing.
-      void (this.#polling ?? Promise.resolve()).then(() => this.#poll()).then(() => {
-        if (code !== 0 && signal === null && !this.#closed && !this.#stopping) {
-          const last = this.#stderr.trim().split('\n').slice(-3).join(' | ');
-          this.#error = new Error(`ffmpeg exited with code ${code}${last ? `: ${last}` : ''}`);
-        }
-        this.#done = true;
-        clearInterval(this.#timer);
-        this.#wake?.();
-      });
+      void (this.#polling ?? Promise.resolve())
+        .then(() => this.#poll())
+        .then(() => {
+          if (code !== 0 && signal === null && !this.#closed && !this.#stopping) {
+            const last = this.#stderr.trim().split('\n').slice(-3).join(' | ');
+            this.#error = new Error(`ffmpeg exited with code ${code}${last ? `: ${last}` : ''}`);
+          }
+          this.#done = true;
+          clearInterval(this.#timer);
+          this.#wake?.();
+        });
     });
     try {
       // ffmpeg rewrites list.csv when a chunk completes: react at once.
@@ -134,7 +164,10 @@ export class Chunker {
     } catch {
       return; // not written yet
     }
-    const names = text.split('\n').map((l) => l.split(',')[0]!.trim()).filter((n) => /^chunk_\d{5}\.mp4$/.test(n));
+    const names = text
+      .split('\n')
+      .map((l) => l.split(',')[0]!.trim())
+      .filter((n) => /^chunk_\d{5}\.mp4$/.test(n));
     while (this.#seen < names.length) {
       const name = names[this.#seen]!;
       const file = path.join(dir, name);

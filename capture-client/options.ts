@@ -108,12 +108,17 @@ a second Ctrl-C exits at once.`;
 function positiveNumber(name: string, raw: string | undefined, fallback: number | null, max: number): number | null {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || n > max) throw new UsageError(`--${name} must be a number above 0 and at most ${max} (got "${raw}")`);
+  if (!Number.isFinite(n) || n <= 0 || n > max)
+    throw new UsageError(`--${name} must be a number above 0 and at most ${max} (got "${raw}")`);
   return n;
 }
 
 /** Parses argv (without node and script); throws UsageError naming the bad option. */
-export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): CaptureOptions | 'help' {
+export function parseOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): CaptureOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -168,14 +173,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     }
   }
   const settings: Record<string, unknown> = {};
-  for (const [flag, field] of [['strength', 'stereo_strength'], ['convergence', 'convergence']] as const) {
+  for (const [flag, field] of [
+    ['strength', 'stereo_strength'],
+    ['convergence', 'convergence'],
+  ] as const) {
     if (v[flag] !== undefined) settings[field] = Number(v[flag]);
   }
   const checked = checkSettings(settings);
-  if (!checked.ok) throw new UsageError(`--${checked.field === 'stereo_strength' ? 'strength' : 'convergence'}: ${checked.message.replace(/^\w+ /, '')}`);
+  if (!checked.ok)
+    throw new UsageError(`--${checked.field === 'stereo_strength' ? 'strength' : 'convergence'}: ${checked.message.replace(/^\w+ /, '')}`);
   const size = v.size ?? '640x360';
   const m = /^(\d{2,4})x(\d{2,4})$/.exec(size);
-  if (!m || Number(m[1]) % 2 !== 0 || Number(m[2]) % 2 !== 0) throw new UsageError(`--size must be WxH with even numbers, e.g. 640x360 (got "${size}")`);
+  if (!m || Number(m[1]) % 2 !== 0 || Number(m[2]) % 2 !== 0)
+    throw new UsageError(`--size must be WxH with even numbers, e.g. 640x360 (got "${size}")`);
   if (v.realtime && v['no-realtime']) throw new UsageError('--realtime and --no-realtime cannot both be given');
   return {
     server,
@@ -203,7 +213,10 @@ function defaultGrabber(platform: NodeJS.Platform): Grabber {
   return 'x11grab';
 }
 
-function screenSource(v: { grabber?: string; display?: string; window?: string; region?: string }, platform: NodeJS.Platform): ScreenSource {
+function screenSource(
+  v: { grabber?: string; display?: string; window?: string; region?: string },
+  platform: NodeJS.Platform,
+): ScreenSource {
   const grabber = (v.grabber ?? defaultGrabber(platform)) as Grabber;
   if (!GRABBERS.includes(grabber)) throw new UsageError(`--grabber must be one of ${GRABBERS.join(', ')} (got "${v.grabber}")`);
   let region: Region | null = null;
@@ -211,7 +224,8 @@ function screenSource(v: { grabber?: string; display?: string; window?: string; 
     const m = /^(\d{2,5})x(\d{2,5})\+(\d{1,5})\+(\d{1,5})$/.exec(v.region);
     if (!m) throw new UsageError(`--region must be WxH+X+Y, e.g. 1280x720+0+0 (got "${v.region}")`);
     region = { width: Number(m[1]), height: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
-    if (region.width % 2 !== 0 || region.height % 2 !== 0) throw new UsageError(`--region needs an even width and height (got ${region.width}x${region.height})`);
+    if (region.width % 2 !== 0 || region.height % 2 !== 0)
+      throw new UsageError(`--region needs an even width and height (got ${region.width}x${region.height})`);
   }
   const window = v.window ?? null;
   if (window !== null) {
@@ -227,7 +241,8 @@ function screenSource(v: { grabber?: string; display?: string; window?: string; 
   if (display !== null && (grabber === 'avfoundation' || grabber === 'ddagrab') && !/^\d+$/.test(display)) {
     throw new UsageError(`--display for ${grabber} is a screen index, e.g. 0 (got "${display}")`);
   }
-  if (display !== null && grabber === 'gdigrab') throw new UsageError('--display is not offered by gdigrab (it captures the whole desktop): use --region');
+  if (display !== null && grabber === 'gdigrab')
+    throw new UsageError('--display is not offered by gdigrab (it captures the whole desktop): use --region');
   return { kind: 'screen', grabber, display, window, region };
 }
 
@@ -235,8 +250,13 @@ function audioSource(raw: string | undefined, platform: NodeJS.Platform): AudioS
   if (raw === undefined || raw === 'none') return { kind: 'none' };
   if (raw === 'system') {
     if (platform === 'linux') return { kind: 'pulse', device: '@DEFAULT_MONITOR@' };
-    if (platform === 'win32') throw new UsageError('--audio system: Windows has no loopback input for ffmpeg; enable "Stereo Mix" (or install a virtual cable) and use --audio "dshow:Stereo Mix"');
-    throw new UsageError('--audio system: macOS offers no system-audio input; install a loopback device (e.g. BlackHole) and use --audio avfoundation:INDEX');
+    if (platform === 'win32')
+      throw new UsageError(
+        '--audio system: Windows has no loopback input for ffmpeg; enable "Stereo Mix" (or install a virtual cable) and use --audio "dshow:Stereo Mix"',
+      );
+    throw new UsageError(
+      '--audio system: macOS offers no system-audio input; install a loopback device (e.g. BlackHole) and use --audio avfoundation:INDEX',
+    );
   }
   const m = /^(pulse|dshow|avfoundation):(.+)$/.exec(raw);
   if (!m) throw new UsageError(`--audio must be none, system, pulse:NAME, dshow:NAME or avfoundation:INDEX (got "${raw}")`);

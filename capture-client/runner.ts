@@ -38,7 +38,15 @@ export class CaptureRunner {
   readonly #io: RunnerIO;
   readonly #status: StatusLine;
   readonly #stats: CaptureStats = {
-    cut: 0, uploaded: 0, uploadFailed: 0, ready: 0, failed: 0, listed: 0, latencyMs: null, lastError: null, socket: false,
+    cut: 0,
+    uploaded: 0,
+    uploadFailed: 0,
+    ready: 0,
+    failed: 0,
+    listed: 0,
+    latencyMs: null,
+    lastError: null,
+    socket: false,
   };
   readonly #cutAt = new Map<number, number>();
   #chunker: Chunker | undefined;
@@ -133,9 +141,10 @@ export class CaptureRunner {
       this.#stats.lastError = `upload ${index} attempt ${attempt}: ${error}`;
       this.#status.update(this.#stats);
     };
-    this.#uploader = session.upload.type === 's3'
-      ? new S3ChunkUploader(session.upload, undefined, onRetry)
-      : new HttpChunkUploader(session.upload, undefined, onRetry);
+    this.#uploader =
+      session.upload.type === 's3'
+        ? new S3ChunkUploader(session.upload, undefined, onRetry)
+        : new HttpChunkUploader(session.upload, undefined, onRetry);
     this.#controlToken = session.control_token;
     this.#socket = new SessionSocket(
       session.events_url,
@@ -163,7 +172,13 @@ export class CaptureRunner {
           const outcome = await this.#uploader.upload(chunk.index, chunk.path);
           if (outcome.ok) {
             this.#stats.uploaded++;
-            if (opts.fastPath) this.#socket.send({ type: 'chunk_uploaded', index: chunk.index, key: chunkKey(session.session_id, chunk.index), bytes: chunk.bytes });
+            if (opts.fastPath)
+              this.#socket.send({
+                type: 'chunk_uploaded',
+                index: chunk.index,
+                key: chunkKey(session.session_id, chunk.index),
+                bytes: chunk.bytes,
+              });
             this.#emit('uploaded', { index: chunk.index, bytes: chunk.bytes, attempts: outcome.attempts });
           } else {
             this.#stats.uploadFailed++;

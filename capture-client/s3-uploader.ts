@@ -43,7 +43,11 @@ export class S3ChunkUploader implements ChunkUploader {
   readonly #retry: RetryPolicy;
   readonly #onRetry: (index: number, attempt: number, error: string) => void;
 
-  constructor(target: S3UploadTarget, retry: RetryPolicy = DEFAULT_RETRY, onRetry: (index: number, attempt: number, error: string) => void = () => {}) {
+  constructor(
+    target: S3UploadTarget,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    onRetry: (index: number, attempt: number, error: string) => void = () => {},
+  ) {
     this.#target = target;
     this.#client = clientFor(target);
     this.#retry = retry;

@@ -21,7 +21,12 @@ export class SessionSocket {
   #retryDelay = 250;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(url: string, token: string | null, onMessage: (message: ServerMessage) => void, onState: (connected: boolean) => void = () => {}) {
+  constructor(
+    url: string,
+    token: string | null,
+    onMessage: (message: ServerMessage) => void,
+    onState: (connected: boolean) => void = () => {},
+  ) {
     this.#url = url;
     this.#token = token;
     this.#onMessage = onMessage;

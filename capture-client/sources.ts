@@ -14,8 +14,16 @@ export function inputArgs(options: CaptureOptions, env: NodeJS.ProcessEnv = proc
       // set on each source (not with -t) so video and audio end together and no stray tail chunk is cut.
       const length = options.duration === null ? '' : `:duration=${options.duration}`;
       return [
-        ...re, '-f', 'lavfi', '-i', `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}${length}`,
-        ...re, '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${length}`,
+        ...re,
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=${options.width}x${options.height}:rate=${options.fps}${length}`,
+        ...re,
+        '-f',
+        'lavfi',
+        '-i',
+        `sine=frequency=440:sample_rate=48000${length}`,
       ];
     }
     case 'file':
@@ -39,10 +47,31 @@ export function screenArgs(screen: ScreenSource, fps: number, env: NodeJS.Proces
     }
     case 'avfoundation':
       // "N:none": screen N, no sound from this device (sound is a separate input, see audioArgs).
-      return ['-f', 'avfoundation', '-framerate', rate, '-capture_cursor', '1', '-pixel_format', 'uyvy422', '-i', `Capture screen ${screen.display ?? '0'}:none`];
+      return [
+        '-f',
+        'avfoundation',
+        '-framerate',
+        rate,
+        '-capture_cursor',
+        '1',
+        '-pixel_format',
+        'uyvy422',
+        '-i',
+        `Capture screen ${screen.display ?? '0'}:none`,
+      ];
     case 'gdigrab': {
       const region = r ? ['-offset_x', String(r.x), '-offset_y', String(r.y), '-video_size', `${r.width}x${r.height}`] : [];
-      return ['-f', 'gdigrab', '-framerate', rate, '-draw_mouse', '1', ...region, '-i', screen.window ? `title=${screen.window}` : 'desktop'];
+      return [
+        '-f',
+        'gdigrab',
+        '-framerate',
+        rate,
+        '-draw_mouse',
+        '1',
+        ...region,
+        '-i',
+        screen.window ? `title=${screen.window}` : 'desktop',
+      ];
     }
     case 'ddagrab': {
       // A lavfi source producing GPU frames; videoFilter() downloads them.

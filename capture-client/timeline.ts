@@ -88,9 +88,11 @@ function screenFilter({ grabber, region }: ScreenSource): string | null {
 export function timelineArgs(plan: StreamPlan, originMicros: number): string[] {
   const micros = (expr: string) => `(${expr})/(TB*1000000)`;
   const shift =
-    plan.clock === 'media' ? `PTS+${micros(`RTCSTART-${originMicros}`)}`
-    : plan.clock === 'wall' ? `PTS-${micros(String(originMicros))}`
-    : `PTS-STARTPTS+${micros(`RTCSTART-${originMicros}`)}`;
+    plan.clock === 'media'
+      ? `PTS+${micros(`RTCSTART-${originMicros}`)}`
+      : plan.clock === 'wall'
+        ? `PTS-${micros(String(originMicros))}`
+        : `PTS-STARTPTS+${micros(`RTCSTART-${originMicros}`)}`;
   const video = `[${plan.video}]${plan.videoFilter ? `${plan.videoFilter},` : ''}setpts=${shift}[v]`;
   const audio = plan.audio ? `[${plan.audio}]asetpts=${shift}[a]` : null;
   // One graph shares one RTCSTART (media); a graph per stream gives each its own (device).
@@ -98,8 +100,13 @@ export function timelineArgs(plan: StreamPlan, originMicros: number): string[] {
   return [
     ...(plan.clock === 'wall' ? ['-copyts'] : []),
     ...graphs.flatMap((graph) => ['-filter_complex', graph]),
-    '-map', '[v]', ...(audio ? ['-map', '[a]'] : []),
-    '-vsync', 'vfr', '-enc_time_base:v', '1:90000',
+    '-map',
+    '[v]',
+    ...(audio ? ['-map', '[a]'] : []),
+    '-vsync',
+    'vfr',
+    '-enc_time_base:v',
+    '1:90000',
   ];
 }
 
@@ -115,7 +122,12 @@ export function probeFile(ffmpeg: string, file: string): Promise<{ video: boolea
           reject(new Error(`could not start ffmpeg (${ffmpeg}): ${error.message}`));
           return;
         }
-        const reason = text.trim().split('\n').at(-1)?.replace(/^.*?: /, '') ?? 'no streams';
+        const reason =
+          text
+            .trim()
+            .split('\n')
+            .at(-1)
+            ?.replace(/^.*?: /, '') ?? 'no streams';
         reject(new Error(`cannot read ${file}: ${reason}`));
         return;
       }

@@ -21,7 +21,11 @@ export class HttpChunkUploader implements ChunkUploader {
   readonly #retry: RetryPolicy;
   readonly #onRetry: (index: number, attempt: number, error: string) => void;
 
-  constructor(target: UploadTarget, retry: RetryPolicy = DEFAULT_RETRY, onRetry: (index: number, attempt: number, error: string) => void = () => {}) {
+  constructor(
+    target: UploadTarget,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    onRetry: (index: number, attempt: number, error: string) => void = () => {},
+  ) {
     this.#target = target;
     this.#retry = retry;
     this.#onRetry = onRetry;

@@ -96,7 +96,9 @@ export class ChunkReader {
     let demuxer: Demuxer;
     try {
       // A file that cannot be written costs an I/O buffer (from memory), never the chunk.
-      demuxer = (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ?? Demuxer.openSync(buffer, { format: CHUNK_FORMAT });
+      demuxer =
+        (scratchDir === undefined ? null : demuxFromFile(buffer, scratchDir, 'chunk')) ??
+        Demuxer.openSync(buffer, { format: CHUNK_FORMAT });
     } catch {
       // libav's own words stay here: a client's status names what is wrong in ours.
       throw new ChunkInputError('not a decodable video: the MP4 could not be read (no moov box, or not an MP4)');
@@ -180,7 +182,8 @@ export class ChunkReader {
         } else if (packet.streamIndex === videoIndex && packet.size > 0) {
           packet.timeBase = this.#video.timeBase;
           const sent = codec.sendPacketSync(packet);
-          if (sent < 0 && sent !== AVERROR_EAGAIN && sent !== AVERROR_EOF) throw new ChunkInputError(`decoding failed: libav error ${sent}`);
+          if (sent < 0 && sent !== AVERROR_EAGAIN && sent !== AVERROR_EOF)
+            throw new ChunkInputError(`decoding failed: libav error ${sent}`);
           packet.unref();
           yield* receive();
           continue;

@@ -47,7 +47,11 @@ export interface CmafSegment {
 }
 
 /** Fast, no lookahead, constant quality (node-av's default is a 1 Mb/s average, wrong for most sizes). */
-const X264_OPTIONS: ReadonlyArray<[string, string]> = [['preset', 'ultrafast'], ['tune', 'zerolatency'], ['crf', '23']];
+const X264_OPTIONS: ReadonlyArray<[string, string]> = [
+  ['preset', 'ultrafast'],
+  ['tune', 'zerolatency'],
+  ['crf', '23'],
+];
 const MOVFLAGS = '+cmaf+frag_keyframe+empty_moov+default_base_moof+frag_discont+skip_trailer';
 
 /**
@@ -102,7 +106,11 @@ export class CmafWriter {
       this.#format.setFlags(AVFMT_FLAG_CUSTOM_IO);
       // The video stream's parameters come from the encoder, which opens with the first frame.
       this.#video = this.#format.newStream(null);
-      this.#audio = options.audio ? copyTrack(this.#format, options.audio) : options.silence ? options.silence.addTrack(this.#format) : null;
+      this.#audio = options.audio
+        ? copyTrack(this.#format, options.audio)
+        : options.silence
+          ? options.silence.addTrack(this.#format)
+          : null;
     } catch (error) {
       this.close();
       throw error;

@@ -101,7 +101,10 @@ function timestampOf(frame: Frame): bigint {
  * network and the EMA, starting from the first of them. Null when there is nothing usable.
  */
 async function warmUp(
-  previous: Uint8Array, size: { width: number; height: number }, options: ConvertOptions, intervalAt: (fps: number) => number,
+  previous: Uint8Array,
+  size: { width: number; height: number },
+  options: ConvertOptions,
+  intervalAt: (fps: number) => number,
 ): Promise<{ state: DepthState; runs: number } | null> {
   let reader: ChunkReader;
   try {
@@ -126,7 +129,12 @@ async function warmUp(
     for (const p of plan.positions) {
       const rgb = ring[p % window]!;
       const estimate = await options.model.estimate(rgb, size.width, size.height);
-      state = advance(state, observe(estimate.depth, estimate.width, estimate.height, rgb, size.width, size.height), plan.weight, options.stabilise !== false);
+      state = advance(
+        state,
+        observe(estimate.depth, estimate.width, estimate.height, rgb, size.width, size.height),
+        plan.weight,
+        options.stabilise !== false,
+      );
     }
     return state ? { state, runs: plan.positions.length } : null;
   } catch {
@@ -170,7 +178,14 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const strength = task.strength ?? options.strength;
     const convergence = task.convergence ?? 0;
     const outWidth = sbs ? width * 2 : width;
-    writer = new CmafWriter({ width: outWidth, height, timeBase: facts.timeBase, output: options.output, audio: reader.audioStream, silence: options.silence });
+    writer = new CmafWriter({
+      width: outWidth,
+      height,
+      timeBase: facts.timeBase,
+      output: options.output,
+      audio: reader.audioStream,
+      silence: options.silence,
+    });
     const scratch = new Float32Array(width);
     // Picture buffers are reused: a held frame's network-size picture (only its luma is kept) from frame
     // to frame; eye pictures and estimate inputs from a pool of spares, back in it once drawn.
@@ -188,7 +203,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const audioTb = reader.audioStream?.timeBase;
     const writeAudio = (packet: Packet) => {
       if (audioTb && packet.pts !== AV_NOPTS) {
-        const end = ((packet.pts + packet.duration) * BigInt(audioTb.num) * BigInt(facts.timeBase.den)) / (BigInt(audioTb.den) * BigInt(facts.timeBase.num));
+        const end =
+          ((packet.pts + packet.duration) * BigInt(audioTb.num) * BigInt(facts.timeBase.den)) /
+          (BigInt(audioTb.den) * BigInt(facts.timeBase.num));
         if (end > audioEnd) audioEnd = end;
       }
       writer!.writeAudio(packet);
@@ -203,7 +220,14 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     const held: Array<{ eye: Uint8Array; pts: bigint; thumb: number[]; luma: Uint8Array }> = [];
     const spare: Uint8Array[] = [];
     type Estimate = { depth: Float32Array; width: number; height: number; state: DepthState; thumb: number[]; luma: Uint8Array };
-    const anchored = (e: Estimate) => ({ map: e.depth, width: e.width, height: e.height, luma: e.luma, lumaWidth: modelSize.width, lumaHeight: modelSize.height });
+    const anchored = (e: Estimate) => ({
+      map: e.depth,
+      width: e.width,
+      height: e.height,
+      luma: e.luma,
+      lumaWidth: modelSize.width,
+      lumaHeight: modelSize.height,
+    });
     const eyeThumb = (picture: Uint8Array) => (sbs ? lumaThumbnail(picture, width, height) : thumbnail(picture, width, height));
     let before: Estimate | null = null;
     let depthRuns = 0;
@@ -217,7 +241,15 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       if (sbs) {
         renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, strength, out, scratch);
       } else {
-        renderStereo(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, { mode: 'anaglyph', strength }, rgbOut!, scratch);
+        renderStereo(
+          picture,
+          width,
+          height,
+          { depth, depthWidth: dw, depthHeight: dh, state: range, convergence },
+          { mode: 'anaglyph', strength },
+          rgbOut!,
+          scratch,
+        );
         options.scaler.rgbToYuv(rgbOut!, width, height, out);
       }
       timings.stereo += performance.now() - t1;
@@ -371,4 +403,3 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     reader.close();
   }
 }
-

@@ -73,12 +73,29 @@ export class DepthCarry {
 function isEntry(value: unknown): value is Entry {
   if (typeof value !== 'object' || value === null) return false;
   const { key, state } = value as Partial<Entry>;
-  if (!(typeof key === 'string' && key.length <= 64 && typeof state === 'object' && state !== null
-    && Number.isFinite(state.min) && Number.isFinite(state.max) && Array.isArray(state.thumb) && state.thumb.length <= 256)) return false;
+  if (
+    !(
+      typeof key === 'string' &&
+      key.length <= 64 &&
+      typeof state === 'object' &&
+      state !== null &&
+      Number.isFinite(state.min) &&
+      Number.isFinite(state.max) &&
+      Array.isArray(state.thumb) &&
+      state.thumb.length <= 256
+    )
+  )
+    return false;
   const filter = state.filter;
   if (filter === undefined) return true;
-  const size = (w: unknown, h: unknown) => Number.isInteger(w) && Number.isInteger(h) && (w as number) > 0 && (h as number) > 0 && (w as number) * (h as number) <= MAX_MAP;
-  return size(filter.width, filter.height) && size(filter.lumaWidth, filter.lumaHeight)
-    && filter.map instanceof Float32Array && filter.map.length === filter.width * filter.height
-    && filter.luma instanceof Uint8Array && filter.luma.length === filter.lumaWidth * filter.lumaHeight;
+  const size = (w: unknown, h: unknown) =>
+    Number.isInteger(w) && Number.isInteger(h) && (w as number) > 0 && (h as number) > 0 && (w as number) * (h as number) <= MAX_MAP;
+  return (
+    size(filter.width, filter.height) &&
+    size(filter.lumaWidth, filter.lumaHeight) &&
+    filter.map instanceof Float32Array &&
+    filter.map.length === filter.width * filter.height &&
+    filter.luma instanceof Uint8Array &&
+    filter.luma.length === filter.lumaWidth * filter.lumaHeight
+  );
 }

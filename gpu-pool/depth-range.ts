@@ -83,7 +83,12 @@ export function updateDepthState(prev: DepthState | null, depth: Float32Array, t
  * The EMA step itself, from a range already measured: restarts at a scene cut. `weight` is the new
  * range's share (DEPTH_EMA per estimate; more when estimates are further apart: `emaWeight`).
  */
-export function advanceDepthState(prev: DepthState | null, range: { min: number; max: number }, thumb: number[], weight = DEPTH_EMA): DepthState {
+export function advanceDepthState(
+  prev: DepthState | null,
+  range: { min: number; max: number },
+  thumb: number[],
+  weight = DEPTH_EMA,
+): DepthState {
   const { min, max } = range;
   if (!prev || isSceneCut(prev.thumb, thumb)) return { min, max, thumb };
   return { min: prev.min + weight * (min - prev.min), max: prev.max + weight * (max - prev.max), thumb };

@@ -90,7 +90,8 @@ export function halve(luma: Uint8Array, width: number, height: number): { luma: 
   for (let y = 0; y < h; y++) {
     const a = 2 * y * width;
     const b = a + width;
-    for (let x = 0; x < w; x++) out[y * w + x] = (luma[a + 2 * x]! + luma[a + 2 * x + 1]! + luma[b + 2 * x]! + luma[b + 2 * x + 1]! + 2) >> 2;
+    for (let x = 0; x < w; x++)
+      out[y * w + x] = (luma[a + 2 * x]! + luma[a + 2 * x + 1]! + luma[b + 2 * x]! + luma[b + 2 * x + 1]! + 2) >> 2;
   }
   return { luma: out, width: w, height: h };
 }
@@ -148,7 +149,8 @@ export function blockMotion(prev: Uint8Array, cur: Uint8Array, width: number, he
           }
           costs[k] = sad(cur, prev, width, bx, by, sx, sy);
           // A shift must earn its place: a flat block (which matches anywhere) stays where it is.
-          if (best < 0 || costs[k]! + SHIFT_COST * (Math.abs(sx) + Math.abs(sy)) < costs[best]! + SHIFT_COST * shiftSize(best, side)) best = k;
+          if (best < 0 || costs[k]! + SHIFT_COST * (Math.abs(sx) + Math.abs(sy)) < costs[best]! + SHIFT_COST * shiftSize(best, side))
+            best = k;
         }
       }
       if (best < 0 || !Number.isFinite(costs[best]!)) continue;
@@ -157,8 +159,14 @@ export function blockMotion(prev: Uint8Array, cur: Uint8Array, width: number, he
       const at = (x: number, y: number) => costs[(y + RADIUS) * side + x + RADIUS]!;
       // Sub-pixel (unless the match is exact): the vertex of the parabola through the neighbours' costs.
       const exact = costs[best] === 0;
-      const fx = !exact && Math.abs(bxs) < RADIUS && Number.isFinite(at(bxs - 1, bys)) && Number.isFinite(at(bxs + 1, bys)) ? vertex(at(bxs - 1, bys), at(bxs, bys), at(bxs + 1, bys)) : 0;
-      const fy = !exact && Math.abs(bys) < RADIUS && Number.isFinite(at(bxs, bys - 1)) && Number.isFinite(at(bxs, bys + 1)) ? vertex(at(bxs, bys - 1), at(bxs, bys), at(bxs, bys + 1)) : 0;
+      const fx =
+        !exact && Math.abs(bxs) < RADIUS && Number.isFinite(at(bxs - 1, bys)) && Number.isFinite(at(bxs + 1, bys))
+          ? vertex(at(bxs - 1, bys), at(bxs, bys), at(bxs + 1, bys))
+          : 0;
+      const fy =
+        !exact && Math.abs(bys) < RADIUS && Number.isFinite(at(bxs, bys - 1)) && Number.isFinite(at(bxs, bys + 1))
+          ? vertex(at(bxs, bys - 1), at(bxs, bys), at(bxs, bys + 1))
+          : 0;
       const i = r * columns + c;
       dx[i] = bxs + fx;
       dy[i] = bys + fy;
@@ -229,7 +237,12 @@ function shiftSize(k: number, side: number): number {
  * block matched as the weight an estimate there should get (ALPHA_STILL: the same content … 1: none).
  */
 export function warpAlong(
-  map: Float32Array, width: number, height: number, motion: Motion, lumaWidth: number, lumaHeight: number,
+  map: Float32Array,
+  width: number,
+  height: number,
+  motion: Motion,
+  lumaWidth: number,
+  lumaHeight: number,
 ): { predicted: Float32Array; weight: Float32Array } {
   // Per block, its weight and its shift in map pixels (the map may be another size than the picture:
   // a network's output stride).
@@ -241,7 +254,14 @@ export function warpAlong(
   const shiftY = new Float32Array(blocks);
   for (let b = 0; b < blocks; b++) {
     const error = motion.error[b]!;
-    blockWeight[b] = error === Infinity ? NaN : error <= MATCH_GOOD ? ALPHA_STILL : error >= MATCH_BAD ? 1 : ALPHA_STILL + ((1 - ALPHA_STILL) * (error - MATCH_GOOD)) / (MATCH_BAD - MATCH_GOOD);
+    blockWeight[b] =
+      error === Infinity
+        ? NaN
+        : error <= MATCH_GOOD
+          ? ALPHA_STILL
+          : error >= MATCH_BAD
+            ? 1
+            : ALPHA_STILL + ((1 - ALPHA_STILL) * (error - MATCH_GOOD)) / (MATCH_BAD - MATCH_GOOD);
     shiftX[b] = motion.dx[b]! / sx;
     shiftY[b] = motion.dy[b]! / sy;
   }
@@ -280,13 +300,31 @@ export function warpAlong(
  * network's input size) after `previous` (null, or another size: starts afresh).
  */
 export function stabilise(
-  previous: FilterState | null, estimate: Float32Array, width: number, height: number,
-  luma: Uint8Array, lumaWidth: number, lumaHeight: number,
+  previous: FilterState | null,
+  estimate: Float32Array,
+  width: number,
+  height: number,
+  luma: Uint8Array,
+  lumaWidth: number,
+  lumaHeight: number,
 ): FilterState {
-  if (!previous || previous.width !== width || previous.height !== height || previous.lumaWidth !== lumaWidth || previous.lumaHeight !== lumaHeight) {
+  if (
+    !previous ||
+    previous.width !== width ||
+    previous.height !== height ||
+    previous.lumaWidth !== lumaWidth ||
+    previous.lumaHeight !== lumaHeight
+  ) {
     return { width, height, map: Float32Array.from(estimate), luma, lumaWidth, lumaHeight };
   }
-  const { predicted, weight } = warpAlong(previous.map, width, height, motionBetween(previous.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight);
+  const { predicted, weight } = warpAlong(
+    previous.map,
+    width,
+    height,
+    motionBetween(previous.luma, luma, lumaWidth, lumaHeight),
+    lumaWidth,
+    lumaHeight,
+  );
   const map = new Float32Array(estimate.length);
   for (let i = 0; i < map.length; i++) {
     const now = estimate[i]!;
@@ -323,7 +361,9 @@ export interface Anchored {
 export function carryBetween(before: Anchored, after: Anchored | null, f: number, luma: Uint8Array): Float32Array {
   const { width, height, lumaWidth, lumaHeight } = before;
   const from = warpAlong(before.map, width, height, motionBetween(before.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight);
-  const to = after ? warpAlong(after.map, width, height, motionBetween(after.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight) : null;
+  const to = after
+    ? warpAlong(after.map, width, height, motionBetween(after.luma, luma, lumaWidth, lumaHeight), lumaWidth, lumaHeight)
+    : null;
   const out = new Float32Array(width * height);
   for (let i = 0; i < out.length; i++) {
     const a = from.predicted[i]!;
@@ -338,4 +378,3 @@ export function carryBetween(before: Anchored, after: Anchored | null, f: number
   }
   return out;
 }
-

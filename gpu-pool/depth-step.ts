@@ -50,12 +50,26 @@ export function advance(previous: DepthState | null, seen: Observation, weight: 
     const n = (seen.depth[i]! - next.min) * scale;
     normalised[i] = n < 0 ? 0 : n > 1 ? 1 : n;
   }
-  const filter = stabilise(cut ? null : (previous.filter ?? null), normalised, seen.width, seen.height, seen.luma, seen.lumaWidth, seen.lumaHeight);
+  const filter = stabilise(
+    cut ? null : (previous.filter ?? null),
+    normalised,
+    seen.width,
+    seen.height,
+    seen.luma,
+    seen.lumaWidth,
+    seen.lumaHeight,
+  );
   return { ...next, filter };
 }
 
 /** The map and range a frame is drawn with: the filtered map (already 0…1) when there is one. */
 export function drawn(state: DepthState, seen: Observation): { depth: Float32Array; width: number; height: number; state: DepthState } {
-  if (state.filter) return { depth: state.filter.map, width: state.filter.width, height: state.filter.height, state: { min: 0, max: 1, thumb: state.thumb } };
+  if (state.filter)
+    return {
+      depth: state.filter.map,
+      width: state.filter.width,
+      height: state.filter.height,
+      state: { min: 0, max: 1, thumb: state.thumb },
+    };
   return { depth: seen.depth, width: seen.width, height: seen.height, state };
 }

@@ -128,7 +128,15 @@ export class FrameScaler {
     return out;
   }
 
-  #conversion(sw: number, sh: number, sf: AVPixelFormat, packed: PictureFormat | null, dw: number, dh: number, format: PictureFormat): Conversion {
+  #conversion(
+    sw: number,
+    sh: number,
+    sf: AVPixelFormat,
+    packed: PictureFormat | null,
+    dw: number,
+    dh: number,
+    format: PictureFormat,
+  ): Conversion {
     if (this.#closed) throw new Error('the frame scaler is closed');
     const key = `${sw}x${sh}/${sf}>${dw}x${dh}/${format}`;
     let conversion = this.#conversions.get(key);

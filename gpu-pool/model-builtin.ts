@@ -41,7 +41,10 @@ export function buildBuiltinDepthModel(): Uint8Array {
   const lap = g.floats([0, -1, 0, -1, 4, -1, 0, -1, 0], [1, 1, 3, 3]);
   const edges = g.op('Abs', [g.op('Conv', [luma, lap], { pads: { ints: [1, 1, 1, 1] } })]);
   const texture = g.op('AveragePool', [edges], {
-    kernel_shape: { ints: [7, 7] }, strides: { ints: [1, 1] }, pads: { ints: [3, 3, 3, 3] }, count_include_pad: { i: 0 },
+    kernel_shape: { ints: [7, 7] },
+    strides: { ints: [1, 1] },
+    pads: { ints: [3, 3, 3, 3] },
+    count_include_pad: { i: 0 },
   });
   const textureMean = g.op('ReduceMean', [texture], { axes: { ints: [2, 3] }, keepdims: { i: 1 } });
   const contrast = g.op('Tanh', [g.op('Div', [texture, g.op('Add', [textureMean, g.floats([1e-3], [1])])])]);
@@ -56,7 +59,10 @@ export function buildBuiltinDepthModel(): Uint8Array {
   ]);
   // Heavy smoothing so depth edges do not tear the warp.
   const smoothAttrs = {
-    kernel_shape: { ints: [9, 9] }, strides: { ints: [1, 1] }, pads: { ints: [4, 4, 4, 4] }, count_include_pad: { i: 0 },
+    kernel_shape: { ints: [9, 9] },
+    strides: { ints: [1, 1] },
+    pads: { ints: [4, 4, 4, 4] },
+    count_include_pad: { i: 0 },
   };
   const smooth = g.op('AveragePool', [g.op('AveragePool', [blend], smoothAttrs)], smoothAttrs);
   const full = g.op('Resize', [smooth, '', g.floats([1, 1, 2, 2], [4])], { mode: { s: 'linear' } });
@@ -64,5 +70,10 @@ export function buildBuiltinDepthModel(): Uint8Array {
   // Rename the last node's output to the public name.
   g.nodes[g.nodes.length - 1]!.output = ['depth'];
   void out;
-  return g.build(floatTensor('image', ['N', 3, 'H', 'W']), floatTensor('depth', ['N', 'H', 'W']), BUILTIN_OPSET, 'stereospot-builtin-depth');
+  return g.build(
+    floatTensor('image', ['N', 3, 'H', 'W']),
+    floatTensor('depth', ['N', 'H', 'W']),
+    BUILTIN_OPSET,
+    'stereospot-builtin-depth',
+  );
 }

@@ -101,9 +101,13 @@ export class ModelSpecError extends Error {
 
 /** An example sidecar, for refusals: what a user should write. */
 function sidecarExample(file: string): string {
-  return `${sidecarPaths(file)[0]} with e.g. {"family": "depth-anything-v2"} (known: ${Object.keys(FAMILIES).filter((f) => f !== 'builtin').join(', ')}), ` +
+  return (
+    `${sidecarPaths(file)[0]} with e.g. {"family": "depth-anything-v2"} (known: ${Object.keys(FAMILIES)
+      .filter((f) => f !== 'builtin')
+      .join(', ')}), ` +
     'or in full: {"licence": "…", "input": {"layout": "nchw", "normalise": "imagenet|unit|symmetric|byte", ' +
-    '"size": {"multipleOf": 14} or {"fixed": {"width": 224, "height": 224}}}, "output": {"kind": "inverse-depth|metric-depth"}}';
+    '"size": {"multipleOf": 14} or {"fixed": {"width": 224, "height": 224}}}, "output": {"kind": "inverse-depth|metric-depth"}}'
+  );
 }
 
 /** Where a sidecar for `file` may be: `{name}.json`, then `model.json` beside it. */
@@ -130,17 +134,20 @@ export function parseSidecar(value: unknown, where: string): ModelSpec {
   const layout = input.layout ?? base?.input.layout;
   if (layout !== 'nchw' && layout !== 'nhwc') fail('input.layout must be "nchw" or "nhwc"');
   const normalise = input.normalise ?? base?.input.normalise;
-  if (!['imagenet', 'unit', 'symmetric', 'byte'].includes(normalise as string)) fail('input.normalise must be "imagenet", "unit", "symmetric" or "byte"');
+  if (!['imagenet', 'unit', 'symmetric', 'byte'].includes(normalise as string))
+    fail('input.normalise must be "imagenet", "unit", "symmetric" or "byte"');
   const size = (input.size ?? base?.input.size) as ModelSpec['input']['size'] | undefined;
   const positive = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 4096;
   if (!size || typeof size !== 'object') fail('input.size must be {"multipleOf": N} or {"fixed": {"width": W, "height": H}}');
   if ('multipleOf' in size! && !positive(size.multipleOf)) fail('input.size.multipleOf must be a positive integer');
-  if ('fixed' in size! && !(positive(size.fixed?.width) && positive(size.fixed?.height))) fail('input.size.fixed needs positive integer width and height');
+  if ('fixed' in size! && !(positive(size.fixed?.width) && positive(size.fixed?.height)))
+    fail('input.size.fixed needs positive integer width and height');
   if (!('multipleOf' in size!) && !('fixed' in size!)) fail('input.size must be {"multipleOf": N} or {"fixed": {"width": W, "height": H}}');
   const kind = output.kind ?? base?.output.kind;
-  if (kind !== 'inverse-depth' && kind !== 'metric-depth') fail('output.kind must be "inverse-depth" (larger = nearer) or "metric-depth" (larger = farther)');
+  if (kind !== 'inverse-depth' && kind !== 'metric-depth')
+    fail('output.kind must be "inverse-depth" (larger = nearer) or "metric-depth" (larger = farther)');
   const licence = v.licence ?? base?.licence;
-  if (typeof licence !== 'string' || licence.trim() === '') fail('licence must name the weights\' licence');
+  if (typeof licence !== 'string' || licence.trim() === '') fail("licence must name the weights' licence");
   return {
     family: family as string,
     licence: licence as string,
@@ -168,7 +175,12 @@ export function resolveSpec(file: string, bytes: Uint8Array, graph: GraphSignatu
   const known = KNOWN_FILES[digest];
   if (known) return { family: known, ...FAMILIES[known]! };
   // A Hugging Face / optimum export of Depth-Anything-V2 names its tensors so.
-  if (graph.inputName === 'pixel_values' && graph.outputName === 'predicted_depth' && graph.inputShape.length === 4 && graph.inputShape[1] === 3) {
+  if (
+    graph.inputName === 'pixel_values' &&
+    graph.outputName === 'predicted_depth' &&
+    graph.inputShape.length === 4 &&
+    graph.inputShape[1] === 3
+  ) {
     return { family: 'depth-anything-v2', ...FAMILIES['depth-anything-v2']! };
   }
   const shape = (s: Array<number | string>) => `[${s.join(',')}]`;

@@ -30,7 +30,11 @@ export interface DepthModel {
   /** Runs the model on an rgb24 frame; returns inverse depth (larger = nearer) at the model's output size. */
   estimate(frame: Uint8Array, frameWidth: number, frameHeight: number): Promise<{ depth: Float32Array; width: number; height: number }>;
   /** The same for several frames of one size, in one run where the graph's batch dimension is free. */
-  estimateBatch(frames: Uint8Array[], frameWidth: number, frameHeight: number): Promise<Array<{ depth: Float32Array; width: number; height: number }>>;
+  estimateBatch(
+    frames: Uint8Array[],
+    frameWidth: number,
+    frameHeight: number,
+  ): Promise<Array<{ depth: Float32Array; width: number; height: number }>>;
   /** Whether the graph takes several frames per run (a free batch dimension). */
   batched: boolean;
   close(): Promise<void>;
@@ -65,22 +69,31 @@ function signatureOf(session: ort.InferenceSession): GraphSignature {
  * byte input), one `[N,H,W]` or `[N,1,H,W]` float32 output. Returns the fixed input H/W when the graph
  * has them.
  */
-export function checkContract(session: ort.InferenceSession, layout: 'nchw' | 'nhwc' = 'nchw'): { fixedHeight: number | null; fixedWidth: number | null } {
+export function checkContract(
+  session: ort.InferenceSession,
+  layout: 'nchw' | 'nhwc' = 'nchw',
+): { fixedHeight: number | null; fixedWidth: number | null } {
   if (session.inputNames.length !== 1) throw new Error(`depth model must have one input, has ${session.inputNames.length}`);
   if (session.outputNames.length < 1) throw new Error('depth model has no output');
   const input = session.inputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
   const output = session.outputMetadata[0] as { isTensor: boolean; type?: string; shape?: Dim[] } | undefined;
   const described = layout === 'nchw' ? '[N,3,H,W]' : '[N,H,W,3]';
   if (!input?.isTensor || !['float32', 'float16', 'uint8'].includes(input.type ?? '') || input.shape?.length !== 4) {
-    throw new Error(`depth model input must be a float32, float16 or uint8 ${described} tensor (got ${input?.type} [${input?.shape?.join(',')}])`);
+    throw new Error(
+      `depth model input must be a float32, float16 or uint8 ${described} tensor (got ${input?.type} [${input?.shape?.join(',')}])`,
+    );
   }
   const channels = input.shape[layout === 'nchw' ? 1 : 3];
   if (typeof channels === 'number' && channels !== 3) {
-    throw new Error(`depth model input must have 3 channels (got ${channels}${layout === 'nchw' ? '' : ' in the last dimension: is it NCHW?'})`);
+    throw new Error(
+      `depth model input must have 3 channels (got ${channels}${layout === 'nchw' ? '' : ' in the last dimension: is it NCHW?'})`,
+    );
   }
   const outRank = output?.shape?.length;
   if (!output?.isTensor || (output.type !== 'float32' && output.type !== 'float16') || (outRank !== 3 && outRank !== 4)) {
-    throw new Error(`depth model output must be a float32 or float16 [N,H,W] or [N,1,H,W] tensor (got ${output?.type} [${output?.shape?.join(',')}])`);
+    throw new Error(
+      `depth model output must be a float32 or float16 [N,H,W] or [N,1,H,W] tensor (got ${output?.type} [${output?.shape?.join(',')}])`,
+    );
   }
   if (outRank === 4 && typeof output.shape![1] === 'number' && output.shape![1] !== 1) {
     throw new Error(`depth model output must have 1 channel (got ${output.shape![1]})`);
@@ -108,8 +121,13 @@ function normaliser(rule: ModelSpec['input']['normalise']): (v: number, channel:
  * covers; the same pixel when the sizes match) and writes it normalised in the spec's layout.
  */
 export function fillInput(
-  frame: Uint8Array, fw: number, fh: number, mw: number, mh: number,
-  spec: ModelSpec['input'], out: Float32Array | Uint8Array,
+  frame: Uint8Array,
+  fw: number,
+  fh: number,
+  mw: number,
+  mh: number,
+  spec: ModelSpec['input'],
+  out: Float32Array | Uint8Array,
 ): void {
   const norm = normaliser(spec.normalise);
   const plane = mw * mh;
@@ -183,7 +201,9 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
   const source = options.modelPath ?? 'built-in';
   const bytes = options.modelPath ? new Uint8Array(await readFile(options.modelPath)) : buildBuiltinDepthModel();
   const { session, provider, fallbacks } = await createPlaced(
-    providerPlan(options.executionProvider, detectHost()), options.device ?? 0, (sessionOptions) => ort.InferenceSession.create(bytes, sessionOptions),
+    providerPlan(options.executionProvider, detectHost()),
+    options.device ?? 0,
+    (sessionOptions) => ort.InferenceSession.create(bytes, sessionOptions),
   );
   let spec: ModelSpec;
   let fixed: { fixedHeight: number | null; fixedWidth: number | null };
@@ -191,8 +211,14 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
     spec = options.modelPath ? resolveSpec(options.modelPath, bytes, signatureOf(session)) : { family: 'builtin', ...FAMILIES.builtin! };
     fixed = checkContract(session, spec.input.layout);
     const declared = 'fixed' in spec.input.size ? spec.input.size.fixed : null;
-    if (declared && ((fixed.fixedWidth !== null && fixed.fixedWidth !== declared.width) || (fixed.fixedHeight !== null && fixed.fixedHeight !== declared.height))) {
-      throw new ModelSpecError(`declared input size ${declared.width}x${declared.height} differs from the graph's ${fixed.fixedWidth}x${fixed.fixedHeight}`);
+    if (
+      declared &&
+      ((fixed.fixedWidth !== null && fixed.fixedWidth !== declared.width) ||
+        (fixed.fixedHeight !== null && fixed.fixedHeight !== declared.height))
+    ) {
+      throw new ModelSpecError(
+        `declared input size ${declared.width}x${declared.height} differs from the graph's ${fixed.fixedWidth}x${fixed.fixedHeight}`,
+      );
     }
     if (declared) fixed = { fixedWidth: declared.width, fixedHeight: declared.height };
   } catch (error) {
@@ -220,7 +246,11 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
   const batched = typeof batchDim !== 'number' || batchDim <= 0;
 
   /** Runs the network once on `frames` (all `fw`×`fh`); each result owns its map. */
-  const run = async (frames: Uint8Array[], fw: number, fh: number): Promise<Array<{ depth: Float32Array; width: number; height: number }>> => {
+  const run = async (
+    frames: Uint8Array[],
+    fw: number,
+    fh: number,
+  ): Promise<Array<{ depth: Float32Array; width: number; height: number }>> => {
     const { width: mw, height: mh } = inputSize(fw, fh);
     const one = mw * mh * 3;
     const length = one * frames.length;

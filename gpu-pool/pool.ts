@@ -96,7 +96,10 @@ export class GpuPool {
     if (options.depthFps !== undefined && options.depthFps !== 'auto' && !(Number.isFinite(options.depthFps) && options.depthFps >= 0)) {
       throw new TypeError("options.depthFps must be a non-negative number or 'auto'");
     }
-    if (options.depthBatch !== undefined && !(Number.isInteger(options.depthBatch) && options.depthBatch >= 1 && options.depthBatch <= 32)) {
+    if (
+      options.depthBatch !== undefined &&
+      !(Number.isInteger(options.depthBatch) && options.depthBatch >= 1 && options.depthBatch <= 32)
+    ) {
       throw new TypeError('options.depthBatch must be an integer from 1 to 32');
     }
     const warmupFrames = options.warmupFrames ?? 15;
@@ -134,9 +137,7 @@ export class GpuPool {
     let info: WorkerInfo;
     try {
       // Warm every worker (model loaded) before the first real chunk.
-      const infos = (await Promise.all(
-        Array.from({ length: options.workers }, () => piscina.run({ info: true })),
-      )) as WorkerInfo[];
+      const infos = (await Promise.all(Array.from({ length: options.workers }, () => piscina.run({ info: true })))) as WorkerInfo[];
       info = infos[0]!;
     } catch (error) {
       await piscina.destroy();
@@ -149,7 +150,14 @@ export class GpuPool {
 
   /** Where the model runs (and which providers could not be used, why), which one it is and what it means. */
   info(): { provider: string; fallbacks: WorkerInfo['fallbacks']; model: string; family: string; output: string; licence: string } {
-    return { provider: this.#info.provider, fallbacks: this.#info.fallbacks, model: this.#info.source, family: this.#info.family, output: this.#info.output, licence: this.#info.licence };
+    return {
+      provider: this.#info.provider,
+      fallbacks: this.#info.fallbacks,
+      model: this.#info.source,
+      family: this.#info.family,
+      output: this.#info.output,
+      licence: this.#info.licence,
+    };
   }
 
   /** Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). */

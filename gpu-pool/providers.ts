@@ -33,14 +33,21 @@ export interface Host {
 /** What this machine has: an NVIDIA driver, and TensorRT's library where the dynamic loader looks. */
 export function detectHost(env: Record<string, string | undefined> = process.env): Host {
   const nvidia = existsSync('/proc/driver/nvidia/gpus');
-  const dirs = [...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean), '/usr/lib/x86_64-linux-gnu', '/usr/local/lib', '/usr/local/tensorrt/lib'];
-  const tensorrt = nvidia && dirs.some((dir) => {
-    try {
-      return readdirSync(dir).some((name) => name.startsWith('libnvinfer.so'));
-    } catch {
-      return false;
-    }
-  });
+  const dirs = [
+    ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/local/lib',
+    '/usr/local/tensorrt/lib',
+  ];
+  const tensorrt =
+    nvidia &&
+    dirs.some((dir) => {
+      try {
+        return readdirSync(dir).some((name) => name.startsWith('libnvinfer.so'));
+      } catch {
+        return false;
+      }
+    });
   return { nvidia, tensorrt };
 }
 
@@ -84,7 +91,9 @@ export interface Placed<T> {
  * provider in the plan) that fails is an error naming it.
  */
 export async function createPlaced<T>(
-  plan: Placement[], device: number, create: (options: ort.InferenceSession.SessionOptions) => Promise<T>,
+  plan: Placement[],
+  device: number,
+  create: (options: ort.InferenceSession.SessionOptions) => Promise<T>,
 ): Promise<Placed<T>> {
   const fallbacks: Placed<T>['fallbacks'] = [];
   for (const provider of plan) {
@@ -92,7 +101,10 @@ export async function createPlaced<T>(
       return { session: await create(sessionOptions(provider, device)), provider, fallbacks };
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0]!.slice(0, 300);
-      if (plan.length === 1) throw new Error(`${provider === 'cuda' ? 'CUDA' : provider === 'tensorrt' ? 'TensorRT' : 'CPU'} execution provider unavailable: ${reason}`);
+      if (plan.length === 1)
+        throw new Error(
+          `${provider === 'cuda' ? 'CUDA' : provider === 'tensorrt' ? 'TensorRT' : 'CPU'} execution provider unavailable: ${reason}`,
+        );
       fallbacks.push({ provider, reason });
     }
   }

@@ -93,21 +93,25 @@ export class SilentAudio {
 function encodeSilence(): Buffer {
   const parts: Buffer[] = [];
   const encoder = Encoder.createSync(FF_ENCODER_AAC, { context: { bitRate: 64_000n } });
-  const muxer = Muxer.openSync({ write: (chunk: Buffer) => (parts.push(Buffer.from(chunk)), chunk.length) }, { format: 'mp4', options: { movflags: '+frag_keyframe+empty_moov' } });
+  const muxer = Muxer.openSync(
+    { write: (chunk: Buffer) => (parts.push(Buffer.from(chunk)), chunk.length) },
+    { format: 'mp4', options: { movflags: '+frag_keyframe+empty_moov' } },
+  );
   const zeros = Buffer.alloc(FRAME_SAMPLES * 2 * 4);
   try {
     const index = muxer.addStream(encoder);
     for (let i = 0; i <= ENCODED_FRAMES; i++) {
-      const frame = i < ENCODED_FRAMES
-        ? Frame.fromAudioBuffer(zeros, {
-          nbSamples: FRAME_SAMPLES,
-          format: AV_SAMPLE_FMT_FLTP,
-          sampleRate: SILENCE_SAMPLE_RATE,
-          channelLayout: AV_CHANNEL_LAYOUT_STEREO,
-          timeBase: { num: 1, den: SILENCE_SAMPLE_RATE },
-          pts: BigInt(i * FRAME_SAMPLES),
-        })
-        : null;
+      const frame =
+        i < ENCODED_FRAMES
+          ? Frame.fromAudioBuffer(zeros, {
+              nbSamples: FRAME_SAMPLES,
+              format: AV_SAMPLE_FMT_FLTP,
+              sampleRate: SILENCE_SAMPLE_RATE,
+              channelLayout: AV_CHANNEL_LAYOUT_STEREO,
+              timeBase: { num: 1, den: SILENCE_SAMPLE_RATE },
+              pts: BigInt(i * FRAME_SAMPLES),
+            })
+          : null;
       try {
         for (const packet of encoder.encodeAllSync(frame)) {
           muxer.writePacketSync(packet, index);

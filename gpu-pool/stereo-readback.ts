@@ -20,7 +20,12 @@ export function meanDisparity(frame: Uint8Array, width: number, height: number):
  * Disparity d (px; positive = in front of the screen) of every textured block of one SBS frame, with
  * the block's centre in the left eye. Shifts up to `range` px between the eyes are searched.
  */
-export function blockDisparities(frame: Uint8Array, width: number, height: number, range = RANGE): Array<{ x: number; y: number; d: number }> {
+export function blockDisparities(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  range = RANGE,
+): Array<{ x: number; y: number; d: number }> {
   const eye = width >> 1;
   const out: Array<{ x: number; y: number; d: number }> = [];
   for (let by = 0; by + BLOCK <= height; by += BLOCK) {

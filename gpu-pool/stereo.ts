@@ -78,7 +78,14 @@ export interface DepthInput {
  * row's half-disparities. Consecutive rows share a depth row (the model runs smaller), so each depth
  * row's disparity is computed once.
  */
-function eachRow(input: DepthInput, width: number, height: number, maxHalf: number, disparity: Float32Array, row: (y: number) => void): void {
+function eachRow(
+  input: DepthInput,
+  width: number,
+  height: number,
+  maxHalf: number,
+  disparity: Float32Array,
+  row: (y: number) => void,
+): void {
   let cached = -1;
   for (let y = 0; y < height; y++) {
     const dy = Math.min(input.depthHeight - 1, Math.floor(((y + 0.5) * input.depthHeight) / height));
@@ -95,7 +102,16 @@ function eachRow(input: DepthInput, width: number, height: number, maxHalf: numb
  * (`sign` −1, the left eye) or x + d (`sign` +1, the right eye), bilinear with 8 fractional bits
  * (integer arithmetic is markedly faster than float here). `step` is 1 for a plane, 3 for rgb24.
  */
-function warpEye(src: Uint8Array, from: number, width: number, half: Float32Array, sign: number, dst: Uint8Array, to: number, step: number): void {
+function warpEye(
+  src: Uint8Array,
+  from: number,
+  width: number,
+  half: Float32Array,
+  sign: number,
+  dst: Uint8Array,
+  to: number,
+  step: number,
+): void {
   const last = width - 1;
   const lastFx = last * 256;
   for (let x = 0; x < width; x++) {

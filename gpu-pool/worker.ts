@@ -98,7 +98,15 @@ export default (async () => {
   };
   await warmUp(options);
   return async (task: WorkerTask): Promise<ChunkResult | WorkerInfo> => {
-    if ('info' in task) return { provider: model.provider, fallbacks: model.fallbacks, source: model.source, family: model.spec.family, output: model.spec.output.kind, licence: model.spec.licence };
+    if ('info' in task)
+      return {
+        provider: model.provider,
+        fallbacks: model.fallbacks,
+        source: model.source,
+        family: model.spec.family,
+        output: model.spec.output.kind,
+        licence: model.spec.licence,
+      };
     // The segment (a few hundred KB) is structured-cloned back; cheap next to the conversion.
     return convertChunk(task, options);
   };

@@ -48,7 +48,9 @@ function progressReporter(out: NodeJS.WriteStream): (p: DownloadProgress) => voi
     const tenth = fraction === null ? Math.floor(p.received / (10 * 1024 * 1024)) : Math.floor(fraction * 10);
     if (tenth !== lastTenth) {
       lastTenth = tenth;
-      out.write(`${mb(p.received)}${p.total ? ` / ${mb(p.total)} MiB (${Math.round((fraction ?? 0) * 100)} %)` : ' MiB'}${p.resumedFrom ? `, resumed at ${mb(p.resumedFrom)} MiB` : ''}\n`);
+      out.write(
+        `${mb(p.received)}${p.total ? ` / ${mb(p.total)} MiB (${Math.round((fraction ?? 0) * 100)} %)` : ' MiB'}${p.resumedFrom ? `, resumed at ${mb(p.resumedFrom)} MiB` : ''}\n`,
+      );
     }
   };
 }
@@ -77,15 +79,24 @@ async function fetchModel(target: string, values: { name?: string; family?: stri
   const file = cachedModelPath(dir, name);
   const checksums = await readChecksums(dir);
   const pinned = values.sha256 ?? entry?.sha256 ?? checksums[name];
-  process.stderr.write(`fetching ${name} from ${url}\n  into ${file}\n  ${pinned ? `expecting sha256 ${pinned}` : 'no checksum known yet: it will be printed and recorded'}\n`);
-  const { bytes, sha256 } = await download(url, file, { ...(pinned ? { sha256: pinned } : {}), onProgress: progressReporter(process.stderr) });
+  process.stderr.write(
+    `fetching ${name} from ${url}\n  into ${file}\n  ${pinned ? `expecting sha256 ${pinned}` : 'no checksum known yet: it will be printed and recorded'}\n`,
+  );
+  const { bytes, sha256 } = await download(url, file, {
+    ...(pinned ? { sha256: pinned } : {}),
+    onProgress: progressReporter(process.stderr),
+  });
   if (process.stderr.isTTY) process.stderr.write('\n');
   checksums[name] = sha256;
   await writeFile(path.join(dir, 'checksums.json'), JSON.stringify(checksums, null, 2) + '\n');
   // The sidecar says what the network is, so the server loads it without guessing.
   if (family) await writeFile(path.join(dir, `${name}.json`), JSON.stringify({ family, licence }, null, 2) + '\n');
   process.stdout.write(`${name}: ${bytes} bytes, sha256 ${sha256}${pinned ? ' (verified)' : ' (recorded: later fetches must match)'}\n`);
-  process.stdout.write(family ? `use it: DEPTH_MODEL=${name} npm start\n` : `describe it in ${path.join(dir, `${name}.json`)} (README "Depth models"), then DEPTH_MODEL=${name} npm start\n`);
+  process.stdout.write(
+    family
+      ? `use it: DEPTH_MODEL=${name} npm start\n`
+      : `describe it in ${path.join(dir, `${name}.json`)} (README "Depth models"), then DEPTH_MODEL=${name} npm start\n`,
+  );
   return 0;
 }
 
@@ -98,7 +109,8 @@ async function list(): Promise<number> {
     process.stdout.write(`  ${name.padEnd(26)} ${cached.padEnd(12)} ${entry.licence.padEnd(11)} ${entry.about}\n`);
   }
   for (const name of Object.keys(checksums)) {
-    if (!CATALOGUE[name] && existsSync(cachedModelPath(dir, name))) process.stdout.write(`  ${name.padEnd(26)} cached       (fetched from a URL)\n`);
+    if (!CATALOGUE[name] && existsSync(cachedModelPath(dir, name)))
+      process.stdout.write(`  ${name.padEnd(26)} cached       (fetched from a URL)\n`);
   }
   return 0;
 }
@@ -132,7 +144,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
       process.exit(2);
     }
-    process.stderr.write(`error: ${error instanceof DownloadError ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `error: ${error instanceof DownloadError ? error.message : error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -40,15 +40,23 @@ export async function fileSha256(file: string): Promise<string> {
 /** Downloads `url` to `file`; resolves with its size and sha256 once it is in place and verified. */
 export async function download(url: string, file: string, options: DownloadOptions = {}): Promise<{ bytes: number; sha256: string }> {
   const parsed = new URL(url);
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new DownloadError(`only http(s) URLs are fetched, not ${parsed.protocol}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new DownloadError(`only http(s) URLs are fetched, not ${parsed.protocol}`);
   const expected = options.sha256?.toLowerCase();
   if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) throw new DownloadError('sha256 must be 64 hexadecimal digits');
   await mkdir(path.dirname(file), { recursive: true });
   const part = `${file}.part`;
-  const have = await stat(part).then((s) => s.size, () => 0);
+  const have = await stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
   let response: Response;
   try {
-    response = await fetch(url, { headers: have > 0 ? { Range: `bytes=${have}-` } : {}, redirect: 'follow', ...(options.signal ? { signal: options.signal } : {}) });
+    response = await fetch(url, {
+      headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+      redirect: 'follow',
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } catch (error) {
     throw new DownloadError(`cannot reach ${parsed.origin}: ${(error as Error).message}`);
   }
@@ -76,7 +84,9 @@ export async function download(url: string, file: string, options: DownloadOptio
         options.onProgress?.({ received, total, resumedFrom });
       }
     } catch (error) {
-      throw new DownloadError(`the download stopped at ${received} of ${total ?? '?'} bytes (${(error as Error).message}); run the same command again to resume`);
+      throw new DownloadError(
+        `the download stopped at ${received} of ${total ?? '?'} bytes (${(error as Error).message}); run the same command again to resume`,
+      );
     } finally {
       await handle.close();
     }

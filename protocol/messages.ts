@@ -24,7 +24,6 @@ export interface StereoSettingsWire {
   convergence: number;
 }
 
-
 /** Optional body of `POST /stream_sessions/{id}/end`. */
 export interface EndSessionRequest {
   /** How many chunks the client produced (indices 0..chunks-1); lets the server wait for each. */

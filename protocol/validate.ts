@@ -11,7 +11,9 @@ import { checkSettings } from './settings.ts';
 export type BodyProblem = { ok: false; code: string; field: string; message: string };
 
 /** `POST /stream_sessions`: a mode (default sbs) and settings in their ranges; other keys are ignored. */
-export function parseCreateRequest(body: Record<string, unknown>): { ok: true; request: Required<Pick<CreateSessionRequest, 'mode'>> & CreateSessionRequest } | BodyProblem {
+export function parseCreateRequest(
+  body: Record<string, unknown>,
+): { ok: true; request: Required<Pick<CreateSessionRequest, 'mode'>> & CreateSessionRequest } | BodyProblem {
   const mode = body.mode ?? 'sbs';
   if (typeof mode !== 'string' || !STEREO_MODES.includes(mode as StereoMode)) {
     return { ok: false, code: 'invalid_mode', field: 'mode', message: `mode must be one of ${STEREO_MODES.join(', ')}` };
@@ -43,11 +45,14 @@ export function parseClientMessage(value: unknown): ClientMessageCheck {
   const m = value as Record<string, unknown>;
   switch (m.type) {
     case 'ping':
-      if (m.t !== undefined && (typeof m.t !== 'number' || !Number.isFinite(m.t))) return { ok: false, code: 'invalid_t', message: 'ping.t must be a number' };
+      if (m.t !== undefined && (typeof m.t !== 'number' || !Number.isFinite(m.t)))
+        return { ok: false, code: 'invalid_t', message: 'ping.t must be a number' };
       return { ok: true, message: m.t === undefined ? { type: 'ping' } : { type: 'ping', t: m.t } };
     case 'chunk_uploaded':
-      if (!isValidChunkIndex(m.index)) return { ok: false, code: 'invalid_index', message: `chunk_uploaded.index must be an integer from 0 to ${MAX_CHUNK_INDEX}` };
-      if (typeof m.key !== 'string' || m.key.length > 200) return { ok: false, code: 'invalid_key', message: 'chunk_uploaded.key must be the chunk\'s object key' };
+      if (!isValidChunkIndex(m.index))
+        return { ok: false, code: 'invalid_index', message: `chunk_uploaded.index must be an integer from 0 to ${MAX_CHUNK_INDEX}` };
+      if (typeof m.key !== 'string' || m.key.length > 200)
+        return { ok: false, code: 'invalid_key', message: "chunk_uploaded.key must be the chunk's object key" };
       if (typeof m.bytes !== 'number' || !Number.isInteger(m.bytes) || m.bytes < 0 || m.bytes > MAX_CLAIMED_BYTES) {
         return { ok: false, code: 'invalid_bytes', message: 'chunk_uploaded.bytes must be a non-negative integer' };
       }

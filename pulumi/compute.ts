@@ -47,7 +47,9 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
     vpcSecurityGroupIds: [instanceSg.id],
     metadataOptions: { httpTokens: 'required' },
     userData: cluster.name.apply((name) =>
-      Buffer.from(`#!/bin/bash\necho ECS_CLUSTER=${name} >> /etc/ecs/ecs.config\necho ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config\n`).toString('base64'),
+      Buffer.from(
+        `#!/bin/bash\necho ECS_CLUSTER=${name} >> /etc/ecs/ecs.config\necho ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config\n`,
+      ).toString('base64'),
     ),
   });
   const asg = new aws.autoscaling.Group(`${s.name}-gpu`, {
@@ -115,7 +117,10 @@ export function createCompute(s: Settings, c: ComputeInputs): Compute {
           memoryReservation: 4096,
           portMappings: [{ containerPort: CONTAINER_PORT, hostPort: 0, protocol: 'tcp' }],
           resourceRequirements: [{ type: 'GPU', value: '1' }],
-          environment: Object.entries({ ...env, PUBLIC_BASE_URL: base, PORT: String(CONTAINER_PORT) }).map(([name, value]) => ({ name, value })),
+          environment: Object.entries({ ...env, PUBLIC_BASE_URL: base, PORT: String(CONTAINER_PORT) }).map(([name, value]) => ({
+            name,
+            value,
+          })),
           secrets: Object.entries(secrets).map(([name, valueFrom]) => ({ name, valueFrom })),
           stopTimeout: 60,
           logConfiguration: {

@@ -18,7 +18,11 @@ export function createSecrets(s: Settings, busUrl: pulumi.Output<string>): Serve
   };
   return {
     SIGNING_SECRET: secret('signing-secret', 'HMAC key shared by every StereoSpot Live server node', s.signingSecret),
-    ADMIN_TOKEN: secret('admin-token', 'StereoSpot Live admin token (session list, dashboard socket, /metrics, ending any session)', s.adminToken),
+    ADMIN_TOKEN: secret(
+      'admin-token',
+      'StereoSpot Live admin token (session list, dashboard socket, /metrics, ending any session)',
+      s.adminToken,
+    ),
     REDIS_URL: secret('bus-url', 'StereoSpot Live bus URL, with its auth token', pulumi.secret(busUrl)),
   };
 }

@@ -48,7 +48,9 @@ export function createStorage(s: Settings): Storage {
   // PUT only, from the configured origins; the signature headers must be allowed.
   new aws.s3.BucketCorsConfiguration(`${s.name}-input-cors`, {
     bucket: input.id,
-    corsRules: [{ allowedMethods: ['PUT'], allowedOrigins: s.corsOrigins, allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 3600 }],
+    corsRules: [
+      { allowedMethods: ['PUT'], allowedOrigins: s.corsOrigins, allowedHeaders: ['*'], exposeHeaders: ['ETag'], maxAgeSeconds: 3600 },
+    ],
   });
   return { input, output };
 }

@@ -46,12 +46,19 @@ export class Admission {
       if (!Number.isInteger(value) || value < 1) throw new TypeError(`limits.${key} must be a positive integer`);
     }
     this.#limits = limits;
-    this.#refused = metrics?.counter('stereospot_requests_refused_total', 'Requests refused at a cap (admission.ts), by which cap', ['reason']) ?? null;
+    this.#refused =
+      metrics?.counter('stereospot_requests_refused_total', 'Requests refused at a cap (admission.ts), by which cap', ['reason']) ?? null;
   }
 
   #refuse(reason: RefusalReason, status: 429 | 503, message: string, retryAfter: number): never {
     this.#refused?.inc({ reason });
-    throw new HttpError(status, reason === 'uploads_per_session' || reason === 'uploads_total' ? 'too_many_uploads' : 'too_many_sessions', message, undefined, retryAfter);
+    throw new HttpError(
+      status,
+      reason === 'uploads_per_session' || reason === 'uploads_total' ? 'too_many_uploads' : 'too_many_sessions',
+      message,
+      undefined,
+      retryAfter,
+    );
   }
 
   /**
@@ -64,10 +71,20 @@ export class Admission {
     const pending = this.#pending.get(client) ?? 0;
     const own = (this.#byClient.get(client)?.size ?? 0) + pending;
     if (own >= this.#limits.sessionsPerClient) {
-      this.#refuse('sessions_per_client', 429, `this address has ${own} live sessions, the most one client may have (MAX_SESSIONS_PER_CLIENT); end one first`, RETRY_SESSION_S);
+      this.#refuse(
+        'sessions_per_client',
+        429,
+        `this address has ${own} live sessions, the most one client may have (MAX_SESSIONS_PER_CLIENT); end one first`,
+        RETRY_SESSION_S,
+      );
     }
     if (live + this.#pendingTotal >= this.#limits.sessionsTotal) {
-      this.#refuse('sessions_total', 503, `this server runs ${live + this.#pendingTotal} live sessions, its limit (MAX_LIVE_SESSIONS); retry later`, RETRY_SESSION_S);
+      this.#refuse(
+        'sessions_total',
+        503,
+        `this server runs ${live + this.#pendingTotal} live sessions, its limit (MAX_LIVE_SESSIONS); retry later`,
+        RETRY_SESSION_S,
+      );
     }
     this.#pending.set(client, pending + 1);
     this.#pendingTotal++;
@@ -107,10 +124,20 @@ export class Admission {
   upload(sessionId: string): () => void {
     const own = this.#uploads.get(sessionId) ?? 0;
     if (own >= this.#limits.uploadsPerSession) {
-      this.#refuse('uploads_per_session', 429, `this session already has ${own} uploads in progress (MAX_UPLOADS_PER_SESSION); retry when one finishes`, RETRY_UPLOAD_S);
+      this.#refuse(
+        'uploads_per_session',
+        429,
+        `this session already has ${own} uploads in progress (MAX_UPLOADS_PER_SESSION); retry when one finishes`,
+        RETRY_UPLOAD_S,
+      );
     }
     if (this.#uploadsTotal >= this.#limits.uploadsTotal) {
-      this.#refuse('uploads_total', 503, `this server has ${this.#uploadsTotal} uploads in progress, its limit (MAX_UPLOADS); retry shortly`, RETRY_UPLOAD_S);
+      this.#refuse(
+        'uploads_total',
+        503,
+        `this server has ${this.#uploadsTotal} uploads in progress, its limit (MAX_UPLOADS); retry shortly`,
+        RETRY_UPLOAD_S,
+      );
     }
     this.#uploads.set(sessionId, own + 1);
     this.#uploadsTotal++;

@@ -129,22 +129,48 @@ export class StereoSpotApp {
     m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s.created);
     m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s.segmentsReady);
     m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s.chunksFailed);
-    m.counterFrom('stereospot_sessions_removed_total', 'Ended sessions whose stored data was deleted after DATA_RETAIN_SECONDS (local profile)', () => this.#opts.adapters.counters?.().sessionsRemoved ?? 0);
+    m.counterFrom(
+      'stereospot_sessions_removed_total',
+      'Ended sessions whose stored data was deleted after DATA_RETAIN_SECONDS (local profile)',
+      () => this.#opts.adapters.counters?.().sessionsRemoved ?? 0,
+    );
     m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s.eventsDropped);
     m.gauge('stereospot_cluster_nodes', 'Server nodes known alive (this one included)', () => this.#opts.sessions.nodes.length);
-    m.gauge('stereospot_sessions_running', 'Open sessions whose actor runs on this node', () => this.#opts.sessions.nodes[0]?.sessions ?? 0);
+    m.gauge(
+      'stereospot_sessions_running',
+      'Open sessions whose actor runs on this node',
+      () => this.#opts.sessions.nodes[0]?.sessions ?? 0,
+    );
     m.gauge('stereospot_ws_subscribers', 'Open WebSocket subscribers', () => this.#hub.size);
-    m.counterFrom('stereospot_ws_slow_consumers_dropped_total', 'Subscribers disconnected for backpressure', () => this.#hub.slowConsumersDropped);
+    m.counterFrom(
+      'stereospot_ws_slow_consumers_dropped_total',
+      'Subscribers disconnected for backpressure',
+      () => this.#hub.slowConsumersDropped,
+    );
     m.labeledCounterFrom('stereospot_ws_disconnects_total', 'WebSocket subscribers gone, by reason', 'reason', () => this.#hub.disconnects);
     m.counterFrom('stereospot_ws_messages_sent_total', 'WebSocket messages sent', () => this.#hub.messagesSent);
     for (const key of ['threads', 'queueSize', 'completed']) {
-      m.gauge(`stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`, `GPU pool ${key}`, () => deps.poolStats()[key] ?? 0);
+      m.gauge(
+        `stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`,
+        `GPU pool ${key}`,
+        () => deps.poolStats()[key] ?? 0,
+      );
     }
     // The process's heap figures are the main thread's: each worker's own, by thread.
     const workers = (read: (w: { heapUsedBytes: number; externalBytes: number }) => number) => () =>
       Object.fromEntries([...this.#opts.pool.workerMemory()].map(([thread, w]) => [String(thread), read(w)]));
-    m.labeledGauge('stereospot_pool_worker_heap_used_bytes', 'V8 heap used by each GPU pool worker thread', 'thread', workers((w) => w.heapUsedBytes));
-    m.labeledGauge('stereospot_pool_worker_external_bytes', 'Memory held outside the V8 heap by each GPU pool worker thread\'s objects', 'thread', workers((w) => w.externalBytes));
+    m.labeledGauge(
+      'stereospot_pool_worker_heap_used_bytes',
+      'V8 heap used by each GPU pool worker thread',
+      'thread',
+      workers((w) => w.heapUsedBytes),
+    );
+    m.labeledGauge(
+      'stereospot_pool_worker_external_bytes',
+      "Memory held outside the V8 heap by each GPU pool worker thread's objects",
+      'thread',
+      workers((w) => w.externalBytes),
+    );
   }
 
   #mountRoutes(deps: RouteDeps): void {
@@ -152,42 +178,85 @@ export class StereoSpotApp {
     const log = deps.log;
     // Preflights: media only (see http/context.ts); anything else gets no CORS headers, so a browser
     // refuses the cross-origin request it was asking about.
-    app.options('/*', route(log, (ctx) => {
-      ctx.cors = ctx.path.startsWith('/stream/') || ctx.path.startsWith('/segments/');
-      ctx.send(204, '', [['Access-Control-Max-Age', '600']]);
-    }));
-    app.post('/stream_sessions', route(log, (ctx) => createSession(ctx, deps)));
-    app.post('/stream_sessions/:id/control_token', route(log, (ctx) => rotateControlToken(ctx, deps, ctx.params[0]), 1));
-    app.get('/stream_sessions', route(log, (ctx) => listSessions(ctx, deps)));
-    app.get('/stream_sessions/:id', route(log, (ctx) => getSession(ctx, deps, ctx.params[0]), 1));
-    app.post('/stream_sessions/:id/end', route(log, (ctx) => endSession(ctx, deps, ctx.params[0]), 1));
-    app.get('/stream/:id/playlist.m3u8', route(log, (ctx) => getPlaylist(ctx, deps, ctx.params[0]), 1));
-    app.get('/segments/:id/:file', route(log, (ctx) => getSegment(ctx, deps, ctx.params[0], ctx.params[1]), 2));
-    app.put('/upload/:id/:file', route(log, (ctx) => putChunk(ctx, deps, ctx.params[0], ctx.params[1]), 2));
-    app.get('/healthz', route(log, (ctx) => {
-      // Degraded is still 200: the node serves what it can (its own sessions, stored state), so a load
-      // balancer keeps it; operators read `degraded` and /metrics.
-      const degraded = this.#opts.degraded?.() ?? [];
-      ctx.json(200, {
-        status: this.#closing ? 'shutting_down' : degraded.length > 0 ? 'degraded' : 'ok',
-        degraded,
-        profile: deps.config.profile,
-        streaming_enabled: deps.config.streamingEnabled,
-        sessions_live: this.#opts.sessions.liveCount,
-        pool: deps.poolStats(),
-      }, [['Cache-Control', 'no-store']]);
-    }));
-    app.get('/metrics', route(log, async (ctx) => {
-      requireAdmin(ctx.headers, deps.config, '/metrics');
-      ctx.send(200, await this.#metrics.render(), [['Content-Type', CONTENT_TYPE], ['Cache-Control', 'no-store']]);
-    }));
+    app.options(
+      '/*',
+      route(log, (ctx) => {
+        ctx.cors = ctx.path.startsWith('/stream/') || ctx.path.startsWith('/segments/');
+        ctx.send(204, '', [['Access-Control-Max-Age', '600']]);
+      }),
+    );
+    app.post(
+      '/stream_sessions',
+      route(log, (ctx) => createSession(ctx, deps)),
+    );
+    app.post(
+      '/stream_sessions/:id/control_token',
+      route(log, (ctx) => rotateControlToken(ctx, deps, ctx.params[0]), 1),
+    );
+    app.get(
+      '/stream_sessions',
+      route(log, (ctx) => listSessions(ctx, deps)),
+    );
+    app.get(
+      '/stream_sessions/:id',
+      route(log, (ctx) => getSession(ctx, deps, ctx.params[0]), 1),
+    );
+    app.post(
+      '/stream_sessions/:id/end',
+      route(log, (ctx) => endSession(ctx, deps, ctx.params[0]), 1),
+    );
+    app.get(
+      '/stream/:id/playlist.m3u8',
+      route(log, (ctx) => getPlaylist(ctx, deps, ctx.params[0]), 1),
+    );
+    app.get(
+      '/segments/:id/:file',
+      route(log, (ctx) => getSegment(ctx, deps, ctx.params[0], ctx.params[1]), 2),
+    );
+    app.put(
+      '/upload/:id/:file',
+      route(log, (ctx) => putChunk(ctx, deps, ctx.params[0], ctx.params[1]), 2),
+    );
+    app.get(
+      '/healthz',
+      route(log, (ctx) => {
+        // Degraded is still 200: the node serves what it can (its own sessions, stored state), so a load
+        // balancer keeps it; operators read `degraded` and /metrics.
+        const degraded = this.#opts.degraded?.() ?? [];
+        ctx.json(
+          200,
+          {
+            status: this.#closing ? 'shutting_down' : degraded.length > 0 ? 'degraded' : 'ok',
+            degraded,
+            profile: deps.config.profile,
+            streaming_enabled: deps.config.streamingEnabled,
+            sessions_live: this.#opts.sessions.liveCount,
+            pool: deps.poolStats(),
+          },
+          [['Cache-Control', 'no-store']],
+        );
+      }),
+    );
+    app.get(
+      '/metrics',
+      route(log, async (ctx) => {
+        requireAdmin(ctx.headers, deps.config, '/metrics');
+        ctx.send(200, await this.#metrics.render(), [
+          ['Content-Type', CONTENT_TYPE],
+          ['Cache-Control', 'no-store'],
+        ]);
+      }),
+    );
     app.get('/', route(log, page('dashboard')));
     app.get('/capture', route(log, page('capture')));
     app.get('/watch/:id', route(log, page('watch'), 1));
     app.get('/assets/*', route(log, asset));
-    app.any('/*', route(log, (ctx) => {
-      throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
-    }));
+    app.any(
+      '/*',
+      route(log, (ctx) => {
+        throw new HttpError(404, 'not_found', `no route for ${ctx.method} ${ctx.path}`);
+      }),
+    );
   }
 
   /** Listens on config.host:config.port (0 picks a free port); resolves with the port. */

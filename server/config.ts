@@ -84,7 +84,12 @@ export interface Config {
     readonly queueUrl: string | null;
     readonly uploadRoleArn: string | null;
     /** Endpoint overrides (emulators, S3-compatible stores); null = the AWS default. */
-    readonly endpoints: { readonly s3: string | null; readonly sqs: string | null; readonly dynamodb: string | null; readonly sts: string | null };
+    readonly endpoints: {
+      readonly s3: string | null;
+      readonly sqs: string | null;
+      readonly dynamodb: string | null;
+      readonly sts: string | null;
+    };
     readonly s3ForcePathStyle: boolean;
     /** SQS long-poll wait and the visibility timeout given to each received message (seconds). */
     readonly sqsWaitSeconds: number;
@@ -186,7 +191,12 @@ export function loadConfig(env: Env = process.env): Config {
     sessionIdleSeconds: num('SESSION_IDLE_SECONDS', 120, 1, 86_400),
     redisUrl: str('REDIS_URL'),
     // A host name may hold characters a node id may not (the bus checks ids): those become '-'.
-    nodeId: str('NODE_ID') ?? `${os.hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 80)}-${process.pid}`,
+    nodeId:
+      str('NODE_ID') ??
+      `${os
+        .hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, '-')
+        .slice(0, 80)}-${process.pid}`,
     sessionLeaseSeconds: num('SESSION_LEASE_SECONDS', 10, 1, 300),
     endSettleSeconds: num('END_SETTLE_SECONDS', 60, 1, 3600),
     chunkMaxAttempts: int('CHUNK_MAX_ATTEMPTS', 3, 1, 10),
@@ -235,13 +245,17 @@ export function loadConfig(env: Env = process.env): Config {
   // Safe by default: without ADMIN_TOKEN the server is open to whoever reaches it (the original
   // contract: anyone may end a session), so it serves loopback only.
   if (config.adminToken === null && !isLoopback(config.host)) {
-    problems.push(`HOST=${config.host} would serve every session to anyone who reaches this machine: set ADMIN_TOKEN (16+ characters) to open it beyond loopback, or leave HOST unset (127.0.0.1)`);
+    problems.push(
+      `HOST=${config.host} would serve every session to anyone who reaches this machine: set ADMIN_TOKEN (16+ characters) to open it beyond loopback, or leave HOST unset (127.0.0.1)`,
+    );
   }
   if (config.adminToken !== null && config.adminToken.length < 16) problems.push('ADMIN_TOKEN must be at least 16 characters');
   if (!/^[A-Za-z0-9_.-]{1,100}$/.test(config.nodeId)) problems.push('NODE_ID must be 1–100 letters, digits, dots, dashes or underscores');
   // The bus is sealed with a key derived from the signing secret, which every node must share.
-  if (config.redisUrl !== null && config.signingSecret === null) problems.push('REDIS_URL needs SIGNING_SECRET (the same on every node: bus messages are sealed with it)');
-  if (config.signingSecret !== null && Buffer.byteLength(config.signingSecret) < 16) problems.push('SIGNING_SECRET must be at least 16 bytes');
+  if (config.redisUrl !== null && config.signingSecret === null)
+    problems.push('REDIS_URL needs SIGNING_SECRET (the same on every node: bus messages are sealed with it)');
+  if (config.signingSecret !== null && Buffer.byteLength(config.signingSecret) < 16)
+    problems.push('SIGNING_SECRET must be at least 16 bytes');
   if (profile === 'aws') {
     // One message naming every missing key (the original system's names).
     const required: Array<[string, string | null]> = [
@@ -261,7 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
   // uWebSockets.js reads this itself and would run its JavaScript fallback, which cannot serve this server.
   const fallback = str('UWS_USE_FALLBACK');
   if (fallback !== null && fallback !== '0' && fallback.toLowerCase() !== 'false') {
-    problems.push('UWS_USE_FALLBACK is set: uWebSockets.js\'s JavaScript fallback does not serve this server; unset it');
+    problems.push("UWS_USE_FALLBACK is set: uWebSockets.js's JavaScript fallback does not serve this server; unset it");
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, aws: Object.freeze(config.aws) });
@@ -309,7 +323,8 @@ function depthModel(file: string | null, name: string | null, env: Env, problems
     return null;
   }
   const cached = cachedModelPath(modelsDir(env), name);
-  if (!existsSync(cached)) problems.push(`DEPTH_MODEL=${name}: not in the model cache (${cached}); fetch it first: npm run models -- fetch ${name}`);
+  if (!existsSync(cached))
+    problems.push(`DEPTH_MODEL=${name}: not in the model cache (${cached}); fetch it first: npm run models -- fetch ${name}`);
   return cached;
 }
 

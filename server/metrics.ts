@@ -25,13 +25,23 @@ export class Metrics {
 
   /** A gauge read at scrape time. */
   gauge(name: string, help: string, read: () => number): void {
-    new Gauge({ name, help, registers: [this.#registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [this.#registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   /** A gauge by one label, read at scrape time (labels gone from the reading are dropped). */
   labeledGauge(name: string, help: string, label: string, read: () => Record<string, number>): void {
     new Gauge({
-      name, help, labelNames: [label], registers: [this.#registry],
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.#registry],
       collect() {
         this.reset();
         for (const [value, n] of Object.entries(read())) this.set({ [label]: value }, n);
@@ -42,7 +52,9 @@ export class Metrics {
   /** A counter whose total its owner keeps, read at scrape time. */
   counterFrom(name: string, help: string, read: () => number): void {
     new Counter({
-      name, help, registers: [this.#registry],
+      name,
+      help,
+      registers: [this.#registry],
       collect() {
         this.reset();
         this.inc(read());
@@ -53,7 +65,10 @@ export class Metrics {
   /** A counter by one label whose totals its owner keeps, read at scrape time. */
   labeledCounterFrom(name: string, help: string, label: string, read: () => Record<string, number>): void {
     new Counter({
-      name, help, labelNames: [label], registers: [this.#registry],
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.#registry],
       collect() {
         this.reset();
         for (const [value, n] of Object.entries(read())) this.inc({ [label]: value }, n);

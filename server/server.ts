@@ -71,13 +71,22 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       ...(config.depthInputHeight ? { modelInputHeight: config.depthInputHeight } : {}),
     });
     const { fallbacks, ...info } = real.info();
-    for (const fallback of fallbacks) log.warn('execution provider unavailable, falling back', { provider: fallback.provider, reason: fallback.reason });
+    for (const fallback of fallbacks)
+      log.warn('execution provider unavailable, falling back', { provider: fallback.provider, reason: fallback.reason });
     log.info('gpu pool ready', { workers, ...info });
     pool = Object.assign(real, { size: workers });
   }
   const metrics = new Metrics();
   const telemetry = new Telemetry(metrics);
-  const sessions = new SessionService({ config, adapters, pool, poolSize: pool.size, bus, telemetry, log: log.child({ component: 'sessions' }) });
+  const sessions = new SessionService({
+    config,
+    adapters,
+    pool,
+    poolSize: pool.size,
+    bus,
+    telemetry,
+    log: log.child({ component: 'sessions' }),
+  });
   const app = new StereoSpotApp({
     uws: uws.uws,
     config,
@@ -127,7 +136,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   log.info('listening', { url: `http://${host}:${port}`, profile: config.profile, data_dir: config.dataDir });
   if (config.adminToken === null) {
     // config.ts allows this on loopback only; say what it means and how to open up.
-    log.warn('no ADMIN_TOKEN: anyone on this machine may list and end sessions (the original open contract); set ADMIN_TOKEN to serve a network (HOST=0.0.0.0)');
+    log.warn(
+      'no ADMIN_TOKEN: anyone on this machine may list and end sessions (the original open contract); set ADMIN_TOKEN to serve a network (HOST=0.0.0.0)',
+    );
   }
   return { port, url: `http://${host}:${port}`, app, sessions, close: () => app.close() };
 }

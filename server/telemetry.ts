@@ -49,7 +49,11 @@ export class Telemetry implements ChunkTelemetry {
       [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     );
     metrics.gauge('stereospot_playlist_requests_held', 'Blocking playlist reloads waiting for their segment right now', () => this.#held);
-    this.#attemptsFailed = metrics.counter('stereospot_chunk_attempts_failed_total', 'Conversion attempts that failed (permanent: no retry)', ['permanent']);
+    this.#attemptsFailed = metrics.counter(
+      'stereospot_chunk_attempts_failed_total',
+      'Conversion attempts that failed (permanent: no retry)',
+      ['permanent'],
+    );
   }
 
   converted(latencyMs: number, timings: StageTimingsMs): void {

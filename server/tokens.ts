@@ -7,7 +7,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export type TokenScope = 'upload' | 'control';
 
 /** A valid token names its generation (control tokens: the session's must not be higher; others 0). */
-export type TokenCheck = { ok: true; generation: number } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' | 'wrong_session' };
+export type TokenCheck =
+  | { ok: true; generation: number }
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'wrong_scope' | 'wrong_session' };
 
 interface Claims {
   s: TokenScope;

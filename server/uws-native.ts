@@ -47,7 +47,10 @@ export function loadUws(): UwsBuild {
     return loaded;
   } catch (error) {
     // The build's own message is long; its last line names the cause (no binary, or the C library).
-    currentError = String(error instanceof Error ? error.message : error).trim().split('\n').pop()!;
+    currentError = String(error instanceof Error ? error.message : error)
+      .trim()
+      .split('\n')
+      .pop()!;
   }
   const binary = uwsBinaryPath();
   if (!existsSync(binary)) {

@@ -28,10 +28,22 @@ async function clip(t: Test, seconds: number): Promise<string> {
 
 /** Streams a file through the server in real time at `chunkSeconds`; resolves with the closed playlist. */
 async function stream(t: Test, server: string, file: string, chunkSeconds: number): Promise<{ url: string; text: string }> {
-  const run = await runCapture(['--server', server, '--source', `file:${file}`, '--chunk-seconds', String(chunkSeconds), '--json', '--quiet']);
+  const run = await runCapture([
+    '--server',
+    server,
+    '--source',
+    `file:${file}`,
+    '--chunk-seconds',
+    String(chunkSeconds),
+    '--json',
+    '--quiet',
+  ]);
   t.equal(run.code, 0, `the capture at ${chunkSeconds}-s chunks ends cleanly`);
   if (run.code !== 0) t.comment(run.stderr.slice(-2000));
-  t.match(run.events.find((e) => e.event === 'summary'), { failed: 0, closed: true });
+  t.match(
+    run.events.find((e) => e.event === 'summary'),
+    { failed: 0, closed: true },
+  );
   const url = String(run.events.find((e) => e.event === 'session')!.playlist_url);
   return { url, text: (await getText(url)).text };
 }
@@ -46,9 +58,16 @@ t.test('a flash and a beep captured together from a file play together (every pa
   t.equal(out.flashes.length, 8, `every flash is in the output (${out.flashes.map((f) => f.toFixed(3)).join(', ')})`);
   t.equal(out.beeps.length, 8, `every beep is in the output (${out.beeps.map((b) => b.toFixed(3)).join(', ')})`);
   const offsets = syncOffsets(out).map(ms);
-  t.ok(offsets.every((o) => Math.abs(o) <= 20), `sound after picture, ms: ${offsets.join(', ')}`);
+  t.ok(
+    offsets.every((o) => Math.abs(o) <= 20),
+    `sound after picture, ms: ${offsets.join(', ')}`,
+  );
   const gaps = out.flashes.slice(1).map((f, i) => ms(f - out.flashes[i]!));
-  t.same(gaps, gaps.map(() => 1000), 'the flashes are still one second apart');
+  t.same(
+    gaps,
+    gaps.map(() => 1000),
+    'the flashes are still one second apart',
+  );
 });
 
 t.test('a 6-s file gives as many frames and as much time as it has, at 0.5-, 1- and 2-s chunks', async (t) => {
@@ -58,12 +77,18 @@ t.test('a 6-s file gives as many frames and as much time as it has, at 0.5-, 1- 
     const { url, text } = await stream(t, server.url, file, chunkSeconds);
     const durations = [...text.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
     t.equal(durations.length, 6 / chunkSeconds, `${chunkSeconds}-s chunks: ${6 / chunkSeconds} segments (got ${durations.length})`);
-    t.ok(durations.every((d) => Math.abs(d - chunkSeconds) < 0.001), `each ${chunkSeconds} s long (${durations.join(', ')})`);
+    t.ok(
+      durations.every((d) => Math.abs(d - chunkSeconds) < 0.001),
+      `each ${chunkSeconds} s long (${durations.join(', ')})`,
+    );
     t.notMatch(text, /#EXT-X-GAP/);
     const out = await measureFlashBeep(url);
     t.equal(out.frames, 180, `180 frames in, ${out.frames} out`);
     t.equal(out.flashes.length, 6, 'the first frame is the first flash, not a copy held before it');
-    t.ok(Math.abs(out.flashes[0]! - out.start) < 0.001, `the output starts with the first captured frame (${out.flashes[0]} vs ${out.start})`);
+    t.ok(
+      Math.abs(out.flashes[0]! - out.start) < 0.001,
+      `the output starts with the first captured frame (${out.flashes[0]} vs ${out.start})`,
+    );
   }
 });
 
@@ -78,12 +103,19 @@ t.test('a flash and a beep shown and played together in a tab play together afte
   await page.click('#start');
   type Stats = { state: string; sessionId: string | null; problem: string | null; chunks: Array<{ state: string; how?: string }> };
   const stats = () => page.evaluate('window.stereospot') as Promise<Stats>;
-  const running = await until(async () => {
-    const s = await stats();
-    if (s.state === 'error' || s.state === 'denied') throw new Error(`capture failed: ${s.problem}`);
-    return s.chunks.filter((c) => c.state === 'ready').length >= 8 && s;
-  }, 'eight chunks converted', 90_000);
-  t.ok(running.chunks.some((c) => c.how === 'remux'), 'H.264 from the recorder is remuxed');
+  const running = await until(
+    async () => {
+      const s = await stats();
+      if (s.state === 'error' || s.state === 'denied') throw new Error(`capture failed: ${s.problem}`);
+      return s.chunks.filter((c) => c.state === 'ready').length >= 8 && s;
+    },
+    'eight chunks converted',
+    90_000,
+  );
+  t.ok(
+    running.chunks.some((c) => c.how === 'remux'),
+    'H.264 from the recorder is remuxed',
+  );
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-av-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await writeFile(path.join(dir, 'reference.mp4'), Buffer.from((await page.evaluate('window.flashBeepReference()')) as string, 'base64'));
@@ -108,7 +140,10 @@ t.test('a flash and a beep shown and played together in a tab play together afte
   // the tab's painting now and then (one flash 95 ms after its beep in the browser's own recording of
   // the tab, once, with both cores busy): that is the source's offset, which /capture must keep, not add to.
   const band = { lo: Math.min(-40, Math.min(...reference) - 25), hi: Math.max(40, Math.max(...reference) + 25) };
-  t.ok(offsets.every((o) => o >= band.lo && o <= band.hi), `no pair further apart than the tab's own jitter (${band.lo}…${band.hi} ms), ms: ${offsets.join(', ')}`);
+  t.ok(
+    offsets.every((o) => o >= band.lo && o <= band.hi),
+    `no pair further apart than the tab's own jitter (${band.lo}…${band.hi} ms), ms: ${offsets.join(', ')}`,
+  );
   // Every recorder's sound lacks its first 80 ms and its last packet: without the overlap of pieces
   // (recorder.ts) each chunk boundary was a 130-ms hole.
   const sound = await soundHoles(playlist);

@@ -51,16 +51,24 @@ t.test('killing the server mid-stream and starting it again loses nothing and du
   await startServer();
 
   t.equal(await exited, 0, 'the capture client rode through the crash and ended the session');
-  const summary = JSON.parse(out.split('\n').filter((l) => l.includes('"event":"summary"'))[0]!) as { chunks: number; uploaded: number; ready: number };
+  const summary = JSON.parse(out.split('\n').filter((l) => l.includes('"event":"summary"'))[0]!) as {
+    chunks: number;
+    uploaded: number;
+    ready: number;
+  };
   const n = summary.chunks;
   t.ok(n >= 4, `about 10 s of 2-s chunks were cut (${n})`);
   t.equal(summary.uploaded, n, 'every chunk uploaded');
   t.equal(summary.ready, n, "the summary takes the server's count, including segments made while its socket was down");
   const playlistUrl = `${base}/stream/${sessionId}/playlist.m3u8`;
-  const text = await until(async () => {
-    const r = await getText(playlistUrl);
-    return r.text.includes('#EXT-X-ENDLIST') && r.text;
-  }, 'ENDLIST', 60_000);
+  const text = await until(
+    async () => {
+      const r = await getText(playlistUrl);
+      return r.text.includes('#EXT-X-ENDLIST') && r.text;
+    },
+    'ENDLIST',
+    60_000,
+  );
   const entries = playlistEntries(text);
   t.equal(entries.length, n, 'one entry per chunk');
   t.notOk(entries.includes('GAP'), 'no gap');

@@ -27,15 +27,29 @@ for (const fastPath of [true, false]) {
     const aws = await startAwsEmulators(t);
     const server = await startTestServer(t, { env: { ...aws.env, EXECUTION_PROVIDER: 'cpu' } });
     const run = await runCapture([
-      '--server', server.url, '--size', '160x90', '--duration', '6', '--no-realtime', '--json',
+      '--server',
+      server.url,
+      '--size',
+      '160x90',
+      '--duration',
+      '6',
+      '--no-realtime',
+      '--json',
       ...(fastPath ? [] : ['--no-fast-path']),
     ]);
     t.equal(run.code, 0, 'capture exits cleanly');
     if (run.code !== 0) t.comment(run.stderr.slice(-2000));
     const session = run.events.find((e) => e.event === 'session')!;
     const sessionId = String(session.session_id);
-    t.match(run.events.find((e) => e.event === 'summary'), { chunks: 3, uploaded: 3, ready: 3, failed: 0, closed: true });
-    t.same(aws.bridged, [0, 1, 2].map((i) => chunkKey(sessionId, i)), 'every chunk went through S3 → SQS');
+    t.match(
+      run.events.find((e) => e.event === 'summary'),
+      { chunks: 3, uploaded: 3, ready: 3, failed: 0, closed: true },
+    );
+    t.same(
+      aws.bridged,
+      [0, 1, 2].map((i) => chunkKey(sessionId, i)),
+      'every chunk went through S3 → SQS',
+    );
 
     const sts = aws.sts.requests.find((r) => r.action === 'GetFederationToken')!;
     t.ok(sts, 'GetFederationToken without STREAM_UPLOAD_ROLE_ARN');
@@ -48,7 +62,9 @@ for (const fastPath of [true, false]) {
     for (const [i, url] of urls.entries()) {
       t.match(url, /X-Amz-Signature=/, 'a presigned URL');
       const viaUrl = new Uint8Array(await (await fetch(url)).arrayBuffer());
-      const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: OUTPUT_BUCKET, Key: segmentKey(sessionId, i) }))).Body!.transformToByteArray();
+      const stored = await (
+        await aws.s3.send(new GetObjectCommand({ Bucket: OUTPUT_BUCKET, Key: segmentKey(sessionId, i) }))
+      ).Body!.transformToByteArray();
       t.equal(sha256(viaUrl), sha256(stored), `segment ${i} downloads byte-identical`);
     }
     t.equal(await decodeWarnings(String(session.playlist_url)), '', 'the presigned playlist decodes cleanly');
@@ -67,7 +83,9 @@ t.test('chunks uploaded with the session credentials are stored byte-identical',
   const uploader = new S3ChunkUploader(s.upload as S3UploadTarget);
   t.teardown(() => uploader.close());
   t.same(await uploader.upload(0, file), { ok: true, attempts: 1 });
-  const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 0) }))).Body!.transformToByteArray();
+  const stored = await (
+    await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 0) }))
+  ).Body!.transformToByteArray();
   t.equal(sha256(stored), sha256(bytes), 'sha256 of the stored object equals the upload');
 });
 
@@ -76,7 +94,8 @@ t.test('AssumeRole carries the scoped policy; credentials are refreshed over the
   const roleArn = 'arn:aws:iam::123456789012:role/stream-upload';
   const server = await startTestServer(t, {
     // Refreshed at 80% of 5 s: a second of margin before expiry even on a loaded machine.
-    pool: new FakePool(), env: { ...aws.env, STREAM_UPLOAD_ROLE_ARN: roleArn, UPLOAD_TOKEN_SECONDS: '5' },
+    pool: new FakePool(),
+    env: { ...aws.env, STREAM_UPLOAD_ROLE_ARN: roleArn, UPLOAD_TOKEN_SECONDS: '5' },
   });
   const s: CreateSessionResponse = await createSession(server.url);
   const first = aws.sts.requests.at(-1)!;
@@ -85,7 +104,13 @@ t.test('AssumeRole carries the scoped policy; credentials are refreshed over the
   t.equal(first.params.get('DurationSeconds'), '5');
   t.same(JSON.parse(first.params.get('Policy')!), {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: `arn:aws:s3:::${INPUT_BUCKET}/stream_input/${s.session_id}/*` }],
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        Resource: `arn:aws:s3:::${INPUT_BUCKET}/stream_input/${s.session_id}/*`,
+      },
+    ],
   });
   const control = await openSocket(t, s.events_url, s.control_token);
   const refresh = await control.next((m) => m.type === 'credentials', 'credentials', 10_000);
@@ -126,8 +151,10 @@ t.test('a poison message ends in the DLQ after the configured receive count; oth
 
 t.test('PROFILE=aws refuses to start without its keys, naming each', async (t) => {
   const { loadConfig } = await import('../server/config.ts');
-  t.throws(() => loadConfig({ PROFILE: 'aws', AWS_REGION: 'eu-west-1' }),
-    /PROFILE=aws needs INPUT_BUCKET_NAME, OUTPUT_BUCKET_NAME, STREAM_SESSIONS_TABLE_NAME, VIDEO_WORKER_QUEUE_URL, SIGNING_SECRET/);
+  t.throws(
+    () => loadConfig({ PROFILE: 'aws', AWS_REGION: 'eu-west-1' }),
+    /PROFILE=aws needs INPUT_BUCKET_NAME, OUTPUT_BUCKET_NAME, STREAM_SESSIONS_TABLE_NAME, VIDEO_WORKER_QUEUE_URL, SIGNING_SECRET/,
+  );
 });
 
 t.test('a chunk above the part size goes up multipart and is stored byte-identical', async (t) => {
@@ -142,7 +169,9 @@ t.test('a chunk above the part size goes up multipart and is stored byte-identic
   const uploader = new S3ChunkUploader(s.upload as S3UploadTarget);
   t.teardown(() => uploader.close());
   t.same(await uploader.upload(1, file), { ok: true, attempts: 1 });
-  const stored = await (await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 1) }))).Body!.transformToByteArray();
+  const stored = await (
+    await aws.s3.send(new GetObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, 1) }))
+  ).Body!.transformToByteArray();
   t.equal(sha256(stored), sha256(bytes));
 });
 
@@ -152,7 +181,11 @@ t.test('the S3 store lists every object across ListObjectsV2 pages; absent objec
   const store = new S3ObjectStore(aws.s3, INPUT_BUCKET, OUTPUT_BUCKET, 2);
   for (let i = 0; i < 5; i++) await store.put(chunkKey('paged', i), Buffer.from(`chunk ${i}`), 'video/mp4');
   const listed = await store.list('stream_input/paged/');
-  t.same(listed.map((o) => o.key), [0, 1, 2, 3, 4].map((i) => chunkKey('paged', i)), 'all five, over three pages');
+  t.same(
+    listed.map((o) => o.key),
+    [0, 1, 2, 3, 4].map((i) => chunkKey('paged', i)),
+    'all five, over three pages',
+  );
   t.equal(await store.get(chunkKey('paged', 9)), undefined);
   t.equal(await store.head(chunkKey('paged', 9)), undefined);
   t.throws(() => store.bucketOf('elsewhere/x'), TypeError);
@@ -186,20 +219,36 @@ t.test('the capture page uploads to S3 with the STS credentials from the browser
   await page.goto(`${server.url}/capture`);
   await page.selectOption('#source', 'pattern');
   await page.click('#start');
-  const stats = () => page.evaluate('window.stereospot') as Promise<{ state: string; sessionId: string | null; problem: string | null; chunks: Array<{ state: string }> }>;
-  await until(async () => {
-    const s = await stats();
-    if (s.state === 'error') throw new Error(`capture failed: ${s.problem}`);
-    return s.chunks.filter((c) => c.state === 'ready').length >= 2;
-  }, 'two chunks converted', 60_000);
+  const stats = () =>
+    page.evaluate('window.stereospot') as Promise<{
+      state: string;
+      sessionId: string | null;
+      problem: string | null;
+      chunks: Array<{ state: string }>;
+    }>;
+  await until(
+    async () => {
+      const s = await stats();
+      if (s.state === 'error') throw new Error(`capture failed: ${s.problem}`);
+      return s.chunks.filter((c) => c.state === 'ready').length >= 2;
+    },
+    'two chunks converted',
+    60_000,
+  );
   await page.click('#stop');
   await until(async () => (await stats()).state === 'ended', 'the session to end', 60_000);
   const sessionId = (await stats()).sessionId!;
-  t.ok(s3Puts.length >= 2 && s3Puts.every((p) => p.startsWith(`/${INPUT_BUCKET}/stream_input/${sessionId}/chunk_`)), `the browser PUT each chunk into the input bucket under its session (${s3Puts.length})`);
+  t.ok(
+    s3Puts.length >= 2 && s3Puts.every((p) => p.startsWith(`/${INPUT_BUCKET}/stream_input/${sessionId}/chunk_`)),
+    `the browser PUT each chunk into the input bucket under its session (${s3Puts.length})`,
+  );
   const status = JSON.parse((await getText(`${server.url}/stream_sessions/${sessionId}`)).text);
   t.equal(status.failed, 0, 'none failed');
   t.ok(status.ready >= 2, `segments from the browser's chunks (${status.ready})`);
-  t.ok(aws.sts.requests.some((r) => r.action === 'GetFederationToken'), 'with STS credentials scoped to the session');
+  t.ok(
+    aws.sts.requests.some((r) => r.action === 'GetFederationToken'),
+    'with STS credentials scoped to the session',
+  );
   const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
   // Capture dates only move forward. Pieces of varying frame rate share one init (gpu-pool/test/pool.test.ts);
   // on a starved machine a recorder may still drop a piece's frames or sound, which is an honest

@@ -8,11 +8,27 @@ import t from 'tap';
 import { smokeScenario } from '../testkit/bench-cli.ts';
 
 t.test('bench soak runs at a tiny size', (t) =>
-  smokeScenario(t, 'soak', ['--streams', '1', '--minutes', '0.2', '--chunk-seconds', '1', '--sizes', '160x90'], (r) =>
-    r.chunks.sent >= 10 && r.chunks.ready === r.chunks.sent && r.samples.length >= 1 && r.snapshots !== null && r.snapshots.endBytes > 0));
+  smokeScenario(
+    t,
+    'soak',
+    ['--streams', '1', '--minutes', '0.2', '--chunk-seconds', '1', '--sizes', '160x90'],
+    (r) =>
+      r.chunks.sent >= 10 && r.chunks.ready === r.chunks.sent && r.samples.length >= 1 && r.snapshots !== null && r.snapshots.endBytes > 0,
+  ),
+);
 t.test('bench soak runs without heap snapshots (RSS alone)', (t) =>
-  smokeScenario(t, 'soak', ['--streams', '1', '--minutes', '0.2', '--chunk-seconds', '1', '--sizes', '160x90', '--heap-snapshots', 'off'], (r) =>
-    r.chunks.ready === r.chunks.sent && r.samples.length >= 1 && r.snapshots === null && Number.isFinite(r.rssSlopeMiBPer10Min)));
+  smokeScenario(
+    t,
+    'soak',
+    ['--streams', '1', '--minutes', '0.2', '--chunk-seconds', '1', '--sizes', '160x90', '--heap-snapshots', 'off'],
+    (r) => r.chunks.ready === r.chunks.sent && r.samples.length >= 1 && r.snapshots === null && Number.isFinite(r.rssSlopeMiBPer10Min),
+  ),
+);
 t.test('bench concurrency runs at a tiny size', (t) =>
-  smokeScenario(t, 'concurrency', ['--seconds', '2', '--chunk-seconds', '1', '--sizes', '160x90', '--max-streams', '1'], (r) =>
-    r.levels.length === 1 && r.levels[0].latencyMs.p50 > 0 && r.levels[0].playlistMs.p50 > 0));
+  smokeScenario(
+    t,
+    'concurrency',
+    ['--seconds', '2', '--chunk-seconds', '1', '--sizes', '160x90', '--max-streams', '1'],
+    (r) => r.levels.length === 1 && r.levels[0].latencyMs.p50 > 0 && r.levels[0].playlistMs.p50 > 0,
+  ),
+);

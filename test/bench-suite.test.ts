@@ -22,11 +22,22 @@ t.test('npm run bench -- --quick runs every scenario and writes the report with 
   const results = JSON.parse(await readFile(path.join(report, 'report.json'), 'utf8'));
   t.same(results.failed, [], 'no scenario failed');
   t.equal(results.quick, true);
-  for (const key of ['pipeline', 'latency', 'glass', 'control', 'fanout', 'sessions', 'soak', 'concurrency', 'capacity']) t.ok(results[key], `${key} in the report`);
+  for (const key of ['pipeline', 'latency', 'glass', 'control', 'fanout', 'sessions', 'soak', 'concurrency', 'capacity'])
+    t.ok(results[key], `${key} in the report`);
   t.ok(results.machine.cpus >= 1 && results.machine.node === process.version, 'the machine is described');
   const md = await readFile(path.join(report, 'report.md'), 'utf8');
   const charts = (await readdir(path.join(report, 'charts'))).sort();
-  t.same(charts, ['capacity.svg', 'concurrency.svg', 'control.svg', 'fanout.svg', 'glass.svg', 'latency.svg', 'pipeline-rtf.svg', 'sessions-list.svg', 'soak-memory.svg']);
+  t.same(charts, [
+    'capacity.svg',
+    'concurrency.svg',
+    'control.svg',
+    'fanout.svg',
+    'glass.svg',
+    'latency.svg',
+    'pipeline-rtf.svg',
+    'sessions-list.svg',
+    'soak-memory.svg',
+  ]);
   for (const chart of charts) t.match(md, `](charts/${chart})`, `report.md shows ${chart}`);
 
   // One chart as a person sees it: rendered to PNG by Chromium, not blank, in test-artifacts/.
@@ -37,7 +48,10 @@ t.test('npm run bench -- --quick runs every scenario and writes the report with 
   const page = await browser.newPage();
   await page.setContent(`<!doctype html><body style="margin:0">${svg}</body>`);
   await mkdir(ARTIFACTS, { recursive: true });
-  await page.locator('svg').first().screenshot({ path: path.join(ARTIFACTS, 'bench-control-chart.png') });
+  await page
+    .locator('svg')
+    .first()
+    .screenshot({ path: path.join(ARTIFACTS, 'bench-control-chart.png') });
   // Evaluated in the page (a string: the tests are compiled for Node, not the DOM).
   const inked = (await page.evaluate(`(async () => {
     const image = new Image();

@@ -55,19 +55,50 @@ t.test('session changes: only sealed, fresh, well-formed messages from a node ar
     const genuine = change('node-a', 'genuine', ++seq);
     a.publish(genuine);
     await until(() => received.length > 0, `the genuine message after ${what}`, 10_000);
-    t.same(received.splice(0).map((m) => m.seq), [genuine.seq], `${what}: refused, the genuine one delivered`);
+    t.same(
+      received.splice(0).map((m) => m.seq),
+      [genuine.seq],
+      `${what}: refused, the genuine one delivered`,
+    );
     t.equal(b.refused.get(reason), before + 1, `${what}: counted as ${reason}`);
   };
   await refusedThenGenuine('plain JSON', JSON.stringify(change('node-a', 'forged', 99)), 'malformed');
   await refusedThenGenuine('a wrong key', new BusSeal(randomBytes(32)).seal(CHANNEL, change('node-a', 'forged', 99)), 'bad_mac');
   await refusedThenGenuine('a replay two minutes old', seal.seal(CHANNEL, change('node-a', 'forged', 99), Date.now() - 120_000), 'stale');
-  await refusedThenGenuine('a seal made for another channel', seal.seal('stereospot:node:node-b', change('node-a', 'forged', 99)), 'bad_mac');
-  await refusedThenGenuine('settings out of range', seal.seal(CHANNEL, change('node-a', 'forged', 99, record('forged', { settings: { strength: 1000, convergence: 0 } }))), 'invalid');
+  await refusedThenGenuine(
+    'a seal made for another channel',
+    seal.seal('stereospot:node:node-b', change('node-a', 'forged', 99)),
+    'bad_mac',
+  );
+  await refusedThenGenuine(
+    'settings out of range',
+    seal.seal(CHANNEL, change('node-a', 'forged', 99, record('forged', { settings: { strength: 1000, convergence: 0 } }))),
+    'invalid',
+  );
   const injected = record('forged', {
-    chunks: { 0: { index: 0, status: 'ready', attempts: 1, uploadedAt: 1, duration: 2, start: 0, init: '0123456789abcdef"\n#EXT-X-KEY:METHOD=AES-128,URI="http://evil', codecs: 'avc1.42C01E' } },
+    chunks: {
+      0: {
+        index: 0,
+        status: 'ready',
+        attempts: 1,
+        uploadedAt: 1,
+        duration: 2,
+        start: 0,
+        init: '0123456789abcdef"\n#EXT-X-KEY:METHOD=AES-128,URI="http://evil',
+        codecs: 'avc1.42C01E',
+      },
+    },
   });
-  await refusedThenGenuine('a playlist line injected through an init id', seal.seal(CHANNEL, change('node-a', 'forged', 99, injected)), 'invalid');
-  await refusedThenGenuine('an ending of 300 000 chunks', seal.seal(CHANNEL, change('node-a', 'forged', 99, record('forged', { expectedChunks: 300_000 }))), 'invalid');
+  await refusedThenGenuine(
+    'a playlist line injected through an init id',
+    seal.seal(CHANNEL, change('node-a', 'forged', 99, injected)),
+    'invalid',
+  );
+  await refusedThenGenuine(
+    'an ending of 300 000 chunks',
+    seal.seal(CHANNEL, change('node-a', 'forged', 99, record('forged', { expectedChunks: 300_000 }))),
+    'invalid',
+  );
   await refusedThenGenuine('a record of another session', seal.seal(CHANNEL, change('node-a', 'forged', 99, record('other'))), 'invalid');
 });
 
@@ -76,7 +107,7 @@ t.test('presence: a key nobody sealed is no node', async (t) => {
   await a.announce({ nodeId: 'node-a', workers: 2, sessions: 0 }, 30_000);
   await b.announce({ nodeId: 'node-b', workers: 2, sessions: 0 }, 30_000);
   await intruder.set('stereospot:presence:fake', JSON.stringify({ nodeId: 'fake', workers: 1000, sessions: 0 }), 'PX', 30_000);
-  await intruder.set('stereospot:presence:copy', await intruder.get('stereospot:presence:node-a') as string, 'PX', 30_000);
+  await intruder.set('stereospot:presence:copy', (await intruder.get('stereospot:presence:node-a')) as string, 'PX', 30_000);
   const nodes = await b.nodes();
   t.same(nodes.map((n) => n.nodeId).sort(), ['node-a', 'node-b'], 'the fake node and the copied value under another key are not listed');
   t.equal(b.refused.get('malformed'), 1);
@@ -87,7 +118,10 @@ t.test('commands: forged or out-of-range ones never reach the handler; a node’
   const { a, seal, intruder, commands } = await setup(t);
   const channel = 'stereospot:node:node-b';
   const forged = (command: unknown, sealWith = seal) => sealWith.seal(channel, { kind: 'command', id: 'x:1', from: 'node-a', command });
-  await intruder.publish(channel, JSON.stringify({ kind: 'command', id: 'x:1', from: 'node-a', command: { type: 'end', sessionId: 's', expectedChunks: 1 } }));
+  await intruder.publish(
+    channel,
+    JSON.stringify({ kind: 'command', id: 'x:1', from: 'node-a', command: { type: 'end', sessionId: 's', expectedChunks: 1 } }),
+  );
   await intruder.publish(channel, forged({ type: 'end', sessionId: 's', expectedChunks: 1 }, new BusSeal(Buffer.alloc(32, 1))));
   await intruder.publish(channel, forged({ type: 'create', mode: 'sbs', settings: { strength: 1000, convergence: 0 } }));
   await intruder.publish(channel, forged({ type: 'end', sessionId: 's', expectedChunks: 300_000 }));

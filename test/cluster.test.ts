@@ -25,20 +25,30 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   const owner = await startTestServer(t, { pool: ownerPool, env: { ...env, NODE_ID: 'node-a' } });
   const other = await startTestServer(t, { pool: otherPool, env: { ...env, NODE_ID: 'node-b' } });
   const s = (await postJson(`${owner.url}/stream_sessions`, {})).json as CreateSessionResponse;
-  const onOther = (url: string) => url.replace(owner.url, other.url).replace(owner.url.replace('http', 'ws'), other.url.replace('http', 'ws'));
+  const onOther = (url: string) =>
+    url.replace(owner.url, other.url).replace(owner.url.replace('http', 'ws'), other.url.replace('http', 'ws'));
 
   const socket = await openSocket(t, onOther(s.events_url));
   await socket.next((m) => m.type === 'snapshot', 'snapshot on the other node');
   const dashboard = await openSocket(t, `${other.url.replace('http', 'ws')}/ws/events?format=json`);
-  const upload = (i: number) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, i), Body: fakeChunk(i) }));
+  const upload = (i: number) =>
+    aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, i), Body: fakeChunk(i) }));
 
   await upload(0);
-  const listed = await socket.next((m) => m.type === 'playlist' && m.listed === 1, "the owner's playlist message, on the other node", 20_000);
+  const listed = await socket.next(
+    (m) => m.type === 'playlist' && m.listed === 1,
+    "the owner's playlist message, on the other node",
+    20_000,
+  );
   t.equal(listed.type === 'playlist' && listed.entries[0]?.index, 0, 'with the new entry');
-  await dashboard.next((m) => {
-    const e = m as unknown as SessionEventMessage;
-    return e.type === 'session' && e.session_id === s.session_id && e.ready === 1;
-  }, "the owner's change on the other node's dashboard", 20_000);
+  await dashboard.next(
+    (m) => {
+      const e = m as unknown as SessionEventMessage;
+      return e.type === 'session' && e.session_id === s.session_id && e.ready === 1;
+    },
+    "the owner's change on the other node's dashboard",
+    20_000,
+  );
   t.equal(JSON.parse((await getText(`${other.url}/stream_sessions/${s.session_id}`)).text).ready, 1, "the other node's status");
 
   // A blocking reload on the other node, for a segment the owner has not listed yet.
@@ -57,7 +67,11 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   control.send({ type: 'set_settings', stereo_strength: 0.07 }, 'json');
   const settings = await socket.next((m) => m.type === 'settings', 'the new settings, applied by the owner', 10_000);
   t.equal(settings.type === 'settings' && settings.stereo_strength, 0.07);
-  t.equal(JSON.parse((await getText(`${owner.url}/stream_sessions/${s.session_id}`)).text).settings.stereo_strength, 0.07, 'the owner has them');
+  t.equal(
+    JSON.parse((await getText(`${owner.url}/stream_sessions/${s.session_id}`)).text).settings.stereo_strength,
+    0.07,
+    'the owner has them',
+  );
   // A chunk announced to the other node (and its S3 event, to whichever node) is converted once, by the owner.
   await upload(2);
   control.send({ type: 'chunk_uploaded', index: 2, key: chunkKey(s.session_id, 2), bytes: fakeChunk(2).length }, 'json');
@@ -66,7 +80,10 @@ t.test("a node that does not run a session follows the owner's truth over the bu
   t.same(otherPool.started, [], 'and never by the other node');
   // Rotating the control token through the other node: the owner raises the generation, and the
   // control socket on the other node holding the old token is closed there.
-  const rotated = await fetch(`${other.url}/stream_sessions/${s.session_id}/control_token`, { method: 'POST', headers: { Authorization: `Bearer ${s.control_token}` } });
+  const rotated = await fetch(`${other.url}/stream_sessions/${s.session_id}/control_token`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${s.control_token}` },
+  });
   t.equal(rotated.status, 200, 'rotated through the node that does not run the session');
   t.match(await control.closed, { code: 4401 }, "the old token's socket on the other node is closed");
   const fresh = ((await rotated.json()) as { control_token: string }).control_token;
@@ -94,7 +111,9 @@ t.test('new sessions go to the least-loaded node, whichever node is asked', asyn
   const ids: string[] = [];
   for (let k = 0; k < 6; k++) ids.push(((await postJson(`${a.url}/stream_sessions`, {})).json as CreateSessionResponse).session_id);
   // Chunk 0 of session k carries marker k: each pool's list shows which sessions its node runs.
-  await Promise.all(ids.map((id, k) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(id, 0), Body: fakeChunk(k) }))));
+  await Promise.all(
+    ids.map((id, k) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(id, 0), Body: fakeChunk(k) }))),
+  );
   await until(() => pools.a.started.length + pools.b.started.length === 6, 'every session to convert its chunk', 20_000);
   t.equal(pools.a.started.length, 2, `node A runs 2 sessions (${pools.a.started.join(',')})`);
   t.equal(pools.b.started.length, 4, `node B, with twice the workers, runs 4 (${pools.b.started.join(',')})`);

@@ -11,8 +11,18 @@ import { startTestServer } from '../testkit/server.ts';
 t.test('a generated 8-second clip streams through as 4 stereo segments with audio', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu' } });
   const run = await runCapture([
-    '--server', server.url, '--source', 'test', '--size', '320x180', '--duration', '8',
-    '--chunk-seconds', '2', '--no-realtime', '--json',
+    '--server',
+    server.url,
+    '--source',
+    'test',
+    '--size',
+    '320x180',
+    '--duration',
+    '8',
+    '--chunk-seconds',
+    '2',
+    '--no-realtime',
+    '--json',
   ]);
   t.equal(run.code, 0, 'capture exits cleanly');
   if (run.code !== 0) t.comment(run.stderr.slice(-2000));
@@ -21,7 +31,10 @@ t.test('a generated 8-second clip streams through as 4 stereo segments with audi
   const playlistUrl = String(session.playlist_url);
   const uploaded = run.events.filter((e) => e.event === 'uploaded').map((e) => e.index);
   t.same(uploaded, [0, 1, 2, 3], 'uploaded strictly in order');
-  t.match(run.events.find((e) => e.event === 'summary'), { chunks: 4, uploaded: 4, ready: 4, failed: 0, closed: true });
+  t.match(
+    run.events.find((e) => e.event === 'summary'),
+    { chunks: 4, uploaded: 4, ready: 4, failed: 0, closed: true },
+  );
 
   const playlist = await getText(playlistUrl);
   t.equal(playlist.status, 200);
@@ -45,7 +58,16 @@ t.test('a generated 8-second clip streams through as 4 stereo segments with audi
 t.test('anaglyph mode keeps the source width', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu' } });
   const run = await runCapture([
-    '--server', server.url, '--mode', 'anaglyph', '--size', '320x180', '--duration', '2', '--no-realtime', '--json',
+    '--server',
+    server.url,
+    '--mode',
+    'anaglyph',
+    '--size',
+    '320x180',
+    '--duration',
+    '2',
+    '--no-realtime',
+    '--json',
   ]);
   t.equal(run.code, 0);
   const playlistUrl = String(run.events.find((e) => e.event === 'session')!.playlist_url);

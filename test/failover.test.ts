@@ -20,13 +20,22 @@ import { freePort, spawnNode } from '../testkit/node-process.ts';
 t.test('a paused owner loses its session to another node and, resumed, cannot overwrite it', async (t) => {
   const aws = await startAwsEmulators(t);
   const common = {
-    ...aws.env, EXECUTION_PROVIDER: 'cpu', GPU_POOL_WORKERS: '1', SESSION_LEASE_SECONDS: '2',
+    ...aws.env,
+    EXECUTION_PROVIDER: 'cpu',
+    GPU_POOL_WORKERS: '1',
+    SESSION_LEASE_SECONDS: '2',
     // Events a stopped node had received come back to the queue quickly.
     SQS_VISIBILITY_SECONDS: '2',
   };
   const port = await freePort();
   const a = `http://127.0.0.1:${port}`;
-  const owner = spawnNode(['server/main.ts'], { ...common, NODE_ID: 'node-a', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: await tempDir(t) });
+  const owner = spawnNode(['server/main.ts'], {
+    ...common,
+    NODE_ID: 'node-a',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: await tempDir(t),
+  });
   let ownerLog = '';
   owner.stdout!.on('data', (d: Buffer) => (ownerLog += d.toString()));
   owner.stderr!.on('data', (d: Buffer) => (ownerLog += d.toString()));
@@ -41,7 +50,8 @@ t.test('a paused owner loses its session to another node and, resumed, cannot ov
   const chunks = await makeChunks(await tempDir(t), { seconds: 3, chunkSeconds: 1, size: '160x90' });
   t.equal(chunks.length, 3);
   const s = (await postJson(`${a}/stream_sessions`, {})).json as CreateSessionResponse;
-  const upload = (i: number) => aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, i), Body: chunks[i]! }));
+  const upload = (i: number) =>
+    aws.s3.send(new PutObjectCommand({ Bucket: INPUT_BUCKET, Key: chunkKey(s.session_id, i), Body: chunks[i]! }));
   const status = async (base: string) => JSON.parse((await getText(`${base}/stream_sessions/${s.session_id}`)).text) as SessionStatus;
 
   await upload(0);
@@ -61,11 +71,19 @@ t.test('a paused owner loses its session to another node and, resumed, cannot ov
   await until(async () => (await status(b)).ready === 3, 'node B took over and converted the new chunks', 60_000);
   t.comment(`taken over and converted ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s after the owner stopped`);
   t.equal((await postJson(`${b}/stream_sessions/${s.session_id}/end`, { chunks: 3 })).status, 204, 'the new owner ends it');
-  const closed = await until(async () => {
-    const text = (await getText(`${b}/stream/${s.session_id}/playlist.m3u8`)).text;
-    return text.includes('#EXT-X-ENDLIST') && text;
-  }, 'the playlist closed', 30_000);
-  t.same(playlistEntries(closed).map((u) => /seg_(\d{5})/.exec(u)?.[1]), ['00000', '00001', '00002'], 'every chunk once, in order, no gap');
+  const closed = await until(
+    async () => {
+      const text = (await getText(`${b}/stream/${s.session_id}/playlist.m3u8`)).text;
+      return text.includes('#EXT-X-ENDLIST') && text;
+    },
+    'the playlist closed',
+    30_000,
+  );
+  t.same(
+    playlistEntries(closed).map((u) => /seg_(\d{5})/.exec(u)?.[1]),
+    ['00000', '00001', '00002'],
+    'every chunk once, in order, no gap',
+  );
 
   owner.kill('SIGCONT');
   await until(() => ownerLog.includes('session lease lost'), 'the old owner to notice it lost the session', 20_000);

@@ -44,18 +44,29 @@ t.test('the build stage type-checks the server from exactly the files the Docker
   const dir = await stageFolder(t, stages.get('build')!);
   // Same lockfile as the stage's `npm ci`: reuse this checkout's install rather than download it again.
   await symlink(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
-  const { stdout } = await exec(path.join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.build.json'], { cwd: dir })
-    .catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+  const { stdout } = await exec(path.join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.build.json'], { cwd: dir }).catch(
+    (e: { stdout: string }) => ({ stdout: e.stdout }),
+  );
   t.equal(stdout.trim(), '', 'tsc reports no errors');
 });
 
 t.test('the runtime stage: a production install boots the server, which answers', async (t) => {
   const stages = await copiedSources();
   const dir = await stageFolder(t, [...new Set([...stages.get('deps')!, ...stages.get('runtime')!])]);
-  await exec('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], { cwd: dir, timeout: 300_000 });
+  await exec('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--ignore-scripts', '--prefer-offline'], {
+    cwd: dir,
+    timeout: 300_000,
+  });
   const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: dir,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), GPU_POOL_WORKERS: '1', EXECUTION_PROVIDER: 'cpu' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: path.join(dir, 'data'),
+      GPU_POOL_WORKERS: '1',
+      EXECUTION_PROVIDER: 'cpu',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   t.teardown(() => void server.kill('SIGKILL'));

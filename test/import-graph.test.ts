@@ -23,7 +23,9 @@ function sources(dir: string, out: string[] = []): string[] {
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   const found = new Set<string>();
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g,
+  )) {
     const target = path.resolve(path.dirname(file), (m[1] ?? m[2])!);
     if (target.endsWith('.ts')) found.add(target);
   }
@@ -51,11 +53,23 @@ function findCycles(graph: Map<string, string[]>): string[] {
 t.test('the import graph has no cycle', async (t) => {
   const files = sources(ROOT);
   t.ok(files.length > 100, `${files.length} files read`);
-  t.ok(importsOf(path.join(ROOT, 'gpu-pool', 'silent-audio.ts')).some((f) => f.endsWith('libav-track.ts')), 'imports are read');
+  t.ok(
+    importsOf(path.join(ROOT, 'gpu-pool', 'silent-audio.ts')).some((f) => f.endsWith('libav-track.ts')),
+    'imports are read',
+  );
   t.same(findCycles(new Map(files.map((f) => [f, importsOf(f)]))), [], 'no file imports itself through others');
   // The walk sees a cycle when there is one.
   const [a, b, c] = ['a.ts', 'b.ts', 'c.ts'].map((f) => path.join(ROOT, f));
-  t.same(findCycles(new Map([[a!, [b!]], [b!, [c!]], [c!, [a!]]])), ['a.ts → b.ts → c.ts → a.ts']);
+  t.same(
+    findCycles(
+      new Map([
+        [a!, [b!]],
+        [b!, [c!]],
+        [c!, [a!]],
+      ]),
+    ),
+    ['a.ts → b.ts → c.ts → a.ts'],
+  );
 });
 
 t.test('actors/ and gpu-pool/ import nothing of ours but protocol/ (the pure parts stay pure)', async (t) => {
@@ -63,8 +77,11 @@ t.test('actors/ and gpu-pool/ import nothing of ours but protocol/ (the pure par
     const base = path.join(ROOT, folder);
     const outside = sources(base)
       .filter((file) => !file.includes(`${path.sep}test${path.sep}`))
-      .flatMap((file) => importsOf(file).filter((target) => !target.startsWith(base + path.sep) && !target.startsWith(path.join(ROOT, 'protocol') + path.sep))
-        .map((target) => `${path.relative(ROOT, file)} → ${path.relative(ROOT, target)}`));
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((target) => !target.startsWith(base + path.sep) && !target.startsWith(path.join(ROOT, 'protocol') + path.sep))
+          .map((target) => `${path.relative(ROOT, file)} → ${path.relative(ROOT, target)}`),
+      );
     t.same(outside, [], `${folder}/: only its own files and protocol/`);
   }
 });

@@ -57,7 +57,11 @@ async function contract(t: Test, store: SessionStore, leases: SessionLeases): Pr
 
 t.test('DynamoDB: conditional writes on the lease and the fencing token', async (t) => {
   const aws = await startAwsEmulators(t);
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: aws.env.AWS_ENDPOINT_URL_DYNAMODB!, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: aws.env.AWS_ENDPOINT_URL_DYNAMODB!,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
   t.teardown(() => client.destroy());
   const store = new DynamoSessionStore(DynamoDBDocumentClient.from(client), TABLE, 1);
   await contract(t, store, store);
@@ -83,7 +87,12 @@ t.test('a node that reads a session just before its owner closes it does not rev
   const open = record('s-race');
   await adapters.sessions.create(open);
   const lease = await adapters.leases.acquire('s-race', 'node-b', 10_000);
-  const final: SessionRecord = { ...open, closed: true, endedAt: 1_795_000_010_000, chunks: { 0: { index: 0, status: 'failed', attempts: 3, uploadedAt: 1 } } };
+  const final: SessionRecord = {
+    ...open,
+    closed: true,
+    endedAt: 1_795_000_010_000,
+    chunks: { 0: { index: 0, status: 'failed', attempts: 3, uploadedAt: 1 } },
+  };
   const get = adapters.sessions.get.bind(adapters.sessions);
   let reads = 0;
   adapters.sessions.get = async (id) => {

@@ -20,7 +20,10 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
   const aws = await startAwsEmulators(t);
   const redis = await startRedis(t);
   const nodes = await startNodes(t, aws, redis, ['node-1', 'node-2', 'node-3']);
-  const proxy = await startRoundRobinProxy(t, nodes.map((n) => n.port));
+  const proxy = await startRoundRobinProxy(
+    t,
+    nodes.map((n) => n.port),
+  );
 
   const capture = startCapture(['--server', proxy.url, '--size', '160x90', '--duration', '12', '--chunk-seconds', '1', '--json']);
   t.teardown(() => capture.stop());
@@ -51,10 +54,14 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
 
   // The owner is the node whose gauge shows the session running there.
   const owner = await ownerOf(nodes);
-  await until(async () => {
-    const r = await getText(`${owner.url}/stream_sessions/${sessionId}`);
-    return r.status === 200 && (JSON.parse(r.text) as { ready: number }).ready >= 3;
-  }, 'three segments before the crash', 60_000);
+  await until(
+    async () => {
+      const r = await getText(`${owner.url}/stream_sessions/${sessionId}`);
+      return r.status === 200 && (JSON.parse(r.text) as { ready: number }).ready >= 3;
+    },
+    'three segments before the crash',
+    60_000,
+  );
   owner.killed = true;
   owner.child.kill('SIGKILL');
   const killedAt = Date.now();
@@ -73,10 +80,14 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
   // Every surviving node's final playlist: closed, each chunk once in order, no gap, the same everywhere.
   const finals = await Promise.all(
     survivors.map((node) =>
-      until(async () => {
-        const r = await getText(`${node.url}/stream/${sessionId}/playlist.m3u8`);
-        return r.text.includes('#EXT-X-ENDLIST') && r.text;
-      }, `${node.name}'s playlist to close`, 30_000),
+      until(
+        async () => {
+          const r = await getText(`${node.url}/stream/${sessionId}/playlist.m3u8`);
+          return r.text.includes('#EXT-X-ENDLIST') && r.text;
+        },
+        `${node.name}'s playlist to close`,
+        30_000,
+      ),
     ),
   );
   const expected = Array.from({ length: n }, (_, i) => `seg_${String(i).padStart(5, '0')}.m4s`);
@@ -90,11 +101,15 @@ t.test('three nodes behind a load balancer: the owner is killed mid-stream and n
   await until(() => survivors.every((n) => seen.get(n.name)!.closed), 'every player to see the playlist closed', 10_000);
   polling = false;
   await Promise.all(players);
-  for (const node of nodes) t.ok(seen.get(node.name)!.polls > 5, `${node.name} was polled throughout (${seen.get(node.name)!.polls} playlists)`);
+  for (const node of nodes)
+    t.ok(seen.get(node.name)!.polls > 5, `${node.name} was polled throughout (${seen.get(node.name)!.polls} playlists)`);
   t.same(faults, [], 'no node ever served a shorter, changed or reopened playlist');
 
   const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: OUTPUT_BUCKET, Prefix: `stream_output/${sessionId}/` }));
   const keys = (listed.Contents ?? []).map((o) => o.Key!);
   t.equal(keys.filter((k) => /\/seg_\d{5}\.m4s$/.test(k)).length, n, 'one segment object per chunk');
-  t.ok([...proxy.forwarded.values()].filter((count) => count > 0).length >= 2, `the proxy spread the client's requests (${[...proxy.forwarded.values()].join(', ')})`);
+  t.ok(
+    [...proxy.forwarded.values()].filter((count) => count > 0).length >= 2,
+    `the proxy spread the client's requests (${[...proxy.forwarded.values()].join(', ')})`,
+  );
 });

@@ -53,7 +53,11 @@ t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
     const { stdout } = await exec(node, ['--input-type=module', '-e', script], { cwd: root, timeout: 120_000 });
     const outcome = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, string>;
     t.ok(modules.length >= 60, `${modules.length} modules`);
-    t.same(Object.entries(outcome).filter(([, result]) => result !== 'ok'), [], 'none fails to load');
+    t.same(
+      Object.entries(outcome).filter(([, result]) => result !== 'ok'),
+      [],
+      'none fails to load',
+    );
   });
 
   t.test('the server refuses it at start, naming the runtime and uWebSockets.js', async (t) => {
@@ -62,7 +66,10 @@ t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
       cwd: root,
       timeout: 60_000,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dir, GPU_POOL_WORKERS: '1' },
-    }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: { code: number; stdout: string; stderr: string }) => e);
+    }).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     t.equal(result.code, 1, 'exits 1');
     t.match(result.stdout + result.stderr, `server failed to start error="uWebSockets.js has no native build for Node v${NODE_LTS}`);
   });
@@ -72,7 +79,9 @@ t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
     // A script file, not -e: worker threads inherit the parent's flags, and --input-type is not one for them.
     const dir = await tempDir(t, 'stereospot-node-lts-');
     await writeFile(path.join(dir, 'chunk.mp4'), chunk!);
-    await writeFile(path.join(dir, 'convert.mjs'), `
+    await writeFile(
+      path.join(dir, 'convert.mjs'),
+      `
       import { readFileSync } from 'node:fs';
       import { GpuPool } from ${JSON.stringify(pathToFileURL(path.join(root, 'gpu-pool/index.ts')).href)};
       const chunk = new Uint8Array(readFileSync(${JSON.stringify(path.join(dir, 'chunk.mp4'))}));
@@ -82,9 +91,18 @@ t.test(`on Node ${NODE_LTS} with its own type stripping`, async (t) => {
         console.log(JSON.stringify({ width: r.width, height: r.height, frames: r.frames, audio: r.hasAudio, warm: r.warmedUp, codecs: r.codecs, bytes: r.media.length }));
       } finally {
         await pool.close();
-      }`);
+      }`,
+    );
     const { stdout } = await exec(node, [path.join(dir, 'convert.mjs')], { cwd: root, timeout: 120_000 });
-    const result = JSON.parse(stdout.trim().split('\n').pop()!) as { width: number; height: number; frames: number; audio: boolean; warm: boolean; codecs: string; bytes: number };
+    const result = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      width: number;
+      height: number;
+      frames: number;
+      audio: boolean;
+      warm: boolean;
+      codecs: string;
+      bytes: number;
+    };
     t.match(result, { width: 640, height: 180, frames: 15, audio: true, warm: true });
     t.match(result.codecs, /^avc1\.42[0-9A-F]{4},mp4a\.40\.2$/);
     t.ok(result.bytes > 1000, `a ${result.bytes}-byte segment`);

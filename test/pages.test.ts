@@ -49,7 +49,11 @@ t.test('the dashboard shows sessions created and ended anywhere as they happen, 
   const other = await createSession(server.url);
   await until(async () => (await listed(page)).includes(other.session_id), 'the second session', 5_000);
   await page.click(`tr[data-session="${other.session_id}"] button.end`);
-  await until(async () => JSON.parse((await getText(`${server.url}/stream_sessions/${other.session_id}`)).text).state === 'ended', 'the end button to end it', 5_000);
+  await until(
+    async () => JSON.parse((await getText(`${server.url}/stream_sessions/${other.session_id}`)).text).state === 'ended',
+    'the end button to end it',
+    5_000,
+  );
   await until(async () => (await page.textContent('#pool-threads')) === '2', 'the pool load shown', 5_000);
   t.equal(loads, 1, 'no reload');
   await mkdir(ARTIFACTS, { recursive: true });
@@ -95,13 +99,26 @@ t.test('the capture page streams the camera through ffmpeg.wasm from our server 
   await page.goto(`${server.url}/capture`);
   await page.selectOption('#source', 'camera');
   await page.click('#start');
-  const stats = () => page.evaluate('window.stereospot') as Promise<{ state: string; sessionId: string | null; problem: string | null; chunks: Array<{ state: string; how?: string }> }>;
-  const running = await until(async () => {
-    const s = await stats();
-    if (s.state === 'error' || s.state === 'denied') throw new Error(`capture failed: ${s.problem}`);
-    return s.chunks.filter((c) => c.state === 'ready').length >= 3 && s;
-  }, 'three chunks converted', 60_000);
-  t.ok(running.chunks.some((c) => c.how === 'remux'), 'H.264 from the recorder is remuxed, not re-encoded');
+  const stats = () =>
+    page.evaluate('window.stereospot') as Promise<{
+      state: string;
+      sessionId: string | null;
+      problem: string | null;
+      chunks: Array<{ state: string; how?: string }>;
+    }>;
+  const running = await until(
+    async () => {
+      const s = await stats();
+      if (s.state === 'error' || s.state === 'denied') throw new Error(`capture failed: ${s.problem}`);
+      return s.chunks.filter((c) => c.state === 'ready').length >= 3 && s;
+    },
+    'three chunks converted',
+    60_000,
+  );
+  t.ok(
+    running.chunks.some((c) => c.how === 'remux'),
+    'H.264 from the recorder is remuxed, not re-encoded',
+  );
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'capture.png') });
   await page.click('#stop');
@@ -112,7 +129,11 @@ t.test('the capture page streams the camera through ffmpeg.wasm from our server 
   t.equal(status.state, 'ended');
   t.ok(status.ready >= 3, `at least three segments (${status.ready})`);
   const pageFailures = (await stats()).chunks.filter((c) => c.state === 'failed');
-  t.equal(status.failed, 0, `none failed ${JSON.stringify(status.chunks.filter((c: { status: string }) => c.status === 'failed'))} ${JSON.stringify(pageFailures)}`);
+  t.equal(
+    status.failed,
+    0,
+    `none failed ${JSON.stringify(status.chunks.filter((c: { status: string }) => c.status === 'failed'))} ${JSON.stringify(pageFailures)}`,
+  );
   const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
   // Capture dates only move forward. Pieces of varying frame rate share one init (gpu-pool/test/pool.test.ts);
   // on a starved machine a recorder may still drop a piece's frames or sound, which is an honest
@@ -174,7 +195,10 @@ t.test('a source that stops sending frames (a static screen) keeps its chunks: t
   const status = JSON.parse((await getText(`${server.url}/stream_sessions/${sessionId}`)).text);
   t.equal(status.failed, 0, 'no chunk failed for want of frames');
   const held = (status.chunks as Array<{ index: number; duration: number }>).filter((c) => c.index >= from && c.index < from + 2);
-  t.ok(held.every((c) => c.duration > 0.8), `held chunks last their whole length (${held.map((c) => c.duration.toFixed(2)).join(', ')} s), not one frame`);
+  t.ok(
+    held.every((c) => c.duration > 0.8),
+    `held chunks last their whole length (${held.map((c) => c.duration.toFixed(2)).join(', ')} s), not one frame`,
+  );
   const playlist = (await getText(`${server.url}/stream/${sessionId}/playlist.m3u8`)).text;
   t.equal(playlist.match(/#EXT-X-MAP:/g)?.length, 1, 'held chunks share the init');
   const segments = playlistEntries(playlist).filter((l) => l.includes('/seg_'));

@@ -15,11 +15,20 @@ import { FakePool } from '../testkit/fake-pool.ts';
 import { startTestServer, tempDir, until } from '../testkit/server.ts';
 
 interface PageView {
-  player: string; state: string; latencies: number; lastLatency: number | null;
-  currentTime: number; width: number; height: number; status: string | undefined; latencyText: string | null;
-  stalls: number[]; skips: { gaps: number; holes: number; jumps: number };
+  player: string;
+  state: string;
+  latencies: number;
+  lastLatency: number | null;
+  currentTime: number;
+  width: number;
+  height: number;
+  status: string | undefined;
+  latencyText: string | null;
+  stalls: number[];
+  skips: { gaps: number; holes: number; jumps: number };
   /** What the page says on screen, and the video element's own error: for the log when playback gets stuck. */
-  overlay: string | null; videoError: string | null;
+  overlay: string | null;
+  videoError: string | null;
 }
 
 /** Read in the page (a string: the test is compiled for Node, not the DOM). */
@@ -49,18 +58,26 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${server.url}/watch/${String(session.session_id)}`);
 
-  const first = await until(async () => {
-    const s = await stats(page);
-    return s.currentTime > 0 && s.latencies > 0 && s;
-  }, 'playback to start', 30_000);
+  const first = await until(
+    async () => {
+      const s = await stats(page);
+      return s.currentTime > 0 && s.latencies > 0 && s;
+    },
+    'playback to start',
+    30_000,
+  );
   t.equal(first.player, 'mse', 'played through Media Source Extensions');
   t.equal(first.width, 640, 'side by side: twice the source width');
   t.equal(first.height, 180);
   let seen: PageView = first;
-  const later = await until(async () => {
-    seen = await stats(page);
-    return seen.currentTime > first.currentTime + 1.5 && seen;
-  }, 'playback to advance', 30_000).catch((error: unknown) => {
+  const later = await until(
+    async () => {
+      seen = await stats(page);
+      return seen.currentTime > first.currentTime + 1.5 && seen;
+    },
+    'playback to advance',
+    30_000,
+  ).catch((error: unknown) => {
     // What the page was doing, for the log: a stuck player is a bug to find, not a timing to widen.
     throw new Error(`${(error as Error).message}; page: ${JSON.stringify({ ...seen, buffered: undefined })}`);
   });
@@ -69,10 +86,14 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
   t.ok(later.lastLatency! > 0 && later.lastLatency! < 10_000, `the latency is a plausible figure (${Math.round(later.lastLatency!)} ms)`);
 
   t.equal(await capture.exited, 0, 'the capture ends its session');
-  const end = await until(async () => {
-    const s = await stats(page);
-    return s.status === 'ended' && s;
-  }, 'the page to show the end', 30_000);
+  const end = await until(
+    async () => {
+      const s = await stats(page);
+      return s.status === 'ended' && s;
+    },
+    'the page to show the end',
+    30_000,
+  );
   t.equal(end.state, 'ended');
   t.same(errors, [], 'no page errors');
 });
@@ -99,18 +120,26 @@ t.test('a viewer joining mid-stream starts at the live edge and plays past a fai
     t.equal(status, i === GAP ? 415 : 201, `chunk ${i} upload`);
   };
   for (let i = 0; i < 6; i++) await upload(i);
-  await until(async () => {
-    const st = JSON.parse((await (await fetch(`${server.url}/stream_sessions/${s.session_id}`)).text())) as { listed: number };
-    return st.listed === 6;
-  }, 'six segments listed before the viewer joins', 30_000);
+  await until(
+    async () => {
+      const st = JSON.parse(await (await fetch(`${server.url}/stream_sessions/${s.session_id}`)).text()) as { listed: number };
+      return st.listed === 6;
+    },
+    'six segments listed before the viewer joins',
+    30_000,
+  );
   const browser = await launchChromium();
   t.teardown(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${server.url}/watch/${s.session_id}`);
-  const first = await until(async () => {
-    const v = await stats(page);
-    return v.currentTime > 0 && v;
-  }, 'playback to start', 30_000);
+  const first = await until(
+    async () => {
+      const v = await stats(page);
+      return v.currentTime > 0 && v;
+    },
+    'playback to start',
+    30_000,
+  );
   // Segment 5 covers 2.5–3 s of the capture's timeline: the viewer starts there, not at 0.
   t.ok(first.currentTime >= 2.4, `joined at the live edge (${first.currentTime.toFixed(2)} s)`);
   // The rest arrives in real time, one chunk every half second.
@@ -119,10 +148,14 @@ t.test('a viewer joining mid-stream starts at the live edge and plays past a fai
     await new Promise((r) => setTimeout(r, 500));
   }
   t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: chunks.length })).status, 204);
-  const end = await until(async () => {
-    const v = await stats(page);
-    return v.status === 'ended' && v;
-  }, 'the end', 30_000);
+  const end = await until(
+    async () => {
+      const v = await stats(page);
+      return v.status === 'ended' && v;
+    },
+    'the end',
+    30_000,
+  );
   t.equal(end.skips.gaps, 1, 'the failed chunk was played past');
   t.ok(end.currentTime > first.currentTime + 5, `playback went on past the gap (${end.currentTime.toFixed(2)} s)`);
   // At the live edge the half second of missing media is a wait that must end, never a hang: reaching
@@ -136,7 +169,10 @@ t.test('a restarted recorder is a discontinuity with its own capture date, and t
   const first = 1_795_000_000_000_000; // µs
   const second = first + 60_000_000; // the recorder restarted a minute later: its timestamps start at 0 again
   const spec = { video: 'testsrc2=size=320x180:rate=30', audio: true, seconds: 2, chunkSeconds: 0.5 };
-  const chunks = [...await makeCapturedChunks({ ...spec, originMicros: first }), ...await makeCapturedChunks({ ...spec, originMicros: second })];
+  const chunks = [
+    ...(await makeCapturedChunks({ ...spec, originMicros: first })),
+    ...(await makeCapturedChunks({ ...spec, originMicros: second })),
+  ];
   t.equal(chunks.length, 8);
   const s = await createSession(server.url);
   const browser = await launchChromium();
@@ -148,22 +184,33 @@ t.test('a restarted recorder is a discontinuity with its own capture date, and t
     await new Promise((r) => setTimeout(r, 400));
   }
   t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: 8 })).status, 204);
-  const playlist = await until(async () => {
-    const text = (await getText(s.playlist_url)).text;
-    return text.includes('#EXT-X-ENDLIST') && text;
-  }, 'the closed playlist', 30_000);
+  const playlist = await until(
+    async () => {
+      const text = (await getText(s.playlist_url)).text;
+      return text.includes('#EXT-X-ENDLIST') && text;
+    },
+    'the closed playlist',
+    30_000,
+  );
   const lines = playlist.split('\n');
   const segments = lines.filter((l) => l.includes('/seg_'));
   const discontinuities = lines.flatMap((l, i) => (l === '#EXT-X-DISCONTINUITY' ? [segments.findIndex((u) => lines.indexOf(u) > i)] : []));
   t.same(discontinuities, [4], 'one discontinuity, before the first chunk of the new recording');
   const dates = lines.filter((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME:')).map((l) => Date.parse(l.slice(25)));
   t.equal(dates.length, 8);
-  t.ok(dates[4]! - first / 1000 >= 60_000 && dates[4]! - first / 1000 < 61_000, 'the new recording is dated from its own origin, not a repeat of the first date');
+  t.ok(
+    dates[4]! - first / 1000 >= 60_000 && dates[4]! - first / 1000 < 61_000,
+    'the new recording is dated from its own origin, not a repeat of the first date',
+  );
   t.ok(dates[3]! < dates[4]!, 'dates move forward across the restart');
-  const end = await until(async () => {
-    const v = await stats(page);
-    return v.status === 'ended' && v;
-  }, 'the page to reach the end', 30_000);
+  const end = await until(
+    async () => {
+      const v = await stats(page);
+      return v.status === 'ended' && v;
+    },
+    'the page to reach the end',
+    30_000,
+  );
   t.ok(end.currentTime >= 3, `the player played through the restart (${end.currentTime.toFixed(2)} s of media)`);
 });
 
@@ -172,7 +219,12 @@ t.test('sound that starts after the first chunk and stops before the last plays 
   // As a capture whose sound device starts late: the first 0.5-s chunk has no audio track at all, nor has
   // the last. Media Source Extensions cannot add a track after the first init ("unexpected audio track").
   const chunks = await makeCapturedChunks({
-    video: 'testsrc2=size=320x180:rate=30', audio: true, audioDelay: 0.7, audioSeconds: 1.8, seconds: 3, chunkSeconds: 0.5,
+    video: 'testsrc2=size=320x180:rate=30',
+    audio: true,
+    audioDelay: 0.7,
+    audioSeconds: 1.8,
+    seconds: 3,
+    chunkSeconds: 0.5,
   });
   t.equal(chunks.length, 6);
   const s = await createSession(server.url);
@@ -188,10 +240,14 @@ t.test('sound that starts after the first chunk and stops before the last plays 
   }
   t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: chunks.length })).status, 204);
   let seen: PageView | null = null;
-  const end = await until(async () => {
-    seen = await stats(page);
-    return seen.status === 'ended' && seen;
-  }, 'the page to reach the end', 30_000).catch((error: unknown) => {
+  const end = await until(
+    async () => {
+      seen = await stats(page);
+      return seen.status === 'ended' && seen;
+    },
+    'the page to reach the end',
+    30_000,
+  ).catch((error: unknown) => {
     throw new Error(`${(error as Error).message}; page: ${JSON.stringify(seen)}`);
   });
   t.equal(end.videoError, null, 'the browser took every segment');

@@ -22,12 +22,16 @@ t.test('Redis killed mid-stream and started again: nothing lost, converted once,
   const aws = await startAwsEmulators(t);
   const redis = await startRedisServer(t);
   const nodes = await startNodes(t, aws, redis.url, ['node-1', 'node-2', 'node-3']);
-  const proxy = await startRoundRobinProxy(t, nodes.map((n) => n.port));
+  const proxy = await startRoundRobinProxy(
+    t,
+    nodes.map((n) => n.port),
+  );
   const capture = startCapture(['--server', proxy.url, '--size', '160x90', '--duration', '14', '--chunk-seconds', '1', '--json']);
   t.teardown(() => capture.stop());
   const sessionId = String((await capture.event('session')).session_id);
   const owner = await ownerOf(nodes);
-  const status = async (url: string) => JSON.parse((await getText(`${url}/stream_sessions/${sessionId}`)).text) as { ready: number; failed: number };
+  const status = async (url: string) =>
+    JSON.parse((await getText(`${url}/stream_sessions/${sessionId}`)).text) as { ready: number; failed: number };
   await until(async () => (await status(owner.url)).ready >= 3, 'three segments before the outage', 60_000);
 
   await redis.stop();
@@ -36,11 +40,15 @@ t.test('Redis killed mid-stream and started again: nothing lost, converted once,
   t.comment(`redis-server killed after ${readyAtStop} segments; ${owner.name} owns the session`);
   // Meanwhile every node says the bus is down, and the owner keeps converting.
   for (const node of nodes) {
-    const health = await until(async () => {
-      const r = await getText(`${node.url}/healthz`);
-      const body = JSON.parse(r.text) as { status: string; degraded?: string[] };
-      return body.degraded?.includes('bus') && { code: r.status, body };
-    }, `${node.name}'s /healthz to report the bus down`, 10_000);
+    const health = await until(
+      async () => {
+        const r = await getText(`${node.url}/healthz`);
+        const body = JSON.parse(r.text) as { status: string; degraded?: string[] };
+        return body.degraded?.includes('bus') && { code: r.status, body };
+      },
+      `${node.name}'s /healthz to report the bus down`,
+      10_000,
+    );
     t.match(health, { code: 200, body: { status: 'degraded' } }, `${node.name}: degraded, still serving`);
   }
   await until(async () => (await status(owner.url)).ready > readyAtStop, 'the owner to convert a chunk during the outage', 20_000);
@@ -48,7 +56,11 @@ t.test('Redis killed mid-stream and started again: nothing lost, converted once,
   await redis.start();
   t.comment(`redis-server back after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s`);
   for (const node of nodes) {
-    await until(async () => (JSON.parse((await getText(`${node.url}/healthz`)).text) as { status: string }).status === 'ok', `${node.name}'s /healthz to recover`, 20_000);
+    await until(
+      async () => (JSON.parse((await getText(`${node.url}/healthz`)).text) as { status: string }).status === 'ok',
+      `${node.name}'s /healthz to recover`,
+      20_000,
+    );
   }
 
   t.equal(await capture.exited, 0, `the capture client completed through the proxy (${capture.stderr().slice(-400)})`);
@@ -58,10 +70,18 @@ t.test('Redis killed mid-stream and started again: nothing lost, converted once,
   t.equal(summary.uploaded, n, 'every chunk uploaded');
   t.match(summary, { ready: n, failed: 0 }, 'every chunk converted, none failed');
 
-  const finals = await Promise.all(nodes.map((node) => until(async () => {
-    const r = await getText(`${node.url}/stream/${sessionId}/playlist.m3u8`);
-    return r.text.includes('#EXT-X-ENDLIST') && r.text;
-  }, `${node.name}'s playlist to close`, 30_000)));
+  const finals = await Promise.all(
+    nodes.map((node) =>
+      until(
+        async () => {
+          const r = await getText(`${node.url}/stream/${sessionId}/playlist.m3u8`);
+          return r.text.includes('#EXT-X-ENDLIST') && r.text;
+        },
+        `${node.name}'s playlist to close`,
+        30_000,
+      ),
+    ),
+  );
   const expected = Array.from({ length: n }, (_, i) => `seg_${String(i).padStart(5, '0')}.m4s`);
   for (const [i, text] of finals.entries()) {
     t.same(segments(text), expected, `${nodes[i]!.name}: every chunk listed once, in order`);

@@ -24,7 +24,14 @@ t.test(`the server on Node ${NODE_IMAGE} and Debian 13's C library serves a sess
   const port = await freePort();
   const child = spawn(userland.run(node)[0]!, [...userland.run(node).slice(1), 'server/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: await tempDir(t), GPU_POOL_WORKERS: '1', EXECUTION_PROVIDER: 'cpu' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: await tempDir(t),
+      GPU_POOL_WORKERS: '1',
+      EXECUTION_PROVIDER: 'cpu',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -33,7 +40,11 @@ t.test(`the server on Node ${NODE_IMAGE} and Debian 13's C library serves a sess
   t.teardown(() => void child.kill('SIGKILL'));
   const base = `http://127.0.0.1:${port}`;
   await until(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, `the server up (log: ${log.slice(-600)})`, 60_000);
-  t.match(log, `uWebSockets.js loaded build="@btc-vision/uwebsockets.js 20.57.0" node=v${NODE_IMAGE}`, 'the current-Node uWS build, on Node 24');
+  t.match(
+    log,
+    `uWebSockets.js loaded build="@btc-vision/uwebsockets.js 20.57.0" node=v${NODE_IMAGE}`,
+    'the current-Node uWS build, on Node 24',
+  );
   const maps = await readFile(`/proc/${child.pid}/maps`, 'utf8');
   t.ok(maps.includes(`${userland.root}/usr/lib/x86_64-linux-gnu/libc.so.6`), "Debian 13's libc is the one mapped");
 
@@ -47,10 +58,14 @@ t.test(`the server on Node ${NODE_IMAGE} and Debian 13's C library serves a sess
   t.equal((await putChunk(session, 0, chunk!)).status, 201, 'chunk uploaded');
   await until(() => messages.some((m) => m.type === 'segment'), 'the converted segment pushed on the socket', 60_000);
   t.equal((await postJson(`${base}/stream_sessions/${session.session_id}/end`, { chunks: 1 })).status, 204, 'ended');
-  const playlist = await until(async () => {
-    const text = (await getText(session.playlist_url)).text;
-    return text.includes('#EXT-X-ENDLIST') && text;
-  }, 'the playlist closed', 30_000);
+  const playlist = await until(
+    async () => {
+      const text = (await getText(session.playlist_url)).text;
+      return text.includes('#EXT-X-ENDLIST') && text;
+    },
+    'the playlist closed',
+    30_000,
+  );
   t.equal(playlistEntries(playlist).length, 1, 'one segment listed');
   const segment = await fetch(playlistEntries(playlist)[0]!);
   t.equal(segment.status, 200, 'and served');

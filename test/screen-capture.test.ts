@@ -26,7 +26,10 @@ t.test('screen + system sound from PulseAudio become segments that carry the sou
   const desktop = await startDesktop(t);
   desktop.playTone(ffmpeg, 660);
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '1' } });
-  const run = await runCapture(['--server', server.url, '--source', 'screen', '--audio', 'system', '--duration', '3', '--json', '--quiet'], desktop.env);
+  const run = await runCapture(
+    ['--server', server.url, '--source', 'screen', '--audio', 'system', '--duration', '3', '--json', '--quiet'],
+    desktop.env,
+  );
   t.equal(run.code, 0, 'the capture ends cleanly');
   if (run.code !== 0) t.comment(run.stderr.slice(-2000));
   const summary = run.events.find((e) => e.event === 'summary');

@@ -15,7 +15,11 @@ const quiet = createLogger('test', memorySink('error'));
 
 t.test('an event another node must take is given back without moving it towards the DLQ', async (t) => {
   const aws = await startAwsEmulators(t, { maxReceiveCount: 2 });
-  const queue = new SqsChunkQueue(aws.sqs, { queueUrl: aws.queueUrl, waitSeconds: 1, visibilitySeconds: 2, batchSize: 1, maxInFlight: 2 }, quiet);
+  const queue = new SqsChunkQueue(
+    aws.sqs,
+    { queueUrl: aws.queueUrl, waitSeconds: 1, visibilitySeconds: 2, batchSize: 1, maxInFlight: 2 },
+    quiet,
+  );
   t.teardown(() => queue.close());
   const seen: string[] = [];
   // Four non-owners in a row receive it before the owner does: twice the redrive policy's limit.
@@ -34,7 +38,11 @@ t.test('an event another node must take is given back without moving it towards 
 
 t.test('past its bound of give-backs an event is left to redelivery and the redrive policy', async (t) => {
   const aws = await startAwsEmulators(t, { maxReceiveCount: 2 });
-  const queue = new SqsChunkQueue(aws.sqs, { queueUrl: aws.queueUrl, waitSeconds: 1, visibilitySeconds: 1, batchSize: 1, maxInFlight: 2, maxGiveBacks: 2 }, quiet);
+  const queue = new SqsChunkQueue(
+    aws.sqs,
+    { queueUrl: aws.queueUrl, waitSeconds: 1, visibilitySeconds: 1, batchSize: 1, maxInFlight: 2, maxGiveBacks: 2 },
+    quiet,
+  );
   t.teardown(() => queue.close());
   const counts: number[] = [];
   queue.start(async () => {

@@ -38,7 +38,12 @@ const COMPARE = `(() => {
   };
 })()`;
 
-interface Compare { eyes: number[]; left: number[]; right: number[]; renderer: string }
+interface Compare {
+  eyes: number[];
+  left: number[];
+  right: number[];
+  renderer: string;
+}
 
 async function mode(page: Page, name: string): Promise<void> {
   await page.click(`#modes button[data-mode="${name}"]`);
@@ -60,15 +65,29 @@ t.test('each view renders; the strength slider changes the disparity of later se
   await page.waitForSelector('#setting-stereo_strength:not([disabled])', { timeout: 10_000 });
 
   for (let i = 0; i < 5; i++) t.equal((await putChunk(s, i, chunks[i]!)).status, 201);
-  await until(async () => (await page.evaluate('document.querySelector("video").currentTime')) as number > 0.2, 'playback', 30_000);
+  await until(async () => ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 0.2, 'playback', 30_000);
 
   // Live depth: the slider sends set_settings over the control socket; every subscriber hears it.
   await page.fill('#setting-stereo_strength', '0.04');
-  await until(async () => ((await page.evaluate('window.stereospot.settings')) as { stereo_strength: number }).stereo_strength === 0.04, 'the new strength', 10_000);
-  t.same(JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).settings, { stereo_strength: 0.04, convergence: 0 }, 'the session has it');
+  await until(
+    async () => ((await page.evaluate('window.stereospot.settings')) as { stereo_strength: number }).stereo_strength === 0.04,
+    'the new strength',
+    10_000,
+  );
+  t.same(
+    JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).settings,
+    { stereo_strength: 0.04, convergence: 0 },
+    'the session has it',
+  );
   for (let i = 5; i < 10; i++) t.equal((await putChunk(s, i, chunks[i]!)).status, 201);
   t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: 10 })).status, 204);
-  await until(async () => (await page.evaluate('window.stereospot.state')) === 'ended' || (await page.evaluate('document.querySelector("video").currentTime')) as number > 3.2, 'playback into the later segments', 30_000);
+  await until(
+    async () =>
+      (await page.evaluate('window.stereospot.state')) === 'ended' ||
+      ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 3.2,
+    'playback into the later segments',
+    30_000,
+  );
 
   // Each view, on one paused frame from a segment with depth.
   await page.evaluate('document.querySelector("video").pause()');
@@ -76,21 +95,35 @@ t.test('each view renders; the strength slider changes the disparity of later se
   for (const name of ['sbs', 'anaglyph', '2d']) {
     await mode(page, name);
     await page.locator('#stage').screenshot({ path: path.join(ARTIFACTS, `watch-${name}.png`) });
-    t.equal(await page.isHidden('#view'), name === 'sbs', name === 'sbs' ? 'side-by-side shows the video itself' : `${name} is drawn over it`);
+    t.equal(
+      await page.isHidden('#view'),
+      name === 'sbs',
+      name === 'sbs' ? 'side-by-side shows the video itself' : `${name} is drawn over it`,
+    );
   }
   await mode(page, 'anaglyph');
   const anaglyph = (await page.evaluate(COMPARE)) as Compare;
   t.equal(anaglyph.renderer, 'webgl', 'drawn with WebGL');
   t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
   t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
-  t.ok(anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3, `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`);
+  t.ok(
+    anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3,
+    `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`,
+  );
   t.ok(anaglyph.left[1]! > anaglyph.right[1]! + 1, 'not from the left eye');
   await mode(page, '2d');
   const flat = (await page.evaluate(COMPARE)) as Compare;
-  t.ok(flat.left.every((d) => d < 3), `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`);
+  t.ok(
+    flat.left.every((d) => d < 3),
+    `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
+  );
 
   // The disparity of what was converted before and after the change, on decoded frames.
-  await until(async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).state === 'ended', 'the end', 30_000);
+  await until(
+    async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).state === 'ended',
+    'the end',
+    30_000,
+  );
   const playlist = (await getText(`${server.url}/stream/${s.session_id}/playlist.m3u8`)).text;
   const segments = playlistEntries(playlist).filter((l) => l.includes('/seg_'));
   t.equal(segments.length, 10);

@@ -33,9 +33,31 @@ export async function makeFlashBeep(file: string, opts: FlashBeepOptions): Promi
   // Evaluated per sample (a filter's `enable` is per frame: 1024 samples would shift each onset).
   const beep = `aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000:d=${opts.seconds}`;
   await exec(ffmpeg, [
-    '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', flash, '-f', 'lavfi', '-i', beep,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(fps),
-    '-c:a', 'aac', '-b:a', '128k', file,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    flash,
+    '-f',
+    'lavfi',
+    '-i',
+    beep,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    String(fps),
+    '-c:a',
+    'aac',
+    '-b:a',
+    '128k',
+    file,
   ]);
 }
 
@@ -64,8 +86,14 @@ export async function measureFlashBeep(input: string): Promise<FlashBeepTimes> {
     bright = on;
   }
   // Audio: each frame's timestamp and length from ashowinfo (stderr), its samples as mono s16 (stdout).
-  const audio = await run(['-copyts', '-i', input, '-map', '0:a:0', '-af', 'aresample=48000,ashowinfo', '-ac', '1', '-f', 's16le', 'pipe:1'], true);
-  const starts = [...audio.stderr.matchAll(/pts_time:\s*(-?[\d.]+).*?nb_samples:\s*(\d+)/g)].map((m) => ({ t: Number(m[1]), n: Number(m[2]) }));
+  const audio = await run(
+    ['-copyts', '-i', input, '-map', '0:a:0', '-af', 'aresample=48000,ashowinfo', '-ac', '1', '-f', 's16le', 'pipe:1'],
+    true,
+  );
+  const starts = [...audio.stderr.matchAll(/pts_time:\s*(-?[\d.]+).*?nb_samples:\s*(\d+)/g)].map((m) => ({
+    t: Number(m[1]),
+    n: Number(m[2]),
+  }));
   const samples = new Int16Array(audio.stdout.buffer, audio.stdout.byteOffset, Math.floor(audio.stdout.byteLength / 2));
   const beeps: number[] = [];
   let index = 0;
@@ -98,7 +126,17 @@ export interface SoundHole {
  * durations (`-copyts` timeline): sound lost between two chunks shows here whatever was being played.
  */
 export async function soundHoles(input: string, minMs = 25): Promise<{ holes: SoundHole[]; seconds: number }> {
-  const { stdout } = await execProbe(['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', input]);
+  const { stdout } = await execProbe([
+    '-v',
+    'error',
+    '-select_streams',
+    'a:0',
+    '-show_entries',
+    'packet=pts_time,duration_time',
+    '-of',
+    'csv=p=0',
+    input,
+  ]);
   const packets = stdout
     .trim()
     .split('\n')
@@ -131,7 +169,9 @@ function run(args: string[], binary = false): Promise<{ stdout: Buffer; stderr: 
     child.stdout.on('data', (d: Buffer) => binary && out.push(d));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ stdout: Buffer.concat(out), stderr: err }) : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-800)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout: Buffer.concat(out), stderr: err }) : reject(new Error(`ffmpeg exited ${code}: ${err.slice(-800)}`)),
+    );
   });
 }
 

@@ -43,11 +43,16 @@ export function encodeS3Key(key: string): string {
 
 export function notification(bucket: string, key: string, size: number): string {
   return JSON.stringify({
-    Records: [{
-      eventVersion: '2.1', eventSource: 'aws:s3', awsRegion: 'us-east-1', eventTime: new Date().toISOString(),
-      eventName: 'ObjectCreated:Put',
-      s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encodeS3Key(key), size } },
-    }],
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { key: encodeS3Key(key), size } },
+      },
+    ],
   });
 }
 
@@ -68,12 +73,14 @@ export async function startAwsEmulators(t: Teardown, opts: { maxReceiveCount?: n
   t.teardown(() => new Promise<void>((r) => dyn.close(() => r())));
   const dynUrl = `http://127.0.0.1:${(dyn.address() as { port: number }).port}`;
   const ddb = new DynamoDBClient({ region, endpoint: dynUrl, credentials });
-  await ddb.send(new CreateTableCommand({
-    TableName: TABLE,
-    KeySchema: [{ AttributeName: 'session_id', KeyType: 'HASH' }],
-    AttributeDefinitions: [{ AttributeName: 'session_id', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST',
-  }));
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{ AttributeName: 'session_id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'session_id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   ddb.destroy();
 
   const sqsServer = await createSqsServer({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
@@ -83,18 +90,25 @@ export async function startAwsEmulators(t: Teardown, opts: { maxReceiveCount?: n
   t.teardown(() => sqs.destroy());
   const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'video_worker_dlq' }))).QueueUrl!;
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
-  const queueUrl = (await sqs.send(new CreateQueueCommand({
-    QueueName: 'video_worker',
-    Attributes: {
-      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(opts.maxReceiveCount ?? 3) }),
-      VisibilityTimeout: '30',
-    },
-  }))).QueueUrl!;
+  const queueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: 'video_worker',
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: String(opts.maxReceiveCount ?? 3) }),
+          VisibilityTimeout: '30',
+        },
+      }),
+    )
+  ).QueueUrl!;
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-s3rver-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const s3rver = new S3rver({
-    port: 0, address: '127.0.0.1', silent: true, directory: dir,
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: dir,
     configureBuckets: [
       { name: INPUT_BUCKET, configs: [corsRule(['PUT'], ['ETag'])] },
       { name: OUTPUT_BUCKET, configs: [corsRule(['GET', 'HEAD'])] },
@@ -104,21 +118,28 @@ export async function startAwsEmulators(t: Teardown, opts: { maxReceiveCount?: n
   t.teardown(() => s3rver.close());
   const s3Url = `http://127.0.0.1:${s3addr.port}`;
   const s3 = new S3Client({
-    region, endpoint: s3Url, credentials, forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+    region,
+    endpoint: s3Url,
+    credentials,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
   t.teardown(() => s3.destroy());
 
   const bridged: string[] = [];
-  s3rver.on('event', (event: { Records: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string; size: number } } }> }) => {
-    for (const r of event.Records) {
-      const key = r.s3.object.key;
-      if (r.s3.bucket.name !== INPUT_BUCKET || !r.eventName.startsWith('ObjectCreated:')) continue;
-      if (!key.startsWith('stream_input/') || !key.endsWith('.mp4')) continue;
-      bridged.push(key);
-      void sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: notification(INPUT_BUCKET, key, r.s3.object.size) }));
-    }
-  });
+  s3rver.on(
+    'event',
+    (event: { Records: Array<{ eventName: string; s3: { bucket: { name: string }; object: { key: string; size: number } } }> }) => {
+      for (const r of event.Records) {
+        const key = r.s3.object.key;
+        if (r.s3.bucket.name !== INPUT_BUCKET || !r.eventName.startsWith('ObjectCreated:')) continue;
+        if (!key.startsWith('stream_input/') || !key.endsWith('.mp4')) continue;
+        bridged.push(key);
+        void sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: notification(INPUT_BUCKET, key, r.s3.object.size) }));
+      }
+    },
+  );
 
   const sts = await startStsStandIn();
   t.teardown(() => sts.close());
@@ -151,9 +172,12 @@ export async function startAwsEmulators(t: Teardown, opts: { maxReceiveCount?: n
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
     },
     async depth(url) {
-      const out = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-      }));
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
       return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
     },
   };

@@ -9,11 +9,19 @@ import { tempDir } from './server.ts';
 export const run = promisify(execFile);
 
 /** The environment every bench run gets in the tests: results in `dir`, no Node-version notice. */
-export const benchEnv = (dir: string) => ({ ...process.env, BENCH_RESULTS_DIR: dir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+export const benchEnv = (dir: string) => ({
+  ...process.env,
+  BENCH_RESULTS_DIR: dir,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+});
 
 export async function smokeScenario(t: Test, scenario: string, args: string[], sane: (result: any) => boolean): Promise<void> {
   const dir = await tempDir(t, 'stereospot-bench-smoke-');
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', scenario, ...args], { env: benchEnv(dir), timeout: 150_000, maxBuffer: 16 << 20 });
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/cli.ts', scenario, ...args], {
+    env: benchEnv(dir),
+    timeout: 150_000,
+    maxBuffer: 16 << 20,
+  });
   const files = (await readdir(dir)).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith('.json'));
   t.equal(files.length, 1, `one result saved (${stdout.trim().split('\n').at(-1)})`);
   const saved = JSON.parse(await readFile(path.join(dir, files[0]!), 'utf8'));

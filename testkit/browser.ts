@@ -9,8 +9,13 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--autoplay-policy=no-user-gesture-required',
   // WebGL (the anaglyph view) on the software rasteriser: there is no GPU here.
   '--enable-unsafe-swiftshader',
 ];
@@ -24,7 +29,10 @@ export type FakeMedia = 'granted' | 'denied';
 /** Launches headless Chromium; throws a clear error when it is not installed. */
 export async function launchChromium(options: { media?: FakeMedia } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
-  const media = options.media === undefined ? [] : ['--use-fake-device-for-media-stream', ...(options.media === 'granted' ? ['--use-fake-ui-for-media-stream'] : [])];
+  const media =
+    options.media === undefined
+      ? []
+      : ['--use-fake-device-for-media-stream', ...(options.media === 'granted' ? ['--use-fake-ui-for-media-stream'] : [])];
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...media] });
 }
 

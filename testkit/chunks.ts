@@ -34,14 +34,52 @@ export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-pool-'));
   try {
     await exec(ffmpeg, [
-      '-v', 'error', '-f', 'lavfi', '-i', spec.video,
-      ...(spec.audio ? [...(spec.audioDelay ? ['-itsoffset', String(spec.audioDelay)] : []), '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000${spec.audioSeconds ? `:duration=${spec.audioSeconds}` : ''}`, '-map', '0:v', '-map', '1:a', '-c:a', 'aac'] : []),
-      '-t', String(spec.seconds),
-      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-force_key_frames', `expr:gte(t,n_forced*${spec.chunkSeconds})`, '-sc_threshold', '0',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      spec.video,
+      ...(spec.audio
+        ? [
+            ...(spec.audioDelay ? ['-itsoffset', String(spec.audioDelay)] : []),
+            '-f',
+            'lavfi',
+            '-i',
+            `sine=frequency=440:sample_rate=48000${spec.audioSeconds ? `:duration=${spec.audioSeconds}` : ''}`,
+            '-map',
+            '0:v',
+            '-map',
+            '1:a',
+            '-c:a',
+            'aac',
+          ]
+        : []),
+      '-t',
+      String(spec.seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-tune',
+      'zerolatency',
+      '-pix_fmt',
+      'yuv420p',
+      '-force_key_frames',
+      `expr:gte(t,n_forced*${spec.chunkSeconds})`,
+      '-sc_threshold',
+      '0',
       ...(spec.originMicros ? ['-metadata', `stereospot_capture_origin=${spec.originMicros}`] : []),
-      '-f', 'segment', '-segment_time', String(spec.chunkSeconds), '-segment_format', 'mp4',
-      '-segment_format_options', `movflags=+use_metadata_tags${spec.timescale ? `:video_track_timescale=${spec.timescale}` : ''}`, '-reset_timestamps', '0',
+      '-f',
+      'segment',
+      '-segment_time',
+      String(spec.chunkSeconds),
+      '-segment_format',
+      'mp4',
+      '-segment_format_options',
+      `movflags=+use_metadata_tags${spec.timescale ? `:video_track_timescale=${spec.timescale}` : ''}`,
+      '-reset_timestamps',
+      '0',
       path.join(dir, 'chunk_%05d.mp4'),
     ]);
     const names = (await readdir(dir)).filter((n) => n.startsWith('chunk_')).sort();
@@ -60,9 +98,27 @@ export async function oneFrameWithSound(seconds: number): Promise<Buffer> {
   try {
     const file = path.join(dir, 'chunk.mp4');
     await exec(ffmpeg, [
-      '-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30:duration=0.03',
-      '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
-      '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', file,
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x90:rate=30:duration=0.03',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=48000:duration=${seconds}`,
+      '-map',
+      '0:v',
+      '-map',
+      '1:a',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      file,
     ]);
     return await readFile(file);
   } finally {
@@ -71,7 +127,10 @@ export async function oneFrameWithSound(seconds: number): Promise<Buffer> {
 }
 
 /** Writes init + segments + a CMAF playlist into a temp folder; returns the playlist path and a cleanup. */
-export async function writeCmafPlaylist(init: Uint8Array, segments: Array<{ media: Uint8Array; duration: number }>): Promise<{ playlist: string; dir: string; cleanup: () => Promise<void> }> {
+export async function writeCmafPlaylist(
+  init: Uint8Array,
+  segments: Array<{ media: Uint8Array; duration: number }>,
+): Promise<{ playlist: string; dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-cmaf-'));
   await writeFile(path.join(dir, 'init.mp4'), init);
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:0', '#EXT-X-MAP:URI="init.mp4"'];

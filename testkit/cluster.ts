@@ -43,7 +43,12 @@ export async function startNodes(t: Test, aws: AwsEmulators, redisUrl: string, n
     nodes.push(node);
   }
   for (const node of nodes) await until(async () => (await fetch(`${node.url}/healthz`)).ok, `${node.name} up`, 60_000);
-  for (const node of nodes) await until(async () => (await metric(node, 'stereospot_cluster_nodes')) === names.length, `${node.name} to see all ${names.length}`, 10_000);
+  for (const node of nodes)
+    await until(
+      async () => (await metric(node, 'stereospot_cluster_nodes')) === names.length,
+      `${node.name} to see all ${names.length}`,
+      10_000,
+    );
   return nodes;
 }
 
@@ -54,10 +59,14 @@ export async function metric(node: ServerNode, name: string): Promise<number> {
 
 /** The node running the session: the one whose gauge shows a session running there. */
 export async function ownerOf(nodes: ServerNode[], what = 'the owner'): Promise<ServerNode> {
-  return until(async () => {
-    for (const node of nodes) if ((await metric(node, 'stereospot_sessions_running').catch(() => 0)) === 1) return node;
-    return undefined;
-  }, what, 30_000);
+  return until(
+    async () => {
+      for (const node of nodes) if ((await metric(node, 'stereospot_sessions_running').catch(() => 0)) === 1) return node;
+      return undefined;
+    },
+    what,
+    30_000,
+  );
 }
 
 /** A playlist reduced to what must agree across nodes: segment names, durations, gaps, tags (no signatures). */

@@ -32,7 +32,9 @@ export async function startDesktop(t: Teardown): Promise<Desktop> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-desktop-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   // -displayfd: the X server picks a free display and tells us which.
-  const xvfb = spawn('/usr/bin/Xvfb', ['-displayfd', '3', '-screen', '0', '640x360x24', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const xvfb = spawn('/usr/bin/Xvfb', ['-displayfd', '3', '-screen', '0', '640x360x24', '-nolisten', 'tcp'], {
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+  });
   stop(t, xvfb);
   const display = await new Promise<string>((resolve, reject) => {
     let text = '';
@@ -43,11 +45,19 @@ export async function startDesktop(t: Teardown): Promise<Desktop> {
     xvfb.on('exit', (code) => reject(new Error(`Xvfb exited with ${code}`)));
   });
   const socket = path.join(dir, 'pulse-native');
-  const pulse = spawn('/usr/bin/pulseaudio', [
-    '-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', '--log-target=stderr',
-    '--load=module-null-sink sink_name=stereospot rate=48000',
-    `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
-  ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, DISPLAY: '' } });
+  const pulse = spawn(
+    '/usr/bin/pulseaudio',
+    [
+      '-n',
+      '--daemonize=no',
+      '--exit-idle-time=-1',
+      '--use-pid-file=no',
+      '--log-target=stderr',
+      '--load=module-null-sink sink_name=stereospot rate=48000',
+      `--load=module-native-protocol-unix auth-anonymous=1 socket=${socket}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, DISPLAY: '' } },
+  );
   stop(t, pulse);
   pulse.stderr!.resume();
   await until(() => existsSync(socket), 'the PulseAudio socket', 10_000);
@@ -55,9 +65,27 @@ export async function startDesktop(t: Teardown): Promise<Desktop> {
   return {
     env,
     playTone(ffmpeg, frequency) {
-      const player = spawn(ffmpeg, ['-v', 'error', '-re', '-f', 'lavfi', '-i', `sine=frequency=${frequency}:sample_rate=48000`, '-f', 'pulse', '-device', 'stereospot', 'tone'], {
-        stdio: 'ignore', env: { ...process.env, ...env },
-      });
+      const player = spawn(
+        ffmpeg,
+        [
+          '-v',
+          'error',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `sine=frequency=${frequency}:sample_rate=48000`,
+          '-f',
+          'pulse',
+          '-device',
+          'stereospot',
+          'tone',
+        ],
+        {
+          stdio: 'ignore',
+          env: { ...process.env, ...env },
+        },
+      );
       stop(t, player);
     },
   };

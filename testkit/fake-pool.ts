@@ -67,8 +67,22 @@ export class FakePool {
     }
     this.previous.set(index, task.previous ? indexOf(task.previous) : null);
     return {
-      init: Buffer.from(`init ${task.mode}`), media: Buffer.from(`segment ${index} ${task.mode}`), codecs: 'avc1.42C01E,mp4a.40.2',
-      duration: 2, start: index * 2, origin: null, frames: 60, fps: 30, width: 64, height: 16, hasAudio: true, warmedUp: task.previous != null, depthCarried: false, depthRuns: 60, depthInterval: 1, warmUpRuns: 0,
+      init: Buffer.from(`init ${task.mode}`),
+      media: Buffer.from(`segment ${index} ${task.mode}`),
+      codecs: 'avc1.42C01E,mp4a.40.2',
+      duration: 2,
+      start: index * 2,
+      origin: null,
+      frames: 60,
+      fps: 30,
+      width: 64,
+      height: 16,
+      hasAudio: true,
+      warmedUp: task.previous != null,
+      depthCarried: false,
+      depthRuns: 60,
+      depthInterval: 1,
+      warmUpRuns: 0,
       timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
     };
   }

@@ -24,7 +24,7 @@ export interface CameraPath {
 /** A slow pan across the middle of a W×H photograph with a zoom in of 15 %: 3 s at 30 fps by default. */
 export function panZoomPath(photoWidth: number, photoHeight: number, frames = 90): CameraPath {
   // The widest window (the first) must fit: 16:9 within the photograph, with room to pan.
-  const widest = Math.min(photoWidth * 0.8, ((photoHeight * 0.9) * 16) / 9);
+  const widest = Math.min(photoWidth * 0.8, (photoHeight * 0.9 * 16) / 9);
   const narrowest = widest / 1.15;
   const pan = photoWidth - widest; // the first window's free width, shared out over the pan
   return {
@@ -62,15 +62,54 @@ function renderFrame(photo: Uint8Array, pw: number, ph: number, camera: CameraPa
 
 /** The clip, encoded and cut into `chunkSeconds` MP4 chunks as the capture client cuts them. */
 export async function panZoomChunks(
-  ffmpeg: string, dir: string, photo: Uint8Array, pw: number, ph: number, camera: CameraPath, chunkSeconds = 0.5,
+  ffmpeg: string,
+  dir: string,
+  photo: Uint8Array,
+  pw: number,
+  ph: number,
+  camera: CameraPath,
+  chunkSeconds = 0.5,
 ): Promise<Buffer[]> {
-  const child = spawn(ffmpeg, [
-    '-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${CLIP_WIDTH}x${CLIP_HEIGHT}`, '-r', '30', '-i', '-',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-pix_fmt', 'yuv420p',
-    '-force_key_frames', `expr:gte(t,n_forced*${chunkSeconds})`, '-sc_threshold', '0',
-    '-f', 'segment', '-segment_time', String(chunkSeconds), '-segment_format', 'mp4', '-reset_timestamps', '0',
-    path.join(dir, 'pan_%05d.mp4'),
-  ], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(
+    ffmpeg,
+    [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${CLIP_WIDTH}x${CLIP_HEIGHT}`,
+      '-r',
+      '30',
+      '-i',
+      '-',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '16',
+      '-pix_fmt',
+      'yuv420p',
+      '-force_key_frames',
+      `expr:gte(t,n_forced*${chunkSeconds})`,
+      '-sc_threshold',
+      '0',
+      '-f',
+      'segment',
+      '-segment_time',
+      String(chunkSeconds),
+      '-segment_format',
+      'mp4',
+      '-reset_timestamps',
+      '0',
+      path.join(dir, 'pan_%05d.mp4'),
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -115,7 +154,8 @@ export interface Flicker {
 /** The flicker of a clip's conversion: `probes` are the chunks' disparity probes, in order. */
 export function measureFlicker(probes: DisparityProbe[], camera: CameraPath, step = 4): Flicker {
   const maps: Array<{ map: Float32Array; dw: number; dh: number; border: boolean }> = [];
-  for (const probe of probes) probe.frames.forEach((map, i) => maps.push({ map, dw: probe.width, dh: probe.height, border: i === 0 && maps.length > 0 }));
+  for (const probe of probes)
+    probe.frames.forEach((map, i) => maps.push({ map, dw: probe.width, dh: probe.height, border: i === 0 && maps.length > 0 }));
   const changes: number[] = [];
   const borders: number[] = [];
   for (let t = 0; t + 1 < maps.length && t + 1 < camera.frames; t++) {

@@ -45,7 +45,10 @@ export function buildHeavyDepthModel(options: HeavyModelOptions = {}): Uint8Arra
   for (let i = 1; i <= layers; i++) {
     x = op('Relu', [op('Conv', [x, weights(`heavy_w${i}`, [channels, channels, 3, 3])], `heavy_conv_${i}`, pads)], `heavy_${i}`);
   }
-  const mean = op('ReduceMean', [x], 'heavy_mean', [ints('axes', [1, 2, 3]), { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]);
+  const mean = op('ReduceMean', [x], 'heavy_mean', [
+    ints('axes', [1, 2, 3]),
+    { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+  ]);
   const tiny = op('Mul', [mean, weights('heavy_weight', [1])], 'heavy_tiny');
   graph.initializer![graph.initializer!.length - 1]!.floatData = [1e-6];
   const sum = op('Add', [squeeze.input![0]!, tiny], 'heavy_sum');
@@ -59,10 +62,13 @@ export function buildHeavyDepthModel(options: HeavyModelOptions = {}): Uint8Arra
 export async function writeHeavyModel(dir: string, options: HeavyModelOptions = {}): Promise<string> {
   const file = path.join(dir, 'heavy.onnx');
   await writeFile(file, buildHeavyDepthModel(options));
-  await writeFile(path.join(dir, 'heavy.json'), JSON.stringify({
-    licence: 'MIT (a test graph of this project: the built-in estimator plus dead weight)',
-    input: { layout: 'nchw', normalise: 'imagenet', size: { multipleOf: 14 } },
-    output: { kind: 'inverse-depth' },
-  }));
+  await writeFile(
+    path.join(dir, 'heavy.json'),
+    JSON.stringify({
+      licence: 'MIT (a test graph of this project: the built-in estimator plus dead weight)',
+      input: { layout: 'nchw', normalise: 'imagenet', size: { multipleOf: 14 } },
+      output: { kind: 'inverse-depth' },
+    }),
+  );
   return file;
 }

@@ -12,17 +12,46 @@ const exec = promisify(execFile);
 export const ffmpeg = defaultFfmpeg(process.env);
 
 /** `seconds` of test pattern + tone, cut into `chunkSeconds` chunks keeping their timestamps. */
-export async function makeChunks(dir: string, opts: { seconds: number; chunkSeconds: number; size?: string; fps?: number }): Promise<Buffer[]> {
+export async function makeChunks(
+  dir: string,
+  opts: { seconds: number; chunkSeconds: number; size?: string; fps?: number },
+): Promise<Buffer[]> {
   const size = opts.size ?? '160x90';
   const fps = opts.fps ?? 30;
   await exec(ffmpeg, [
-    '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}`,
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', String(opts.seconds),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac',
-    '-force_key_frames', `expr:gte(t,n_forced*${opts.chunkSeconds})`, '-sc_threshold', '0',
-    '-f', 'segment', '-segment_time', String(opts.chunkSeconds), '-segment_format', 'mp4', '-reset_timestamps', '0',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=${fps}`,
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    String(opts.seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-force_key_frames',
+    `expr:gte(t,n_forced*${opts.chunkSeconds})`,
+    '-sc_threshold',
+    '0',
+    '-f',
+    'segment',
+    '-segment_time',
+    String(opts.chunkSeconds),
+    '-segment_format',
+    'mp4',
+    '-reset_timestamps',
+    '0',
     path.join(dir, 'chunk_%05d.mp4'),
   ]);
   const names = (await readdir(dir)).filter((n) => /^chunk_\d{5}\.mp4$/.test(n)).sort();
@@ -36,13 +65,28 @@ export async function makeChunks(dir: string, opts: { seconds: number; chunkSeco
  * complain about frames closer than one tick apart.
  */
 export async function decodeWarnings(url: string): Promise<string> {
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-v', 'warning', '-i', url, '-fps_mode', 'passthrough', '-enc_time_base', '-1', '-f', 'null', '-']);
+  const { stderr } = await exec(ffmpeg, [
+    '-hide_banner',
+    '-v',
+    'warning',
+    '-i',
+    url,
+    '-fps_mode',
+    'passthrough',
+    '-enc_time_base',
+    '-1',
+    '-f',
+    'null',
+    '-',
+  ]);
   return stderr.trim();
 }
 
 /** Stream facts from `ffmpeg -i` (video size, audio presence, duration). */
 export async function mediaInfo(url: string): Promise<{ width: number; height: number; hasAudio: boolean; duration: number }> {
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', url, '-f', 'null', '-']).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', url, '-f', 'null', '-']).catch((e: { stderr: string }) => ({
+    stderr: e.stderr,
+  }));
   const size = /Video: [^\n]*?(\d{2,5})x(\d{2,5})/.exec(stderr);
   const time = [...stderr.matchAll(/time=(\d+):(\d+):([\d.]+)/g)].pop();
   return {
@@ -65,18 +109,22 @@ export async function segmentWithInit(playlist: string, segmentUrl: string): Pro
     if (line === segmentUrl) break;
   }
   if (!map) throw new Error(`no EXT-X-MAP before ${segmentUrl}`);
-  const [init, media] = await Promise.all([map, segmentUrl].map(async (url) => {
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
-  }));
+  const [init, media] = await Promise.all(
+    [map, segmentUrl].map(async (url) => {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    }),
+  );
   const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'stereospot-seg-')), 'segment.mp4');
   await writeFile(file, Buffer.concat([init!, media!]));
   return file;
 }
 
 /** `ffprobe -v error` of `url`'s streams: the one beside the ffmpeg in use (Debian's package has both). */
-export async function probeStreams(url: string): Promise<{ streams: Array<{ codec_name: string; width?: number; height?: number }>; stderr: string }> {
+export async function probeStreams(
+  url: string,
+): Promise<{ streams: Array<{ codec_name: string; width?: number; height?: number }>; stderr: string }> {
   const ffprobe = path.join(path.dirname(ffmpeg), 'ffprobe');
   const { stdout, stderr } = await exec(ffprobe, ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url]);
   return { ...(JSON.parse(stdout) as { streams: Array<{ codec_name: string; width?: number; height?: number }> }), stderr: stderr.trim() };

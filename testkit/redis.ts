@@ -25,18 +25,26 @@ export async function startRedisServer(t: Teardown): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   t.teardown(() => void child?.kill('SIGKILL'));
-  const listening = (yes: boolean) => until(() => new Promise<boolean>((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.end();
-      resolve(yes);
-    });
-    socket.on('error', () => resolve(!yes));
-  }), yes ? 'redis-server to listen' : 'redis-server to stop listening', 10_000);
+  const listening = (yes: boolean) =>
+    until(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.end();
+            resolve(yes);
+          });
+          socket.on('error', () => resolve(!yes));
+        }),
+      yes ? 'redis-server to listen' : 'redis-server to stop listening',
+      10_000,
+    );
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       if (child) return;
-      child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
       await listening(true);
     },
     async stop() {

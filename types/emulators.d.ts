@@ -1,7 +1,12 @@
 // Minimal declarations for test-only packages that ship without types (protocol emulators, a parser).
 declare module 'dynalite' {
   import type { Server } from 'node:http';
-  export default function dynalite(options?: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number; path?: string }): Server;
+  export default function dynalite(options?: {
+    createTableMs?: number;
+    deleteTableMs?: number;
+    updateTableMs?: number;
+    path?: string;
+  }): Server;
 }
 
 declare module 's3rver' {

@@ -49,7 +49,13 @@ function chunkRow(index: number, state: string, detail = ''): void {
   entry.state = state;
   if (state === 'failed') entry.error = detail;
   const id = `chunk-${index}`;
-  const row = el('tr', { id }, el('td', { class: 'num' }, `#${index}`), el('td', { class: 'state', 'data-state': state === 'failed' ? 'error' : state === 'ready' ? 'live' : 'waiting' }, state), el('td', { class: 'dim' }, detail));
+  const row = el(
+    'tr',
+    { id },
+    el('td', { class: 'num' }, `#${index}`),
+    el('td', { class: 'state', 'data-state': state === 'failed' ? 'error' : state === 'ready' ? 'live' : 'waiting' }, state),
+    el('td', { class: 'dim' }, detail),
+  );
   const existing = document.getElementById(id);
   if (existing) existing.replaceWith(row);
   else $('chunk-rows').prepend(row);
@@ -86,13 +92,21 @@ class CaptureRun {
     this.#uploader = new ChunkUploader(session.upload);
     const control = `${session.events_url}?format=json`;
     this.#controlToken = session.control_token;
-    this.#socket = new JsonSocket<ServerMessage>(control, {
-      message: (m) => this.#onMessage(m),
-      state: (state, detail) => {
-        if (state === 'offline') problem('the connection to the server was lost', `retrying (attempt ${detail.attempt ?? 1}); chunks are kept and sent when it is back`);
-        else if (state === 'open' && stats.problem?.startsWith('the connection')) problem(null);
+    this.#socket = new JsonSocket<ServerMessage>(
+      control,
+      {
+        message: (m) => this.#onMessage(m),
+        state: (state, detail) => {
+          if (state === 'offline')
+            problem(
+              'the connection to the server was lost',
+              `retrying (attempt ${detail.attempt ?? 1}); chunks are kept and sent when it is back`,
+            );
+          else if (state === 'open' && stats.problem?.startsWith('the connection')) problem(null);
+        },
       },
-    }, { token: session.control_token });
+      { token: session.control_token },
+    );
     this.#panel = new SettingsPanel(session.session_id, session.control_token);
     this.#panel.update(session.settings);
     $('settings-slot').replaceChildren(this.#panel.element);
@@ -140,7 +154,8 @@ class CaptureRun {
       $('chunk-index').textContent = String(index);
       chunkRow(index, 'recorded', `${(next.bytes.byteLength / 1024).toFixed(0)} KB`);
       this.#backlog++;
-      if (this.#backlog > BACKLOG_WARNING) problem(`this browser is ${this.#backlog} chunks behind`, 'pick a smaller window or close other tabs; nothing is dropped');
+      if (this.#backlog > BACKLOG_WARNING)
+        problem(`this browser is ${this.#backlog} chunks behind`, 'pick a smaller window or close other tabs; nothing is dropped');
       const origin = this.#origin;
       this.#work = this.#work.then(() => this.#send(index, next, origin));
     }
@@ -153,7 +168,9 @@ class CaptureRun {
       entry.how = made.how;
       entry.makeMs = made.ms;
       chunkRow(index, 'uploading', `${made.how} ${made.ms.toFixed(0)} ms`);
-      const key = await this.#uploader.upload(index, made.bytes, (attempt, error) => chunkRow(index, 'uploading', `retry ${attempt}: ${error.message}`));
+      const key = await this.#uploader.upload(index, made.bytes, (attempt, error) =>
+        chunkRow(index, 'uploading', `retry ${attempt}: ${error.message}`),
+      );
       entry.bytes = made.bytes.byteLength;
       chunkRow(index, 'uploaded', `${made.how} ${made.ms.toFixed(0)} ms · ${(made.bytes.byteLength / 1024).toFixed(0)} KB`);
       // The fast path: the server converts at once instead of waiting for the storage event.
@@ -175,11 +192,14 @@ class CaptureRun {
         this.#controlToken = message.control_token;
         this.#socket.setToken(message.control_token);
       }
-    }
-    else if (message.type === 'chunk') {
+    } else if (message.type === 'chunk') {
       const state = message.chunk.status;
       if (state === 'ready' || state === 'failed' || state === 'processing') {
-        chunkRow(message.chunk.index, state, message.chunk.error ?? (state === 'ready' ? `segment ${message.chunk.duration?.toFixed(2) ?? ''} s` : ''));
+        chunkRow(
+          message.chunk.index,
+          state,
+          message.chunk.error ?? (state === 'ready' ? `segment ${message.chunk.duration?.toFixed(2) ?? ''} s` : ''),
+        );
       }
     } else if (message.type === 'ended') {
       show('ended', `${message.ready} segments ready, ${message.failed} failed`);
@@ -206,7 +226,11 @@ let run: CaptureRun | null = null;
 const maker = new ChunkMaker();
 
 async function createSession(mode: string): Promise<CreateSessionResponse> {
-  const res = await fetch('/stream_sessions', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode }) });
+  const res = await fetch('/stream_sessions', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ mode }),
+  });
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as ErrorBody | null;
     throw new Error(body ? body.message : `HTTP ${res.status}`);
@@ -217,10 +241,21 @@ async function createSession(mode: string): Promise<CreateSessionResponse> {
 function showLinks(session: CreateSessionResponse): void {
   const watch = `${location.origin}/watch/${encodeURIComponent(session.session_id)}`;
   const copy = el('button', { type: 'button' }, 'copy playlist URL');
-  copy.addEventListener('click', () => void copyText(session.playlist_url).then((ok) => (copy.textContent = ok ? 'copied' : 'copy refused')));
+  copy.addEventListener(
+    'click',
+    () => void copyText(session.playlist_url).then((ok) => (copy.textContent = ok ? 'copied' : 'copy refused')),
+  );
   $('links').replaceChildren(
     el('a', { href: watch, target: '_blank', id: 'watch-link' }, 'watch'),
-    el('a', { href: `${watch}#control=${encodeURIComponent(session.control_token)}`, target: '_blank', title: 'the viewer with the depth controls (keep it private)' }, 'watch + depth controls'),
+    el(
+      'a',
+      {
+        href: `${watch}#control=${encodeURIComponent(session.control_token)}`,
+        target: '_blank',
+        title: 'the viewer with the depth controls (keep it private)',
+      },
+      'watch + depth controls',
+    ),
     el('a', { href: session.playlist_url }, 'HLS playlist'),
     copy,
   );

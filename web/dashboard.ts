@@ -83,14 +83,35 @@ function row(s: DashboardSession): HTMLTableRowElement {
   });
   const end = el('button', { type: 'button', disabled: s.state !== 'live', class: 'end' }, 'end');
   end.addEventListener('click', () => void endSession(id, end));
-  return el('tr', { 'data-session': id },
+  return el(
+    'tr',
+    { 'data-session': id },
     el('td', { class: 'num', title: id }, id.slice(0, 8)),
     el('td', {}, stateEl),
     el('td', {}, s.mode),
     el('td', { class: 'num age', 'data-created': s.created_at }, age(s.created_at)),
     el('td', { class: 'num counts' }, `${s.uploaded} / ${s.ready} / ${s.failed}`),
-    el('td', {}, el('span', { class: 'row' }, timeline(s.chunks), el('span', { class: 'num dim' }, last ? `${(last.latency_ms! / 1000).toFixed(2)} s` : ''))),
-    el('td', {}, el('span', { class: 'row' }, el('a', { href: `/watch/${encodeURIComponent(id)}` }, 'watch'), el('a', { href: playlist }, 'playlist'), copy)),
+    el(
+      'td',
+      {},
+      el(
+        'span',
+        { class: 'row' },
+        timeline(s.chunks),
+        el('span', { class: 'num dim' }, last ? `${(last.latency_ms! / 1000).toFixed(2)} s` : ''),
+      ),
+    ),
+    el(
+      'td',
+      {},
+      el(
+        'span',
+        { class: 'row' },
+        el('a', { href: `/watch/${encodeURIComponent(id)}` }, 'watch'),
+        el('a', { href: playlist }, 'playlist'),
+        copy,
+      ),
+    ),
     el('td', {}, end),
   );
 }
@@ -154,14 +175,18 @@ async function connect(): Promise<void> {
   }
   $('login').hidden = true;
   $('sessions').hidden = false;
-  new JsonSocket<DashboardMessage>(`${socketBase()}/ws/events?format=json`, {
-    message: onMessage,
-    state: (state, detail) => {
-      if (state === 'open') showState(statusEl, 'live', 'updates as they happen');
-      else if (state === 'offline') showState(statusEl, 'offline', `connection lost — retry ${detail.attempt ?? 1}`);
-      else if (state === 'connecting') showState(statusEl, 'connecting');
+  new JsonSocket<DashboardMessage>(
+    `${socketBase()}/ws/events?format=json`,
+    {
+      message: onMessage,
+      state: (state, detail) => {
+        if (state === 'open') showState(statusEl, 'live', 'updates as they happen');
+        else if (state === 'offline') showState(statusEl, 'offline', `connection lost — retry ${detail.attempt ?? 1}`);
+        else if (state === 'connecting') showState(statusEl, 'connecting');
+      },
     },
-  }, { token });
+    { token },
+  );
 }
 
 $('login').addEventListener('submit', (event) => {

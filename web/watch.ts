@@ -47,8 +47,16 @@ const overlay = $('overlay');
 const latencyEl = $('latency');
 const view = new StereoView(video, $<HTMLCanvasElement>('view'));
 const stats: PageStats = {
-  player: 'mse', state: 'connecting', view: 'sbs', renderer: view.renderer, latencies: [], stalls: [], fetchMs: [], arrivalMs: [],
-  skips: () => ({ gaps: 0, holes: 0, jumps: 0 }), settings: null,
+  player: 'mse',
+  state: 'connecting',
+  view: 'sbs',
+  renderer: view.renderer,
+  latencies: [],
+  stalls: [],
+  fetchMs: [],
+  arrivalMs: [],
+  skips: () => ({ gaps: 0, holes: 0, jumps: 0 }),
+  settings: null,
 };
 (window as unknown as { stereospot: PageStats }).stereospot = stats;
 
@@ -177,7 +185,9 @@ async function playWithHls(sessionId: string): Promise<void> {
     if (stallAt !== null) stats.stalls.push(performance.now() - stallAt);
     stallAt = null;
   });
-  const v = video as HTMLVideoElement & { requestVideoFrameCallback?: (cb: (n: number, m: { mediaTime: number; expectedDisplayTime: number }) => void) => number };
+  const v = video as HTMLVideoElement & {
+    requestVideoFrameCallback?: (cb: (n: number, m: { mediaTime: number; expectedDisplayTime: number }) => void) => number;
+  };
   const onFrame = (_n: number, meta: { mediaTime: number; expectedDisplayTime: number }) => {
     const date = hls.playingDate;
     if (date) {

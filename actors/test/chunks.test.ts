@@ -3,7 +3,11 @@ import { allSettled, expectedLength, listedCount, planDispatch, retryDelay } fro
 import type { ChunkRecord, ChunkStatus } from '../types.ts';
 
 const chunk = (index: number, status: ChunkStatus, extra: Partial<ChunkRecord> = {}): ChunkRecord => ({
-  index, status, attempts: 0, uploadedAt: 0, ...extra,
+  index,
+  status,
+  attempts: 0,
+  uploadedAt: 0,
+  ...extra,
 });
 const map = (...chunks: ChunkRecord[]) => Object.fromEntries(chunks.map((c) => [c.index, c]));
 
@@ -23,14 +27,20 @@ t.test('allSettled waits for holes and for the announced count', async (t) => {
 
 t.test('planDispatch starts the lowest waiting indices up to the in-flight limit', async (t) => {
   const chunks = map(
-    chunk(0, 'processing'), chunk(1, 'queued', { retryPending: true }), chunk(2, 'uploaded'),
-    chunk(3, 'queued'), chunk(4, 'uploaded'),
+    chunk(0, 'processing'),
+    chunk(1, 'queued', { retryPending: true }),
+    chunk(2, 'uploaded'),
+    chunk(3, 'queued'),
+    chunk(4, 'uploaded'),
   );
   t.same(planDispatch(chunks, 3), [2, 3]);
   t.same(planDispatch(chunks, 1), []);
 });
 
 t.test('retryDelay doubles and is capped', async (t) => {
-  t.same([1, 2, 3].map((a) => retryDelay(100, a)), [100, 200, 400]);
+  t.same(
+    [1, 2, 3].map((a) => retryDelay(100, a)),
+    [100, 200, 400],
+  );
   t.equal(retryDelay(10_000, 10), 30_000);
 });

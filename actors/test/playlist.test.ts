@@ -6,7 +6,16 @@ import type { ChunkRecord } from '../types.ts';
 const ORIGIN = Date.UTC(2026, 0, 1, 12, 0, 0);
 const INIT = '0123456789abcdef';
 const ready = (index: number, over: Partial<ChunkRecord> = {}): ChunkRecord => ({
-  index, status: 'ready', attempts: 1, uploadedAt: 0, duration: 2, start: index * 2, init: INIT, codecs: 'avc1.42C01E', origin: ORIGIN, ...over,
+  index,
+  status: 'ready',
+  attempts: 1,
+  uploadedAt: 0,
+  duration: 2,
+  start: index * 2,
+  init: INIT,
+  codecs: 'avc1.42C01E',
+  origin: ORIGIN,
+  ...over,
 });
 const failed = (index: number): ChunkRecord => ({ index, status: 'failed', attempts: 3, uploadedAt: 0, error: 'x' });
 const processing = (index: number): ChunkRecord => ({ index, status: 'processing', attempts: 1, uploadedAt: 0 });
@@ -24,26 +33,39 @@ const cases: Array<{ name: string; chunks: ChunkRecord[]; closed: boolean; want:
   { name: 'an empty ended session is closed', chunks: [], closed: true, want: ['#EXT-X-ENDLIST'] },
   {
     name: 'ready segments are listed in order, after their init segment',
-    chunks: [ready(1), ready(0)], closed: false, want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s', 'seg_1.m4s'],
+    chunks: [ready(1), ready(0)],
+    closed: false,
+    want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s', 'seg_1.m4s'],
   },
   {
     name: 'a segment waits behind a lower index that is still processing',
-    chunks: [ready(0), processing(1), ready(2)], closed: false, want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s'],
+    chunks: [ready(0), processing(1), ready(2)],
+    closed: false,
+    want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s'],
   },
   { name: 'a missing lower index holds back everything above it', chunks: [ready(1), ready(2)], closed: false, want: [] },
   {
     name: 'a failed chunk becomes a gap and later segments follow',
-    chunks: [ready(0), failed(1), ready(2)], closed: true,
+    chunks: [ready(0), failed(1), ready(2)],
+    closed: true,
     want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s', '#EXT-X-GAP', 'seg_1.m4s', 'seg_2.m4s', '#EXT-X-ENDLIST'],
   },
   {
     name: 'a new init segment is mapped where the format changes, with a discontinuity',
-    chunks: [ready(0), ready(1, { init: 'fedcba9876543210' })], closed: false,
-    want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s', '#EXT-X-DISCONTINUITY', '#EXT-X-MAP:URI="init_fedcba9876543210.mp4"', 'seg_1.m4s'],
+    chunks: [ready(0), ready(1, { init: 'fedcba9876543210' })],
+    closed: false,
+    want: [
+      `#EXT-X-MAP:URI="init_${INIT}.mp4"`,
+      'seg_0.m4s',
+      '#EXT-X-DISCONTINUITY',
+      '#EXT-X-MAP:URI="init_fedcba9876543210.mp4"',
+      'seg_1.m4s',
+    ],
   },
   {
     name: 'a restarted recorder (new origin, timestamps from zero) is a discontinuity',
-    chunks: [ready(0), ready(1), ready(2, { start: 0, origin: ORIGIN + 60_000 })], closed: false,
+    chunks: [ready(0), ready(1), ready(2, { start: 0, origin: ORIGIN + 60_000 })],
+    closed: false,
     want: [`#EXT-X-MAP:URI="init_${INIT}.mp4"`, 'seg_0.m4s', 'seg_1.m4s', '#EXT-X-DISCONTINUITY', 'seg_2.m4s'],
   },
 ];
@@ -83,19 +105,36 @@ t.test('after a restarted recorder the date is the new capture time, not a repea
 
 t.test('chunks without an origin are dated from their arrival, and keep that timeline', async (t) => {
   const arrived = ORIGIN + 5_000; // chunk 0 (0…2 s) arrived 5 s after ORIGIN: captured from 3 s after it
-  const entries = timeline(map(
-    ready(0, { origin: undefined, uploadedAt: arrived }),
-    ready(1, { origin: undefined, uploadedAt: arrived + 9_999 }),
-  ), 2);
-  t.same(entries.map((e) => e.capturedAt), [ORIGIN + 3_000, ORIGIN + 5_000], 'the second continues the first');
-  t.same(entries.map((e) => e.discontinuity), [false, false]);
+  const entries = timeline(
+    map(ready(0, { origin: undefined, uploadedAt: arrived }), ready(1, { origin: undefined, uploadedAt: arrived + 9_999 })),
+    2,
+  );
+  t.same(
+    entries.map((e) => e.capturedAt),
+    [ORIGIN + 3_000, ORIGIN + 5_000],
+    'the second continues the first',
+  );
+  t.same(
+    entries.map((e) => e.discontinuity),
+    [false, false],
+  );
 });
 
 t.test('timestamps continuing across a gap are not a discontinuity; a jump is', async (t) => {
   const across = timeline(map(ready(0), failed(1), ready(2)), 2);
-  t.same(across.map((e) => [e.gap, e.discontinuity, e.start]), [[false, false, 0], [true, false, 2], [false, false, 4]]);
+  t.same(
+    across.map((e) => [e.gap, e.discontinuity, e.start]),
+    [
+      [false, false, 0],
+      [true, false, 2],
+      [false, false, 4],
+    ],
+  );
   const jump = timeline(map(ready(0), ready(1, { start: 7 })), 2);
-  t.same(jump.map((e) => e.discontinuity), [false, true]);
+  t.same(
+    jump.map((e) => e.discontinuity),
+    [false, true],
+  );
 });
 
 t.test('target duration is the rounded longest segment, never below the chunk length', async (t) => {

@@ -8,11 +8,22 @@ import type { SessionChange, SessionView } from '../changes.ts';
 import type { SessionConfig, SessionRecord } from '../types.ts';
 
 const config: SessionConfig = {
-  maxAttempts: 3, maxInFlight: 2, retryDelayMs: 5, idleMs: 60_000, settleTimeoutMs: 60_000, chunkSeconds: 2,
+  maxAttempts: 3,
+  maxInFlight: 2,
+  retryDelayMs: 5,
+  idleMs: 60_000,
+  settleTimeoutMs: 60_000,
+  chunkSeconds: 2,
 };
 
 const ok = (index: number): ProcessResult => ({
-  ok: true, duration: 2, start: index * 2, segmentBytes: 100, init: '0123456789abcdef', codecs: 'avc1.42C01E', origin: 1_000_000,
+  ok: true,
+  duration: 2,
+  start: index * 2,
+  segmentBytes: 100,
+  init: '0123456789abcdef',
+  codecs: 'avc1.42C01E',
+  origin: 1_000_000,
   timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
 });
 
@@ -39,9 +50,17 @@ function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: Se
     onError: (_id, e) => t.fail(String(e)),
   });
   t.teardown(() => registry.close());
-  registry.start({ sessionId: 's1', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, config: { ...config, ...opts.config }, ...(opts.restored ? { restored: opts.restored } : {}) });
+  registry.start({
+    sessionId: 's1',
+    mode: 'sbs',
+    settings: { strength: 0.03, convergence: 0 },
+    config: { ...config, ...opts.config },
+    ...(opts.restored ? { restored: opts.restored } : {}),
+  });
   const h = {
-    calls, changes, registry,
+    calls,
+    changes,
+    registry,
     view: () => registry.view('s1') as SessionView,
     send: (e: SessionEvent) => registry.send('s1', e),
     upload: (index: number) => registry.send('s1', { type: 'CHUNK_UPLOADED', index, source: 'queue' }),
@@ -51,11 +70,17 @@ function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: Se
       pending.delete(`${index}/${attempt}`);
       f(result);
     },
-    setAuto(fn: typeof auto) { auto = fn; },
-    playlist: () => renderPlaylist({
-      chunks: h.view().context.chunks, closed: h.view().phase === 'ended', chunkSeconds: 2,
-      segmentUri: (i) => `seg_${i}`, initUri: (id) => `init_${id}`,
-    }),
+    setAuto(fn: typeof auto) {
+      auto = fn;
+    },
+    playlist: () =>
+      renderPlaylist({
+        chunks: h.view().context.chunks,
+        closed: h.view().phase === 'ended',
+        chunkSeconds: 2,
+        segmentUri: (i) => `seg_${i}`,
+        initUri: (id) => `init_${id}`,
+      }),
     async until(cond: () => boolean, what: string, ms = 2000) {
       const deadline = Date.now() + ms;
       while (!cond()) {
@@ -67,12 +92,18 @@ function harness(t: Test, opts: { config?: Partial<SessionConfig>; restored?: Se
   return h;
 }
 
-const listed = (text: string) => text.split('\n').filter((l) => l.startsWith('seg_') || l.startsWith('#EXT-X-GAP') || l === '#EXT-X-ENDLIST');
+const listed = (text: string) =>
+  text.split('\n').filter((l) => l.startsWith('seg_') || l.startsWith('#EXT-X-GAP') || l === '#EXT-X-ENDLIST');
 
 t.test('chunks finishing out of order never reorder the playlist', async (t) => {
   const h = harness(t);
-  h.upload(0); h.upload(1);
-  t.same(h.calls.map((c) => c.index), [0, 1], 'two in flight');
+  h.upload(0);
+  h.upload(1);
+  t.same(
+    h.calls.map((c) => c.index),
+    [0, 1],
+    'two in flight',
+  );
   h.finish(1, 1, ok(1));
   t.same(listed(h.playlist()), [], 'segment 1 waits for segment 0');
   t.equal(h.view().context.chunks[1]!.status, 'ready');
@@ -83,10 +114,16 @@ t.test('chunks finishing out of order never reorder the playlist', async (t) => 
 t.test('the in-flight limit holds and the lowest waiting index goes next', async (t) => {
   const h = harness(t);
   for (const i of [3, 0, 2, 1]) h.upload(i);
-  t.same(h.calls.map((c) => c.index), [3, 0]);
+  t.same(
+    h.calls.map((c) => c.index),
+    [3, 0],
+  );
   t.equal(h.view().context.chunks[2]!.status, 'queued');
   h.finish(3, 1, ok(3));
-  t.same(h.calls.map((c) => c.index), [3, 0, 1]);
+  t.same(
+    h.calls.map((c) => c.index),
+    [3, 0, 1],
+  );
 });
 
 t.test('a duplicate announcement is processed once', async (t) => {
@@ -102,7 +139,9 @@ t.test('a duplicate announcement is processed once', async (t) => {
 t.test('a failing chunk is retried, then becomes a gap while later chunks still play', async (t) => {
   const h = harness(t);
   h.setAuto((input) => (input.index === 1 ? { ok: false, error: 'decode failed' } : ok(input.index)));
-  h.upload(0); h.upload(1); h.upload(2);
+  h.upload(0);
+  h.upload(1);
+  h.upload(2);
   await h.until(() => h.view().context.chunks[1]?.status === 'failed', 'chunk 1 to fail');
   t.equal(h.calls.filter((c) => c.index === 1).length, 3, 'three attempts');
   t.equal(h.view().context.chunks[1]!.error, 'decode failed');
@@ -128,7 +167,8 @@ t.test('ENDLIST waits for every announced chunk to settle', async (t) => {
 
 t.test('after the settle timeout, unsettled and missing chunks become gaps', async (t) => {
   const h = harness(t, { config: { settleTimeoutMs: 30 } });
-  h.upload(0); h.upload(2);
+  h.upload(0);
+  h.upload(2);
   h.finish(2, 1, ok(2));
   h.send({ type: 'END' });
   await h.until(() => h.view().phase === 'ended', 'ended');
@@ -152,29 +192,45 @@ t.test('a ready chunk keeps what the playlist needs: init, codecs, origin, timin
   const h = harness(t);
   h.upload(0);
   h.finish(0, 1, ok(0));
-  t.match(h.view().context.chunks[0], { status: 'ready', init: '0123456789abcdef', codecs: 'avc1.42C01E', origin: 1_000_000, start: 0, duration: 2 });
+  t.match(h.view().context.chunks[0], {
+    status: 'ready',
+    init: '0123456789abcdef',
+    codecs: 'avc1.42C01E',
+    origin: 1_000_000,
+    start: 0,
+    duration: 2,
+  });
 });
 
 t.test('a restored session restarts the work that was in flight and keeps what settled', async (t) => {
   const first = harness(t);
-  first.upload(0); first.upload(1);
+  first.upload(0);
+  first.upload(1);
   first.finish(0, 1, ok(0));
   first.send({ type: 'END', expectedChunks: 2 });
   const record = toRecord(first.view());
   first.registry.close();
   const h = harness(t, { restored: JSON.parse(JSON.stringify(record)) });
   t.equal(h.view().phase, 'ending');
-  t.same(h.calls.map((c) => [c.index, c.attempt]), [[1, 2]], 'chunk 1 restarts as attempt 2');
+  t.same(
+    h.calls.map((c) => [c.index, c.attempt]),
+    [[1, 2]],
+    'chunk 1 restarts as attempt 2',
+  );
   h.finish(1, 2, ok(1));
   t.equal(h.view().phase, 'ended');
 });
 
 t.test('stereo settings apply to chunks dispatched after the change, are reported and persisted', async (t) => {
   const h = harness(t, { config: { maxInFlight: 1 } });
-  h.upload(0); h.upload(1);
+  h.upload(0);
+  h.upload(1);
   t.same(h.calls[0]!.settings, { strength: 0.03, convergence: 0 }, 'chunk 0 starts with the creation settings');
   h.send({ type: 'SET_SETTINGS', settings: { strength: 0.06 } });
-  t.same(h.changes.filter((c) => c.kind === 'settings').map((c) => c.kind === 'settings' && c.settings), [{ strength: 0.06, convergence: 0 }]);
+  t.same(
+    h.changes.filter((c) => c.kind === 'settings').map((c) => c.kind === 'settings' && c.settings),
+    [{ strength: 0.06, convergence: 0 }],
+  );
   h.finish(0, 1, ok(0));
   t.same(h.calls[1]!.settings, { strength: 0.06, convergence: 0 }, 'chunk 1 (dispatched later) uses the new strength');
   h.send({ type: 'SET_SETTINGS', settings: { convergence: 0.5 } });
@@ -200,11 +256,18 @@ t.test('an ending announces at most the chunks seen plus a margin, whatever its 
   h.send({ type: 'END', expectedChunks: 300_000 });
   t.equal(h.view().context.expectedChunks, 2 + UNSEEN_MARGIN, 'two seen plus the margin');
   await h.until(() => h.view().phase === 'ended', 'ended after the settle timeout');
-  t.equal(listedCount(h.view().context.chunks), 2 + UNSEEN_MARGIN, 'so the closed playlist lists two segments and at most the margin in gaps');
+  t.equal(
+    listedCount(h.view().context.chunks),
+    2 + UNSEEN_MARGIN,
+    'so the closed playlist lists two segments and at most the margin in gaps',
+  );
 });
 
 t.test('announceLimit: what was seen plus the margin, and no more than the session is old', async (t) => {
-  const chunks = { 0: { index: 0, status: 'ready', attempts: 1, uploadedAt: 0 }, 4: { index: 4, status: 'ready', attempts: 1, uploadedAt: 0 } } as const;
+  const chunks = {
+    0: { index: 0, status: 'ready', attempts: 1, uploadedAt: 0 },
+    4: { index: 4, status: 'ready', attempts: 1, uploadedAt: 0 },
+  } as const;
   t.equal(announceLimit(chunks, 0, 1_000_000, 2), 5 + UNSEEN_MARGIN, 'an old session: five seen (0…4) plus the margin');
   t.equal(announceLimit(chunks, 0, 4_000, 2), 5 + 4, 'a 4-s session at 2-s chunks: two more chunks of age, plus two');
   t.equal(announceLimit({}, 0, 0, 2), 2, 'a new session with nothing seen');
@@ -216,6 +279,12 @@ t.test('rotating the control token raises the generation and announces it', asyn
   h.send({ type: 'ROTATE_CONTROL' });
   h.send({ type: 'ROTATE_CONTROL' });
   t.equal(h.view().context.controlGeneration, 2);
-  t.same(h.changes.filter((c) => c.kind === 'control'), [{ kind: 'control', generation: 1 }, { kind: 'control', generation: 2 }]);
+  t.same(
+    h.changes.filter((c) => c.kind === 'control'),
+    [
+      { kind: 'control', generation: 1 },
+      { kind: 'control', generation: 2 },
+    ],
+  );
   t.equal(toRecord(h.view()).controlGeneration, 2, 'kept in the record');
 });

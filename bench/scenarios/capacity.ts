@@ -83,8 +83,16 @@ export async function runCapacity(options: CapacityOptions, log: (line: string) 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-capacity-'));
   try {
     const count = Math.ceil(options.seconds / options.chunkSeconds);
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: count, chunkSeconds: options.chunkSeconds });
-    log(`${count} × ${options.chunkSeconds}-s chunks of ${options.width}×${options.height}@30 per stream; ${cores} CPU(s); ${pin ? 'each node pinned to a core of its own' : 'taskset missing: nodes not pinned'}`);
+    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+      width: options.width,
+      height: options.height,
+      fps: 30,
+      chunks: count,
+      chunkSeconds: options.chunkSeconds,
+    });
+    log(
+      `${count} × ${options.chunkSeconds}-s chunks of ${options.width}×${options.height}@30 per stream; ${cores} CPU(s); ${pin ? 'each node pinned to a core of its own' : 'taskset missing: nodes not pinned'}`,
+    );
     const rows: CapacityRow[] = [];
     for (const n of options.nodes) {
       if (pin && n > cores) throw new Error(`${n} nodes need ${n} cores to pin one node per core; this machine has ${cores}`);
@@ -100,7 +108,9 @@ export async function runCapacity(options: CapacityOptions, log: (line: string) 
         while (streams > held && streams < lost) {
           const level = await runLevel(cluster, streams, chunks, options);
           levels.push(level);
-          const where = Object.entries(level.placement).map(([node, k]) => `${node}: ${k}`).join(', ');
+          const where = Object.entries(level.placement)
+            .map(([node, k]) => `${node}: ${k}`)
+            .join(', ');
           log(
             `${n} node(s), ${streams} stream(s): p50 ${(level.p50 / 1000).toFixed(2)} s, p95 ${(level.p95 / 1000).toFixed(2)} s, max ${(level.max / 1000).toFixed(2)} s` +
               `${level.missing ? `, ${level.missing} chunk(s) never ready` : ''} [${where}; harness ${level.harnessCpus.toFixed(2)} CPU] → ${level.held ? 'held' : 'falls behind'}`,
@@ -109,7 +119,11 @@ export async function runCapacity(options: CapacityOptions, log: (line: string) 
           else lost = streams;
           streams = lost > options.maxStreams ? Math.min(2 * held, options.maxStreams) : Math.floor((held + lost) / 2);
           // Let the ended sessions leave every node's announced load (and any backlog drain) before the next level.
-          await until(async () => (await Promise.all(cluster.urls.map((url) => metric(url, 'stereospot_sessions_running')))).every((k) => k === 0), 'the previous level to end', 180_000);
+          await until(
+            async () => (await Promise.all(cluster.urls.map((url) => metric(url, 'stereospot_sessions_running')))).every((k) => k === 0),
+            'the previous level to end',
+            180_000,
+          );
           await new Promise((r) => setTimeout(r, 1500));
         }
         rows.push({ nodes: n, budget: cluster.budget, capacity: held, levels });
@@ -137,8 +151,17 @@ async function startCluster(n: number, pin: boolean, cpus: number, dir: string, 
   for (let i = 0; i < n; i++) {
     const port = await freePort();
     const env = {
-      ...process.env, ...aws.env, ...BENCH_LIMITS, REDIS_URL: redis, NODE_ID: `node-${i + 1}`, PORT: String(port), HOST: '127.0.0.1',
-      GPU_POOL_WORKERS: '1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', DATA_DIR: path.join(dir, `node-${port}`),
+      ...process.env,
+      ...aws.env,
+      ...BENCH_LIMITS,
+      REDIS_URL: redis,
+      NODE_ID: `node-${i + 1}`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      GPU_POOL_WORKERS: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      DATA_DIR: path.join(dir, `node-${port}`),
     };
     const node = [process.execPath, '--import', 'tsx', 'server/main.ts'];
     const pinned = pin ? ['/usr/bin/taskset', '-c', String(i), ...node] : node;
@@ -148,7 +171,11 @@ async function startCluster(n: number, pin: boolean, cpus: number, dir: string, 
       cleanups.teardown(() => budget.close());
     }
     const [command, ...args] = budget ? budget.wrap(pinned) : pinned;
-    const child = spawn(command!, args, { cwd: root, env, stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'] });
+    const child = spawn(command!, args, {
+      cwd: root,
+      env,
+      stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    });
     cleanups.teardown(() => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -157,8 +184,12 @@ async function startCluster(n: number, pin: boolean, cpus: number, dir: string, 
     urls.push(`http://127.0.0.1:${port}`);
   }
   for (const url of urls) await until(async () => (await fetch(`${url}/healthz`)).ok, `${url} to start`, 60_000);
-  for (const url of urls) await until(async () => (await metric(url, 'stereospot_cluster_nodes')) === n, `${url} to see ${n} node(s)`, 15_000);
-  const budget = budgeted === n ? `each node held to ${cpus} CPU (cgroup quota)${pin ? ' on a core of its own' : ''}` : `no cgroup quota (hierarchy not writable): nodes ${pin ? 'pinned to a core each' : 'unbounded'}`;
+  for (const url of urls)
+    await until(async () => (await metric(url, 'stereospot_cluster_nodes')) === n, `${url} to see ${n} node(s)`, 15_000);
+  const budget =
+    budgeted === n
+      ? `each node held to ${cpus} CPU (cgroup quota)${pin ? ' on a core of its own' : ''}`
+      : `no cgroup quota (hierarchy not writable): nodes ${pin ? 'pinned to a core each' : 'unbounded'}`;
   return { urls, aws, budget };
 }
 
@@ -175,7 +206,11 @@ async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], opt
   try {
     const ids: string[] = [];
     for (let k = 0; k < streams; k++) {
-      const answer = await fetch(`${urls[k % urls.length]}/stream_sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const answer = await fetch(`${urls[k % urls.length]}/stream_sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
       if (!answer.ok) throw new Error(`creating a session failed: ${answer.status} ${await answer.text()}`);
       ids.push(((await answer.json()) as { session_id: string }).session_id);
     }
@@ -205,7 +240,11 @@ async function runLevel(cluster: Cluster, streams: number, chunks: Buffer[], opt
     while (waiting() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const cpu = process.cpuUsage(cpuBefore);
     const harnessCpus = (cpu.user + cpu.system) / 1000 / Math.max(1, Date.now() - start);
-    await Promise.all(ids.map((id, k) => fetch(`${urls[k % urls.length]}/stream_sessions/${id}/end`, { method: 'POST', body: JSON.stringify({ chunks: chunks.length }) })));
+    await Promise.all(
+      ids.map((id, k) =>
+        fetch(`${urls[k % urls.length]}/stream_sessions/${id}/end`, { method: 'POST', body: JSON.stringify({ chunks: chunks.length }) }),
+      ),
+    );
 
     const latencies = [...cuts].filter(([key]) => readyAt.has(key)).map(([key, cut]) => readyAt.get(key)! - cut);
     const missing = cuts.size - latencies.length;

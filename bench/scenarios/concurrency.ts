@@ -57,11 +57,19 @@ export async function runConcurrency(options: ConcurrencyOptions, log: (line: st
   let server: LiveServer | undefined;
   try {
     const perStream = Math.ceil(options.seconds / options.chunkSeconds);
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: perStream, chunkSeconds: options.chunkSeconds });
+    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+      width: options.width,
+      height: options.height,
+      fps: 30,
+      chunks: perStream,
+      chunkSeconds: options.chunkSeconds,
+    });
     server = await LiveServer.start(dir, { CHUNK_SECONDS: String(options.chunkSeconds) });
     const live = server;
     const workers = (await live.metrics()).get('stereospot_pool_threads') ?? NaN;
-    log(`${options.width}×${options.height}@30 streams in ${options.chunkSeconds}-s chunks, ${options.seconds} s per level; ${workers} pool worker(s), ${os.cpus().length} CPU(s)`);
+    log(
+      `${options.width}×${options.height}@30 streams in ${options.chunkSeconds}-s chunks, ${options.seconds} s per level; ${workers} pool worker(s), ${os.cpus().length} CPU(s)`,
+    );
     const levels: ConcurrencyLevel[] = [];
     let capacity = 0;
     let lostAt: number | null = null;
@@ -86,7 +94,8 @@ export async function runConcurrency(options: ConcurrencyOptions, log: (line: st
       sampling = false;
       await sampler;
       let failed = 0;
-      for (const s of sessions) failed += ((await (await fetch(`${live.url}/stream_sessions/${s.session_id}`)).json()) as { failed: number }).failed;
+      for (const s of sessions)
+        failed += ((await (await fetch(`${live.url}/stream_sessions/${s.session_id}`)).json()) as { failed: number }).failed;
       await live.end(sessions);
       const latencyMs = quantiles(live.latencies(cuts));
       const held = missing === 0 && failed === 0 && latencyMs.p95 <= 2 * options.chunkSeconds * 1000;
@@ -99,7 +108,13 @@ export async function runConcurrency(options: ConcurrencyOptions, log: (line: st
       if (held && lostAt === null) capacity = streams;
       if (!held && lostAt === null) lostAt = streams;
       // The backlog drains before the next level.
-      await until(async () => ((await live.metrics()).get('stereospot_pool_queue_size') ?? 0) === 0 && ((await live.metrics()).get('stereospot_sessions_live') ?? 0) === 0, 'the previous level to drain', 300_000);
+      await until(
+        async () =>
+          ((await live.metrics()).get('stereospot_pool_queue_size') ?? 0) === 0 &&
+          ((await live.metrics()).get('stereospot_sessions_live') ?? 0) === 0,
+        'the previous level to drain',
+        300_000,
+      );
     }
     return { size: `${options.width}x${options.height}`, chunkSeconds: options.chunkSeconds, workers, capacity, levels };
   } finally {

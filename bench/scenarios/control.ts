@@ -69,13 +69,23 @@ export function defaultControlOptions(): ControlOptions {
 
 export async function runControl(options: ControlOptions, log: (line: string) => void): Promise<ControlResult> {
   const pin = canPin();
-  const command = [process.execPath, '--import', 'tsx', 'bench/control-target.ts', '--segments', String(options.segments), ...(options.gzip ? ['--gzip'] : [])];
+  const command = [
+    process.execPath,
+    '--import',
+    'tsx',
+    'bench/control-target.ts',
+    '--segments',
+    String(options.segments),
+    ...(options.gzip ? ['--gzip'] : []),
+  ];
   const { child: target, firstLine } = await spawnTarget(command, root, pin);
   let restore: (() => void) | undefined;
   try {
     const targets = JSON.parse(firstLine) as ControlTargets;
     if (pin) restore = pinSelfToSecondCore();
-    log(`playlist of ${options.segments} segments, ${targets.playlistBytes} bytes${options.gzip ? ' gzipped' : ''}; ${options.connections} connections, ${options.seconds} s × ${options.repeats} per case; ${pin ? 'target on core 0, load generator on core 1' : 'not pinned'}`);
+    log(
+      `playlist of ${options.segments} segments, ${targets.playlistBytes} bytes${options.gzip ? ' gzipped' : ''}; ${options.connections} connections, ${options.seconds} s × ${options.repeats} per case; ${pin ? 'target on core 0, load generator on core 1' : 'not pinned'}`,
+    );
     const cases: Array<[string, string]> = [
       ['ceiling: bare uWS, fixed bytes', targets.ceiling.uws],
       ['ceiling: bare node:http, fixed bytes', targets.ceiling.http],
@@ -84,7 +94,9 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
       ['ours (uWS), ended playlist', targets.ours.ended],
       ['node:http, same work, ended playlist', targets.baseline.ended],
     ];
-    const runs = new Map<string, Array<{ result: autocannon.Result; perCpuSecond: number; perUserCpuSecond: number }>>(cases.map(([name]) => [name, []]));
+    const runs = new Map<string, Array<{ result: autocannon.Result; perCpuSecond: number; perUserCpuSecond: number }>>(
+      cases.map(([name]) => [name, []]),
+    );
     for (let r = 0; r < options.repeats; r++) {
       for (const [name, url] of cases) {
         const cpuBefore = cpuSeconds(target.pid!);
@@ -94,7 +106,13 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
         const user = cpuAfter.user - cpuBefore.user;
         const cpu = user + cpuAfter.system - cpuBefore.system;
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} answers were not 2xx`);
-        runs.get(name)!.push({ result, perCpuSecond: result.requests.total / Math.max(cpu, 0.01), perUserCpuSecond: result.requests.total / Math.max(user, 0.01) });
+        runs
+          .get(name)!
+          .push({
+            result,
+            perCpuSecond: result.requests.total / Math.max(cpu, 0.01),
+            perUserCpuSecond: result.requests.total / Math.max(user, 0.01),
+          });
       }
     }
     const summary: ControlCase[] = cases.map(([name]) => {
@@ -124,11 +142,16 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
     const ratio = ratioOf('requestsPerCpuSecond');
     const ratioRps = ratioOf('requestsPerSecond');
     const ratioUser = ratioOf('requestsPerUserCpuSecond');
-    const ceiling = Math.max(of('ceiling: bare uWS, fixed bytes').requestsPerSecond, of('ceiling: bare node:http, fixed bytes').requestsPerSecond);
+    const ceiling = Math.max(
+      of('ceiling: bare uWS, fixed bytes').requestsPerSecond,
+      of('ceiling: bare node:http, fixed bytes').requestsPerSecond,
+    );
     const bound = summary.some((c) => !c.name.startsWith('ceiling') && c.requestsPerSecond >= 0.8 * ceiling);
     log(`ours ÷ node:http doing the same work, per CPU-second: live ${ratio.live.toFixed(2)}×, ended ${ratio.ended.toFixed(2)}×`);
     log(`per user-CPU-second: live ${ratioUser.live.toFixed(2)}×, ended ${ratioUser.ended.toFixed(2)}×`);
-    log(`in req/s: live ${ratioRps.live.toFixed(2)}×, ended ${ratioRps.ended.toFixed(2)}×${bound ? ` (the load generator tops out at ≈${ceiling} req/s here: req/s is its limit, not the servers')` : ''}`);
+    log(
+      `in req/s: live ${ratioRps.live.toFixed(2)}×, ended ${ratioRps.ended.toFixed(2)}×${bound ? ` (the load generator tops out at ≈${ceiling} req/s here: req/s is its limit, not the servers')` : ''}`,
+    );
     return { playlistBytes: targets.playlistBytes, gzip: options.gzip, cases: summary, ratio, ratioUser, ratioRps, pinned: pin };
   } finally {
     restore?.();

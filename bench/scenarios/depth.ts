@@ -58,26 +58,50 @@ export interface DepthRow {
 
 /** The photographs and how each depth PNG decodes to metres (NaN: missing); see depth-gt/README.md. */
 const FRAMES: Array<{ name: string; color: string; depth: string; metres: (v: number) => number }> = [
-  { name: 'SUN RGB-D corridor', color: 'SUN_color.jpg', depth: 'SUN_depth.png', metres: (v) => (v === 0 ? NaN : (((v >> 3) | (v << 13)) & 0xffff) / 1000) },
+  {
+    name: 'SUN RGB-D corridor',
+    color: 'SUN_color.jpg',
+    depth: 'SUN_depth.png',
+    metres: (v) => (v === 0 ? NaN : (((v >> 3) | (v << 13)) & 0xffff) / 1000),
+  },
   { name: 'TUM office desk', color: 'TUM_color.png', depth: 'TUM_depth.png', metres: (v) => (v === 0 ? NaN : v / 5000) },
-  { name: 'Redwood living room', color: 'redwood_color_00000.jpg', depth: 'redwood_depth_00000.png', metres: (v) => (v === 0 ? NaN : v / 1000) },
+  {
+    name: 'Redwood living room',
+    color: 'redwood_color_00000.jpg',
+    depth: 'redwood_depth_00000.png',
+    metres: (v) => (v === 0 ? NaN : v / 1000),
+  },
   // Unit undocumented (≈ 0.1 mm): fine for rank correlation.
-  { name: 'ESANet lounge', color: 'esanet_sample_rgb.png', depth: 'esanet_sample_depth.png', metres: (v) => (v === 0 || v === 65535 ? NaN : v / 10000) },
+  {
+    name: 'ESANet lounge',
+    color: 'esanet_sample_rgb.png',
+    depth: 'esanet_sample_depth.png',
+    metres: (v) => (v === 0 || v === 65535 ? NaN : v / 10000),
+  },
 ];
 
 export function defaultDepthOptions(): DepthOptions {
-  return { gtDir: process.env.STEREOSPOT_TEST_DEPTH_GT ?? path.resolve('..', 'shared', 'data', 'depth-gt'), models: [null], outputHeight: 240 };
+  return {
+    gtDir: process.env.STEREOSPOT_TEST_DEPTH_GT ?? path.resolve('..', 'shared', 'data', 'depth-gt'),
+    models: [null],
+    outputHeight: 240,
+  };
 }
 
 async function probeSize(ffmpeg: string, file: string): Promise<{ width: number; height: number }> {
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', file], { encoding: 'utf8' }).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', file], { encoding: 'utf8' }).catch((e: { stderr: string }) => ({
+    stderr: e.stderr,
+  }));
   const m = /, (\d{2,5})x(\d{2,5})/.exec(stderr);
   if (!m) throw new Error(`cannot read the size of ${file}`);
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
 async function raw(ffmpeg: string, file: string, pixFmt: 'rgb24' | 'gray16le'): Promise<Buffer> {
-  const { stdout } = await exec(ffmpeg, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  const { stdout } = await exec(ffmpeg, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], {
+    encoding: 'buffer',
+    maxBuffer: 64 << 20,
+  });
   return stdout;
 }
 
@@ -115,21 +139,35 @@ async function throughServer(server: RunningServer, file: string, stereo: { stre
   // (Its JSON lines are not needed: the result names the playlist.)
   const stdout = new Writable({ write: (_chunk, _encoding, done) => done() });
   const capture = parseOptions([
-    '--server', server.url, '--source', `file:${file}`, '--strength', String(stereo.strength), '--convergence', String(stereo.convergence), '--json', '--quiet',
+    '--server',
+    server.url,
+    '--source',
+    `file:${file}`,
+    '--strength',
+    String(stereo.strength),
+    '--convergence',
+    String(stereo.convergence),
+    '--json',
+    '--quiet',
   ]) as CaptureOptions;
   const result = await new CaptureRunner(capture, { stdout, stderr: process.stderr }).run();
   const { playlistUrl } = result;
-  if (!result.closed || result.failed > 0) throw new Error(`the clip did not come through the server (${result.failed} chunk(s) failed; playlist ${result.closed ? 'closed' : 'open'})`);
+  if (!result.closed || result.failed > 0)
+    throw new Error(
+      `the clip did not come through the server (${result.failed} chunk(s) failed; playlist ${result.closed ? 'closed' : 'open'})`,
+    );
   const playlist = await (await fetch(playlistUrl)).text();
   const lines = playlist.split('\n');
   const segment = lines.filter((line) => line && !line.startsWith('#')).at(-1);
   const map = [...playlist.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].at(-1)?.[1];
   if (!segment || !map) throw new Error(`no segment in ${playlistUrl}`);
-  const [init, media] = await Promise.all([map, segment].map(async (uri) => {
-    const res = await fetch(new URL(uri, playlistUrl));
-    if (!res.ok) throw new Error(`GET ${uri}: ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
-  }));
+  const [init, media] = await Promise.all(
+    [map, segment].map(async (uri) => {
+      const res = await fetch(new URL(uri, playlistUrl));
+      if (!res.ok) throw new Error(`GET ${uri}: ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    }),
+  );
   return Buffer.concat([init!, media!]);
 }
 
@@ -137,16 +175,30 @@ async function throughServer(server: RunningServer, file: string, stereo: { stre
 async function flickerOf(pool: GpuPool, chunks: Buffer[], camera: ReturnType<typeof panZoomPath>): Promise<number> {
   const results: ChunkResult[] = [];
   for (let i = 0; i < chunks.length; i++) {
-    results.push(await pool.run({ chunk: Buffer.from(chunks[i]!), previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null, mode: 'sbs', outputHeight: CLIP_HEIGHT, probe: true }));
+    results.push(
+      await pool.run({
+        chunk: Buffer.from(chunks[i]!),
+        previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
+        mode: 'sbs',
+        outputHeight: CLIP_HEIGHT,
+        probe: true,
+      }),
+    );
   }
-  return measureFlicker(results.map((r) => r.disparity!), camera).p95;
+  return measureFlicker(
+    results.map((r) => r.disparity!),
+    camera,
+  ).p95;
 }
 
 /** Every network in the model cache (MODELS_DIR), by path. */
 export function cachedModels(env: Record<string, string | undefined> = process.env): string[] {
   const dir = modelsDir(env);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((name) => name.endsWith('.onnx')).sort().map((name) => path.join(dir, name));
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.onnx'))
+    .sort()
+    .map((name) => path.join(dir, name));
 }
 
 export async function runDepth(options: DepthOptions, log: (line: string) => void): Promise<DepthRow[]> {
@@ -156,15 +208,28 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
   const ffmpeg = defaultFfmpeg(process.env);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-depth-'));
   const rows: DepthRow[] = [];
-  log(`${'photograph'.padEnd(22)} ${'network'.padEnd(34)} ${'map'.padStart(6)} ${'(blocks)'.padStart(8)} ${'on screen'.padStart(10)}   flicker p95 (filter off → on)`);
+  log(
+    `${'photograph'.padEnd(22)} ${'network'.padEnd(34)} ${'map'.padStart(6)} ${'(blocks)'.padStart(8)} ${'on screen'.padStart(10)}   flicker p95 (filter off → on)`,
+  );
   try {
     for (const modelPath of options.models) {
       const model = await loadDepthModel({ modelPath, executionProvider: 'cpu', inputHeight: 252 });
       const label = `${model.spec.family}${modelPath ? ` (${path.basename(modelPath)})` : ''}`;
       const dataDir = await mkdtemp(path.join(dir, 'data-'));
-      const env = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, OUTPUT_HEIGHT: String(options.outputHeight), GPU_POOL_WORKERS: '1', DEPTH_MODEL: '', DEPTH_MODEL_PATH: modelPath ?? '' };
+      const env = {
+        ...process.env,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        OUTPUT_HEIGHT: String(options.outputHeight),
+        GPU_POOL_WORKERS: '1',
+        DEPTH_MODEL: '',
+        DEPTH_MODEL_PATH: modelPath ?? '',
+      };
       const server = await startServer(loadConfig(env), { log: createLogger('server', memorySink('warn')) });
-      const pools = await Promise.all([false, true].map((stabiliseDepth) => GpuPool.create({ workers: 1, executionProvider: 'auto', modelPath, stabiliseDepth })));
+      const pools = await Promise.all(
+        [false, true].map((stabiliseDepth) => GpuPool.create({ workers: 1, executionProvider: 'auto', modelPath, stabiliseDepth })),
+      );
       try {
         for (const frame of FRAMES) {
           const color = path.join(options.gtDir, frame.color);
@@ -180,15 +245,37 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
           const estimate = await model.estimate(rgb, W, H);
           const predicted: number[] = [];
           const nearness: number[] = [];
-          for (let y = 0; y < estimate.height; y++) for (let x = 0; x < estimate.width; x++) {
-            const m = truth[Math.floor(((y + 0.5) * H) / estimate.height) * W + Math.floor(((x + 0.5) * W) / estimate.width)]!;
-            if (Number.isNaN(m)) continue;
-            predicted.push(estimate.depth[y * estimate.width + x]!);
-            nearness.push(1 / m);
-          }
+          for (let y = 0; y < estimate.height; y++)
+            for (let x = 0; x < estimate.width; x++) {
+              const m = truth[Math.floor(((y + 0.5) * H) / estimate.height) * W + Math.floor(((x + 0.5) * W) / estimate.width)]!;
+              if (Number.isNaN(m)) continue;
+              predicted.push(estimate.depth[y * estimate.width + x]!);
+              nearness.push(1 / m);
+            }
           // Through the server: a one-second clip, everything in front of the screen (convergence 0).
           const clip = path.join(dir, 'clip.mp4');
-          await exec(ffmpeg, ['-y', '-v', 'error', '-loop', '1', '-i', color, '-t', '1', '-r', '30', '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', clip]);
+          await exec(ffmpeg, [
+            '-y',
+            '-v',
+            'error',
+            '-loop',
+            '1',
+            '-i',
+            color,
+            '-t',
+            '1',
+            '-r',
+            '30',
+            '-vf',
+            'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+            '-c:v',
+            'libx264',
+            '-preset',
+            'veryfast',
+            '-pix_fmt',
+            'yuv420p',
+            clip,
+          ]);
           const [last] = grayFrames(await throughServer(server, clip, { strength: 0.03, convergence: 0 }), 'last');
           if (!last) throw new Error(`${frame.name}: the server's segment has no frame`);
           const { gray, width, height } = last;
@@ -200,7 +287,15 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
             .map((b) => ({
               d: b.d,
               m: median(truth, W, H, (b.x - 8) * scale, (b.y - 8) * scale, (b.x + 8) * scale, (b.y + 8) * scale),
-              map: mean(estimate.depth, estimate.width, estimate.height, (b.x - 8) * mapScaleX, (b.y - 8) * mapScaleY, (b.x + 8) * mapScaleX, (b.y + 8) * mapScaleY),
+              map: mean(
+                estimate.depth,
+                estimate.width,
+                estimate.height,
+                (b.x - 8) * mapScaleX,
+                (b.y - 8) * mapScaleY,
+                (b.x + 8) * mapScaleX,
+                (b.y + 8) * mapScaleY,
+              ),
             }))
             .filter((p) => !Number.isNaN(p.m));
           // Flicker: the photograph panned and zoomed, through a pool without and with the filter.
@@ -212,14 +307,22 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
             frame: frame.name,
             model: label,
             mapSpearman: spearman(predicted, nearness),
-            outputSpearman: spearman(pairs.map((p) => p.d), pairs.map((p) => 1 / p.m)),
-            mapAtBlocksSpearman: spearman(pairs.map((p) => p.map), pairs.map((p) => 1 / p.m)),
+            outputSpearman: spearman(
+              pairs.map((p) => p.d),
+              pairs.map((p) => 1 / p.m),
+            ),
+            mapAtBlocksSpearman: spearman(
+              pairs.map((p) => p.map),
+              pairs.map((p) => 1 / p.m),
+            ),
             blocks: pairs.length,
             flickerRaw: flickerRaw!,
             flicker: flicker!,
           };
           rows.push(row);
-          log(`${row.frame.padEnd(22)} ${row.model.padEnd(34)} ${row.mapSpearman.toFixed(3).padStart(6)} ${row.mapAtBlocksSpearman.toFixed(3).padStart(8)} ${row.outputSpearman.toFixed(3).padStart(10)}   ${row.flickerRaw.toFixed(3)} → ${row.flicker.toFixed(3)} px   (${row.blocks} blocks)`);
+          log(
+            `${row.frame.padEnd(22)} ${row.model.padEnd(34)} ${row.mapSpearman.toFixed(3).padStart(6)} ${row.mapAtBlocksSpearman.toFixed(3).padStart(8)} ${row.outputSpearman.toFixed(3).padStart(10)}   ${row.flickerRaw.toFixed(3)} → ${row.flicker.toFixed(3)} px   (${row.blocks} blocks)`,
+          );
         }
       } finally {
         await Promise.all(pools.map((pool) => pool.close()));

@@ -146,7 +146,11 @@ async function closeClients(clients: WebSocket[]): Promise<void> {
 
 export async function runFanout(options: FanoutOptions, log: (line: string) => void): Promise<FanoutResult> {
   const pin = canPin();
-  const target = await spawnTarget([process.execPath, '--import', 'tsx', 'bench/fanout-target.ts', '--segments', String(options.segments)], root, pin);
+  const target = await spawnTarget(
+    [process.execPath, '--import', 'tsx', 'bench/fanout-target.ts', '--segments', String(options.segments)],
+    root,
+    pin,
+  );
   const ask = commander(target);
   let restore: (() => void) | undefined;
   try {
@@ -166,7 +170,12 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
       const counted = e > 0;
       {
         const { agent, done } = holdRequests(`${urls.ours.playlist}?_HLS_msn=${listed}`, options.waiters);
-        await until(async () => (await heldByUs()) === options.waiters, `${options.waiters} reloads held by our server`, ROUND_DEADLINE_MS, 20);
+        await until(
+          async () => (await heldByUs()) === options.waiters,
+          `${options.waiters} reloads held by our server`,
+          ROUND_DEADLINE_MS,
+          20,
+        );
         await ask({ cmd: 'convert' });
         const event = await ask<{ listed: number; at: string }>({ cmd: 'segment' });
         listed = event.listed;
@@ -174,15 +183,28 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         agent.destroy();
         playlistBytes = answers[0]!.bytes;
         playlistHeaders = answers[0]!.headers;
-        if (counted) add('wakeup/ours', answers.map((a) => msSince(BigInt(event.at), a.at)));
+        if (counted)
+          add(
+            'wakeup/ours',
+            answers.map((a) => msSince(BigInt(event.at), a.at)),
+          );
       }
       {
         const { agent, done } = holdRequests(urls.bare.wait, options.waiters);
-        await until(async () => (await ask<{ held: number }>({ cmd: 'bare-status' })).held === options.waiters, `${options.waiters} requests held by the bare app`, ROUND_DEADLINE_MS, 20);
+        await until(
+          async () => (await ask<{ held: number }>({ cmd: 'bare-status' })).held === options.waiters,
+          `${options.waiters} requests held by the bare app`,
+          ROUND_DEADLINE_MS,
+          20,
+        );
         const event = await ask<{ at: string }>({ cmd: 'bare-http', bytes: playlistBytes, headers: playlistHeaders });
         const answers = await done;
         agent.destroy();
-        if (counted) add('wakeup/floor', answers.map((a) => msSince(BigInt(event.at), a.at)));
+        if (counted)
+          add(
+            'wakeup/floor',
+            answers.map((a) => msSince(BigInt(event.at), a.at)),
+          );
       }
     }
 
@@ -223,8 +245,13 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         await until(() => got.every((g) => g !== undefined), `the playlist message on ${count} sockets`, ROUND_DEADLINE_MS, 20);
         if (e > 0) add(`socket/ours/${count}/written`, [msSince(BigInt(event.at), BigInt(event.written))]);
         since = undefined;
-        if (seenListed !== event.listed) throw new Error(`fanout: the playlist message listed ${seenListed} segments, the event ${event.listed}`);
-        if (e > 0) add(`socket/ours/${count}`, got.map((g) => msSince(BigInt(event.at), g!)));
+        if (seenListed !== event.listed)
+          throw new Error(`fanout: the playlist message listed ${seenListed} segments, the event ${event.listed}`);
+        if (e > 0)
+          add(
+            `socket/ours/${count}`,
+            got.map((g) => msSince(BigInt(event.at), g!)),
+          );
         // The frames client 0 got from the upload to the listing; the listing's batch is the last of them:
         // the chunk's last status, the segment and the playlist (what every subscriber is sent at `at`).
         frameBytes = sizes.slice(-3);
@@ -240,14 +267,23 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
         floorFrames[i]!++;
         if (floorFrames[i] === floorWant) floorGot[i] = at;
       });
-      await until(async () => (await ask<{ subscribers: number }>({ cmd: 'bare-status' })).subscribers === count, `${count} subscribers of the bare app`, ROUND_DEADLINE_MS, 20);
+      await until(
+        async () => (await ask<{ subscribers: number }>({ cmd: 'bare-status' })).subscribers === count,
+        `${count} subscribers of the bare app`,
+        ROUND_DEADLINE_MS,
+        20,
+      );
       for (let e = 0; e <= options.events; e++) {
         floorGot.fill(undefined);
         floorWant += frameBytes.length;
         const bare = await ask<{ at: string; written: string; subscribers: number }>({ cmd: 'bare-ws', sizes: frameBytes });
         await until(() => floorGot.every((g) => g !== undefined), `the frames on ${count} bare sockets`, ROUND_DEADLINE_MS, 20);
         if (e > 0) add(`socket/floor/${count}/written`, [msSince(BigInt(bare.at), BigInt(bare.written))]);
-        if (e > 0) add(`socket/floor/${count}`, floorGot.map((g) => msSince(BigInt(bare.at), g!)));
+        if (e > 0)
+          add(
+            `socket/floor/${count}`,
+            floorGot.map((g) => msSince(BigInt(bare.at), g!)),
+          );
       }
       await closeClients(floor);
     }
@@ -256,7 +292,14 @@ export async function runFanout(options: FanoutOptions, log: (line: string) => v
     const row = (kind: FanoutCase['kind'], side: FanoutCase['side'], clients: number, key: string) => {
       const values = samples.get(key) ?? [];
       const written = samples.get(`${key}/written`);
-      const c: FanoutCase = { kind, side, clients, ms: quantiles(values), samples: values.length, ...(written ? { writtenMs: quantiles(written) } : {}) };
+      const c: FanoutCase = {
+        kind,
+        side,
+        clients,
+        ms: quantiles(values),
+        samples: values.length,
+        ...(written ? { writtenMs: quantiles(written) } : {}),
+      };
       cases.push(c);
       const f = (x: number) => x.toFixed(1);
       log(

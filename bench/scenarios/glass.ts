@@ -62,7 +62,8 @@ interface PageStats {
   arrivalMs: number[];
   player: string;
 }
-const READ = '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player }; })()';
+const READ =
+  '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player }; })()';
 
 async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) => void): Promise<GlassRow> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-glass-'));
@@ -71,10 +72,25 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
     { log: createLogger('server', memorySink('warn')) },
   );
   const browser = await launchChromium();
-  const capture = spawn(process.execPath, [
-    '--import', 'tsx', cli, '--server', server.url, '--source', 'test', '--size', options.size,
-    '--duration', String(options.seconds + options.settle + 15), '--json', '--quiet',
-  ], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const capture = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cli,
+      '--server',
+      server.url,
+      '--source',
+      'test',
+      '--size',
+      options.size,
+      '--duration',
+      String(options.seconds + options.settle + 15),
+      '--json',
+      '--quiet',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     const sessionId = await new Promise<string>((resolve, reject) => {
       let text = '';
@@ -136,7 +152,9 @@ export function formatGlassRow(r: GlassRow): string {
 
 export async function runGlass(options: GlassOptions, log: (line: string) => void): Promise<GlassRow[]> {
   const rows: GlassRow[] = [];
-  log(`glass-to-glass: ${options.size} test source in real time; ${options.settle} s settling, then ${options.seconds} s measured per case`);
+  log(
+    `glass-to-glass: ${options.size} test source in real time; ${options.settle} s settling, then ${options.seconds} s measured per case`,
+  );
   for (const c of options.cases) {
     const row = await runCase(c, options, log);
     rows.push(row);

@@ -27,7 +27,6 @@ export interface LatencyResult {
   glassToPlaylistMs: Quantiles;
 }
 
-
 export async function runLatency(options: LatencyOptions, log: (line: string) => void): Promise<LatencyResult> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-latency-'));
   const server = await startServer(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }), {
@@ -42,8 +41,18 @@ export async function runLatency(options: LatencyOptions, log: (line: string) =>
       },
     });
     const capture = parseOptions([
-      '--server', server.url, '--source', 'test', '--size', options.size, '--duration', String(options.seconds),
-      '--chunk-seconds', String(options.chunkSeconds), '--json', '--quiet',
+      '--server',
+      server.url,
+      '--source',
+      'test',
+      '--size',
+      options.size,
+      '--duration',
+      String(options.seconds),
+      '--chunk-seconds',
+      String(options.chunkSeconds),
+      '--json',
+      '--quiet',
     ]) as CaptureOptions;
     log(`streaming ${options.seconds} s of ${options.size} test source in ${options.chunkSeconds}-s chunks, in real time…`);
     const started = Date.now();

@@ -52,7 +52,10 @@ export interface PipelineRow {
 }
 
 export const defaultPipelineOptions = (): PipelineOptions => ({
-  sizes: [[640, 360], [1280, 720]],
+  sizes: [
+    [640, 360],
+    [1280, 720],
+  ],
   fps: 30,
   chunks: 6,
   chunkSeconds: 2,
@@ -118,8 +121,13 @@ function depthError(results: ChunkResult[], reference: ChunkResult[]): number {
 }
 
 async function runSizes(
-  pool: GpuPool, depth: string, everyFrame: boolean, reference: Map<string, ChunkResult[]>,
-  options: PipelineOptions, ffmpeg: string, log: (line: string) => void,
+  pool: GpuPool,
+  depth: string,
+  everyFrame: boolean,
+  reference: Map<string, ChunkResult[]>,
+  options: PipelineOptions,
+  ffmpeg: string,
+  log: (line: string) => void,
 ): Promise<PipelineRow[]> {
   const rows: PipelineRow[] = [];
   {
@@ -127,7 +135,13 @@ async function runSizes(
       const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
       try {
         log(`generating ${options.chunks} × ${options.chunkSeconds}s chunks at ${width}×${height}@${options.fps}…`);
-        const chunks = await generateChunks(ffmpeg, dir, { width, height, fps: options.fps, chunks: options.chunks, chunkSeconds: options.chunkSeconds });
+        const chunks = await generateChunks(ffmpeg, dir, {
+          width,
+          height,
+          fps: options.fps,
+          chunks: options.chunks,
+          chunkSeconds: options.chunkSeconds,
+        });
         // Warm-up chunk (not measured): first-touch costs of libav and the model.
         await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height });
         const results: ChunkResult[] = [];

@@ -28,7 +28,18 @@ export async function runSessions(options: SessionsOptions, log: (line: string) 
   for (const count of options.counts) {
     const { stdout } = await run(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', 'bench/sessions-target.ts', '--count', String(count), '--active', String(options.active), '--chunks', String(options.chunks)],
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        'bench/sessions-target.ts',
+        '--count',
+        String(count),
+        '--active',
+        String(options.active),
+        '--chunks',
+        String(options.chunks),
+      ],
       { cwd: root, maxBuffer: 1 << 20, timeout: 600_000 },
     );
     const row = JSON.parse(stdout.trim().split('\n').at(-1)!) as SessionsMeasurement;

@@ -63,7 +63,13 @@ export interface SoakResult {
   heapSlopeMiBPer10Min: number;
   workerHeapSlopeMiBPer10Min: number;
   /** Live heap (after a full GC) at the two snapshots, and the kinds that grew most between them. */
-  snapshots: { warmBytes: number; endBytes: number; chunksBetween: number; bytesPerChunk: number; grew: Array<{ kind: string; bytes: number; count: number }> } | null;
+  snapshots: {
+    warmBytes: number;
+    endBytes: number;
+    chunksBetween: number;
+    bytesPerChunk: number;
+    grew: Array<{ kind: string; bytes: number; count: number }>;
+  } | null;
 }
 
 const MiB = 1024 * 1024;
@@ -89,13 +95,21 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
   await mkdir(snapshots);
   let server: LiveServer | undefined;
   try {
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, { width: options.width, height: options.height, fps: 30, chunks: options.distinct, chunkSeconds: options.chunkSeconds });
+    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+      width: options.width,
+      height: options.height,
+      fps: 30,
+      chunks: options.distinct,
+      chunkSeconds: options.chunkSeconds,
+    });
     const nodeArgs = options.heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : [];
     server = await LiveServer.start(dir, { CHUNK_SECONDS: String(options.chunkSeconds) }, nodeArgs);
     const live = server;
     const sessions = await live.createSessions(options.streams);
     const perStream = Math.floor((options.minutes * 60) / options.chunkSeconds);
-    log(`${options.streams} stream(s) of ${options.width}×${options.height}@30 in ${options.chunkSeconds}-s chunks for ${options.minutes} min (${perStream} chunks each); memory every ${options.sampleSeconds} s`);
+    log(
+      `${options.streams} stream(s) of ${options.width}×${options.height}@30 in ${options.chunkSeconds}-s chunks for ${options.minutes} min (${perStream} chunks each); memory every ${options.sampleSeconds} s`,
+    );
 
     const start = Date.now() + 500;
     const total = options.minutes * 60 * 1000;
@@ -122,7 +136,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
         };
         samples.push(sample);
         if (samples.length % Math.max(1, Math.round(60 / options.sampleSeconds)) === 0) {
-          log(`${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, workers' heaps ${(sample.workerHeapBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`);
+          log(
+            `${Math.round(sample.t)} s: RSS ${(sample.rssBytes / MiB).toFixed(0)} MiB, heap ${(sample.heapUsedBytes / MiB).toFixed(0)} MiB, workers' heaps ${(sample.workerHeapBytes / MiB).toFixed(0)} MiB, pool queue ${sample.poolQueue}, ready ${live.readyAt.size}`,
+          );
         }
         if (snapshotDoneAt === Infinity && Date.now() - start >= warmUp) {
           readyAtWarm = live.readyAt.size;
@@ -142,7 +158,8 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
     const warm = snapshotWarm ? await summarizeHeap(snapshotWarm) : null;
 
     const afterWarmUp = samples.filter((x) => x.t > snapshotDoneAt);
-    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes' | 'workerHeapBytes') => (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
+    const perTenMinutes = (key: 'rssBytes' | 'heapUsedBytes' | 'workerHeapBytes') =>
+      (slope(afterWarmUp.map((x) => ({ t: x.t, y: x[key] }))) * 600) / MiB;
     const result: SoakResult = {
       streams: options.streams,
       minutes: options.minutes,
@@ -154,23 +171,30 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
       rssSlopeMiBPer10Min: perTenMinutes('rssBytes'),
       heapSlopeMiBPer10Min: perTenMinutes('heapUsedBytes'),
       workerHeapSlopeMiBPer10Min: perTenMinutes('workerHeapBytes'),
-      snapshots: warm && snapshotEnd
-        ? {
-            warmBytes: warm.totalBytes,
-            endBytes: snapshotEnd.totalBytes,
-            chunksBetween: readyAtEnd - readyAtWarm,
-            bytesPerChunk: (snapshotEnd.totalBytes - warm.totalBytes) / Math.max(1, readyAtEnd - readyAtWarm),
-            grew: heapGrowth(warm, snapshotEnd),
-          }
-        : null,
+      snapshots:
+        warm && snapshotEnd
+          ? {
+              warmBytes: warm.totalBytes,
+              endBytes: snapshotEnd.totalBytes,
+              chunksBetween: readyAtEnd - readyAtWarm,
+              bytesPerChunk: (snapshotEnd.totalBytes - warm.totalBytes) / Math.max(1, readyAtEnd - readyAtWarm),
+              grew: heapGrowth(warm, snapshotEnd),
+            }
+          : null,
     };
     await live.end(sessions);
     const f = (q: Quantiles) => `p50 ${(q.p50 / 1000).toFixed(2)} s, p95 ${(q.p95 / 1000).toFixed(2)} s`;
-    log(`chunks: ${result.chunks.ready}/${result.chunks.sent} ready${result.chunks.missing ? `, ${result.chunks.missing} missing` : ''}; cut → ready first fifth ${f(result.latencyFirstMs)}, last fifth ${f(result.latencyLastMs)}`);
-    log(`after the warm-up: RSS ${result.rssSlopeMiBPer10Min.toFixed(1)} MiB per 10 min, heap ${result.heapSlopeMiBPer10Min.toFixed(1)}, workers' heaps ${result.workerHeapSlopeMiBPer10Min.toFixed(1)} MiB per 10 min`);
+    log(
+      `chunks: ${result.chunks.ready}/${result.chunks.sent} ready${result.chunks.missing ? `, ${result.chunks.missing} missing` : ''}; cut → ready first fifth ${f(result.latencyFirstMs)}, last fifth ${f(result.latencyLastMs)}`,
+    );
+    log(
+      `after the warm-up: RSS ${result.rssSlopeMiBPer10Min.toFixed(1)} MiB per 10 min, heap ${result.heapSlopeMiBPer10Min.toFixed(1)}, workers' heaps ${result.workerHeapSlopeMiBPer10Min.toFixed(1)} MiB per 10 min`,
+    );
     if (result.snapshots) {
       const k = result.snapshots;
-      log(`live heap ${(k.warmBytes / MiB).toFixed(1)} → ${(k.endBytes / MiB).toFixed(1)} MiB over ${k.chunksBetween} chunks: ${(k.bytesPerChunk / 1024).toFixed(1)} KiB per chunk; grew most:`);
+      log(
+        `live heap ${(k.warmBytes / MiB).toFixed(1)} → ${(k.endBytes / MiB).toFixed(1)} MiB over ${k.chunksBetween} chunks: ${(k.bytesPerChunk / 1024).toFixed(1)} KiB per chunk; grew most:`,
+      );
       for (const g of k.grew.slice(0, 8)) log(`  ${g.kind}: ${(g.bytes / 1024).toFixed(0)} KiB, ${g.count >= 0 ? '+' : ''}${g.count}`);
     }
     return result;
@@ -188,10 +212,14 @@ async function heapSnapshot(pid: number, dir: string, url: string): Promise<stri
   const before = new Set(await readdir(dir));
   process.kill(pid, 'SIGUSR2');
   let file: string | undefined;
-  await until(async () => {
-    file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
-    return file !== undefined;
-  }, 'the heap snapshot', 120_000);
+  await until(
+    async () => {
+      file = (await readdir(dir)).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+      return file !== undefined;
+    },
+    'the heap snapshot',
+    120_000,
+  );
   await until(async () => (await fetch(`${url}/healthz`)).ok, 'the server after its heap snapshot', 120_000);
   return path.join(dir, file!);
 }

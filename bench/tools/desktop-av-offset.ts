@@ -21,12 +21,17 @@ import { startDesktop } from '../../testkit/desktop.ts';
 import { ffmpeg } from '../../testkit/media.ts';
 import { Cleanups } from '../../testkit/teardown.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '8' }, fps: { type: 'string', default: '30' }, runs: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '8' }, fps: { type: 'string', default: '30' }, runs: { type: 'string', default: '3' } },
+});
 const seconds = Number(values.seconds);
 const window = fileURLToPath(new URL('./flash-beep-window.py', import.meta.url));
 
 async function once(env: Record<string, string>): Promise<Array<{ picture: number; sound: number; offset: number }>> {
-  const options = parseOptions(['--source', 'screen', '--audio', 'pulse:stereospot.monitor', '--fps', String(values.fps), '--duration', String(seconds + 3)], env) as CaptureOptions;
+  const options = parseOptions(
+    ['--source', 'screen', '--audio', 'pulse:stereospot.monitor', '--fps', String(values.fps), '--duration', String(seconds + 3)],
+    env,
+  ) as CaptureOptions;
   const chunker = new Chunker({ ffmpeg, inputArgs: inputArgs(options, env), plan: await planStreams(options), chunkSeconds: 4 });
   const childEnv = { ...process.env, ...env };
   const prev = { DISPLAY: process.env.DISPLAY, PULSE_SERVER: process.env.PULSE_SERVER };
@@ -49,12 +54,19 @@ async function once(env: Record<string, string>): Promise<Array<{ picture: numbe
       flashes.push(...m.flashes);
       beeps.push(...m.beeps);
     }
-    return printed.trim().split('\n').map((line) => {
-      const [shown, written] = line.split(' ').map((x) => Number(x) / 1e6 - origin) as [number, number];
-      const flash = flashes.find((f) => Math.abs(f - shown) < 0.3) ?? NaN;
-      const beep = beeps.find((b) => Math.abs(b - written) < 0.3) ?? NaN;
-      return { picture: Math.round((flash - shown) * 1000), sound: Math.round((beep - written) * 1000), offset: Math.round((beep - flash) * 1000) };
-    });
+    return printed
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [shown, written] = line.split(' ').map((x) => Number(x) / 1e6 - origin) as [number, number];
+        const flash = flashes.find((f) => Math.abs(f - shown) < 0.3) ?? NaN;
+        const beep = beeps.find((b) => Math.abs(b - written) < 0.3) ?? NaN;
+        return {
+          picture: Math.round((flash - shown) * 1000),
+          sound: Math.round((beep - written) * 1000),
+          offset: Math.round((beep - flash) * 1000),
+        };
+      });
   } finally {
     Object.assign(process.env, prev);
     await chunker.close();
@@ -67,7 +79,9 @@ try {
   for (let run = 1; run <= Number(values.runs); run++) {
     const pairs = await once(desktop.env);
     const list = (key: 'picture' | 'sound' | 'offset') => pairs.map((p) => p[key]).join(' ');
-    console.log(`run ${run}: picture stamped +ms ${list('picture')} | sound stamped +ms ${list('sound')} | sound − picture ms ${list('offset')}`);
+    console.log(
+      `run ${run}: picture stamped +ms ${list('picture')} | sound stamped +ms ${list('sound')} | sound − picture ms ${list('offset')}`,
+    );
   }
 } finally {
   await cleanups.run();

@@ -23,7 +23,10 @@ t.test('a 6-second test clip becomes three MP4 chunks of 60 frames, in order, 2 
     t.equal(head, 'ftyp', `chunk ${chunk.index} is an MP4`);
     chunks.push(chunk);
   }
-  t.same(chunks.map((c) => c.index), [0, 1, 2]);
+  t.same(
+    chunks.map((c) => c.index),
+    [0, 1, 2],
+  );
   t.ok(chunker.originMicros >= before * 1000 && chunker.originMicros <= Date.now() * 1000, 'the origin is a wall-clock time of this run');
   let first = NaN;
   for (const c of chunks) {
@@ -36,7 +39,18 @@ t.test('a 6-second test clip becomes three MP4 chunks of 60 frames, in order, 2 
     }
     t.ok(Math.abs(start - first - c.index * 2) < 0.1, `chunk ${c.index} starts 2 s after the one before (got ${start})`);
     t.match(stderr, /Audio: aac/, 'with audio');
-    const { stdout } = await exec(ffmpeg.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', c.path]);
+    const { stdout } = await exec(ffmpeg.replace(/ffmpeg$/, 'ffprobe'), [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      c.path,
+    ]);
     t.equal(Number(stdout.trim()), 60, `chunk ${c.index}: 2 s at 30 fps, no frame repeated to fill the start`);
     t.match(stderr, new RegExp(`stereospot_capture_origin: ${chunker.originMicros}`), 'the origin travels in the chunk');
     t.ok(c.bytes > 0);
@@ -54,12 +68,21 @@ t.test('stop() finishes the current chunk and ends the stream', async (t) => {
     if (chunk.index === 0) chunker.stop();
   }
   t.ok(seen.length >= 1 && seen.length <= 3, `a live source stops after stop() (got ${seen.length} chunks)`);
-  t.same(seen, seen.map((_, i) => i), 'in order');
+  t.same(
+    seen,
+    seen.map((_, i) => i),
+    'in order',
+  );
 });
 
 t.test('a missing ffmpeg is a clear error', async (t) => {
   const options = parseOptions(['--no-realtime', '--duration', '1'], {}) as CaptureOptions;
-  const chunker = new Chunker({ ffmpeg: '/nonexistent/ffmpeg', inputArgs: inputArgs(options), plan: await planStreams(options), chunkSeconds: 2 });
+  const chunker = new Chunker({
+    ffmpeg: '/nonexistent/ffmpeg',
+    inputArgs: inputArgs(options),
+    plan: await planStreams(options),
+    chunkSeconds: 2,
+  });
   t.teardown(() => chunker.close());
   await t.rejects(chunker.start(), /could not start ffmpeg \(\/nonexistent\/ffmpeg\)/);
 });

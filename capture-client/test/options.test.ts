@@ -19,7 +19,16 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 t.test('defaults', async (t) => {
   const o = parseOptions([], {});
   t.not(o, 'help');
-  t.match(o, { server: 'http://127.0.0.1:8000', source: { kind: 'test' }, mode: 'sbs', chunkSeconds: null, width: 640, height: 360, fps: 30, realtime: true });
+  t.match(o, {
+    server: 'http://127.0.0.1:8000',
+    source: { kind: 'test' },
+    mode: 'sbs',
+    chunkSeconds: null,
+    width: 640,
+    height: 360,
+    fps: 30,
+    realtime: true,
+  });
   t.match((o as { ffmpeg: string }).ffmpeg, /@ffmpeg-installer.*ffmpeg$/, 'no PATH, no FFMPEG_PATH: the npm-packaged binary');
   t.equal((parseOptions([], { FFMPEG_PATH: '/opt/ffmpeg' }) as { ffmpeg: string }).ffmpeg, '/opt/ffmpeg');
   t.equal((parseOptions(['--ffmpeg', '/x/ffmpeg'], { FFMPEG_PATH: '/opt/ffmpeg' }) as { ffmpeg: string }).ffmpeg, '/x/ffmpeg');

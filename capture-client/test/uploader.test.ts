@@ -23,9 +23,17 @@ async function endpoint(t: Test, statuses: number[]) {
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;
   const target: HttpUploadTarget = {
-    type: 'http', access_key_id: 'local', secret_access_key: '', session_token: 'tok', bucket: 'local', region: 'local',
-    expires_at: new Date(Date.now() + 3600_000).toISOString(), key_prefix: 'stream_input/s/',
-    url_template: `http://127.0.0.1:${port}/upload/s/{file}`, token: 'tok', max_bytes: 1 << 20,
+    type: 'http',
+    access_key_id: 'local',
+    secret_access_key: '',
+    session_token: 'tok',
+    bucket: 'local',
+    region: 'local',
+    expires_at: new Date(Date.now() + 3600_000).toISOString(),
+    key_prefix: 'stream_input/s/',
+    url_template: `http://127.0.0.1:${port}/upload/s/{file}`,
+    token: 'tok',
+    max_bytes: 1 << 20,
   };
   return { seen, target };
 }
@@ -47,7 +55,10 @@ t.test('5xx is retried with backoff until it succeeds, with the bearer token', a
   const outcome = await up.upload(3, await chunkFile(t));
   t.same(outcome, { ok: true, attempts: 3 });
   t.same(retries, [1, 2]);
-  t.same(seen.map((s) => s.url), Array(3).fill('/upload/s/chunk_00003.mp4'));
+  t.same(
+    seen.map((s) => s.url),
+    Array(3).fill('/upload/s/chunk_00003.mp4'),
+  );
   t.ok(seen.every((s) => s.auth === 'Bearer tok' && s.bytes === 1234));
 });
 
@@ -72,7 +83,10 @@ t.test('new credentials are used for later uploads', async (t) => {
   await up.upload(0, file);
   up.setTarget({ ...target, token: 'fresh' });
   await up.upload(1, file);
-  t.same(seen.map((s) => s.auth), ['Bearer tok', 'Bearer fresh']);
+  t.same(
+    seen.map((s) => s.auth),
+    ['Bearer tok', 'Bearer fresh'],
+  );
 });
 
 t.test('ending a session rides through a server that is briefly down or failing', async (t) => {
@@ -99,8 +113,16 @@ t.test('ending a session rides through a server that is briefly down or failing'
   setTimeout(() => server.listen(port, '127.0.0.1'), 100);
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   await ending;
-  t.same(seen, ['POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}', 'POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}'], '503 retried with the control token, then 204');
+  t.same(
+    seen,
+    ['POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}', 'POST /stream_sessions/abc/end Bearer control-abc {"chunks":3}'],
+    '503 retried with the control token, then 204',
+  );
   const { ApiError } = await import('../api.ts');
   statuses.push(404);
-  await t.rejects(endSession(`http://127.0.0.1:${port}`, 'abc', 'control-abc', 3, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }), ApiError, 'a 404 is final');
+  await t.rejects(
+    endSession(`http://127.0.0.1:${port}`, 'abc', 'control-abc', 3, { attempts: 5, baseDelayMs: 1, maxDelayMs: 1 }),
+    ApiError,
+    'a 404 is final',
+  );
 });

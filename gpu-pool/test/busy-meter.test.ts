@@ -14,7 +14,9 @@ t.test('utilization is the busy share of worker time over the latest window', as
   meter.start(); // a third task queued: still at most all workers
   now = 3000;
   t.equal(meter.utilization, 1, 'capped at 1 when tasks queue');
-  meter.end(); meter.end(); meter.end();
+  meter.end();
+  meter.end();
+  meter.end();
   now = 3500;
   t.equal(meter.utilization, 1, 'a window shorter than 1 s keeps the last figure');
   now = 4000;

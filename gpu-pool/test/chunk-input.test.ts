@@ -32,10 +32,36 @@ t.test('an MP4 of H.264 and AAC, as every capture client sends, opens', async (t
 });
 
 t.test('another container is refused even when libav could read it', async (t) => {
-  const mkv = await made(t, 'x.mkv', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-t', '0.3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+  const mkv = await made(t, 'x.mkv', [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x90:rate=30',
+    '-t',
+    '0.3',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+  ]);
   t.throws(() => ChunkReader.open(mkv), ChunkInputError, 'Matroska is not an MP4');
-  t.throws(() => ChunkReader.open(mkv), { message: 'not a decodable video: the MP4 could not be read (no moov box, or not an MP4)' }, "named in our words, not libav's");
-  const ts = await made(t, 'x.ts', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-t', '0.3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p']);
+  t.throws(
+    () => ChunkReader.open(mkv),
+    { message: 'not a decodable video: the MP4 could not be read (no moov box, or not an MP4)' },
+    "named in our words, not libav's",
+  );
+  const ts = await made(t, 'x.ts', [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x90:rate=30',
+    '-t',
+    '0.3',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+  ]);
   t.throws(() => ChunkReader.open(ts), ChunkInputError, 'MPEG-TS is not an MP4');
 });
 
@@ -43,13 +69,42 @@ t.test('a codec no capture client produces is refused, naming it', async (t) => 
   const mjpeg = await made(t, 'x.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-t', '0.3', '-c:v', 'mjpeg']);
   t.throws(() => ChunkReader.open(mjpeg), { name: 'ChunkInputError', message: /video codec mjpeg is not accepted/ });
   const pcm = await made(t, 'y.mov', [
-    '-f', 'lavfi', '-i', 'testsrc2=size=160x90:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-    '-t', '0.3', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_s16le', '-f', 'mov',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x90:rate=30',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=48000',
+    '-t',
+    '0.3',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    'mov',
   ]);
   t.throws(() => ChunkReader.open(pcm), { name: 'ChunkInputError', message: /audio codec pcm_s16le is not accepted/ });
 });
 
 t.test('a picture larger than 8K is refused before anything is decoded', async (t) => {
-  const wide = await made(t, 'w.mp4', ['-f', 'lavfi', '-i', 'color=c=gray:size=8208x16:rate=5', '-frames:v', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
+  const wide = await made(t, 'w.mp4', [
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=gray:size=8208x16:rate=5',
+    '-frames:v',
+    '1',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+  ]);
   t.throws(() => ChunkReader.open(wide), { name: 'ChunkInputError', message: /8208x16 picture is larger than accepted/ });
 });

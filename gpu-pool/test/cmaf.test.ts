@@ -9,14 +9,23 @@ function box(type: string, payload: number[] = []): number[] {
 
 // A tiny init: ftyp, then a moov holding an avcC (High, level 3.1) and an esds with an AAC-LC config.
 const avcc = box('avcC', [1, 0x64, 0x00, 0x1f, 0xff]);
-const esds = box('esds', [0, 0, 0, 0, 0x03, 0x19, 0, 1, 0, 0x04, 0x11, 0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0x02, 0x11, 0x90]);
+const esds = box(
+  'esds',
+  [0, 0, 0, 0, 0x03, 0x19, 0, 1, 0, 0x04, 0x11, 0x40, 0x15, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0x02, 0x11, 0x90],
+);
 const init = Uint8Array.from([...box('ftyp', [0x69, 0x73, 0x6f, 0x6d]), ...box('moov', [...avcc, ...esds])]);
 const media = Uint8Array.from([...box('moof', [1, 2, 3]), ...box('mdat', [4, 5, 6, 7])]);
 
 t.test('top-level boxes are listed in order and a truncated tail is ignored', async (t) => {
   const all = Uint8Array.from([...init, ...media]);
-  t.same(topLevelBoxes(all).map((b) => b.type), ['ftyp', 'moov', 'moof', 'mdat']);
-  t.same(topLevelBoxes(all.subarray(0, all.length - 2)).map((b) => b.type), ['ftyp', 'moov', 'moof']);
+  t.same(
+    topLevelBoxes(all).map((b) => b.type),
+    ['ftyp', 'moov', 'moof', 'mdat'],
+  );
+  t.same(
+    topLevelBoxes(all.subarray(0, all.length - 2)).map((b) => b.type),
+    ['ftyp', 'moov', 'moof'],
+  );
 });
 
 t.test('a fragmented MP4 splits into its init segment and its media', async (t) => {

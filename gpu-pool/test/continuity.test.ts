@@ -17,10 +17,12 @@ async function jumps(chunks: Buffer[], warmupFrames: number): Promise<{ inside: 
   const results: ChunkResult[] = [];
   try {
     const order = chunks.map((_, i) => i).reverse();
-    await Promise.all(order.map(async (i) => {
-      const previous = i > 0 ? Buffer.from(chunks[i - 1]!) : null;
-      results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), previous, mode: 'sbs', outputHeight: HEIGHT });
-    }));
+    await Promise.all(
+      order.map(async (i) => {
+        const previous = i > 0 ? Buffer.from(chunks[i - 1]!) : null;
+        results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), previous, mode: 'sbs', outputHeight: HEIGHT });
+      }),
+    );
   } finally {
     await pool.close();
   }
@@ -42,12 +44,17 @@ async function jumps(chunks: Buffer[], warmupFrames: number): Promise<{ inside: 
 
 t.test('disparity changes across every chunk border no more than between frames inside a chunk', async (t) => {
   const chunks = await makeChunks({
-    video: `mandelbrot=size=${WIDTH}x${HEIGHT}:rate=30:start_scale=2:end_scale=0.05:end_pts=120`, seconds: 4, chunkSeconds: 0.5,
+    video: `mandelbrot=size=${WIDTH}x${HEIGHT}:rate=30:start_scale=2:end_scale=0.05:end_pts=120`,
+    seconds: 4,
+    chunkSeconds: 0.5,
   });
   t.equal(chunks.length, 8);
   const warm = await jumps(chunks, 15);
   t.ok(warm.inside > 0, `the zoom moves the depth (largest step inside a chunk ${warm.inside.toFixed(3)} px)`);
   t.ok(warm.border <= warm.inside + 0.02, `borders ${warm.border.toFixed(3)} px ≤ inside ${warm.inside.toFixed(3)} px`);
   const cold = await jumps(chunks, 0);
-  t.ok(cold.border > cold.inside, `without the warm-up a border jumps (${cold.border.toFixed(3)} px > ${cold.inside.toFixed(3)} px): the test sees it`);
+  t.ok(
+    cold.border > cold.inside,
+    `without the warm-up a border jumps (${cold.border.toFixed(3)} px > ${cold.inside.toFixed(3)} px): the test sees it`,
+  );
 });

@@ -21,7 +21,10 @@ t.test('the range is robust: a few extreme pixels neither squash the scene nor m
   const specks = Float32Array.from(scene, (v, i) => (i % 200 === 7 ? 50 : v));
   const clean = frameRange(scene);
   const noisy = frameRange(specks);
-  t.ok(Math.abs(noisy.max - clean.max) < 0.05, `the specks do not set the top of the range (${noisy.max.toFixed(3)} vs ${clean.max.toFixed(3)})`);
+  t.ok(
+    Math.abs(noisy.max - clean.max) < 0.05,
+    `the specks do not set the top of the range (${noisy.max.toFixed(3)} vs ${clean.max.toFixed(3)})`,
+  );
   t.ok(clean.min < 1.05 && clean.max > 1.95, `the scene spans its range (${clean.min.toFixed(3)}…${clean.max.toFixed(3)})`);
   t.same(frameRange(new Float32Array(0)), { min: 0, max: 0 });
   t.same(frameRange(Float32Array.from([NaN, 3, Infinity])), { min: 3, max: 3 }, 'non-finite values are left out');

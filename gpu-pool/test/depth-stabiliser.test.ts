@@ -37,18 +37,25 @@ t.test('motion: the shift between two frames is found to a fraction of a pixel',
   const motion = motionBetween(a, b, W, H);
   // Inner blocks (the search does not leave the picture): the content at x in b was at x + 2 in a.
   const inner: Array<[number, number, number]> = [];
-  for (let r = 1; r < motion.rows - 1; r++) for (let c = 1; c < motion.columns - 1; c++) {
-    const i = r * motion.columns + c;
-    inner.push([motion.dx[i]!, motion.dy[i]!, motion.error[i]!]);
-  }
+  for (let r = 1; r < motion.rows - 1; r++)
+    for (let c = 1; c < motion.columns - 1; c++) {
+      const i = r * motion.columns + c;
+      inner.push([motion.dx[i]!, motion.dy[i]!, motion.error[i]!]);
+    }
   const worst = Math.max(...inner.map(([dx, dy]) => Math.max(Math.abs(dx - 2), Math.abs(dy + 1))));
   t.ok(worst < 0.5, `every inner block's shift within ${worst.toFixed(2)} px of (2, −1)`);
-  t.ok(inner.every(([, , e]) => e <= MATCH_GOOD), `and matched well (worst ${Math.max(...inner.map(([, , e]) => e)).toFixed(1)} of 255)`);
+  t.ok(
+    inner.every(([, , e]) => e <= MATCH_GOOD),
+    `and matched well (worst ${Math.max(...inner.map(([, , e]) => e)).toFixed(1)} of 255)`,
+  );
   const still = motionBetween(a, a, W, H);
-  t.ok(Array.from(still.dx).every((d) => d === 0) && Array.from(still.error).every((e) => e === 0), 'a still frame: no motion, perfect matches');
+  t.ok(
+    Array.from(still.dx).every((d) => d === 0) && Array.from(still.error).every((e) => e === 0),
+    'a still frame: no motion, perfect matches',
+  );
 });
 
-t.test('stabilise: a still scene\'s wobble is damped, a real change of depth passes at once', async (t) => {
+t.test("stabilise: a still scene's wobble is damped, a real change of depth passes at once", async (t) => {
   const luma = lumaOf(picture(0, 0), W, H);
   let state = stabilise(null, sceneDepth(0, 0, 0.03, 1), W, H, luma, W, H);
   let rawStep = 0;
@@ -66,7 +73,7 @@ t.test('stabilise: a still scene\'s wobble is damped, a real change of depth pas
     }
     previousRaw = raw;
   }
-  t.ok(filteredStep < rawStep * 0.3, `frame-to-frame change ${(filteredStep / rawStep * 100).toFixed(0)} % of the raw estimates'`);
+  t.ok(filteredStep < rawStep * 0.3, `frame-to-frame change ${((filteredStep / rawStep) * 100).toFixed(0)} % of the raw estimates'`);
   // Something comes 0.5 nearer: no lag.
   const nearer = Float32Array.from(sceneDepth(0, 0), (v) => Math.min(1, v + 0.5));
   const after = stabilise(state, nearer, W, H, luma, W, H);
@@ -82,10 +89,11 @@ t.test('stabilise: moving pictures are filtered along their motion; new content 
   const truth = sceneDepth(8, 0);
   let error = 0;
   let counted = 0;
-  for (let y = 8; y < H - 8; y++) for (let x = 8; x < W - 8; x++) {
-    error += Math.abs(state.map[y * W + x]! - truth[y * W + x]!);
-    counted++;
-  }
+  for (let y = 8; y < H - 8; y++)
+    for (let x = 8; x < W - 8; x++) {
+      error += Math.abs(state.map[y * W + x]! - truth[y * W + x]!);
+      counted++;
+    }
   t.ok(error / counted < 0.01, `after an 8-px pan the filtered map is where the scene is (mean error ${(error / counted).toFixed(4)})`);
   // A different picture altogether (not a scene cut by thumbnail, just no match anywhere): the estimate as it is.
   const other = new Uint8Array(W * H * 3).map((_, i) => (i * 97) % 251);

@@ -21,7 +21,11 @@ const GT = process.env.STEREOSPOT_TEST_DEPTH_GT;
 /** Flicker without and with the filter on a 2-s pan over a 640×480 still read from `input` (ffmpeg arguments). */
 async function compare(t: Test, input: string[], dir: string): Promise<{ before: Flicker; after: Flicker }> {
   const [W, H] = [640, 480];
-  const { stdout: still } = await exec(ffmpeg, ['-v', 'error', ...input, '-frames:v', '1', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 16 << 20 });
+  const { stdout: still } = await exec(
+    ffmpeg,
+    ['-v', 'error', ...input, '-frames:v', '1', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 16 << 20 },
+  );
   const camera = panZoomPath(W, H, 60);
   const chunks = await panZoomChunks(ffmpeg, dir, still, W, H, camera);
   t.equal(chunks.length, 4, 'two seconds in 0.5-s chunks');
@@ -30,19 +34,36 @@ async function compare(t: Test, input: string[], dir: string): Promise<{ before:
     try {
       const results: ChunkResult[] = [];
       for (let i = 0; i < chunks.length; i++) {
-        results.push(await pool.run({ chunk: Buffer.from(chunks[i]!), previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null, mode: 'sbs', outputHeight: 252, probe: true }));
+        results.push(
+          await pool.run({
+            chunk: Buffer.from(chunks[i]!),
+            previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
+            mode: 'sbs',
+            outputHeight: 252,
+            probe: true,
+          }),
+        );
       }
-      t.equal(results.reduce((n, r) => n + r.disparity!.frames.length, 0), 60, 'a disparity map per frame');
-      return measureFlicker(results.map((r) => r.disparity!), camera);
+      t.equal(
+        results.reduce((n, r) => n + r.disparity!.frames.length, 0),
+        60,
+        'a disparity map per frame',
+      );
+      return measureFlicker(
+        results.map((r) => r.disparity!),
+        camera,
+      );
     } finally {
       await pool.close();
     }
   };
   const before = await flicker(false);
   const after = await flicker(true);
-  t.comment(`flicker p95: ${before.p95.toFixed(3)} px unfiltered, ${after.p95.toFixed(3)} px filtered (median ${before.p50.toFixed(3)} → ${after.p50.toFixed(3)}; at chunk borders ${before.borderP95.toFixed(3)} → ${after.borderP95.toFixed(3)})`);
+  t.comment(
+    `flicker p95: ${before.p95.toFixed(3)} px unfiltered, ${after.p95.toFixed(3)} px filtered (median ${before.p50.toFixed(3)} → ${after.p50.toFixed(3)}; at chunk borders ${before.borderP95.toFixed(3)} → ${after.borderP95.toFixed(3)})`,
+  );
   t.ok(before.p95 > 0.02, 'the measure sees the unfiltered depth move');
-  t.ok(after.borderP95 <= before.borderP95, 'chunk borders no worse: the filter\'s state carries across them');
+  t.ok(after.borderP95 <= before.borderP95, "chunk borders no worse: the filter's state carries across them");
   return { before, after };
 }
 
@@ -55,9 +76,13 @@ t.test('the temporal filter lowers flicker on a panned and zoomed still', async 
 });
 
 // Skipped only where the photographs are not beside the project (.ci/run sets the variable).
-t.test('and halves it on a photograph', { skip: GT ? false : 'STEREOSPOT_TEST_DEPTH_GT is not set (../shared/data/depth-gt)' }, async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-flicker-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const { before, after } = await compare(t, ['-i', path.join(GT!, 'SUN_color.jpg')], dir);
-  t.ok(after.p95 <= before.p95 / 2, `filtered: ${after.p95.toFixed(3)} ≤ half of ${before.p95.toFixed(3)} px`);
-});
+t.test(
+  'and halves it on a photograph',
+  { skip: GT ? false : 'STEREOSPOT_TEST_DEPTH_GT is not set (../shared/data/depth-gt)' },
+  async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-flicker-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const { before, after } = await compare(t, ['-i', path.join(GT!, 'SUN_color.jpg')], dir);
+    t.ok(after.p95 <= before.p95 / 2, `filtered: ${after.p95.toFixed(3)} ≤ half of ${before.p95.toFixed(3)} px`);
+  },
+);

@@ -36,11 +36,16 @@ t.test('scales a decoded picture into the given buffer: a solid colour stays tha
   const yuv = new Uint8Array(pictureSize(160, 90, 'yuv420p'));
   let frames = 0;
   for (const frame of reader.frames()) {
-    t.equal(scaler.scale(frame, 80, 44, 'rgb24', rgb), rgb, 'the caller\'s buffer comes back');
+    t.equal(scaler.scale(frame, 80, 44, 'rgb24', rgb), rgb, "the caller's buffer comes back");
     scaler.scale(frame, 160, 90, 'yuv420p', yuv);
     if (frames++ > 0) continue;
-    const off = [0, 1, 2].map((c) => Math.max(...Array.from({ length: 80 * 44 }, (_, i) => Math.abs(rgb[i * 3 + c]! - [0x30, 0x60, 0xc0][c]!))));
-    t.ok(off.every((d) => d <= 6), `every pixel is #3060c0 within 6 levels (off by ${off.join('/')}; h264 and 4:2:0 round)`);
+    const off = [0, 1, 2].map((c) =>
+      Math.max(...Array.from({ length: 80 * 44 }, (_, i) => Math.abs(rgb[i * 3 + c]! - [0x30, 0x60, 0xc0][c]!))),
+    );
+    t.ok(
+      off.every((d) => d <= 6),
+      `every pixel is #3060c0 within 6 levels (off by ${off.join('/')}; h264 and 4:2:0 round)`,
+    );
     t.same(yuv, packed(frame), 'yuv420p at the same size is the decoded picture, byte for byte');
   }
   t.equal(frames, 6);
@@ -52,21 +57,44 @@ t.test('converts rgb24 to yuv420p (the anaglyph path) and names a wrong size', a
   const rgb = new Uint8Array(pictureSize(64, 32, 'rgb24'));
   for (let i = 0; i < rgb.length; i += 3) rgb.set([255, 255, 255], i);
   const yuv = scaler.rgbToYuv(rgb, 64, 32, new Uint8Array(pictureSize(64, 32, 'yuv420p')));
-  t.ok(yuv.subarray(0, 64 * 32).every((v) => v === 235), 'white is luma 235 (limited range)');
-  t.ok(yuv.subarray(64 * 32).every((v) => v === 128), 'and neutral chroma');
-  t.throws(() => scaler.rgbToYuv(rgb, 64, 32, new Uint8Array(10)), { name: 'RangeError', message: /yuv420p 64x32 is 3072 bytes, the output has 10/ });
-  t.throws(() => scaler.rgbToYuv(rgb.subarray(3), 64, 32, yuv), { name: 'RangeError', message: /rgb24 64x32 is 6144 bytes, the input has 6141/ });
+  t.ok(
+    yuv.subarray(0, 64 * 32).every((v) => v === 235),
+    'white is luma 235 (limited range)',
+  );
+  t.ok(
+    yuv.subarray(64 * 32).every((v) => v === 128),
+    'and neutral chroma',
+  );
+  t.throws(() => scaler.rgbToYuv(rgb, 64, 32, new Uint8Array(10)), {
+    name: 'RangeError',
+    message: /yuv420p 64x32 is 3072 bytes, the output has 10/,
+  });
+  t.throws(() => scaler.rgbToYuv(rgb.subarray(3), 64, 32, yuv), {
+    name: 'RangeError',
+    message: /rgb24 64x32 is 6144 bytes, the input has 6141/,
+  });
 });
 
 t.test('keeps a bounded set of contexts: many sizes in turn, then the first again, all still right', async (t) => {
   const scaler = new FrameScaler();
   const gray = new Uint8Array(pictureSize(32, 32, 'rgb24')).fill(128);
   for (let size = 2; size <= 44; size += 2) {
-    const out = scaler.rgbToYuv(new Uint8Array(pictureSize(size, size, 'rgb24')).fill(128), size, size, new Uint8Array(pictureSize(size, size, 'yuv420p')));
-    t.ok(out.every((v) => v === 126 || v === 128), `${size}x${size}`);
+    const out = scaler.rgbToYuv(
+      new Uint8Array(pictureSize(size, size, 'rgb24')).fill(128),
+      size,
+      size,
+      new Uint8Array(pictureSize(size, size, 'yuv420p')),
+    );
+    t.ok(
+      out.every((v) => v === 126 || v === 128),
+      `${size}x${size}`,
+    );
   }
   const again = scaler.rgbToYuv(gray, 32, 32, new Uint8Array(pictureSize(32, 32, 'yuv420p')));
-  t.ok(again.subarray(0, 32 * 32).every((v) => v === 126), 'an evicted size is made again');
+  t.ok(
+    again.subarray(0, 32 * 32).every((v) => v === 126),
+    'an evicted size is made again',
+  );
   scaler.close();
   scaler.close();
   t.throws(() => scaler.rgbToYuv(gray, 32, 32, again), /closed/);
@@ -77,7 +105,10 @@ t.test('through a scratch folder: the same frames as from memory, the file unlin
   const [chunk] = await makeChunks({ video: 'testsrc2=size=160x90:rate=30', audio: true, seconds: 0.5, chunkSeconds: 1 });
   const fromMemory = ChunkReader.open(chunk!);
   const fromFile = ChunkReader.open(chunk!, dir);
-  t.teardown(() => { fromMemory.close(); fromFile.close(); });
+  t.teardown(() => {
+    fromMemory.close();
+    fromFile.close();
+  });
   t.same(readdirSync(dir), [], 'nothing left in the folder while the reader is open');
   t.same(fromFile.facts, fromMemory.facts);
   const pictures = (reader: ChunkReader) => Array.from(reader.frames(), (frame) => Buffer.from(packed(frame)).toString('base64'));

@@ -28,7 +28,11 @@ async function tempModel(t: Test, bytes: Uint8Array, sidecar?: unknown, name = '
 }
 
 /** A declared spec for test graphs: ImageNet input, inverse depth out. */
-const DECLARED = { licence: 'test', input: { layout: 'nchw', normalise: 'imagenet', size: { multipleOf: 14 } }, output: { kind: 'inverse-depth' } };
+const DECLARED = {
+  licence: 'test',
+  input: { layout: 'nchw', normalise: 'imagenet', size: { multipleOf: 14 } },
+  output: { kind: 'inverse-depth' },
+};
 
 t.test('the built-in model has the Depth-Anything signature and finds the lower, textured half nearer', async (t) => {
   const model = await loadDepthModel({ modelPath: null, executionProvider: 'cpu', inputHeight: 126 });
@@ -52,9 +56,15 @@ t.test('DEPTH_MODEL_PATH: a model with the real signature loads and runs', async
   const g = new GraphBuilder();
   g.op('ReduceMean', ['pixel_values'], { axes: { ints: [1] }, keepdims: { i: 1 } });
   g.nodes[0]!.output = ['predicted_depth'];
-  const file = await tempModel(t, g.build(
-    floatTensor('pixel_values', ['batch', 3, 'height', 'width']),
-    floatTensor('predicted_depth', ['batch', 1, 'height', 'width']), 17, 'tiny'));
+  const file = await tempModel(
+    t,
+    g.build(
+      floatTensor('pixel_values', ['batch', 3, 'height', 'width']),
+      floatTensor('predicted_depth', ['batch', 1, 'height', 'width']),
+      17,
+      'tiny',
+    ),
+  );
   const model = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 56 });
   t.teardown(() => model.close());
   t.same(model.inputSize(1280, 720), { width: 98, height: 56 }, 'dynamic dims: multiples of 14 near the aspect');
@@ -82,16 +92,26 @@ t.test('models with the wrong signature are refused with a clear error', async (
   const fourChannels = new GraphBuilder();
   fourChannels.op('ReduceMean', ['x'], { axes: { ints: [1] }, keepdims: { i: 0 } });
   fourChannels.nodes[0]!.output = ['y'];
-  const a = await tempModel(t, fourChannels.build(floatTensor('x', ['N', 4, 'H', 'W']), floatTensor('y', ['N', 'H', 'W']), 17, 'bad'), DECLARED);
+  const a = await tempModel(
+    t,
+    fourChannels.build(floatTensor('x', ['N', 4, 'H', 'W']), floatTensor('y', ['N', 'H', 'W']), 17, 'bad'),
+    DECLARED,
+  );
   await t.rejects(loadDepthModel({ modelPath: a, executionProvider: 'cpu', inputHeight: 126 }), /3 channels/);
 
   const flat = new GraphBuilder();
   flat.op('ReduceMean', ['x'], { axes: { ints: [1, 2, 3] }, keepdims: { i: 0 } });
   flat.nodes[0]!.output = ['y'];
   const b = await tempModel(t, flat.build(floatTensor('x', ['N', 3, 'H', 'W']), floatTensor('y', ['N']), 17, 'bad'), DECLARED);
-  await t.rejects(loadDepthModel({ modelPath: b, executionProvider: 'cpu', inputHeight: 126 }), /output must be a float32 or float16 \[N,H,W\]/);
+  await t.rejects(
+    loadDepthModel({ modelPath: b, executionProvider: 'cpu', inputHeight: 126 }),
+    /output must be a float32 or float16 \[N,H,W\]/,
+  );
 
-  await t.rejects(loadDepthModel({ modelPath: '/nonexistent/model.onnx', executionProvider: 'cpu', inputHeight: 126 }), /ENOENT|no such file/);
+  await t.rejects(
+    loadDepthModel({ modelPath: '/nonexistent/model.onnx', executionProvider: 'cpu', inputHeight: 126 }),
+    /ENOENT|no such file/,
+  );
 });
 
 /** A graph `x` → `y` whose output is the input's channel mean (NCHW) or its last-axis mean (NHWC). */
@@ -105,12 +125,19 @@ function meanGraph(input: Array<number | string>, layout: 'nchw' | 'nhwc' = 'nch
 
 t.test('a network nobody described is refused, saying what to declare and where', async (t) => {
   const file = await tempModel(t, meanGraph(['N', 3, 'H', 'W']));
-  const error = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 56 }).then(() => null, (e: Error) => e);
+  const error = await loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 56 }).then(
+    () => null,
+    (e: Error) => e,
+  );
   t.ok(error, 'refused');
   t.equal(error?.name, 'ModelSpecError');
   t.match(error?.message, /cannot tell what this network expects or returns/);
   t.match(error?.message, /input 'x' float32 \[N,3,H,W\], output 'y' \[N,H,W\]/, 'naming what the graph says');
-  t.match(error?.message, new RegExp(`Declare it in ${file.replace(/\.onnx$/, '.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'and the sidecar to write');
+  t.match(
+    error?.message,
+    new RegExp(`Declare it in ${file.replace(/\.onnx$/, '.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    'and the sidecar to write',
+  );
   t.match(error?.message, /"family": "depth-anything-v2"/);
 });
 
@@ -131,18 +158,29 @@ t.test('each family is recognised or declared, and its contract is applied', asy
   t.same(midas.model.inputSize(640, 360), { width: 256, height: 256 }, 'its fixed 256x256, squashed');
   t.ok(Math.abs(midas.out.depth[0]! - ((1 - 0.485) / 0.229 + (1 - 0.456) / 0.224 + (1 - 0.406) / 0.225) / 3) < 1e-4, 'ImageNet-normalised');
   // Declared in full: 0…1 input, NHWC, metric output (inverted: larger = nearer).
-  const metric = await run(await tempModel(t, meanGraph([1, 28, 28, 3], 'nhwc'), {
-    licence: 'MIT', input: { layout: 'nhwc', normalise: 'unit', size: { fixed: { width: 28, height: 28 } } }, output: { kind: 'metric-depth' },
-  }));
+  const metric = await run(
+    await tempModel(t, meanGraph([1, 28, 28, 3], 'nhwc'), {
+      licence: 'MIT',
+      input: { layout: 'nhwc', normalise: 'unit', size: { fixed: { width: 28, height: 28 } } },
+      output: { kind: 'metric-depth' },
+    }),
+  );
   t.equal(metric.model.spec.output.kind, 'metric-depth');
   t.ok(Math.abs(metric.out.depth[0]! - 1 / 1) < 1e-6, 'white at 0…1 is "1 m", returned as inverse depth 1');
   const grey = new Uint8Array(28 * 28 * 3).fill(51);
   const far = await metric.model.estimate(grey, 28, 28);
   t.ok(Math.abs(far.depth[0]! - 1 / 0.2) < 1e-4, 'a smaller metric depth is a larger inverse depth (0.2 m → 5)');
   // −1…1 and 0…255 inputs.
-  const symmetric = await run(await tempModel(t, meanGraph([1, 3, 28, 28]), { ...DECLARED, input: { layout: 'nchw', normalise: 'symmetric', size: { multipleOf: 1 } } }));
+  const symmetric = await run(
+    await tempModel(t, meanGraph([1, 3, 28, 28]), {
+      ...DECLARED,
+      input: { layout: 'nchw', normalise: 'symmetric', size: { multipleOf: 1 } },
+    }),
+  );
   t.ok(Math.abs(symmetric.out.depth[0]! - 1) < 1e-6, 'white at −1…1 is 1');
-  const bytes = await run(await tempModel(t, meanGraph([1, 3, 28, 28]), { ...DECLARED, input: { layout: 'nchw', normalise: 'byte', size: { multipleOf: 1 } } }));
+  const bytes = await run(
+    await tempModel(t, meanGraph([1, 3, 28, 28]), { ...DECLARED, input: { layout: 'nchw', normalise: 'byte', size: { multipleOf: 1 } } }),
+  );
   t.ok(Math.abs(bytes.out.depth[0]! - 255) < 1e-6, 'white at 0…255 is 255');
 });
 
@@ -150,16 +188,32 @@ t.test('a sidecar is checked: each bad field named', async (t) => {
   const graph = meanGraph([1, 3, 28, 28]);
   const cases: Array<[unknown, RegExp]> = [
     [{ family: 'depth-everything' }, /family must be one of/],
-    [{ licence: 'x', input: { layout: 'chw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /input.layout must be/],
-    [{ licence: 'x', input: { layout: 'nchw', normalise: 'zscore', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /input.normalise must be/],
-    [{ licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 0 } }, output: { kind: 'metric-depth' } }, /multipleOf must be a positive integer/],
-    [{ licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'depth' } }, /output.kind must be "inverse-depth"/],
+    [
+      { licence: 'x', input: { layout: 'chw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } },
+      /input.layout must be/,
+    ],
+    [
+      { licence: 'x', input: { layout: 'nchw', normalise: 'zscore', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } },
+      /input.normalise must be/,
+    ],
+    [
+      { licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 0 } }, output: { kind: 'metric-depth' } },
+      /multipleOf must be a positive integer/,
+    ],
+    [
+      { licence: 'x', input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'depth' } },
+      /output.kind must be "inverse-depth"/,
+    ],
     [{ input: { layout: 'nchw', normalise: 'unit', size: { multipleOf: 1 } }, output: { kind: 'metric-depth' } }, /licence must name/],
     [{ family: 'fastdepth' }, /declared input size 224x224 differs from the graph's 28x28/],
   ];
   for (const [sidecar, expected] of cases) {
     const file = await tempModel(t, graph, sidecar);
-    await t.rejects(loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 28 }), { name: 'ModelSpecError', message: expected }, JSON.stringify(sidecar).slice(0, 60));
+    await t.rejects(
+      loadDepthModel({ modelPath: file, executionProvider: 'cpu', inputHeight: 28 }),
+      { name: 'ModelSpecError', message: expected },
+      JSON.stringify(sidecar).slice(0, 60),
+    );
   }
 });
 
@@ -185,7 +239,12 @@ t.test('an fp16 network (half-float input and output) is fed and read as such', 
   const mean = g.op('ReduceMean', [wide], { axes: { ints: [1] }, keepdims: { i: 1 } });
   g.op('Cast', [mean], { to: { i: 10 } });
   g.nodes[g.nodes.length - 1]!.output = ['depth'];
-  const bytes = g.build(tensorInfo('image', [1, 3, 'H', 'W'], 'float16'), tensorInfo('depth', [1, 1, 'H', 'W'], 'float16'), 17, 'fp16-mean');
+  const bytes = g.build(
+    tensorInfo('image', [1, 3, 'H', 'W'], 'float16'),
+    tensorInfo('depth', [1, 1, 'H', 'W'], 'float16'),
+    17,
+    'fp16-mean',
+  );
   const model = await loadDepthModel({ modelPath: await tempModel(t, bytes, DECLARED), executionProvider: 'cpu', inputHeight: 28 });
   t.teardown(() => model.close());
   const frame = testFrame(28, 28);
@@ -204,7 +263,11 @@ t.test('several frames in one run: the same maps as one at a time; a graph of ba
   const builtin = await loadDepthModel({ modelPath: null, executionProvider: 'cpu', inputHeight: 28 });
   t.teardown(() => builtin.close());
   t.ok(builtin.batched, 'the built-in graph has a free batch dimension');
-  const fixed = await loadDepthModel({ modelPath: await tempModel(t, meanGraph([1, 3, 28, 28]), DECLARED), executionProvider: 'cpu', inputHeight: 28 });
+  const fixed = await loadDepthModel({
+    modelPath: await tempModel(t, meanGraph([1, 3, 28, 28]), DECLARED),
+    executionProvider: 'cpu',
+    inputHeight: 28,
+  });
   t.teardown(() => fixed.close());
   t.notOk(fixed.batched, 'a [1,3,28,28] graph does not');
   for (const model of [builtin, fixed]) {
@@ -213,7 +276,10 @@ t.test('several frames in one run: the same maps as one at a time; a graph of ba
     for (let i = 0; i < frames.length; i++) {
       const alone = await model.estimate(frames[i]!, 64, 36);
       const worst = Math.max(...Array.from(alone.depth, (v, k) => Math.abs(v - together[i]!.depth[k]!)));
-      t.ok(worst < 1e-5 && together[i]!.width === alone.width, `${model.batched ? 'batched' : 'in turn'}: frame ${i} the same (${worst.toExponential(1)})`);
+      t.ok(
+        worst < 1e-5 && together[i]!.width === alone.width,
+        `${model.batched ? 'batched' : 'in turn'}: frame ${i} the same (${worst.toExponential(1)})`,
+      );
     }
   }
 });

@@ -22,7 +22,11 @@ t.test('session options: one thread on the CPU; GPU providers on their device, w
   t.equal(sessionOptions('cpu', 0).intraOpNumThreads, 1);
   t.same(sessionOptions('cuda', 1).executionProviders, [{ name: 'cuda', deviceId: 1 }, 'cpu']);
   t.same(sessionOptions('tensorrt', 2).executionProviders, [{ name: 'tensorrt', deviceId: 2 }, { name: 'cuda', deviceId: 2 }, 'cpu']);
-  t.same([0, 1, 2, 3].map((i) => deviceFor(i, 2)), [0, 1, 0, 1], 'workers take the GPUs in turn');
+  t.same(
+    [0, 1, 2, 3].map((i) => deviceFor(i, 2)),
+    [0, 1, 0, 1],
+    'workers take the GPUs in turn',
+  );
   t.equal(deviceFor(3, 0), 0);
 });
 
@@ -39,13 +43,23 @@ t.test('a provider that fails to load falls back to the next, and says why', asy
   t.same(tried, ['tensorrt', 'cuda', 'cpu']);
   t.equal(placed.session, 'session on cpu');
   t.equal(placed.provider, 'cpu');
-  t.same(placed.fallbacks, [
-    { provider: 'tensorrt', reason: 'libtensorrt.so: cannot open shared object file' },
-    { provider: 'cuda', reason: 'libcuda.so: cannot open shared object file' },
-  ], 'each fallback with the first line of its reason');
-  await t.rejects(createPlaced(['cuda'], 0, create), /CUDA execution provider unavailable: libcuda\.so: cannot open shared object file$/, 'asked for CUDA alone: an error naming it');
+  t.same(
+    placed.fallbacks,
+    [
+      { provider: 'tensorrt', reason: 'libtensorrt.so: cannot open shared object file' },
+      { provider: 'cuda', reason: 'libcuda.so: cannot open shared object file' },
+    ],
+    'each fallback with the first line of its reason',
+  );
+  await t.rejects(
+    createPlaced(['cuda'], 0, create),
+    /CUDA execution provider unavailable: libcuda\.so: cannot open shared object file$/,
+    'asked for CUDA alone: an error naming it',
+  );
   await t.rejects(createPlaced(['tensorrt'], 0, create), /TensorRT execution provider unavailable/);
-  const failing = async () => { throw new Error('broken'); };
+  const failing = async () => {
+    throw new Error('broken');
+  };
   await t.rejects(createPlaced(['cuda', 'cpu'], 0, failing), /no execution provider could load the model: cuda: broken; cpu: broken/);
 });
 
@@ -57,6 +71,9 @@ t.test('on this machine (no GPU): auto runs on the CPU, an explicit CUDA request
   t.equal(model.provider, host.nvidia ? model.provider : 'cpu', 'auto: the CPU without a GPU');
   if (!host.nvidia) {
     t.same(model.fallbacks, [], 'nothing tried first: no GPU to try');
-    await t.rejects(loadDepthModel({ modelPath: null, executionProvider: 'cuda', inputHeight: 126 }), /CUDA execution provider unavailable/);
+    await t.rejects(
+      loadDepthModel({ modelPath: null, executionProvider: 'cuda', inputHeight: 126 }),
+      /CUDA execution provider unavailable/,
+    );
   }
 });

@@ -55,7 +55,10 @@ t.test('a segment that failed half-way leaves nothing behind for the next', asyn
   writing(output, 0, 10).close();
   t.same(readdirSync(dir), [], 'its file is gone');
   const after = writing(output, 0, 10).finish();
-  t.ok(Buffer.compare(after.init, clean.init) === 0 && Buffer.compare(after.media, clean.media) === 0, 'the next segment is exactly what a fresh one is');
+  t.ok(
+    Buffer.compare(after.init, clean.init) === 0 && Buffer.compare(after.media, clean.media) === 0,
+    'the next segment is exactly what a fresh one is',
+  );
 });
 
 t.test('without a folder to write in, segments still come out, through memory', async (t) => {
@@ -66,7 +69,10 @@ t.test('without a folder to write in, segments still come out, through memory', 
   t.teardown(() => gone.close());
   const viaFile = writing(reference, 0, 10).finish();
   const viaMemory = writing(gone, 0, 10).finish();
-  t.ok(Buffer.compare(viaFile.init, viaMemory.init) === 0 && Buffer.compare(viaFile.media, viaMemory.media) === 0, 'the same bytes either way');
+  t.ok(
+    Buffer.compare(viaFile.init, viaMemory.init) === 0 && Buffer.compare(viaFile.media, viaMemory.media) === 0,
+    'the same bytes either way',
+  );
 });
 
 t.test('one segment at a time: a second writer is refused while the first has the output', async (t) => {

@@ -36,13 +36,29 @@ t.test('silent segments carry an AAC track that tiles the timeline: one init, no
   const borders = [0, 0.5, 1.0, 1.6];
   const segments = borders.slice(1).map((to, i) => segment(silence, borders[i]!, to));
   t.match(segments[0]!.codecs, /^avc1\.[0-9A-F]{6},mp4a\.40\.2$/, 'codecs name the AAC track');
-  t.ok(segments.every((s) => Buffer.compare(s.init, segments[0]!.init) === 0), 'every silent segment shares one init');
+  t.ok(
+    segments.every((s) => Buffer.compare(s.init, segments[0]!.init) === 0),
+    'every silent segment shares one init',
+  );
   const { playlist, cleanup } = await writeCmafPlaylist(segments[0]!.init, segments);
   t.teardown(cleanup);
   t.equal(await decodeWarnings(playlist), '', 'ffmpeg decodes the playlist without a warning');
 
-  const { stdout } = await exec(ffprobe, ['-v', 'error', '-select_streams', 'a', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', playlist]);
-  const packets = stdout.trim().split('\n').map((l) => l.split(',').map(Number) as [number, number]);
+  const { stdout } = await exec(ffprobe, [
+    '-v',
+    'error',
+    '-select_streams',
+    'a',
+    '-show_entries',
+    'packet=pts_time,duration_time',
+    '-of',
+    'csv=p=0',
+    playlist,
+  ]);
+  const packets = stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').map(Number) as [number, number]);
   t.ok(packets[0]![0] >= 0 && packets[0]![0] < FRAME, `the sound starts within a frame of the picture (${packets[0]![0]} s)`);
   const last = packets.at(-1)!;
   t.ok(last[0] + last[1] >= 1.6 - 1e-6 && last[0] < 1.6, `and ends with it (${(last[0] + last[1]).toFixed(4)} s)`);

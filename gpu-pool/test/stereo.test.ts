@@ -15,7 +15,14 @@ const near = { min: 0, max: 0.5, thumb: [] };
 t.test('rgb SBS doubles the width; zero disparity copies the frame into both eyes', async (t) => {
   const frame = gradient();
   const out = new Uint8Array(2 * W * H * 3);
-  renderStereo(frame, W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 }, { mode: 'sbs', strength: 0 }, out);
+  renderStereo(
+    frame,
+    W,
+    H,
+    { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 },
+    { mode: 'sbs', strength: 0 },
+    out,
+  );
   for (let y = 0; y < H; y++) {
     const row = frame.subarray(y * W * 3, (y + 1) * W * 3);
     t.same(out.subarray(y * 2 * W * 3, y * 2 * W * 3 + W * 3), row, `left eye row ${y}`);
@@ -26,14 +33,28 @@ t.test('rgb SBS doubles the width; zero disparity copies the frame into both eye
 t.test('nearer pixels are shifted in opposite directions in the two eyes', async (t) => {
   const out = new Uint8Array(2 * W * H * 3);
   // Everything at maximum nearness, max disparity 0.25·W = 2 px: each eye shifts by 1 px.
-  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, { mode: 'sbs', strength: 0.25 }, out);
+  renderStereo(
+    gradient(),
+    W,
+    H,
+    { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 },
+    { mode: 'sbs', strength: 0.25 },
+    out,
+  );
   t.equal(out[4 * 3], 30, 'left eye at x=4 shows source x=3');
   t.equal(out[(W + 4) * 3], 50, 'right eye at x=4 shows source x=5');
 });
 
 t.test('anaglyph takes red from the left eye and green/blue from the right', async (t) => {
   const out = new Uint8Array(W * H * 3);
-  renderStereo(gradient(), W, H, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, { mode: 'anaglyph', strength: 0.25 }, out);
+  renderStereo(
+    gradient(),
+    W,
+    H,
+    { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 },
+    { mode: 'anaglyph', strength: 0.25 },
+    out,
+  );
   t.same([out[12], out[13], out[14]], [30, 100, 200], 'red from x=3 (left eye), green/blue from x=5 (right eye)');
 });
 
@@ -57,7 +78,14 @@ t.test('yuv420p SBS: each plane doubles in width; zero disparity copies both eye
   const h = 4;
   const src = yuvGradient(w, h);
   const out = new Uint8Array(yuv420pSize(2 * w, h));
-  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 }, 0, out);
+  renderSbsYuv(
+    src,
+    w,
+    h,
+    { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 },
+    0,
+    out,
+  );
   t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row');
   t.same(out.subarray(w, 2 * w), src.subarray(0, w), 'right luma row');
   const u = 2 * w * h;

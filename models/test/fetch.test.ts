@@ -75,10 +75,21 @@ t.test('a verified fetch: the file, its sidecar and its checksum in the cache; D
   t.match(run.stdout, new RegExp(`fd: ${body.length} bytes, sha256 ${sha} \\(verified\\)`));
   t.match(run.stderr, /100 %/, 'progress shown');
   t.same(await readFile(path.join(dir, 'fd.onnx')), body, 'the bytes served');
-  t.same(JSON.parse(await readFile(path.join(dir, 'fd.json'), 'utf8')), { family: 'fastdepth', licence: 'MIT' }, 'the sidecar says what it is');
+  t.same(
+    JSON.parse(await readFile(path.join(dir, 'fd.json'), 'utf8')),
+    { family: 'fastdepth', licence: 'MIT' },
+    'the sidecar says what it is',
+  );
   t.same(JSON.parse(await readFile(path.join(dir, 'checksums.json'), 'utf8')), { fd: sha });
-  t.equal(loadConfig({ MODELS_DIR: dir, DEPTH_MODEL: 'fd' }).depthModelPath, path.join(dir, 'fd.onnx'), 'DEPTH_MODEL=fd is the cached file');
-  t.throws(() => loadConfig({ MODELS_DIR: dir, DEPTH_MODEL: 'other' }), /DEPTH_MODEL=other: not in the model cache .*npm run models -- fetch other/);
+  t.equal(
+    loadConfig({ MODELS_DIR: dir, DEPTH_MODEL: 'fd' }).depthModelPath,
+    path.join(dir, 'fd.onnx'),
+    'DEPTH_MODEL=fd is the cached file',
+  );
+  t.throws(
+    () => loadConfig({ MODELS_DIR: dir, DEPTH_MODEL: 'other' }),
+    /DEPTH_MODEL=other: not in the model cache .*npm run models -- fetch other/,
+  );
   t.throws(() => loadConfig({ MODELS_DIR: dir, DEPTH_MODEL: '../fd' }), /DEPTH_MODEL must be a cached model's name/);
   const listed = await cli(dir, ['list']);
   t.match(listed.stdout, /fd\s+cached\s+\(fetched from a URL\)/);
@@ -101,7 +112,11 @@ t.test('an interrupted download resumes where it stopped, with a Range request',
   t.same(served.ranges, ['', `bytes=${partial}-`], 'the second run asked for the rest only');
   t.match(second.stderr, /resumed at/);
   t.same(await readFile(path.join(dir, 'fd.onnx')), body, 'and the file is whole and verified');
-  t.same((await readdir(dir)).filter((n) => n.endsWith('.part')), [], 'no part left');
+  t.same(
+    (await readdir(dir)).filter((n) => n.endsWith('.part')),
+    [],
+    'no part left',
+  );
 });
 
 t.test('a wrong checksum leaves nothing in the cache, naming both sums', async (t) => {
@@ -132,7 +147,10 @@ t.test('usage errors are named', async (t) => {
   const dir = await cacheDir(t);
   t.match(await cli(dir, ['fetch', 'no-such-model']), { code: 2, stderr: /neither a catalogue entry .* nor an http\(s\) URL/ });
   t.match(await cli(dir, ['fetch', 'http://127.0.0.1:9/x.onnx']), { code: 2, stderr: /a URL needs --name NAME/ });
-  t.match(await cli(dir, ['fetch', 'http://127.0.0.1:9/x.onnx', '--name', 'x', '--family', 'nope']), { code: 2, stderr: /--family must be one of/ });
+  t.match(await cli(dir, ['fetch', 'http://127.0.0.1:9/x.onnx', '--name', 'x', '--family', 'nope']), {
+    code: 2,
+    stderr: /--family must be one of/,
+  });
   t.match(await cli(dir, ['path', 'missing']), { code: 2, stderr: /not in the cache; fetch it first/ });
   t.match(await cli(dir, ['list']), { code: 0, stdout: /depth-anything-v2-small\s+not fetched/ });
 });

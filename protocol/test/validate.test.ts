@@ -33,16 +33,23 @@ t.test('valid messages come back with their fields only', async (t) => {
     ok: true,
     message: { type: 'chunk_uploaded', index: 3, key: 'stream_input/s/chunk_00003.mp4', bytes: 10 },
   });
-  t.same(parseClientMessage({ type: 'set_settings', convergence: 0.5, admin: true }), { ok: true, message: { type: 'set_settings', convergence: 0.5 } });
+  t.same(parseClientMessage({ type: 'set_settings', convergence: 0.5, admin: true }), {
+    ok: true,
+    message: { type: 'set_settings', convergence: 0.5 },
+  });
 });
 
 t.test('request bodies: create and end', async (t) => {
   t.same(parseCreateRequest({}), { ok: true, request: { mode: 'sbs' } }, 'everything optional');
-  t.same(parseCreateRequest({ mode: 'anaglyph', stereo_strength: 0.05, convergence: 0.5, extra: 1 }), { ok: true, request: { mode: 'anaglyph', stereo_strength: 0.05, convergence: 0.5 } });
+  t.same(parseCreateRequest({ mode: 'anaglyph', stereo_strength: 0.05, convergence: 0.5, extra: 1 }), {
+    ok: true,
+    request: { mode: 'anaglyph', stereo_strength: 0.05, convergence: 0.5 },
+  });
   t.match(parseCreateRequest({ mode: 'holo' }), { ok: false, code: 'invalid_mode', field: 'mode' });
   t.match(parseCreateRequest({ mode: 3 }), { ok: false, code: 'invalid_mode' });
   t.match(parseCreateRequest({ stereo_strength: 1000 }), { ok: false, code: 'invalid_stereo_strength', field: 'stereo_strength' });
   t.same(parseEndRequest({}), { ok: true, request: {} });
   t.same(parseEndRequest({ chunks: 12 }), { ok: true, request: { chunks: 12 } });
-  for (const chunks of [-1, 1.5, '3', 100_001, null]) t.match(parseEndRequest({ chunks }), { ok: false, code: 'invalid_chunks', field: 'chunks' }, `chunks ${JSON.stringify(chunks)}`);
+  for (const chunks of [-1, 1.5, '3', 100_001, null])
+    t.match(parseEndRequest({ chunks }), { ok: false, code: 'invalid_chunks', field: 'chunks' }, `chunks ${JSON.stringify(chunks)}`);
 });

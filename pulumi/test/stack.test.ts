@@ -64,7 +64,10 @@ interface RegisterRequest {
 }
 const register = MockMonitor.prototype.registerResource;
 MockMonitor.prototype.registerResource = function (req, cb) {
-  dependsOn.set(req.getName(), req.getDependenciesList().map((urn) => urn.split('::').pop()!));
+  dependsOn.set(
+    req.getName(),
+    req.getDependenciesList().map((urn) => urn.split('::').pop()!),
+  );
   return register.call(this, req, cb);
 };
 
@@ -95,14 +98,22 @@ const one = (type: string, nameIncludes = '') => {
 const policyOf = (r: Recorded) => JSON.parse(r.inputs.policy as string);
 /** A secret input reaches the mocks as `{ <secret sig>: …, value }`: its value, or undefined when it was not secret. */
 const secretValue = (input: unknown) =>
-  typeof input === 'object' && input !== null && pulumi.runtime.specialSigKey in input && (input as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  typeof input === 'object' &&
+  input !== null &&
+  pulumi.runtime.specialSigKey in input &&
+  (input as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
     ? (input as unknown as { value: unknown }).value
     : undefined;
 
 t.test('outputs are named as the server environment keys', async (t) => {
   t.same(Object.keys(resolved).sort(), [
-    'AWS_REGION', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME', 'PUBLIC_BASE_URL', 'STREAM_SESSIONS_TABLE_NAME',
-    'STREAM_UPLOAD_ROLE_ARN', 'VIDEO_WORKER_QUEUE_URL',
+    'AWS_REGION',
+    'INPUT_BUCKET_NAME',
+    'OUTPUT_BUCKET_NAME',
+    'PUBLIC_BASE_URL',
+    'STREAM_SESSIONS_TABLE_NAME',
+    'STREAM_UPLOAD_ROLE_ARN',
+    'VIDEO_WORKER_QUEUE_URL',
   ]);
   t.equal(resolved.AWS_REGION, 'eu-west-1');
   t.match(resolved.VIDEO_WORKER_QUEUE_URL, /^https:\/\/sqs\.mock\/.+video-worker$/);
@@ -123,7 +134,7 @@ t.test('the notification sends stream_input/*.mp4 created events to the queue, a
   t.ok(deps.includes('stereospot-video-worker-policy'), `depends on the queue policy (got ${deps.join(', ')})`);
 });
 
-t.test("the queue policy lets only the input bucket send (aws:SourceArn)", async (t) => {
+t.test('the queue policy lets only the input bucket send (aws:SourceArn)', async (t) => {
   const p = policyOf(one('aws:sqs/queuePolicy:QueuePolicy'));
   t.equal(p.Statement.length, 1);
   t.match(p.Statement[0], {
@@ -164,8 +175,14 @@ t.test('the task role cannot read other prefixes or assume other roles', async (
   ]);
   t.same(resourcesFor('s3:PutObject'), ['arn:aws:mock:::stereospot-output/stream_output/*'], 'writes segments only');
   t.same(resourcesFor('sts:AssumeRole'), ['arn:aws:mock:::stereospot-upload'], 'assumes the upload role only');
-  t.notOk(statements.some((s) => s.Action.some((a) => a.endsWith('*') || a === '*')), 'no wildcard actions');
-  t.notOk(statements.some((s) => s.Resource === '*'), 'no wildcard resources');
+  t.notOk(
+    statements.some((s) => s.Action.some((a) => a.endsWith('*') || a === '*')),
+    'no wildcard actions',
+  );
+  t.notOk(
+    statements.some((s) => s.Resource === '*'),
+    'no wildcard resources',
+  );
 });
 
 t.test('the session table: session_id hash key, on demand, TTL on ttl', async (t) => {
@@ -178,7 +195,11 @@ t.test('the session table: session_id hash key, on demand, TTL on ttl', async (t
 
 t.test('buckets are private, encrypted, unversioned, and expire their prefixes', async (t) => {
   t.equal(byType('aws:s3/bucket:Bucket').length, 2);
-  t.equal(byType('aws:s3/bucketVersioning:BucketVersioning').length + byType('aws:s3/bucketVersioningV2:BucketVersioningV2').length, 0, 'versioning never enabled');
+  t.equal(
+    byType('aws:s3/bucketVersioning:BucketVersioning').length + byType('aws:s3/bucketVersioningV2:BucketVersioningV2').length,
+    0,
+    'versioning never enabled',
+  );
   for (const block of byType('aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock')) {
     t.match(block.inputs, { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
   }
@@ -202,7 +223,18 @@ t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in
   const containers = JSON.parse(one('aws:ecs/taskDefinition:TaskDefinition').inputs.containerDefinitions);
   t.same(containers[0].resourceRequirements, [{ type: 'GPU', value: '1' }]);
   const env = Object.fromEntries(containers[0].environment.map((e: { name: string; value: string }) => [e.name, e.value]));
-  for (const key of ['PROFILE', 'INPUT_BUCKET_NAME', 'OUTPUT_BUCKET_NAME', 'AWS_REGION', 'STREAM_SESSIONS_TABLE_NAME', 'VIDEO_WORKER_QUEUE_URL', 'STREAM_UPLOAD_ROLE_ARN', 'STREAMING_ENABLED', 'PUBLIC_BASE_URL', 'TRUST_PROXY']) {
+  for (const key of [
+    'PROFILE',
+    'INPUT_BUCKET_NAME',
+    'OUTPUT_BUCKET_NAME',
+    'AWS_REGION',
+    'STREAM_SESSIONS_TABLE_NAME',
+    'VIDEO_WORKER_QUEUE_URL',
+    'STREAM_UPLOAD_ROLE_ARN',
+    'STREAMING_ENABLED',
+    'PUBLIC_BASE_URL',
+    'TRUST_PROXY',
+  ]) {
     t.ok(env[key], `${key} is set`);
   }
   t.same(
@@ -215,34 +247,60 @@ t.test('compute: GPU capacity, WebSocket-friendly ALB, /healthz, the env keys in
     'the signing secret, the admin token and the bus URL come from Secrets Manager',
   );
   for (const key of ['SIGNING_SECRET', 'ADMIN_TOKEN', 'REDIS_URL']) t.notOk(key in env, `${key} is not in the plain environment`);
-  t.notMatch(containers[0].environment.map((e: { value: string }) => e.value).join(' '), /test-(admin|cache|signing)/, 'no secret value in the task definition');
+  t.notMatch(
+    containers[0].environment.map((e: { value: string }) => e.value).join(' '),
+    /test-(admin|cache|signing)/,
+    'no secret value in the task definition',
+  );
   t.equal(one('aws:ecs/service:Service').inputs.desiredCount, 2, 'two nodes by default');
 });
 
 t.test('secrets: the task execution role reads exactly the three server secrets; the bus URL carries the auth token', async (t) => {
-  const versions = Object.fromEntries(byType('aws:secretsmanager/secretVersion:SecretVersion').map((r) => [r.name, secretValue(r.inputs.secretString)]));
-  t.same(versions, {
-    'stereospot-signing-secret': 'test-signing-secret-0123456789',
-    'stereospot-admin-token': 'test-admin-token-0123456789',
-    'stereospot-bus-url': 'rediss://:test-cache-auth%2Ftoken%2B0123456789@stereospot-bus.cache.mock:6379',
-  }, 'each kept secret in the state; the bus over TLS, with its AUTH token escaped in the URL');
+  const versions = Object.fromEntries(
+    byType('aws:secretsmanager/secretVersion:SecretVersion').map((r) => [r.name, secretValue(r.inputs.secretString)]),
+  );
+  t.same(
+    versions,
+    {
+      'stereospot-signing-secret': 'test-signing-secret-0123456789',
+      'stereospot-admin-token': 'test-admin-token-0123456789',
+      'stereospot-bus-url': 'rediss://:test-cache-auth%2Ftoken%2B0123456789@stereospot-bus.cache.mock:6379',
+    },
+    'each kept secret in the state; the bus over TLS, with its AUTH token escaped in the URL',
+  );
   const policy = policyOf(one('aws:iam/rolePolicy:RolePolicy', 'execution-secret'));
-  t.same(policy.Statement, [{
-    Effect: 'Allow',
-    Action: ['secretsmanager:GetSecretValue'],
-    Resource: ['arn:aws:mock:::stereospot-signing-secret', 'arn:aws:mock:::stereospot-admin-token', 'arn:aws:mock:::stereospot-bus-url'],
-  }]);
+  t.same(policy.Statement, [
+    {
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue'],
+      Resource: ['arn:aws:mock:::stereospot-signing-secret', 'arn:aws:mock:::stereospot-admin-token', 'arn:aws:mock:::stereospot-bus-url'],
+    },
+  ]);
 });
 
 t.test('the bus: Valkey in the VPC, encrypted, reachable from the server instances only', async (t) => {
   const group = one('aws:elasticache/replicationGroup:ReplicationGroup');
-  t.match(group.inputs, { engine: 'valkey', numCacheClusters: 2, automaticFailoverEnabled: true, transitEncryptionEnabled: true, atRestEncryptionEnabled: true });
+  t.match(group.inputs, {
+    engine: 'valkey',
+    numCacheClusters: 2,
+    automaticFailoverEnabled: true,
+    transitEncryptionEnabled: true,
+    atRestEncryptionEnabled: true,
+  });
   t.equal(secretValue(group.inputs.authToken), 'test-cache-auth/token+0123456789', 'clients must AUTH (a secret input)');
   const groups = byType('aws:ec2/securityGroup:SecurityGroup');
   const cacheSg = groups.find((g) => g.name === 'stereospot-cache')!;
   t.same(group.inputs.securityGroupIds, ['stereospot-cache-id']);
-  t.same(cacheSg.inputs.ingress.map((r: { fromPort: number; toPort: number; securityGroups?: string[]; cidrBlocks?: string[] }) => [r.fromPort, r.toPort, r.securityGroups, r.cidrBlocks]),
-    [[6379, 6379, ['stereospot-instances-id'], undefined]], 'only the instances, only 6379, no CIDR');
+  t.same(
+    cacheSg.inputs.ingress.map((r: { fromPort: number; toPort: number; securityGroups?: string[]; cidrBlocks?: string[] }) => [
+      r.fromPort,
+      r.toPort,
+      r.securityGroups,
+      r.cidrBlocks,
+    ]),
+    [[6379, 6379, ['stereospot-instances-id'], undefined]],
+    'only the instances, only 6379, no CIDR',
+  );
   t.equal(one('aws:elasticache/subnetGroup:SubnetGroup').inputs.subnetIds.length, 2, 'in the VPC subnets');
 });
 
@@ -250,11 +308,17 @@ t.test('alarms: DLQ not empty, oldest message age, 5xx rate, session takeovers',
   const alarms = byType('aws:cloudwatch/metricAlarm:MetricAlarm');
   t.equal(alarms.length, 4);
   const filter = one('aws:cloudwatch/logMetricFilter:LogMetricFilter');
-  t.equal(filter.inputs.pattern, '"session taken over"', 'takeovers are counted from the servers\' log line');
+  t.equal(filter.inputs.pattern, '"session taken over"', "takeovers are counted from the servers' log line");
   t.match(alarms.find((a) => a.name.includes('takeovers'))!.inputs, {
-    namespace: filter.inputs.metricTransformation.namespace, metricName: filter.inputs.metricTransformation.name, threshold: 1,
+    namespace: filter.inputs.metricTransformation.namespace,
+    metricName: filter.inputs.metricTransformation.name,
+    threshold: 1,
   });
-  t.match(alarms.find((a) => a.name.includes('dlq'))!.inputs, { metricName: 'ApproximateNumberOfMessagesVisible', threshold: 0, comparisonOperator: 'GreaterThanThreshold' });
+  t.match(alarms.find((a) => a.name.includes('dlq'))!.inputs, {
+    metricName: 'ApproximateNumberOfMessagesVisible',
+    threshold: 0,
+    comparisonOperator: 'GreaterThanThreshold',
+  });
   t.match(alarms.find((a) => a.name.includes('oldest'))!.inputs, { metricName: 'ApproximateAgeOfOldestMessage', threshold: 120 });
   t.match(alarms.find((a) => a.name.includes('5xx'))!.inputs.metricQueries[0], { id: 'rate', returnData: true });
 });

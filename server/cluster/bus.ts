@@ -145,7 +145,10 @@ export class RedisBus implements ClusterBus {
   publish(message: SessionChangeMessage): void {
     if (this.#closed) return;
     this.#pub.publish(CHANNEL, this.#seal.seal(CHANNEL, message)).catch((error: unknown) => {
-      this.#log.warn('bus publish failed (other nodes catch up from the store)', { session_id: message.sessionId, error: errorMessage(error) });
+      this.#log.warn('bus publish failed (other nodes catch up from the store)', {
+        session_id: message.sessionId,
+        error: errorMessage(error),
+      });
     });
   }
 

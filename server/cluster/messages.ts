@@ -15,7 +15,8 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_CHUNK_INDEX = 99_999;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isCount = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+const isCount = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 const isSessionId = (v: unknown): v is string => typeof v === 'string' && SESSION_ID.test(v);
 
 /** A session change as its owner publishes it. */
@@ -44,7 +45,9 @@ export function commandProblem(value: unknown): string | null {
     case 'end':
       if (!isSessionId(value.sessionId)) return 'end: sessionId is not a session id';
       // The owner's actor bounds the count by what it has seen; here only the type and the index range.
-      return value.expectedChunks === null || isCount(value.expectedChunks, MAX_CHUNK_INDEX + 1) ? null : 'end: expectedChunks must be null or a chunk count';
+      return value.expectedChunks === null || isCount(value.expectedChunks, MAX_CHUNK_INDEX + 1)
+        ? null
+        : 'end: expectedChunks must be null or a chunk count';
     case 'settings':
       if (!isSessionId(value.sessionId)) return 'settings: sessionId is not a session id';
       return settingsProblem(value.settings, 'settings.settings', true);
@@ -58,7 +61,8 @@ export function commandProblem(value: unknown): string | null {
 /** The owner's answer to a command. */
 export function replyProblem(value: unknown): string | null {
   if (!isObject(value) || typeof value.ok !== 'boolean') return 'reply must be an object with ok';
-  if (value.error !== undefined && (typeof value.error !== 'string' || value.error.length > 1000)) return 'reply.error must be a short string';
+  if (value.error !== undefined && (typeof value.error !== 'string' || value.error.length > 1000))
+    return 'reply.error must be a short string';
   if (value.sessionId !== undefined && !isSessionId(value.sessionId)) return 'reply.sessionId is not a session id';
   if (value.generation !== undefined && !isCount(value.generation, 1_000_000)) return 'reply.generation must be a count';
   return null;

@@ -29,7 +29,8 @@ export function leastLoaded(nodes: readonly NodeLoad[], self: string): string {
     }
     const [score, notSelf] = rank(node);
     const [bestScore, bestNotSelf] = rank(best);
-    if (score < bestScore || (score === bestScore && (notSelf < bestNotSelf || (notSelf === bestNotSelf && node.nodeId < best.nodeId)))) best = node;
+    if (score < bestScore || (score === bestScore && (notSelf < bestNotSelf || (notSelf === bestNotSelf && node.nodeId < best.nodeId))))
+      best = node;
   }
   return best?.nodeId ?? self;
 }

@@ -45,7 +45,8 @@ export class BusSeal {
     }
     if (typeof envelope !== 'object' || envelope === null) return { ok: false, reason: 'malformed' };
     const { t, b, m } = envelope;
-    if (typeof t !== 'number' || !Number.isSafeInteger(t) || typeof b !== 'string' || typeof m !== 'string') return { ok: false, reason: 'malformed' };
+    if (typeof t !== 'number' || !Number.isSafeInteger(t) || typeof b !== 'string' || typeof m !== 'string')
+      return { ok: false, reason: 'malformed' };
     const given = Buffer.from(m, 'base64url');
     const want = this.#mac(where, t, b);
     if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, reason: 'bad_mac' };

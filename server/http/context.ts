@@ -117,7 +117,9 @@ export class HttpContext {
     let size = 0;
     let ended = false;
     let failure: HttpError | null =
-      declared !== undefined && Number(declared) > limit ? new HttpError(413, 'too_large', `body is ${declared} bytes; the limit is ${limit}`, 'body') : null;
+      declared !== undefined && Number(declared) > limit
+        ? new HttpError(413, 'too_large', `body is ${declared} bytes; the limit is ${limit}`, 'body')
+        : null;
     let wake: (() => void) | null = null;
     const notify = () => {
       wake?.();

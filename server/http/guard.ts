@@ -61,10 +61,21 @@ export interface SessionAuthority {
  * its current generation: 401 `token_<reason>`, `token_revoked` for one issued before a rotation.
  * Returns `admin` or `control`: which it was.
  */
-export function checkControl(token: string, config: Config, signer: TokenSigner, session: SessionAuthority, action: string): 'admin' | 'control' {
+export function checkControl(
+  token: string,
+  config: Config,
+  signer: TokenSigner,
+  session: SessionAuthority,
+  action: string,
+): 'admin' | 'control' {
   if (config.adminToken !== null && isAdmin(token, config.adminToken)) return 'admin';
   const check = signer.verify(token, 'control', session.sessionId);
-  if (!check.ok) throw new HttpError(401, `token_${check.reason}`, `${action} needs the session's control token or the admin token; this one is ${check.reason.replace('_', ' ')}`);
+  if (!check.ok)
+    throw new HttpError(
+      401,
+      `token_${check.reason}`,
+      `${action} needs the session's control token or the admin token; this one is ${check.reason.replace('_', ' ')}`,
+    );
   if (check.generation < session.controlGeneration) {
     throw new HttpError(401, 'token_revoked', `${action}: this control token was replaced (the session's control token was rotated)`);
   }
@@ -76,11 +87,23 @@ export function checkControl(token: string, config: Config, signer: TokenSigner,
  * `token_<reason>`. Without ADMIN_TOKEN the original open contract holds (`open`: ending) — and the
  * server serves loopback only.
  */
-export function authoriseSession(headers: Headers, config: Config, signer: TokenSigner, session: SessionAuthority, action: string, open = true): void {
+export function authoriseSession(
+  headers: Headers,
+  config: Config,
+  signer: TokenSigner,
+  session: SessionAuthority,
+  action: string,
+  open = true,
+): void {
   checkOrigin(headers, config);
   if (open && config.adminToken === null) return;
   const token = bearerOf(headers);
-  if (token === null) throw new HttpError(401, 'unauthorized', `${action} needs the session's control token${config.adminToken === null ? '' : ' or the admin token'} (Authorization: Bearer …)`);
+  if (token === null)
+    throw new HttpError(
+      401,
+      'unauthorized',
+      `${action} needs the session's control token${config.adminToken === null ? '' : ' or the admin token'} (Authorization: Bearer …)`,
+    );
   checkControl(token, config, signer, session, action);
 }
 

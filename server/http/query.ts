@@ -10,7 +10,14 @@ import { HttpError } from './errors.ts';
  */
 export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number): number;
 export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: null, code?: string): number | null;
-export function intParam(query: URLSearchParams, name: string, min: number, max: number, fallback: number | null, code = `invalid_${name.replace(/^_+/, '').toLowerCase()}`): number | null {
+export function intParam(
+  query: URLSearchParams,
+  name: string,
+  min: number,
+  max: number,
+  fallback: number | null,
+  code = `invalid_${name.replace(/^_+/, '').toLowerCase()}`,
+): number | null {
   const values = query.getAll(name);
   if (values.length === 0) return fallback;
   const value = values.length === 1 && /^\d{1,15}$/.test(values[0]!) ? Number(values[0]) : NaN;

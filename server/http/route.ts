@@ -53,7 +53,8 @@ export function baseUrlFromHeaders(headers: ReadonlyMap<string, string>, configu
   if (configured) return configured;
   const proto = headers.get('x-forwarded-proto')?.split(',')[0]?.trim() === 'https' ? 'https' : 'http';
   const host = requestHost(headers) || 'localhost';
-  if (!HOST.test(host)) throw new HttpError(400, 'invalid_host', 'the Host header must be a host name or address with an optional port', 'host');
+  if (!HOST.test(host))
+    throw new HttpError(400, 'invalid_host', 'the Host header must be a host name or address with an optional port', 'host');
   return `${proto}://${host}`;
 }
 

@@ -85,7 +85,12 @@ export async function endSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   if (expected !== null) {
     const limit = announceLimit(view.context.chunks, view.context.createdAt, Date.now(), view.context.config.chunkSeconds);
     if (view.phase !== 'ended' && expected > limit) {
-      throw new HttpError(400, 'invalid_chunks', `chunks (${expected}) is more than this session can have: ${seenLength(view.context.chunks)} seen, so at most ${limit}`, 'chunks');
+      throw new HttpError(
+        400,
+        'invalid_chunks',
+        `chunks (${expected}) is more than this session can have: ${seenLength(view.context.chunks)} seen, so at most ${limit}`,
+        'chunks',
+      );
     }
   }
   let found: boolean;
@@ -130,9 +135,7 @@ export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   };
   const view = await deps.sessions.find(sessionId);
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
-  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId), page), [
-    ['Cache-Control', 'no-store'],
-  ]);
+  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId), page), [['Cache-Control', 'no-store']]);
 }
 
 export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {

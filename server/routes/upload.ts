@@ -59,7 +59,8 @@ export async function putChunk(ctx: HttpContext, deps: RouteDeps, rawId: string 
       bytes = await deps.adapters.objects.putStream(key, mp4Only(body), 'video/mp4');
     } catch (error) {
       // Refused, and the index becomes a gap at once so the playlist does not wait for it.
-      if (error instanceof HttpError && error.code === 'not_mp4') deps.sessions.chunkRejected(sessionId, index, 'the upload was not an MP4 file');
+      if (error instanceof HttpError && error.code === 'not_mp4')
+        deps.sessions.chunkRejected(sessionId, index, 'the upload was not an MP4 file');
       throw error;
     }
     ctx.json(201, { key, bytes });

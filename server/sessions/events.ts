@@ -57,7 +57,11 @@ export class SessionEvents {
    * no such session, it timed out or was aborted.
    */
   waitFor(
-    sessionId: string, current: SessionView | undefined, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal,
+    sessionId: string,
+    current: SessionView | undefined,
+    predicate: (view: SessionView) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<number | undefined> {
     if (!current || predicate(current) || timeoutMs <= 0) return Promise.resolve(undefined);
     if (signal?.aborted) return Promise.resolve(undefined);

@@ -12,7 +12,10 @@ export interface ListCursor {
 
 /** The list's order: newest first, ties by id (descending), so a cursor never skips or repeats one. */
 export function newestFirst(a: SessionView, b: SessionView): number {
-  return b.context.createdAt - a.context.createdAt || (b.context.sessionId < a.context.sessionId ? -1 : b.context.sessionId > a.context.sessionId ? 1 : 0);
+  return (
+    b.context.createdAt - a.context.createdAt ||
+    (b.context.sessionId < a.context.sessionId ? -1 : b.context.sessionId > a.context.sessionId ? 1 : 0)
+  );
 }
 
 /**
@@ -41,4 +44,3 @@ export class NewestPage {
     if (views.length > limit) views.pop();
   }
 }
-

@@ -60,14 +60,20 @@ export class PlaylistCache {
     const cached = this.#rendered.get(view)?.find((r) => r.baseUrl === baseUrl && r.until > now);
     if (cached) return cached.ready;
     // A few base URLs per view (hosts a player reaches the server by); the oldest goes first.
-    const renders = (this.#rendered.get(view) ?? []).filter((r) => r.baseUrl !== baseUrl && r.until > now).slice(-(MAX_RENDERS_PER_VIEW - 1));
+    const renders = (this.#rendered.get(view) ?? [])
+      .filter((r) => r.baseUrl !== baseUrl && r.until > now)
+      .slice(-(MAX_RENDERS_PER_VIEW - 1));
     const rendering: Rendering = { baseUrl, ready: this.#render(view, baseUrl), until: now + PLAYLIST_REUSE_MS };
     renders.push(rendering);
     this.#rendered.set(view, renders);
     // A rendering that failed (signing unavailable) is not kept: the next request tries again.
     rendering.ready.catch(() => {
       const list = this.#rendered.get(view);
-      if (list?.includes(rendering)) this.#rendered.set(view, list.filter((r) => r !== rendering));
+      if (list?.includes(rendering))
+        this.#rendered.set(
+          view,
+          list.filter((r) => r !== rendering),
+        );
     });
     return rendering.ready;
   }

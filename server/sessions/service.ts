@@ -17,12 +17,7 @@ import {
   type SessionView,
   type StereoSettings,
 } from '../../actors/index.ts';
-import {
-  INPUT_PREFIX,
-  isValidChunkIndex,
-  parseChunkKey,
-  type StereoMode,
-} from '../../protocol/keys.ts';
+import { INPUT_PREFIX, isValidChunkIndex, parseChunkKey, type StereoMode } from '../../protocol/keys.ts';
 import type { PlaylistEntry } from '../../protocol/messages.ts';
 import type { Adapters, ChunkProcessor } from '../adapters/ports.ts';
 import type { Config } from '../config.ts';
@@ -193,7 +188,8 @@ export class SessionService {
       // missing (its event or announcement was lost — a bus outage, a queue that gave up), so it is
       // announced from the listing, as on resume.
       this.#reconcile(sessionId, record).catch((error: unknown) =>
-        this.#log.warn('could not list the chunks of an ending session', { session_id: sessionId, error: errorMessage(error) }));
+        this.#log.warn('could not list the chunks of an ending session', { session_id: sessionId, error: errorMessage(error) }),
+      );
     }
     if (view.phase === 'ended') {
       // Closed for good: once the final record is stored any node may serve it; nothing to own.
@@ -250,7 +246,10 @@ export class SessionService {
     const owner = this.#remote.get(command.sessionId)?.owner ?? (await this.#adapters.leases.holder(command.sessionId));
     if (!owner || owner === this.#config.nodeId) throw new NotOwnerError(`another node runs session ${command.sessionId}`);
     const reply = await this.#bus.request(owner, command, COMMAND_TIMEOUT_MS).catch(() => null);
-    if (!reply?.ok) throw new NotOwnerError(`the node running session ${command.sessionId} did not take the command${reply?.error ? `: ${reply.error}` : ''}`);
+    if (!reply?.ok)
+      throw new NotOwnerError(
+        `the node running session ${command.sessionId} did not take the command${reply?.error ? `: ${reply.error}` : ''}`,
+      );
     return reply;
   }
 
@@ -311,7 +310,8 @@ export class SessionService {
         if (record.closed || this.#registry.has(record.sessionId)) continue;
         // Not find(): a session another node runs is known here from the bus, but its lease may have expired.
         await this.#loadOnce(record.sessionId);
-        if (this.#registry.has(record.sessionId)) this.#log.info('session taken over from a node that stopped renewing its lease', { session_id: record.sessionId });
+        if (this.#registry.has(record.sessionId))
+          this.#log.info('session taken over from a node that stopped renewing its lease', { session_id: record.sessionId });
       }
     } catch (error) {
       this.#log.warn('looking for orphaned sessions failed', { error: errorMessage(error) });
@@ -356,7 +356,11 @@ export class SessionService {
   async #createHere(mode: StereoMode, settings: StereoSettings): Promise<SessionView> {
     const sessionId = randomUUID();
     const createdAt = Date.now();
-    const record: SessionRecord = { version: SESSION_RECORD_VERSION, ...newSessionData(sessionId, mode, createdAt, settings), closed: false };
+    const record: SessionRecord = {
+      version: SESSION_RECORD_VERSION,
+      ...newSessionData(sessionId, mode, createdAt, settings),
+      closed: false,
+    };
     await this.#adapters.sessions.create(record);
     if (!(await this.#ownership.acquire(sessionId))) throw new Error(`the lease of the new session ${sessionId} could not be taken`);
     this.stats.created++;
@@ -442,7 +446,13 @@ export class SessionService {
     if (this.#registry.has(sessionId)) return this.#registry.view(sessionId);
     this.#remote.delete(sessionId);
     this.#log.info('session resumed from the store', { session_id: sessionId, closed: record.closed });
-    const view = this.#registry.start({ sessionId, mode: record.mode, settings: this.defaultSettings, config: this.#sessionConfig, restored: record });
+    const view = this.#registry.start({
+      sessionId,
+      mode: record.mode,
+      settings: this.defaultSettings,
+      config: this.#sessionConfig,
+      restored: record,
+    });
     if (!record.closed) await this.#reconcile(sessionId, record);
     return this.#registry.view(sessionId) ?? view;
   }
@@ -529,8 +539,19 @@ export class SessionService {
   }
 
   /** Resolves when `predicate` holds for the session's view, or on timeout or abort (events.ts). */
-  waitFor(sessionId: string, predicate: (view: SessionView) => boolean, timeoutMs: number, signal?: AbortSignal): Promise<number | undefined> {
-    return this.#events.waitFor(sessionId, this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view, predicate, timeoutMs, signal);
+  waitFor(
+    sessionId: string,
+    predicate: (view: SessionView) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<number | undefined> {
+    return this.#events.waitFor(
+      sessionId,
+      this.#registry.view(sessionId) ?? this.#remote.get(sessionId)?.view,
+      predicate,
+      timeoutMs,
+      signal,
+    );
   }
 
   /** The playlist text, with signed URLs based at `baseUrl` (playlist-cache.ts). */
@@ -550,7 +571,8 @@ export class SessionService {
 
   /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */
   async list(limit: number, before?: ListCursor): Promise<SessionView[]> {
-    const fits = (createdAt: number, sessionId: string) => !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
+    const fits = (createdAt: number, sessionId: string) =>
+      !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
     const page = new NewestPage(limit);
     for (const view of this.#registry.views()) if (fits(view.context.createdAt, view.context.sessionId)) page.offer(view);
     // The store lists oldest first: only its newest `limit` sessions not running here can make the cut.

@@ -93,7 +93,11 @@ t.test('segment URLs are signed, scoped to their session and expire', async (t) 
   const init = await fetch(map!);
   t.equal(init.headers.get('content-type'), 'video/mp4');
   t.equal(await init.text(), 'init sbs');
-  t.equal((await fetch(map!.replace(s.session_id, (await createSession(server.url)).session_id))).status, 403, 'init signature does not carry over');
+  t.equal(
+    (await fetch(map!.replace(s.session_id, (await createSession(server.url)).session_id))).status,
+    403,
+    'init signature does not carry over',
+  );
   const other = await createSession(server.url);
   t.equal((await fetch(url.replace(s.session_id, other.session_id))).status, 403, 'signature does not carry over');
   t.equal((await fetch(url.replace(/sig=[^&]+/, 'sig=AAAA'))).status, 403, 'tampered signature');
@@ -116,7 +120,10 @@ t.test('chunks completing out of order never reorder the playlist (delayed worke
   pool.release(0);
   await until(async () => playlistEntries((await getText(s.playlist_url)).text).length === 3, 'three entries');
   const entries = playlistEntries((await getText(s.playlist_url)).text);
-  t.same(entries.map((u) => /seg_(\d+)/.exec(u)![1]), ['00000', '00001', '00002']);
+  t.same(
+    entries.map((u) => /seg_(\d+)/.exec(u)![1]),
+    ['00000', '00001', '00002'],
+  );
 });
 
 t.test('a blocking playlist request returns as soon as the segment is listed', async (t) => {
@@ -183,7 +190,10 @@ t.test('with STREAMING_ENABLED=false chunk events are acknowledged and dropped, 
   const server = await startTestServer(t, { pool, env: { STREAMING_ENABLED: 'false' } });
   const s = await createSession(server.url);
   t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201, 'the upload itself is stored');
-  await until(async () => (await getText(`${server.url}/metrics`)).text.includes('stereospot_chunk_events_dropped_total 1'), 'event dropped');
+  await until(
+    async () => (await getText(`${server.url}/metrics`)).text.includes('stereospot_chunk_events_dropped_total 1'),
+    'event dropped',
+  );
   t.same(pool.started, [], 'nothing processed');
   const status = JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text);
   t.same(status.chunks, []);

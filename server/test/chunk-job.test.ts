@@ -25,9 +25,23 @@ t.test('a job stopped during its segment write completes it, and drain waits unt
     },
   } as unknown as ObjectStore;
   const result = {
-    init: new Uint8Array([9]), media: new Uint8Array([8]), codecs: 'avc1.42C01E', start: 0, duration: 0.5, origin: null,
-    frames: 15, fps: 30, width: 64, height: 16, hasAudio: false, warmedUp: false, depthCarried: false, depthRuns: 15, depthInterval: 1,
-    warmUpRuns: 0, timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
+    init: new Uint8Array([9]),
+    media: new Uint8Array([8]),
+    codecs: 'avc1.42C01E',
+    start: 0,
+    duration: 0.5,
+    origin: null,
+    frames: 15,
+    fps: 30,
+    width: 64,
+    height: 16,
+    hasAudio: false,
+    warmedUp: false,
+    depthCarried: false,
+    depthRuns: 15,
+    depthInterval: 1,
+    warmUpRuns: 0,
+    timings: { decode: 1, depth: 1, stereo: 1, encode: 1, total: 4 },
   } satisfies ChunkResult;
   const jobs = chunkJob({
     config: { depthWarmupFrames: 0, outputHeight: 16 },
@@ -37,7 +51,9 @@ t.test('a job stopped during its segment write completes it, and drain waits unt
     log: createLogger('test', memorySink('error')),
     uploadedAt: () => undefined,
   });
-  const actor = createActor(jobs.logic, { input: { sessionId: 's1', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, index: 0, attempt: 1 } });
+  const actor = createActor(jobs.logic, {
+    input: { sessionId: 's1', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, index: 0, attempt: 1 },
+  });
   actor.start();
   await started;
   actor.stop(); // the session closes: the job is aborted while its segment is being written
@@ -47,14 +63,23 @@ t.test('a job stopped during its segment write completes it, and drain waits unt
   t.notOk(drained, 'drain waits while the write is in progress');
   releaseWrite();
   await draining;
-  t.ok(written.some((key) => key.endsWith('seg_00000.m4s')), 'the write it began completed before drain resolved');
+  t.ok(
+    written.some((key) => key.endsWith('seg_00000.m4s')),
+    'the write it began completed before drain resolved',
+  );
   // With nothing running, drain resolves at once; a job that never ends does not hang it past its limit.
   await jobs.drain();
   const stuck = chunkJob({
-    config: { depthWarmupFrames: 0, outputHeight: 16 }, objects, inits: new InitSegments(objects), log: createLogger('test', memorySink('error')),
-    pool: { run: () => new Promise<ChunkResult>(() => {}) }, uploadedAt: () => undefined,
+    config: { depthWarmupFrames: 0, outputHeight: 16 },
+    objects,
+    inits: new InitSegments(objects),
+    log: createLogger('test', memorySink('error')),
+    pool: { run: () => new Promise<ChunkResult>(() => {}) },
+    uploadedAt: () => undefined,
   });
-  createActor(stuck.logic, { input: { sessionId: 's2', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, index: 0, attempt: 1 } }).start().stop();
+  createActor(stuck.logic, { input: { sessionId: 's2', mode: 'sbs', settings: { strength: 0.03, convergence: 0 }, index: 0, attempt: 1 } })
+    .start()
+    .stop();
   const before = Date.now();
   await stuck.drain(100);
   t.ok(Date.now() - before < 2000, 'a pool that ignores its abort cannot hang a shutdown');

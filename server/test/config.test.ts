@@ -24,7 +24,11 @@ t.test('the log settings are read with the rest of the config; a bad one is name
   t.same(loggingFromEnvironment({}), { level: 'info', json: false });
   t.same(loggingFromEnvironment({ LOG_LEVEL: 'warn', LOG_FORMAT: 'json' }), { level: 'warn', json: true });
   t.same(loggingFromEnvironment({ LOG_LEVEL: 'loud' }), { level: 'info', json: false }, 'a bad level logs at info…');
-  t.match((t.throws(() => loadConfig({ LOG_LEVEL: 'loud' })) as Error).message, /LOG_LEVEL must be one of debug, info, warn, error, silent/, '…and stops the server, named');
+  t.match(
+    (t.throws(() => loadConfig({ LOG_LEVEL: 'loud' })) as Error).message,
+    /LOG_LEVEL must be one of debug, info, warn, error, silent/,
+    '…and stops the server, named',
+  );
   t.match((t.throws(() => loadConfig({ LOG_FORMAT: 'xml' })) as Error).message, /LOG_FORMAT must be one of text, json/);
 });
 
@@ -33,7 +37,10 @@ t.test('DEPTH_FPS: every frame by default, a rate, or auto; anything else named'
   t.equal(loadConfig({ DEPTH_FPS: '7.5' }).depthFps, 7.5);
   t.equal(loadConfig({ DEPTH_FPS: 'AUTO' }).depthFps, 'auto');
   for (const bad of ['fast', '-1', '241']) {
-    t.match((t.throws(() => loadConfig({ DEPTH_FPS: bad })) as Error).message, `DEPTH_FPS must be "auto" or a number from 0 to 240 (got "${bad}")`);
+    t.match(
+      (t.throws(() => loadConfig({ DEPTH_FPS: bad })) as Error).message,
+      `DEPTH_FPS must be "auto" or a number from 0 to 240 (got "${bad}")`,
+    );
   }
 });
 

@@ -5,7 +5,15 @@ import { SocketHub, type Socket, type SocketData } from '../ws/hub.ts';
 
 /** A stand-in uWS socket: plain object with function fields; `result` is what send() reports. */
 function fakeSocket(sessionId: string, behaviour: { result: number; buffered: number }) {
-  const data: SocketData = { kind: 'session', sessionId, control: false, generation: 0, format: 'json', baseUrl: 'http://x', closed: false };
+  const data: SocketData = {
+    kind: 'session',
+    sessionId,
+    control: false,
+    generation: 0,
+    format: 'json',
+    baseUrl: 'http://x',
+    closed: false,
+  };
   const sent: unknown[] = [];
   /** The frames as handed to uWS (to see that a fan-out encodes once). */
   const frames: unknown[] = [];
@@ -57,7 +65,11 @@ t.test("one batch of a session's changes is one corked write per subscriber, in 
   hub.publish('s', [{ type: 'pong' }, { type: 'error', code: 'x', message: 'one' }, { type: 'error', code: 'x', message: 'two' }]);
   for (const s of [a, b]) {
     t.same(s.corks, [3], 'three messages, one cork');
-    t.same(s.sent.map((m) => (m as { message?: string; type: string }).message ?? (m as { type: string }).type), ['pong', 'one', 'two'], 'in order');
+    t.same(
+      s.sent.map((m) => (m as { message?: string; type: string }).message ?? (m as { type: string }).type),
+      ['pong', 'one', 'two'],
+      'in order',
+    );
   }
   // A subscriber whose buffer is full takes no more of the batch and is dropped.
   const full = fakeSocket('s', { result: 2, buffered: 0 });
@@ -94,14 +106,24 @@ t.test('a fan-out encodes the message once per wire format', async (t) => {
     hub.add(s.ws);
   }
   hub.publish('s', [{ type: 'pong' }]);
-  t.same(subscribers.map((s) => s.sent), [[{ type: 'pong' }], [{ type: 'pong' }], [{ type: 'pong' }]], 'every JSON subscriber gets it');
+  t.same(
+    subscribers.map((s) => s.sent),
+    [[{ type: 'pong' }], [{ type: 'pong' }], [{ type: 'pong' }]],
+    'every JSON subscriber gets it',
+  );
   t.equal(binary.length, 3);
-  t.ok(binary.every((s) => s.frames.length === 1 && s.frames[0] === binary[0]!.frames[0]), 'the MessagePack subscribers share one encoded frame');
+  t.ok(
+    binary.every((s) => s.frames.length === 1 && s.frames[0] === binary[0]!.frames[0]),
+    'the MessagePack subscribers share one encoded frame',
+  );
 });
 
 t.test('disconnects are counted by reason', async (t) => {
   const hub = new SocketHub(1024, createLogger('test', memorySink()));
-  const sockets = [1000, 1006, CloseCode.SlowConsumer, CloseCode.Unauthorized, CloseCode.SessionEnded].map((code) => ({ code, s: fakeSocket('s', { result: 1, buffered: 0 }) }));
+  const sockets = [1000, 1006, CloseCode.SlowConsumer, CloseCode.Unauthorized, CloseCode.SessionEnded].map((code) => ({
+    code,
+    s: fakeSocket('s', { result: 1, buffered: 0 }),
+  }));
   for (const { s } of sockets) hub.add(s.ws);
   for (const { code, s } of sockets) hub.remove(s.ws, code);
   t.same(hub.disconnects, { client: 1, slow_consumer: 1, session_ended: 1, refused: 1, shutdown: 0, abnormal: 1 });

@@ -22,7 +22,8 @@ interface Scrape {
 async function scrape(url: string): Promise<Scrape> {
   const answer = await fetch(`${url}/metrics`);
   if (answer.status !== 200) throw new Error(`/metrics answered ${answer.status}`);
-  if (!answer.headers.get('content-type')?.startsWith('text/plain; version=0.0.4')) throw new Error(`content type ${answer.headers.get('content-type')}`);
+  if (!answer.headers.get('content-type')?.startsWith('text/plain; version=0.0.4'))
+    throw new Error(`content type ${answer.headers.get('content-type')}`);
   const text = await answer.text();
   const families = new Map<string, MetricFamily>();
   for (const family of parsePrometheusTextFormat(text)) {
@@ -40,7 +41,10 @@ async function scrape(url: string): Promise<Scrape> {
 
 /** One sample line's value, e.g. `stereospot_stage_seconds_sum{stage="total"}` (the parser folds labelled histograms together). */
 function sampleValue(text: string, series: string): string | undefined {
-  return text.split('\n').find((line) => line.startsWith(series + ' '))?.slice(series.length + 1);
+  return text
+    .split('\n')
+    .find((line) => line.startsWith(series + ' '))
+    ?.slice(series.length + 1);
 }
 
 t.test('/metrics parses as Prometheus text and its histograms observe real events', async (t) => {
@@ -63,13 +67,22 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   t.match((await held).text, /seg_00000/, 'the held reload answered with the segment');
   t.equal(await heldNow(), '0', 'no reload held once it is answered');
 
-  const { families: metrics, text } = await until(async () => {
-    const m = await scrape(server.url);
-    return m.families.get('stereospot_playlist_wakeup_seconds')?.metrics[0]?.count === '1' && m;
-  }, 'the wake-up to be observed', 5000);
+  const { families: metrics, text } = await until(
+    async () => {
+      const m = await scrape(server.url);
+      return m.families.get('stereospot_playlist_wakeup_seconds')?.metrics[0]?.count === '1' && m;
+    },
+    'the wake-up to be observed',
+    5000,
+  );
   await watching.next((m) => m.type === 'playlist', 'the listing on the socket that stayed');
 
-  for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+  for (const name of [
+    'process_cpu_user_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_eventloop_lag_p99_seconds',
+  ]) {
     t.ok(metrics.has(name), `default process metric ${name}`);
   }
   const type = (name: string) => metrics.get(name)?.type;
@@ -81,7 +94,10 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   const latency = metrics.get('stereospot_chunk_latency_seconds')!.metrics[0]!;
   t.equal(latency.count, '1', 'one conversion observed');
   t.equal(latency.buckets?.['+Inf'], '1');
-  t.ok(Number(latency.sum) >= 0 && Number(latency.sum) < 30, `latency ${latency.sum} s, from the upload (the fake chunk carries no capture time)`);
+  t.ok(
+    Number(latency.sum) >= 0 && Number(latency.sum) < 30,
+    `latency ${latency.sum} s, from the upload (the fake chunk carries no capture time)`,
+  );
 
   t.equal(type('stereospot_stage_seconds'), 'HISTOGRAM');
   for (const stage of ['decode', 'depth', 'stereo', 'encode', 'total']) {
@@ -95,7 +111,10 @@ t.test('/metrics parses as Prometheus text and its histograms observe real event
   // Each batch of changes (uploaded, queued, processing, ready + listed…) went to the one subscriber that stayed.
   const fanOut = (await scrape(server.url)).families.get('stereospot_ws_fanout_seconds')!;
   t.equal(fanOut.type, 'HISTOGRAM');
-  t.ok(Number(fanOut.metrics[0]!.count) >= 1 && Number(fanOut.metrics[0]!.sum) < 1, `fan-outs observed: ${fanOut.metrics[0]!.count}, ${fanOut.metrics[0]!.sum} s in all`);
+  t.ok(
+    Number(fanOut.metrics[0]!.count) >= 1 && Number(fanOut.metrics[0]!.sum) < 1,
+    `fan-outs observed: ${fanOut.metrics[0]!.count}, ${fanOut.metrics[0]!.sum} s in all`,
+  );
 
   const disconnects = metrics.get('stereospot_ws_disconnects_total')!;
   t.equal(disconnects.type, 'COUNTER');
@@ -107,21 +126,33 @@ t.test('failed conversion attempts are counted', async (t) => {
   const s = await createSession(server.url);
   // Not a fake chunk (no index marker): the fake pool fails it like an undecodable upload.
   t.equal((await putChunk(s, 0, Buffer.concat([fakeChunk(0).subarray(0, 16), Buffer.from('garbage')]))).status, 201);
-  const metrics = await until(async () => {
-    const { families } = await scrape(server.url);
-    const failed = families.get('stereospot_chunk_attempts_failed_total')?.metrics.find((x) => x.labels?.permanent === 'false');
-    return failed?.value === '2' && families;
-  }, 'both attempts to fail', 10_000);
+  const metrics = await until(
+    async () => {
+      const { families } = await scrape(server.url);
+      const failed = families.get('stereospot_chunk_attempts_failed_total')?.metrics.find((x) => x.labels?.permanent === 'false');
+      return failed?.value === '2' && families;
+    },
+    'both attempts to fail',
+    10_000,
+  );
   t.equal(metrics.get('stereospot_chunk_latency_seconds')!.metrics[0]!.count, '0', 'nothing converted');
-  await until(async () => (await scrape(server.url)).families.get('stereospot_chunks_failed_total')?.metrics[0]?.value === '1', 'the chunk to fail for good', 10_000);
+  await until(
+    async () => (await scrape(server.url)).families.get('stereospot_chunks_failed_total')?.metrics[0]?.value === '1',
+    'the chunk to fail for good',
+    10_000,
+  );
 });
 
 t.test('each GPU pool worker thread reports its own heap (the real pool)', async (t) => {
   const server = await startTestServer(t, { env: { GPU_POOL_WORKERS: '2', EXECUTION_PROVIDER: 'cpu' } });
-  const families = await until(async () => {
-    const { families } = await scrape(server.url);
-    return (families.get('stereospot_pool_worker_heap_used_bytes')?.metrics.length ?? 0) === 2 && families;
-  }, 'both workers in /metrics', 30_000);
+  const families = await until(
+    async () => {
+      const { families } = await scrape(server.url);
+      return (families.get('stereospot_pool_worker_heap_used_bytes')?.metrics.length ?? 0) === 2 && families;
+    },
+    'both workers in /metrics',
+    30_000,
+  );
   for (const name of ['stereospot_pool_worker_heap_used_bytes', 'stereospot_pool_worker_external_bytes']) {
     const family = families.get(name)!;
     t.equal(family.type, 'GAUGE', `${name} is a gauge`);
@@ -129,5 +160,8 @@ t.test('each GPU pool worker thread reports its own heap (the real pool)', async
     t.equal(new Set(threads).size, 2, `${name}: one series per worker thread (${threads.join(', ')})`);
   }
   const used = families.get('stereospot_pool_worker_heap_used_bytes')!.metrics.map((m) => Number((m as { value: string }).value));
-  t.ok(used.every((v) => v > 1024 * 1024), `each worker's heap is a real figure (${used.map((v) => (v / 1024 / 1024).toFixed(1)).join(', ')} MiB)`);
+  t.ok(
+    used.every((v) => v > 1024 * 1024),
+    `each worker's heap is a real figure (${used.map((v) => (v / 1024 / 1024).toFixed(1)).join(', ')} MiB)`,
+  );
 });

@@ -18,13 +18,23 @@ t.test('a truncated chunk fails after retries as #EXT-X-GAP; later chunks still 
   const truncated = chunks[1]!.subarray(0, Math.floor(chunks[1]!.length / 2));
   t.equal((await putChunk(s, 1, truncated)).status, 201, 'a truncated MP4 still starts like one: accepted');
   t.equal((await putChunk(s, 2, chunks[2]!)).status, 201);
-  t.equal((await fetch(`${s.playlist_url.replace(/\/stream\/.*/, '')}/stream_sessions/${s.session_id}/end`, {
-    method: 'POST', body: JSON.stringify({ chunks: 3 }),
-  })).status, 204);
-  const text = await until(async () => {
-    const r = await getText(s.playlist_url);
-    return r.text.includes('#EXT-X-ENDLIST') && r.text;
-  }, 'ENDLIST', 60_000);
+  t.equal(
+    (
+      await fetch(`${s.playlist_url.replace(/\/stream\/.*/, '')}/stream_sessions/${s.session_id}/end`, {
+        method: 'POST',
+        body: JSON.stringify({ chunks: 3 }),
+      })
+    ).status,
+    204,
+  );
+  const text = await until(
+    async () => {
+      const r = await getText(s.playlist_url);
+      return r.text.includes('#EXT-X-ENDLIST') && r.text;
+    },
+    'ENDLIST',
+    60_000,
+  );
   const entries = playlistEntries(text);
   t.equal(entries.length, 3);
   t.equal(entries[1], 'GAP');

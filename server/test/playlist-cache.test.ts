@@ -16,7 +16,8 @@ t.test('a reused playlist is never stale', async (t) => {
   const pool = new FakePool();
   const server = await startTestServer(t, { pool });
   const s = await createSession(server.url);
-  const status = async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text) as { ready: number; state: string };
+  const status = async () =>
+    JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text) as { ready: number; state: string };
 
   t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
   await until(async () => (await status()).ready === 1, 'segment 0');
@@ -71,13 +72,19 @@ t.test('held reloads woken together share one rendering; a failed rendering is n
   t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
   const answers = await Promise.all(held);
   const text = answers[0]!.text;
-  t.ok(answers.every((a) => a.status === 200 && a.text === text), 'every held reload got the same playlist');
+  t.ok(
+    answers.every((a) => a.status === 200 && a.text === text),
+    'every held reload got the same playlist',
+  );
   const signed = text.match(/\/segments\//g)?.length ?? 0;
   t.equal(signing.calls() - before, signed, `one rendering for 20 requests: ${signed} URLs signed once (the segment and its init)`);
 
   // The session ends: a new view. Its first rendering fails; the answer says so and the next GET renders again.
   t.equal((await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST' })).status, 204);
-  await until(async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).state === 'ended', 'the session to end');
+  await until(
+    async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).state === 'ended',
+    'the session to end',
+  );
   signing.failNext();
   const failed = await getText(s.playlist_url);
   t.equal(failed.status, 503, 'signing failed: 503');
@@ -90,11 +97,13 @@ t.test('held reloads woken together share one rendering; a failed rendering is n
 /** A GET with exactly these headers (fetch would add and undo gzip itself). */
 function rawGet(url: string, headers: Record<string, string>): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (d: Buffer) => parts.push(d));
-      res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -115,7 +124,11 @@ t.test('playlists are gzipped for clients that accept it, and only for them', as
   t.equal(gunzipSync(zipped.body).toString(), plain.body.toString(), 'the same playlist');
   t.ok(zipped.body.length < plain.body.length, `${zipped.body.length} bytes instead of ${plain.body.length}`);
 
-  t.equal((await rawGet(s.playlist_url, { 'accept-encoding': 'gzip;q=0, identity' })).headers['content-encoding'], undefined, 'gzip refused with q=0');
+  t.equal(
+    (await rawGet(s.playlist_url, { 'accept-encoding': 'gzip;q=0, identity' })).headers['content-encoding'],
+    undefined,
+    'gzip refused with q=0',
+  );
 });
 
 t.test('Accept-Encoding is read as RFC 9110 says', async (t) => {

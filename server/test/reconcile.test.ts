@@ -21,10 +21,18 @@ t.test('a stored chunk whose event was lost is converted when the session ends, 
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, chunks[1]!);
   t.equal((await postJson(`${server.url}/stream_sessions/${session.session_id}/end`, { chunks: 2 })).status, 204);
-  const closed = await until(async () => {
-    const text = (await getText(session.playlist_url)).text;
-    return text.includes('#EXT-X-ENDLIST') && text;
-  }, 'the playlist to close', 30_000);
+  const closed = await until(
+    async () => {
+      const text = (await getText(session.playlist_url)).text;
+      return text.includes('#EXT-X-ENDLIST') && text;
+    },
+    'the playlist to close',
+    30_000,
+  );
   t.notMatch(closed, /#EXT-X-GAP/, 'no gap');
-  t.same(playlistEntries(closed).map((u) => /seg_(\d{5})/.exec(u)?.[1]), ['00000', '00001'], 'both chunks converted, in order');
+  t.same(
+    playlistEntries(closed).map((u) => /seg_(\d{5})/.exec(u)?.[1]),
+    ['00000', '00001'],
+    'both chunks converted, in order',
+  );
 });

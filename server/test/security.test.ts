@@ -14,7 +14,11 @@ import { runServerUntilExit, startTestServer, tempDir, until, type TestServer } 
 const ADMIN = 'admin-token-0123456789';
 
 /** POST with optional headers; the status and the parsed JSON body. */
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: string; message?: string; field?: string } | undefined }> {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: { error?: string; message?: string; field?: string } | undefined }> {
   const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
@@ -32,13 +36,33 @@ t.test('with ADMIN_TOKEN, nobody ends a session without its control token or the
   const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: ADMIN } });
   const a = await createSession(server.url);
   const b = await createSession(server.url);
-  t.match(await post(endUrl(server, a), {}), { status: 401, json: { error: 'unauthorized', message: /control token or the admin token/ } }, 'no credentials');
-  t.match(await post(endUrl(server, a), {}, bearer(b.control_token)), { status: 401, json: { error: 'token_wrong_session' } }, "another session's control token");
-  t.match(await post(endUrl(server, a), {}, bearer(a.upload.type === 'http' ? a.upload.token : 'x')), { status: 401, json: { error: 'token_wrong_scope' } }, 'its upload token');
+  t.match(
+    await post(endUrl(server, a), {}),
+    { status: 401, json: { error: 'unauthorized', message: /control token or the admin token/ } },
+    'no credentials',
+  );
+  t.match(
+    await post(endUrl(server, a), {}, bearer(b.control_token)),
+    { status: 401, json: { error: 'token_wrong_session' } },
+    "another session's control token",
+  );
+  t.match(
+    await post(endUrl(server, a), {}, bearer(a.upload.type === 'http' ? a.upload.token : 'x')),
+    { status: 401, json: { error: 'token_wrong_scope' } },
+    'its upload token',
+  );
   t.match(await post(endUrl(server, a), {}, bearer('forged.token')), { status: 401, json: { error: 'token_bad_signature' } });
-  t.match(await post(endUrl(server, a), {}, { ...bearer(a.control_token), Origin: 'https://evil.example' }), { status: 403, json: { error: 'origin_refused' } }, 'a page of another site, even with the token');
+  t.match(
+    await post(endUrl(server, a), {}, { ...bearer(a.control_token), Origin: 'https://evil.example' }),
+    { status: 403, json: { error: 'origin_refused' } },
+    'a page of another site, even with the token',
+  );
   await healthy(t, server);
-  t.equal(((await (await fetch(`${server.url}/stream_sessions/${a.session_id}`)).json()) as { state: string }).state, 'live', 'still live after every refusal');
+  t.equal(
+    ((await (await fetch(`${server.url}/stream_sessions/${a.session_id}`)).json()) as { state: string }).state,
+    'live',
+    'still live after every refusal',
+  );
   t.equal((await post(endUrl(server, a), {}, bearer(a.control_token))).status, 204, 'its own control token ends it');
   t.equal((await post(endUrl(server, b), {}, bearer(ADMIN))).status, 204, 'the admin token ends any');
   t.equal((await post(endUrl(server, b), {}, { ...bearer(ADMIN), Origin: server.url })).status, 204, 'from our own pages too (idempotent)');
@@ -48,7 +72,11 @@ t.test('without ADMIN_TOKEN the original open contract holds, on loopback only',
   const server = await startTestServer(t, { pool: new FakePool() });
   const s = await createSession(server.url);
   t.equal((await post(endUrl(server, s), {})).status, 204, "the original smoke script's end, with no credentials");
-  t.match(await post(`${server.url}/stream_sessions`, {}, { Origin: 'http://192.168.1.5:8080' }), { status: 403, json: { error: 'origin_refused' } }, 'but no page of another origin creates or ends');
+  t.match(
+    await post(`${server.url}/stream_sessions`, {}, { Origin: 'http://192.168.1.5:8080' }),
+    { status: 403, json: { error: 'origin_refused' } },
+    'but no page of another origin creates or ends',
+  );
   await healthy(t, server);
 });
 
@@ -72,22 +100,42 @@ t.test('one request cannot inflate a session: the ending names at most what was 
   }, 'the playlist closes after the settle time');
   const gaps = playlist.split('\n').filter((line, i, all) => all[i - 2] === '#EXT-X-GAP');
   t.same(gaps, ['seg_00001.m4s', 'seg_00002.m4s'], 'each gap is a bare name: nothing to sign, nothing to fetch');
-  t.notMatch(playlist.split('\n').filter((l) => l.startsWith('seg_')).join(), /sig=/);
+  t.notMatch(
+    playlist
+      .split('\n')
+      .filter((l) => l.startsWith('seg_'))
+      .join(),
+    /sig=/,
+  );
 });
 
 t.test('a status carries one page of chunks', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const s = await createSession(server.url);
   for (let i = 0; i < 5; i++) t.equal((await putChunk(s, i, fakeChunk(i))).status, 201);
-  const status = (query: string) => fetch(`${server.url}/stream_sessions/${s.session_id}${query}`).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+  const status = (query: string) =>
+    fetch(`${server.url}/stream_sessions/${s.session_id}${query}`).then(async (r) => ({
+      status: r.status,
+      json: (await r.json()) as Record<string, unknown>,
+    }));
   await until(async () => ((await status('')).json.chunks as unknown[]).length === 5 && true, 'five chunks known');
   const first = await status('?chunks_from=0&chunks_limit=2');
-  t.same((first.json.chunks as Array<{ index: number }>).map((c) => c.index), [0, 1]);
+  t.same(
+    (first.json.chunks as Array<{ index: number }>).map((c) => c.index),
+    [0, 1],
+  );
   t.match(first.json, { chunks_total: 5, chunks_next: 2 });
   const last = await status('?chunks_from=4&chunks_limit=2');
   t.match(last.json, { chunks_total: 5, chunks_next: null });
-  t.same((last.json.chunks as Array<{ index: number }>).map((c) => c.index), [4]);
-  t.same(((await status('?chunks_limit=3')).json.chunks as Array<{ index: number }>).map((c) => c.index), [2, 3, 4], 'the newest by default');
+  t.same(
+    (last.json.chunks as Array<{ index: number }>).map((c) => c.index),
+    [4],
+  );
+  t.same(
+    ((await status('?chunks_limit=3')).json.chunks as Array<{ index: number }>).map((c) => c.index),
+    [2, 3, 4],
+    'the newest by default',
+  );
   for (const bad of ['?chunks_limit=0', '?chunks_limit=1001', '?chunks_limit=0x10', '?chunks_from=-1', '?chunks_from=1&chunks_from=2']) {
     t.match(await status(bad), { status: 400, json: { field: /^chunks_(from|limit)$/ } }, `${bad} refused`);
   }
@@ -99,7 +147,11 @@ t.test('numbers in queries are plain decimals given once', async (t) => {
   const s = await createSession(server.url);
   for (const msn of ['0x10', '1e3', '', '+1', '1.0', '1&_HLS_msn=2']) {
     const r = await fetch(`${s.playlist_url}?_HLS_msn=${msn}`);
-    t.match({ status: r.status, json: await r.json() }, { status: 400, json: { error: 'invalid_msn', field: '_HLS_msn' } }, `_HLS_msn=${msn} refused`);
+    t.match(
+      { status: r.status, json: await r.json() },
+      { status: 400, json: { error: 'invalid_msn', field: '_HLS_msn' } },
+      `_HLS_msn=${msn} refused`,
+    );
   }
   const list = await fetch(`${server.url}/stream_sessions?limit=0x10`, { headers: bearer(ADMIN) });
   t.match({ status: list.status, json: await list.json() }, { status: 400, json: { error: 'invalid_limit' } });
@@ -110,9 +162,12 @@ t.test('cross-origin reads are for media only; every response is nosniff; pages 
   const server = await startTestServer(t, { pool: new FakePool() });
   const s = await createSession(server.url);
   const status = await fetch(`${server.url}/stream_sessions/${s.session_id}`, { headers: { Origin: 'https://evil.example' } });
-  t.equal(status.headers.get('access-control-allow-origin'), null, "the API grants no other origin a read");
+  t.equal(status.headers.get('access-control-allow-origin'), null, 'the API grants no other origin a read');
   t.equal(status.headers.get('x-content-type-options'), 'nosniff');
-  const preflight = await fetch(endUrl(server, s), { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
+  const preflight = await fetch(endUrl(server, s), {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+  });
   t.equal(preflight.headers.get('access-control-allow-origin'), null, 'no preflight lets another site end a session');
   const playlist = await fetch(s.playlist_url, { headers: { Origin: 'https://player.example' } });
   t.equal(playlist.headers.get('access-control-allow-origin'), '*', 'any HLS player on any page may play the stream');
@@ -126,15 +181,26 @@ t.test('cross-origin reads are for media only; every response is nosniff; pages 
     t.equal(page.headers.get('x-content-type-options'), 'nosniff');
   }
   const upload = s.upload.type === 'http' ? s.upload.url_template.replace('{file}', 'chunk_00000.mp4') : '';
-  const put = await fetch(upload, { method: 'PUT', headers: { Origin: 'https://evil.example', ...bearer(s.upload.type === 'http' ? s.upload.token : '') }, body: fakeChunk(0) });
-  t.match({ status: put.status, json: await put.json() }, { status: 403, json: { error: 'origin_refused' } }, 'no upload from a page of another site');
+  const put = await fetch(upload, {
+    method: 'PUT',
+    headers: { Origin: 'https://evil.example', ...bearer(s.upload.type === 'http' ? s.upload.token : '') },
+    body: fakeChunk(0),
+  });
+  t.match(
+    { status: put.status, json: await put.json() },
+    { status: 403, json: { error: 'origin_refused' } },
+    'no upload from a page of another site',
+  );
   await healthy(t, server);
 });
 
 t.test('with ADMIN_TOKEN, /metrics needs it', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: ADMIN } });
   const open = await fetch(`${server.url}/metrics`);
-  t.match({ status: open.status, json: await open.json() }, { status: 401, json: { error: 'unauthorized', message: /\/metrics needs the admin token/ } });
+  t.match(
+    { status: open.status, json: await open.json() },
+    { status: 401, json: { error: 'unauthorized', message: /\/metrics needs the admin token/ } },
+  );
   const ok = await fetch(`${server.url}/metrics`, { headers: bearer(ADMIN) });
   t.equal(ok.status, 200);
   t.match(await ok.text(), /stereospot_/);
@@ -145,11 +211,20 @@ t.test('a Host header that is not a host never reaches a link', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const port = new URL(server.url).port;
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/stream_sessions', headers: { Host: 'evil.example/"#x', 'Content-Type': 'application/json' } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/stream_sessions',
+        headers: { Host: 'evil.example/"#x', 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', reject);
     req.end('{}');
   });
@@ -173,7 +248,13 @@ function halfUpload(s: CreateSessionResponse, index: number, total: number, sent
   if (s.upload.type !== 'http') throw new Error('expected an http upload target');
   const url = new URL(s.upload.url_template.replace('{file}', `chunk_${String(index).padStart(5, '0')}.mp4`));
   const head = fakeChunk(index);
-  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { Authorization: `Bearer ${s.upload.token}`, 'Content-Length': String(total) } });
+  const req = http.request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${s.upload.token}`, 'Content-Length': String(total) },
+  });
   const answer = new Promise<{ status: number; body: string }>((resolve) => {
     req.on('response', (res) => {
       let body = '';
@@ -200,15 +281,24 @@ t.test('live sessions are capped per client address and in all, each refusal nam
   t.match(await refused.json(), { error: 'too_many_sessions', message: /MAX_SESSIONS_PER_CLIENT/ });
   await healthy(t, server);
   t.equal((await post(endUrl(server, mine[0]!), {})).status, 204);
-  await until(async () => (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).status === 200, 'an ended session frees its share');
+  await until(
+    async () => (await fetch(`${server.url}/stream_sessions`, { method: 'POST', body: '{}' })).status === 200,
+    'an ended session frees its share',
+  );
   // A burst at once: creates in flight count, so no more than the cap get through together.
   const burst = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '3' } });
-  const statuses = await Promise.all(Array.from({ length: 12 }, () => fetch(`${burst.url}/stream_sessions`, { method: 'POST', body: '{}' }).then((r) => r.status)));
+  const statuses = await Promise.all(
+    Array.from({ length: 12 }, () => fetch(`${burst.url}/stream_sessions`, { method: 'POST', body: '{}' }).then((r) => r.status)),
+  );
   t.same(statuses.filter((s) => s === 200).length, 3, `three of twelve parallel creates admitted (${statuses.join(' ')})`);
   t.same(statuses.filter((s) => s === 429).length, 9);
   // Behind a proxy every request comes from its address: with TRUST_PROXY the client is the one it names.
-  const behindProxy = await startTestServer(t, { pool: new FakePool(), env: { MAX_SESSIONS_PER_CLIENT: '1', MAX_LIVE_SESSIONS: '2', TRUST_PROXY: 'true' } });
-  const from = (address: string) => fetch(`${behindProxy.url}/stream_sessions`, { method: 'POST', body: '{}', headers: { 'X-Forwarded-For': `10.9.9.9, ${address}` } });
+  const behindProxy = await startTestServer(t, {
+    pool: new FakePool(),
+    env: { MAX_SESSIONS_PER_CLIENT: '1', MAX_LIVE_SESSIONS: '2', TRUST_PROXY: 'true' },
+  });
+  const from = (address: string) =>
+    fetch(`${behindProxy.url}/stream_sessions`, { method: 'POST', body: '{}', headers: { 'X-Forwarded-For': `10.9.9.9, ${address}` } });
   t.equal((await from('198.51.100.1')).status, 200);
   t.equal((await from('198.51.100.1')).status, 429, 'the address the proxy appended is the client');
   t.equal((await from('198.51.100.2')).status, 200, 'another client has its own share');
@@ -235,10 +325,21 @@ t.test('uploads are streamed to storage and capped per session and in all', asyn
   }, 'the first 11 MiB written to storage while the upload goes on');
   t.match(partial, /^chunk_00000\.mp4\.tmp-/, 'under a temporary name: the chunk appears only when complete');
   const again = await putChunk(a, 1, fakeChunk(1));
-  t.match(again, { status: 429, json: { error: 'too_many_uploads', message: /MAX_UPLOADS_PER_SESSION/ } }, 'a second upload of the same session at once');
+  t.match(
+    again,
+    { status: 429, json: { error: 'too_many_uploads', message: /MAX_UPLOADS_PER_SESSION/ } },
+    'a second upload of the same session at once',
+  );
   const second = halfUpload(b, 0, 4 * MiB, 2 * MiB);
-  await until(async () => (await readdir(path.join(server.dataDir, 'objects', 'stream_input', b.session_id)).catch(() => [])).length > 0, "b's upload under way");
-  t.match(await putChunk(c, 0, fakeChunk(0)), { status: 503, json: { error: 'too_many_uploads', message: /MAX_UPLOADS/ } }, 'a third upload on the server at once');
+  await until(
+    async () => (await readdir(path.join(server.dataDir, 'objects', 'stream_input', b.session_id)).catch(() => [])).length > 0,
+    "b's upload under way",
+  );
+  t.match(
+    await putChunk(c, 0, fakeChunk(0)),
+    { status: 503, json: { error: 'too_many_uploads', message: /MAX_UPLOADS/ } },
+    'a third upload on the server at once',
+  );
   await healthy(t, server);
   first.abort();
   await until(async () => (await readdir(dir)).length === 0, 'an abandoned upload leaves nothing behind');
@@ -255,11 +356,21 @@ t.test("an ended session's files are deleted after DATA_RETAIN_SECONDS; a live o
   const live = await createSession(server.url);
   for (const s of [ended, live]) t.equal((await putChunk(s, 0, fakeChunk(0))).status, 201);
   const files = (s: CreateSessionResponse) =>
-    Promise.all(['stream_input', 'stream_output'].map((p) => readdir(path.join(server.dataDir, 'objects', p, s.session_id)).catch(() => [] as string[]))).then((l) => l.flat());
-  await until(async () => (await files(ended)).some((n) => n.startsWith('seg_')) && (await files(live)).some((n) => n.startsWith('seg_')), 'both converted');
+    Promise.all(
+      ['stream_input', 'stream_output'].map((p) =>
+        readdir(path.join(server.dataDir, 'objects', p, s.session_id)).catch(() => [] as string[]),
+      ),
+    ).then((l) => l.flat());
+  await until(
+    async () => (await files(ended)).some((n) => n.startsWith('seg_')) && (await files(live)).some((n) => n.startsWith('seg_')),
+    'both converted',
+  );
   t.equal((await post(endUrl(server, ended), { chunks: 1 })).status, 204);
   await until(async () => (await files(ended)).length === 0, 'the ended session’s chunks and segments deleted');
-  await until(async () => (await fetch(`${server.url}/stream_sessions/${ended.session_id}`)).status === 404, 'and its record: the session is gone');
+  await until(
+    async () => (await fetch(`${server.url}/stream_sessions/${ended.session_id}`)).status === 404,
+    'and its record: the session is gone',
+  );
   t.ok((await files(live)).length >= 2, 'the live session keeps its chunk and segment, however old');
   t.equal((await fetch(`${server.url}/stream_sessions/${live.session_id}`)).status, 200);
   t.match(await (await fetch(`${server.url}/metrics`)).text(), /stereospot_sessions_removed_total 1/);
@@ -278,8 +389,16 @@ t.test('a control token can be rotated: every earlier one stops working at once,
   t.equal(rotated.status, 200);
   const fresh = (rotated.json as unknown as { control_token: string }).control_token;
   t.not(fresh, s.control_token);
-  t.match(await old.closed, { code: 4401, reason: 'the control token was rotated' }, 'the socket holding the old token loses control at once');
-  t.match(await post(endUrl(server, s), {}, bearer(s.control_token)), { status: 401, json: { error: 'token_revoked' } }, 'the old token ends nothing');
+  t.match(
+    await old.closed,
+    { code: 4401, reason: 'the control token was rotated' },
+    'the socket holding the old token loses control at once',
+  );
+  t.match(
+    await post(endUrl(server, s), {}, bearer(s.control_token)),
+    { status: 401, json: { error: 'token_revoked' } },
+    'the old token ends nothing',
+  );
   t.match(await post(rotateUrl, {}, bearer(s.control_token)), { status: 401, json: { error: 'token_revoked' } }, 'nor rotates again');
   const again = await openSocket(t, s.events_url, fresh);
   await again.next((m) => m.type === 'snapshot', 'the new token opens a control socket');

@@ -22,12 +22,20 @@ t.test('pages of the session list hold every session once, newest first', async 
     if (!page.next) break;
     url = `${server.url}/stream_sessions?limit=3&before=${encodeURIComponent(page.next)}`;
   }
-  t.same(pages.map((p) => p.sessions.length), [3, 3, 1], 'three pages');
+  t.same(
+    pages.map((p) => p.sessions.length),
+    [3, 3, 1],
+    'three pages',
+  );
   t.equal(pages.at(-1)!.next, null, 'the last page says it is the last');
   const listed = pages.flatMap((p) => p.sessions);
   t.same([...listed.map((s) => s.session_id)].sort(), [...ids].sort(), 'every session exactly once');
   const created = listed.map((s) => Date.parse(s.created_at));
-  t.same(created, [...created].sort((a, b) => b - a), 'newest first');
+  t.same(
+    created,
+    [...created].sort((a, b) => b - a),
+    'newest first',
+  );
 
   const bad = await getText(`${server.url}/stream_sessions?before=yesterday`);
   t.equal(bad.status, 400);

@@ -27,7 +27,11 @@ t.test('a listing holds what is on disk and every write since', async (t) => {
   await store.save(record('s007', 1_000 + ((7 * 37) % 200), 3));
   const first = await listing;
   t.equal(first.length, 200);
-  t.same(first.map((r) => r.createdAt), [...first.map((r) => r.createdAt)].sort((a, b) => a - b), 'oldest first');
+  t.same(
+    first.map((r) => r.createdAt),
+    [...first.map((r) => r.createdAt)].sort((a, b) => a - b),
+    'oldest first',
+  );
   const later = await store.list();
   t.equal(Object.keys(later.find((r) => r.sessionId === 's007')!.chunks).length, 3, 'the write made during the read is kept');
 

@@ -1,7 +1,13 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import { chunkKey } from '../../protocol/keys.ts';
-import { CloseCode, socketProtocols, type CreateSessionResponse, type SessionEventMessage, type SessionsSnapshotMessage } from '../../protocol/messages.ts';
+import {
+  CloseCode,
+  socketProtocols,
+  type CreateSessionResponse,
+  type SessionEventMessage,
+  type SessionsSnapshotMessage,
+} from '../../protocol/messages.ts';
 import { FakePool, fakeChunk } from '../../testkit/fake-pool.ts';
 import { createSession, getText, postJson, putChunk } from '../../testkit/http.ts';
 import { startTestServer, until } from '../../testkit/server.ts';
@@ -18,7 +24,10 @@ t.test('a session socket gets a snapshot, then chunk, segment, playlist and ende
   const seg = await sock.next((m) => m.type === 'segment', 'segment');
   t.equal(seg.type === 'segment' && seg.index, 0);
   await sock.next((m) => m.type === 'playlist' && m.listed === 1, 'playlist listed 1');
-  t.ok(sock.messages.some((m) => m.type === 'chunk' && m.chunk.status === 'processing'), 'chunk status pushed');
+  t.ok(
+    sock.messages.some((m) => m.type === 'chunk' && m.chunk.status === 'processing'),
+    'chunk status pushed',
+  );
   await fetch(`${server.url}/stream_sessions/${s.session_id}/end`, { method: 'POST', body: '{"chunks":1}' });
   const ended = await sock.next((m) => m.type === 'ended', 'ended');
   t.same(ended, { type: 'ended', session_id: s.session_id, reason: 'requested', ready: 1, failed: 0 });
@@ -84,12 +93,28 @@ t.test('socket upgrades are refused for bad ids, unknown sessions, wrong tokens,
     });
   t.match(await attempt(`${ws}/ws/sessions/bad.id`), { status: 400, error: 'invalid_session_id' });
   t.match(await attempt(`${ws}/ws/sessions/unknown`), { status: 404, error: 'session_not_found' });
-  t.match(await attempt(a.events_url, { token: b.control_token }), { status: 401, error: 'token_wrong_session' }, "another session's control token");
+  t.match(
+    await attempt(a.events_url, { token: b.control_token }),
+    { status: 401, error: 'token_wrong_session' },
+    "another session's control token",
+  );
   t.match(await attempt(a.events_url, { token: 'not-a-token' }), { status: 401, error: 'token_malformed' });
-  t.match(await attempt(`${a.events_url}?token=${encodeURIComponent(a.control_token)}`), { status: 400, error: 'token_in_url' }, 'a token in the URL (proxy logs) is refused');
-  t.same(await attempt(a.events_url, { token: a.control_token }), { status: 101, protocol: 'stereospot' }, 'the token as a subprotocol: answered with ours alone, never the token');
+  t.match(
+    await attempt(`${a.events_url}?token=${encodeURIComponent(a.control_token)}`),
+    { status: 400, error: 'token_in_url' },
+    'a token in the URL (proxy logs) is refused',
+  );
+  t.same(
+    await attempt(a.events_url, { token: a.control_token }),
+    { status: 101, protocol: 'stereospot' },
+    'the token as a subprotocol: answered with ours alone, never the token',
+  );
   t.match(await attempt(a.events_url, { headers: { Authorization: `Bearer ${a.control_token}` } }), { status: 101 }, 'or in Authorization');
-  t.match(await attempt(a.events_url, { headers: { Origin: 'https://evil.example' } }), { status: 403, error: 'origin_refused' }, 'a page of another site gets no socket');
+  t.match(
+    await attempt(a.events_url, { headers: { Origin: 'https://evil.example' } }),
+    { status: 403, error: 'origin_refused' },
+    'a page of another site gets no socket',
+  );
   t.match(await attempt(`${ws}/ws/events`, { headers: { Origin: 'https://evil.example' } }), { status: 403, error: 'origin_refused' });
   t.match(await attempt(`${ws}/ws/events`, { headers: { Origin: server.url } }), { status: 101 }, 'our own pages may');
   t.match(await attempt(`${ws}/ws/events`), { status: 101 }, 'open without ADMIN_TOKEN (loopback only)');
@@ -99,8 +124,15 @@ t.test('the dashboard socket sees every session', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const before = await createSession(server.url);
   const dash = await openSocket(t, `${server.url.replace('http', 'ws')}/ws/events?format=json`);
-  const snapshot = (await dash.next((m) => (m as { type: string }).type === 'sessions', 'sessions snapshot')) as unknown as SessionsSnapshotMessage;
-  t.same(snapshot.sessions.map((x) => x.session_id), [before.session_id], 'the snapshot lists the existing session');
+  const snapshot = (await dash.next(
+    (m) => (m as { type: string }).type === 'sessions',
+    'sessions snapshot',
+  )) as unknown as SessionsSnapshotMessage;
+  t.same(
+    snapshot.sessions.map((x) => x.session_id),
+    [before.session_id],
+    'the snapshot lists the existing session',
+  );
   t.equal(snapshot.pool.threads, 2, 'and the pool');
   const s = await createSession(server.url);
   const msg = (await dash.next((m) => (m as { type: string }).type === 'session', 'session event')) as unknown as SessionEventMessage;
@@ -141,7 +173,11 @@ t.test('stereo settings: chosen at creation, changed live with the control token
   const first = await startTestServer(t, { pool });
   const bad = await postJson(`${first.url}/stream_sessions`, { stereo_strength: 0.5 });
   t.equal(bad.status, 400);
-  t.same(bad.json, { error: 'invalid_stereo_strength', message: 'stereo_strength must be a number from 0 to 0.1', field: 'stereo_strength' });
+  t.same(bad.json, {
+    error: 'invalid_stereo_strength',
+    message: 'stereo_strength must be a number from 0 to 0.1',
+    field: 'stereo_strength',
+  });
   t.equal((await postJson(`${first.url}/stream_sessions`, { convergence: '0.5' })).status, 400, 'a string is not a number');
   const created = await postJson(`${first.url}/stream_sessions`, { stereo_strength: 0.05, convergence: 0.2 });
   const s = created.json as CreateSessionResponse;

@@ -55,7 +55,14 @@ export class SocketHub {
   slowConsumersDropped = 0;
   messagesSent = 0;
   /** Sockets gone, by reason (since start). */
-  readonly disconnects: Record<DisconnectReason, number> = { client: 0, slow_consumer: 0, session_ended: 0, refused: 0, shutdown: 0, abnormal: 0 };
+  readonly disconnects: Record<DisconnectReason, number> = {
+    client: 0,
+    slow_consumer: 0,
+    session_ended: 0,
+    refused: 0,
+    shutdown: 0,
+    abnormal: 0,
+  };
   #shuttingDown = false;
   readonly #fanOutListeners = new Set<(fanOut: FanOut) => void>();
 
@@ -117,7 +124,13 @@ export class SocketHub {
       this.#sendFrames(ws, encoded);
     }
     if (this.#fanOutListeners.size === 0) return;
-    const fanOut: FanOut = { sessionId, subscribers: subscribers.length, messages: messages.length, startedAt, endedAt: process.hrtime.bigint() };
+    const fanOut: FanOut = {
+      sessionId,
+      subscribers: subscribers.length,
+      messages: messages.length,
+      startedAt,
+      endedAt: process.hrtime.bigint(),
+    };
     for (const listener of this.#fanOutListeners) listener(fanOut);
   }
 

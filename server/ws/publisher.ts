@@ -18,7 +18,9 @@ export class OrderedPublisher {
     const previous = this.#chains.get(sessionId) ?? Promise.resolve();
     const next = previous
       .then(task)
-      .catch((error: unknown) => this.#log.error('publishing session changes failed', { session_id: sessionId, error: errorMessage(error) }))
+      .catch((error: unknown) =>
+        this.#log.error('publishing session changes failed', { session_id: sessionId, error: errorMessage(error) }),
+      )
       .finally(() => {
         // The last task of the chain removes it, so idle sessions hold nothing.
         if (this.#chains.get(sessionId) === next) this.#chains.delete(sessionId);

@@ -53,75 +53,89 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     sendPingsAutomatically: true,
   };
 
-  const upgradeWith =
-    (kind: SocketData['kind']) => (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
-      // Copy everything from req now: it is invalid after this function returns.
-      const url = req.getUrl();
-      const query = new URLSearchParams(req.getQuery() ?? '');
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      const headers = new Map<string, string>();
-      req.forEach((k, v) => headers.set(k, v));
-      let aborted = false;
-      res.onAborted(() => (aborted = true));
-      // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
-      // session's status, which names its playlist).
-      let base: string;
-      try {
-        checkOrigin(headers, config);
-        base = baseUrlFromHeaders(headers, config.publicBaseUrl);
-      } catch (error) {
-        reject(res, error as HttpError);
+  const upgradeWith = (kind: SocketData['kind']) => (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
+    // Copy everything from req now: it is invalid after this function returns.
+    const url = req.getUrl();
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const headers = new Map<string, string>();
+    req.forEach((k, v) => headers.set(k, v));
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
+    // session's status, which names its playlist).
+    let base: string;
+    try {
+      checkOrigin(headers, config);
+      base = baseUrlFromHeaders(headers, config.publicBaseUrl);
+    } catch (error) {
+      reject(res, error as HttpError);
+      return;
+    }
+    if (query.has('token')) {
+      reject(
+        res,
+        new HttpError(
+          400,
+          'token_in_url',
+          'send the token in Authorization: Bearer … or as the subprotocol bearer.{base64url} beside "stereospot", not in the URL (proxies log URLs)',
+          'token',
+        ),
+      );
+      return;
+    }
+    const token = bearerOf(headers) ?? tokenFromProtocols(protocol);
+    // Answer with our protocol when it was offered (browsers require one of theirs back); never the token.
+    const chosen = offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '';
+    const upgrade = (data: SocketData) => res.cork(() => res.upgrade(data, key, chosen, extensions, context));
+    const format = query.get('format') === 'json' ? 'json' : 'msgpack';
+    const data: SocketData = { kind, sessionId: '', control: false, generation: 0, format, baseUrl: base, closed: false };
+    if (kind === 'events') {
+      if (!isAdmin(token, config.adminToken)) {
+        reject(
+          res,
+          new HttpError(
+            401,
+            'unauthorized',
+            'the dashboard socket needs the admin token (Authorization: Bearer …, or the subprotocol bearer.{base64url})',
+          ),
+        );
         return;
       }
-      if (query.has('token')) {
-        reject(res, new HttpError(400, 'token_in_url', 'send the token in Authorization: Bearer … or as the subprotocol bearer.{base64url} beside "stereospot", not in the URL (proxies log URLs)', 'token'));
-        return;
-      }
-      const token = bearerOf(headers) ?? tokenFromProtocols(protocol);
-      // Answer with our protocol when it was offered (browsers require one of theirs back); never the token.
-      const chosen = offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '';
-      const upgrade = (data: SocketData) => res.cork(() => res.upgrade(data, key, chosen, extensions, context));
-      const format = query.get('format') === 'json' ? 'json' : 'msgpack';
-      const data: SocketData = { kind, sessionId: '', control: false, generation: 0, format, baseUrl: base, closed: false };
-      if (kind === 'events') {
-        if (!isAdmin(token, config.adminToken)) {
-          reject(res, new HttpError(401, 'unauthorized', 'the dashboard socket needs the admin token (Authorization: Bearer …, or the subprotocol bearer.{base64url})'));
-          return;
+      upgrade(data);
+      return;
+    }
+    const sessionId = url.slice('/ws/sessions/'.length);
+    if (!isValidId(sessionId)) {
+      reject(res, new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id'));
+      return;
+    }
+    data.sessionId = sessionId;
+    sessions
+      .find(sessionId)
+      .then((view) => {
+        if (aborted) return;
+        if (!view) return reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
+        if (token !== null) {
+          // The session's control token of its current generation, or the admin token (any session).
+          let holder: 'admin' | 'control';
+          try {
+            holder = checkControl(token, config, deps.signer, authorityOf(view), 'the control socket');
+          } catch (error) {
+            return reject(res, error as HttpError);
+          }
+          data.control = true;
+          data.generation = holder === 'admin' ? Number.MAX_SAFE_INTEGER : (view.context.controlGeneration ?? 0);
         }
         upgrade(data);
-        return;
-      }
-      const sessionId = url.slice('/ws/sessions/'.length);
-      if (!isValidId(sessionId)) {
-        reject(res, new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id'));
-        return;
-      }
-      data.sessionId = sessionId;
-      sessions
-        .find(sessionId)
-        .then((view) => {
-          if (aborted) return;
-          if (!view) return reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
-          if (token !== null) {
-            // The session's control token of its current generation, or the admin token (any session).
-            let holder: 'admin' | 'control';
-            try {
-              holder = checkControl(token, config, deps.signer, authorityOf(view), 'the control socket');
-            } catch (error) {
-              return reject(res, error as HttpError);
-            }
-            data.control = true;
-            data.generation = holder === 'admin' ? Number.MAX_SAFE_INTEGER : (view.context.controlGeneration ?? 0);
-          }
-          upgrade(data);
-        })
-        .catch((error: unknown) => {
-          log.error('socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
-          if (!aborted) reject(res, new HttpError(503, 'storage_unavailable', 'the session store is unavailable'));
-        });
-    };
+      })
+      .catch((error: unknown) => {
+        log.error('socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
+        if (!aborted) reject(res, new HttpError(503, 'storage_unavailable', 'the session store is unavailable'));
+      });
+  };
 
   app.ws<SocketData>('/ws/sessions/*', {
     ...common,
@@ -206,10 +220,12 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         sessions
           .updateSettings(data.sessionId, fromSettingsWire(msg))
           .then((applied) => {
-            if (!applied) hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
+            if (!applied)
+              hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });
           })
           .catch((error: unknown) => {
-            if (error instanceof NotOwnerError) hub.send(ws, { type: 'error', code: 'session_elsewhere', message: 'another server runs this session; retry shortly' });
+            if (error instanceof NotOwnerError)
+              hub.send(ws, { type: 'error', code: 'session_elsewhere', message: 'another server runs this session; retry shortly' });
             else log.error('settings change failed', { session_id: data.sessionId, error: errorMessage(error) });
           });
         return;
@@ -223,7 +239,11 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
   async function announce(ws: Socket, msg: ChunkUploadedMessage): Promise<void> {
     const data = ws.getUserData();
     if (msg.key !== chunkKey(data.sessionId, msg.index)) {
-      hub.send(ws, { type: 'error', code: 'invalid_chunk', message: `chunk_uploaded must name ${chunkKey(data.sessionId, 0).replace('00000', 'NNNNN')} with its index` });
+      hub.send(ws, {
+        type: 'error',
+        code: 'invalid_chunk',
+        message: `chunk_uploaded must name ${chunkKey(data.sessionId, 0).replace('00000', 'NNNNN')} with its index`,
+      });
       return;
     }
     try {

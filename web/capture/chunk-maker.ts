@@ -61,11 +61,16 @@ export class ChunkMaker {
     const image = `still_${piece.index}.png`;
     await this.#ffmpeg.writeFile(input, piece.bytes);
     const timing = [
-      '-output_ts_offset', ((piece.startedAt - originMs) / 1000).toFixed(6),
-      '-metadata', `${CAPTURE_ORIGIN_TAG}=${Math.round(originMs * 1000)}`,
+      '-output_ts_offset',
+      ((piece.startedAt - originMs) / 1000).toFixed(6),
+      '-metadata',
+      `${CAPTURE_ORIGIN_TAG}=${Math.round(originMs * 1000)}`,
       // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
-      '-movflags', '+use_metadata_tags',
-      '-f', 'mp4', output,
+      '-movflags',
+      '+use_metadata_tags',
+      '-f',
+      'mp4',
+      output,
     ];
     const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '600'];
     const length = (piece.lengthMs / 1000).toFixed(6);
@@ -86,7 +91,18 @@ export class ChunkMaker {
         how = /avc1|h264/i.test(piece.mimeType) ? 'remux' : 'encode';
         const picture = ['-t', length, '-i', input];
         args = audio
-          ? [...picture, '-i', input, '-map', '0:v:0', '-map', '1:a:0', ...(how === 'remux' ? ['-c:v', 'copy'] : encode), ...sound, ...timing]
+          ? [
+              ...picture,
+              '-i',
+              input,
+              '-map',
+              '0:v:0',
+              '-map',
+              '1:a:0',
+              ...(how === 'remux' ? ['-c:v', 'copy'] : encode),
+              ...sound,
+              ...timing,
+            ]
           : [...picture, '-map', '0:v:0', ...(how === 'remux' ? ['-c:v', 'copy'] : encode), ...timing];
       } else {
         // No frame: a static screen (browsers send frames only when something changes) or a starved tab.
@@ -102,7 +118,8 @@ export class ChunkMaker {
       }
       this.#log.length = 0;
       const code = await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'error', ...args]);
-      if (code !== 0) throw new Error(`ffmpeg.wasm could not make chunk ${piece.index} (exit ${code}): ${this.#log.slice(-3).join(' ') || 'no output'}`);
+      if (code !== 0)
+        throw new Error(`ffmpeg.wasm could not make chunk ${piece.index} (exit ${code}): ${this.#log.slice(-3).join(' ') || 'no output'}`);
       const bytes = (await this.#ffmpeg.readFile(output)) as Uint8Array;
       if (audio) this.#soundEnd = piece.startedAt + soundTo * 1000;
       return { bytes, how, ms: performance.now() - t0 };
@@ -118,7 +135,22 @@ export class ChunkMaker {
    */
   async #streams(file: string): Promise<{ video: boolean; audio: boolean; soundStart: number }> {
     this.#log.length = 0;
-    await this.#ffmpeg.exec(['-hide_banner', '-loglevel', 'info', '-i', file, '-map', '0:a:0?', '-af', 'ashowinfo', '-frames:a', '1', '-f', 'null', '-']);
+    await this.#ffmpeg.exec([
+      '-hide_banner',
+      '-loglevel',
+      'info',
+      '-i',
+      file,
+      '-map',
+      '0:a:0?',
+      '-af',
+      'ashowinfo',
+      '-frames:a',
+      '1',
+      '-f',
+      'null',
+      '-',
+    ]);
     const lines = this.#log.filter((line) => /Stream #\d+:\d+/.test(line));
     const first = this.#log.map((line) => /pts_time:\s*(-?[\d.]+)/.exec(line)).find(Boolean);
     const audio = lines.some((l) => / Audio: /.test(l));

@@ -25,7 +25,15 @@ export interface RecordedPiece {
 }
 
 /** Containers the recorder is asked for, best first: H.264 in MP4 can be remuxed, the rest is re-encoded. */
-const PREFERRED = ['video/mp4;codecs=avc1,opus', 'video/mp4;codecs=avc1,mp4a.40.2', 'video/mp4;codecs=avc1', 'video/mp4', 'video/webm;codecs=h264,opus', 'video/webm;codecs=vp8,opus', 'video/webm'];
+const PREFERRED = [
+  'video/mp4;codecs=avc1,opus',
+  'video/mp4;codecs=avc1,mp4a.40.2',
+  'video/mp4;codecs=avc1',
+  'video/mp4',
+  'video/webm;codecs=h264,opus',
+  'video/webm;codecs=vp8,opus',
+  'video/webm',
+];
 
 /** How long a recorder runs past its piece's end: more than the sound a recorder's start and end lack. */
 export const OVERLAP_MS = 300;
@@ -101,7 +109,8 @@ export class PieceRecorder {
     const parts: Blob[] = [];
     let lengthMs = 0;
     recorder.ondataavailable = (event) => event.data.size > 0 && parts.push(event.data);
-    recorder.onerror = (event) => this.#onError(new Error(`recording failed: ${String((event as unknown as { error?: Error }).error?.message ?? 'unknown')}`));
+    recorder.onerror = (event) =>
+      this.#onError(new Error(`recording failed: ${String((event as unknown as { error?: Error }).error?.message ?? 'unknown')}`));
     const stopped = new Promise<void>((resolve) => {
       recorder.onstop = () => {
         // Stopped by itself (the tracks ended, e.g. sharing stopped in the browser's own bar): it ends now.

@@ -32,7 +32,8 @@ const VIDEO = { width: { ideal: 1280, max: 1920 }, height: { ideal: 720, max: 10
 export async function openSource(kind: SourceKind): Promise<Source> {
   if (kind === 'pattern') return testPattern();
   const media = navigator.mediaDevices;
-  if (!media) throw new SourceError('this page is not in a secure context, so the browser offers no capture', 'open it over https or from localhost');
+  if (!media)
+    throw new SourceError('this page is not in a secure context, so the browser offers no capture', 'open it over https or from localhost');
   try {
     const stream =
       kind === 'screen'
@@ -42,7 +43,10 @@ export async function openSource(kind: SourceKind): Promise<Source> {
   } catch (error) {
     const name = (error as DOMException).name;
     if (name === 'NotAllowedError' || name === 'SecurityError') {
-      throw new SourceError(`permission to capture the ${kind === 'screen' ? 'screen' : 'camera'} was denied`, 'allow it in the browser (the icon in the address bar) and press start again');
+      throw new SourceError(
+        `permission to capture the ${kind === 'screen' ? 'screen' : 'camera'} was denied`,
+        'allow it in the browser (the icon in the address bar) and press start again',
+      );
     }
     if (name === 'NotFoundError' || name === 'OverconstrainedError') {
       throw new SourceError(`no ${kind === 'screen' ? 'screen to capture' : 'camera'} was found`, 'connect one, or pick another source');

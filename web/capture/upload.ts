@@ -61,7 +61,10 @@ export class ChunkUploader {
       if (res.ok) return;
       const body = (await res.json().catch(() => null)) as ErrorBody | null;
       const message = body ? `${body.error}: ${body.message}` : `HTTP ${res.status}`;
-      throw new UploadError(`the server refused chunk ${index} (${message})`, res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
+      throw new UploadError(
+        `the server refused chunk ${index} (${message})`,
+        res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429,
+      );
     }
     this.#s3 ??= new S3Client({
       region: target.region,

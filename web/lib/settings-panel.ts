@@ -23,16 +23,39 @@ export class SettingsPanel {
     this.#note = el('span', { class: 'dim', id: 'settings-note' });
     const sliders = (Object.keys(SETTING_RANGES) as (keyof StereoSettingsWire)[]).map((field) => {
       const range = SETTING_RANGES[field];
-      const input = el('input', { type: 'range', id: `setting-${field}`, min: range.min, max: range.max, step: range.step, disabled: true });
+      const input = el('input', {
+        type: 'range',
+        id: `setting-${field}`,
+        min: range.min,
+        max: range.max,
+        step: range.step,
+        disabled: true,
+      });
       const value = el('span', { class: 'num' });
       input.addEventListener('input', () => (value.textContent = Number(input.value).toFixed(field === 'convergence' ? 2 : 3)));
       input.addEventListener('change', () => this.#send({ [field]: Number(input.value) }));
       this.#inputs.set(field, { input, value });
-      return el('label', { class: 'slider', title: field === 'convergence' ? '0: everything comes out of the screen · 1: everything goes behind it' : 'largest disparity, as a share of the picture width' },
-        field === 'stereo_strength' ? 'strength' : 'convergence', input, value);
+      return el(
+        'label',
+        {
+          class: 'slider',
+          title:
+            field === 'convergence'
+              ? '0: everything comes out of the screen · 1: everything goes behind it'
+              : 'largest disparity, as a share of the picture width',
+        },
+        field === 'stereo_strength' ? 'strength' : 'convergence',
+        input,
+        value,
+      );
     });
     const tokenInput = el('input', { type: 'password', placeholder: 'control token', id: 'control-token', size: 24 });
-    this.#unlock = el('span', { class: 'row' }, tokenInput, el('button', { type: 'button', onclick: () => tokenInput.value && this.#connect(tokenInput.value.trim()) }, 'unlock'));
+    this.#unlock = el(
+      'span',
+      { class: 'row' },
+      tokenInput,
+      el('button', { type: 'button', onclick: () => tokenInput.value && this.#connect(tokenInput.value.trim()) }, 'unlock'),
+    );
     this.element = el('div', { class: 'panel row', id: 'settings' }, el('strong', {}, 'Depth'), ...sliders, this.#unlock, this.#note);
     if (token) this.#connect(token);
     else this.#note.textContent = 'changing depth needs the control token';
@@ -55,27 +78,31 @@ export class SettingsPanel {
     this.#socket?.close();
     const url = `${socketBase()}/ws/sessions/${encodeURIComponent(this.#sessionId)}?format=json`;
     this.#note.textContent = 'connecting…';
-    this.#socket = new JsonSocket<ServerMessage, SetSettingsMessage>(url, {
-      message: (message) => {
-        if (message.type === 'snapshot') this.update(message.session.settings);
-        else if (message.type === 'settings') {
-          this.update(message);
-          this.#note.textContent = 'applies to the next segments';
-        } else if (message.type === 'error') this.#note.textContent = message.message;
-        else if (message.type === 'ended') this.#enable(false, 'the session has ended');
+    this.#socket = new JsonSocket<ServerMessage, SetSettingsMessage>(
+      url,
+      {
+        message: (message) => {
+          if (message.type === 'snapshot') this.update(message.session.settings);
+          else if (message.type === 'settings') {
+            this.update(message);
+            this.#note.textContent = 'applies to the next segments';
+          } else if (message.type === 'error') this.#note.textContent = message.message;
+          else if (message.type === 'ended') this.#enable(false, 'the session has ended');
+        },
+        state: (state, detail) => {
+          if (state === 'open') {
+            this.#unlock.hidden = true;
+            this.#enable(true, '');
+          } else if (state === 'offline') this.#enable(false, 'connection lost — retrying');
+          else if (state === 'closed' && detail.code === 1006) {
+            // The upgrade checks the token: a refusal before the first open is almost always the token.
+            this.#unlock.hidden = false;
+            this.#enable(false, 'refused: is the control token right for this session?');
+          } else if (state === 'closed' && detail.code !== undefined) this.#enable(false, detail.reason || 'closed');
+        },
       },
-      state: (state, detail) => {
-        if (state === 'open') {
-          this.#unlock.hidden = true;
-          this.#enable(true, '');
-        } else if (state === 'offline') this.#enable(false, 'connection lost — retrying');
-        else if (state === 'closed' && detail.code === 1006) {
-          // The upgrade checks the token: a refusal before the first open is almost always the token.
-          this.#unlock.hidden = false;
-          this.#enable(false, 'refused: is the control token right for this session?');
-        } else if (state === 'closed' && detail.code !== undefined) this.#enable(false, detail.reason || 'closed');
-      },
-    }, { giveUpBeforeOpen: true, token });
+      { giveUpBeforeOpen: true, token },
+    );
   }
 
   #enable(on: boolean, note: string): void {

@@ -61,11 +61,13 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
 
   async create(record: SessionRecord): Promise<void> {
     try {
-      await this.db.send(new PutCommand({
-        TableName: this.table,
-        Item: this.#item(record),
-        ConditionExpression: 'attribute_not_exists(session_id)',
-      }));
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: this.#item(record),
+          ConditionExpression: 'attribute_not_exists(session_id)',
+        }),
+      );
     } catch (error) {
       if ((error as { name?: string }).name === 'ConditionalCheckFailedException') {
         throw new SessionExistsError(`session ${record.sessionId} exists`);
@@ -85,14 +87,16 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
     });
     if (fence !== undefined) values[':fence'] = fence;
     try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { session_id: record.sessionId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: fence === undefined ? undefined : 'lease_token = :fence',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { session_id: record.sessionId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: fence === undefined ? undefined : 'lease_token = :fence',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
     } catch (error) {
       if (fence !== undefined && isConditionFailure(error)) {
         throw new LeaseLostError(`session ${record.sessionId}: lease ${fence} is no longer the newest; the record was not written`);
@@ -104,14 +108,17 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
   async acquire(sessionId: string, owner: string, ttlMs: number): Promise<Lease | null> {
     const now = Date.now();
     try {
-      const out = await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { session_id: sessionId },
-        UpdateExpression: 'SET lease_owner = :me, lease_expires = :expires ADD lease_token :one',
-        ConditionExpression: 'attribute_exists(session_id) AND (attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me)',
-        ExpressionAttributeValues: { ':me': owner, ':expires': now + ttlMs, ':now': now, ':one': 1 },
-        ReturnValues: 'UPDATED_NEW',
-      }));
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { session_id: sessionId },
+          UpdateExpression: 'SET lease_owner = :me, lease_expires = :expires ADD lease_token :one',
+          ConditionExpression:
+            'attribute_exists(session_id) AND (attribute_not_exists(lease_owner) OR lease_expires < :now OR lease_owner = :me)',
+          ExpressionAttributeValues: { ':me': owner, ':expires': now + ttlMs, ':now': now, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
       return { sessionId, owner, token: Number(out.Attributes?.lease_token), expiresAt: now + ttlMs };
     } catch (error) {
       if (isConditionFailure(error)) return null;
@@ -122,13 +129,15 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
   async renew(lease: Lease, ttlMs: number): Promise<Lease | null> {
     const expiresAt = Date.now() + ttlMs;
     try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { session_id: lease.sessionId },
-        UpdateExpression: 'SET lease_expires = :expires',
-        ConditionExpression: 'lease_owner = :me AND lease_token = :token',
-        ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':expires': expiresAt },
-      }));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { session_id: lease.sessionId },
+          UpdateExpression: 'SET lease_expires = :expires',
+          ConditionExpression: 'lease_owner = :me AND lease_token = :token',
+          ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':expires': expiresAt },
+        }),
+      );
       return { ...lease, expiresAt };
     } catch (error) {
       if (isConditionFailure(error)) return null;
@@ -137,25 +146,29 @@ export class DynamoSessionStore implements SessionStore, SessionLeases {
   }
 
   async holder(sessionId: string): Promise<string | null> {
-    const out = await this.db.send(new GetCommand({
-      TableName: this.table,
-      Key: { session_id: sessionId },
-      ProjectionExpression: 'lease_owner, lease_expires',
-      ConsistentRead: true,
-    }));
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { session_id: sessionId },
+        ProjectionExpression: 'lease_owner, lease_expires',
+        ConsistentRead: true,
+      }),
+    );
     const owner = out.Item?.lease_owner as string | undefined;
     return owner !== undefined && Number(out.Item?.lease_expires) >= Date.now() ? owner : null;
   }
 
   async release(lease: Lease): Promise<void> {
     try {
-      await this.db.send(new UpdateCommand({
-        TableName: this.table,
-        Key: { session_id: lease.sessionId },
-        UpdateExpression: 'SET lease_expires = :past',
-        ConditionExpression: 'lease_owner = :me AND lease_token = :token',
-        ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':past': 0 },
-      }));
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { session_id: lease.sessionId },
+          UpdateExpression: 'SET lease_expires = :past',
+          ConditionExpression: 'lease_owner = :me AND lease_token = :token',
+          ExpressionAttributeValues: { ':me': lease.owner, ':token': lease.token, ':past': 0 },
+        }),
+      );
     } catch (error) {
       if (!isConditionFailure(error)) throw error; // already someone else's: nothing to give up
     }

@@ -23,13 +23,17 @@ export function createAwsAdapters(config: Config, log: Logger): AwsAdapters {
   const inputBucket = need(aws.inputBucket, 'INPUT_BUCKET_NAME');
   const outputBucket = need(aws.outputBucket, 'OUTPUT_BUCKET_NAME');
   const clients = createAwsClients(config);
-  const queue = new SqsChunkQueue(clients.sqs, {
-    queueUrl: need(aws.queueUrl, 'VIDEO_WORKER_QUEUE_URL'),
-    waitSeconds: aws.sqsWaitSeconds,
-    visibilitySeconds: aws.sqsVisibilitySeconds,
-    batchSize: aws.sqsBatchSize,
-    maxInFlight: 64,
-  }, log.child({ component: 'sqs' }));
+  const queue = new SqsChunkQueue(
+    clients.sqs,
+    {
+      queueUrl: need(aws.queueUrl, 'VIDEO_WORKER_QUEUE_URL'),
+      waitSeconds: aws.sqsWaitSeconds,
+      visibilitySeconds: aws.sqsVisibilitySeconds,
+      batchSize: aws.sqsBatchSize,
+      maxInFlight: 64,
+    },
+    log.child({ component: 'sqs' }),
+  );
   const sessions = new DynamoSessionStore(clients.dynamo, need(aws.sessionsTable, 'STREAM_SESSIONS_TABLE_NAME'), aws.sessionTtlDays);
   return {
     objects: new S3ObjectStore(clients.s3, inputBucket, outputBucket),

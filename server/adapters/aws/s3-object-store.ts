@@ -31,25 +31,33 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({
-      Bucket: this.bucketOf(key),
-      Key: key,
-      Body: body,
-      ContentType: contentType,
-      ContentLength: body.byteLength,
-    }));
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucketOf(key),
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ContentLength: body.byteLength,
+      }),
+    );
   }
 
   /** Streamed as a multipart upload (5-MiB parts), so no body is held whole. */
   async putStream(key: string, body: AsyncIterable<Uint8Array>, contentType: string): Promise<number> {
     let size = 0;
-    const counted = Readable.from((async function* count() {
-      for await (const piece of body) {
-        size += piece.byteLength;
-        yield piece;
-      }
-    })());
-    await new Upload({ client: this.s3, params: { Bucket: this.bucketOf(key), Key: key, Body: counted, ContentType: contentType }, queueSize: 1 }).done();
+    const counted = Readable.from(
+      (async function* count() {
+        for await (const piece of body) {
+          size += piece.byteLength;
+          yield piece;
+        }
+      })(),
+    );
+    await new Upload({
+      client: this.s3,
+      params: { Bucket: this.bucketOf(key), Key: key, Body: counted, ContentType: contentType },
+      queueSize: 1,
+    }).done();
     return size;
   }
 
@@ -79,7 +87,9 @@ export class S3ObjectStore implements ObjectStore {
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
-      const page = await this.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.pageSize }));
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.pageSize }),
+      );
       for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0 });
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

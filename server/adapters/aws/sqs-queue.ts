@@ -116,11 +116,20 @@ export class SqsChunkQueue implements ChunkEventQueue {
       return;
     }
     // Keep the message invisible while its chunks are processing.
-    const heartbeat = setInterval(() => {
-      this.#sqs
-        .send(new ChangeMessageVisibilityCommand({ QueueUrl: this.#opts.queueUrl, ReceiptHandle: receipt, VisibilityTimeout: this.#opts.visibilitySeconds }))
-        .catch((error: unknown) => this.#log.warn('visibility extension failed', { error: errorMessage(error) }));
-    }, Math.max(1000, (this.#opts.visibilitySeconds * 1000) / 2));
+    const heartbeat = setInterval(
+      () => {
+        this.#sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: this.#opts.queueUrl,
+              ReceiptHandle: receipt,
+              VisibilityTimeout: this.#opts.visibilitySeconds,
+            }),
+          )
+          .catch((error: unknown) => this.#log.warn('visibility extension failed', { error: errorMessage(error) }));
+      },
+      Math.max(1000, (this.#opts.visibilitySeconds * 1000) / 2),
+    );
     try {
       const outcomes = await Promise.all(chunks.map((event) => handler(event)));
       if (outcomes.includes('elsewhere')) await this.#giveBack(message);
@@ -140,12 +149,14 @@ export class SqsChunkQueue implements ChunkEventQueue {
     if (!Number.isSafeInteger(count) || count < 0 || count >= max) {
       throw new Error(`its session runs on another node, and it was given back ${max} times already`);
     }
-    await this.#sqs.send(new SendMessageCommand({
-      QueueUrl: this.#opts.queueUrl,
-      MessageBody: message.Body ?? '',
-      DelaySeconds: 1,
-      MessageAttributes: { [GIVE_BACKS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(count + 1) } },
-    }));
+    await this.#sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.#opts.queueUrl,
+        MessageBody: message.Body ?? '',
+        DelaySeconds: 1,
+        MessageAttributes: { [GIVE_BACKS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(count + 1) } },
+      }),
+    );
     this.stats.givenBack++;
     await this.#delete(message.ReceiptHandle!);
   }

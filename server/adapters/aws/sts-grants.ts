@@ -45,20 +45,24 @@ export class StsUploadGrants implements UploadGrants {
     const policy = uploadPolicy(this.opts.inputBucket, sessionId);
     let credentials: Credentials | undefined;
     if (this.opts.roleArn) {
-      const out = await this.sts.send(new AssumeRoleCommand({
-        RoleArn: this.opts.roleArn,
-        RoleSessionName: `stream-${sessionId}`.slice(0, 64),
-        Policy: policy,
-        DurationSeconds: this.opts.durationSeconds,
-      }));
+      const out = await this.sts.send(
+        new AssumeRoleCommand({
+          RoleArn: this.opts.roleArn,
+          RoleSessionName: `stream-${sessionId}`.slice(0, 64),
+          Policy: policy,
+          DurationSeconds: this.opts.durationSeconds,
+        }),
+      );
       credentials = out.Credentials;
     } else {
-      const out = await this.sts.send(new GetFederationTokenCommand({
-        // Federated user names are at most 32 characters.
-        Name: `stream-${sessionId.replace(/-/g, '')}`.slice(0, 32),
-        Policy: policy,
-        DurationSeconds: this.opts.durationSeconds,
-      }));
+      const out = await this.sts.send(
+        new GetFederationTokenCommand({
+          // Federated user names are at most 32 characters.
+          Name: `stream-${sessionId.replace(/-/g, '')}`.slice(0, 32),
+          Policy: policy,
+          DurationSeconds: this.opts.durationSeconds,
+        }),
+      );
       credentials = out.Credentials;
     }
     if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken || !credentials.Expiration) {

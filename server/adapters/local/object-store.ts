@@ -51,12 +51,15 @@ export class FsObjectStore implements ObjectStore {
 
   async putStream(key: string, body: AsyncIterable<Uint8Array>, _contentType: string): Promise<number> {
     let size = 0;
-    const write = writeFileAtomic(this.#path(key), (async function* count() {
-      for await (const piece of body) {
-        size += piece.byteLength;
-        yield piece;
-      }
-    })());
+    const write = writeFileAtomic(
+      this.#path(key),
+      (async function* count() {
+        for await (const piece of body) {
+          size += piece.byteLength;
+          yield piece;
+        }
+      })(),
+    );
     this.#writing.add(write);
     try {
       await write;

@@ -86,8 +86,7 @@ export class FsSessionStore implements SessionStore {
     if (this.#index) {
       if (!this.#index.has(record.sessionId)) this.#order = null;
       this.#index.set(record.sessionId, record);
-    }
-    else if (this.#indexing) this.#writtenWhileIndexing.set(record.sessionId, record);
+    } else if (this.#indexing) this.#writtenWhileIndexing.set(record.sessionId, record);
   }
 
   /** Reads the whole folder once (a few files at a time), then keeps the index current. */
