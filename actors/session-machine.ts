@@ -185,7 +185,7 @@ export const sessionMachine = setup({
       if (event.type !== 'CHUNK_PROCESSED') return;
       enqueue.stopChild(processChildId(event.index, event.attempt));
       const chunk = context.chunks[event.index];
-      if (!chunk || chunk.status !== 'processing' || chunk.attempts !== event.attempt) return; // stale
+      if (chunk?.status !== 'processing' || chunk.attempts !== event.attempt) return; // stale
       const { result } = event;
       if (result.ok) {
         const ready: ChunkRecord = {

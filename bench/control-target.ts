@@ -16,7 +16,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import type * as Uws from 'uWebSockets.js';
 import { loadUws } from '../server/uws-native.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
 import { giveSegments } from './fake-segments.ts';

@@ -277,7 +277,7 @@ export function warpAlong(
       const px = x + shiftX[b]!;
       const py = y + shiftY[b]!;
       weight[i] = w;
-      if (w !== w || px < 0 || py < 0 || px > width - 1 || py > height - 1) {
+      if (Number.isNaN(w) || px < 0 || py < 0 || px > width - 1 || py > height - 1) {
         predicted[i] = NaN;
         continue;
       }
@@ -329,7 +329,7 @@ export function stabilise(
   for (let i = 0; i < map.length; i++) {
     const now = estimate[i]!;
     const p = predicted[i]!;
-    if (p !== p) {
+    if (Number.isNaN(p)) {
       map[i] = now;
       continue;
     }
@@ -367,13 +367,13 @@ export function carryBetween(before: Anchored, after: Anchored | null, f: number
   const out = new Float32Array(width * height);
   for (let i = 0; i < out.length; i++) {
     const a = from.predicted[i]!;
-    const usableA = a === a && from.weight[i]! < 1;
+    const usableA = !Number.isNaN(a) && from.weight[i]! < 1;
     if (!to) {
       out[i] = usableA ? a : before.map[i]!;
       continue;
     }
     const b = to.predicted[i]!;
-    const usableB = b === b && to.weight[i]! < 1;
+    const usableB = !Number.isNaN(b) && to.weight[i]! < 1;
     out[i] = usableA && usableB ? a + f * (b - a) : usableA ? a : usableB ? b : before.map[i]! + f * (after!.map[i]! - before.map[i]!);
   }
   return out;

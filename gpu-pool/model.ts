@@ -165,7 +165,7 @@ export function toHalf(value: number): number {
   const exponent = (bits >>> 23) & 0xff;
   let mantissa = bits & 0x7fffff;
   if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0); // Inf, NaN
-  let e = exponent - 127 + 15;
+  const e = exponent - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -255,7 +255,7 @@ export async function loadDepthModel(options: LoadOptions): Promise<DepthModel> 
     const one = mw * mh * 3;
     const length = one * frames.length;
     if (buffer.length !== length) buffer = inputType === 'uint8' ? new Uint8Array(length) : new Float32Array(length);
-    frames.forEach((frame, i) => fillInput(frame, fw, fh, mw, mh, spec.input, buffer.subarray(i * one, (i + 1) * one)));
+    for (const [i, frame] of frames.entries()) fillInput(frame, fw, fh, mw, mh, spec.input, buffer.subarray(i * one, (i + 1) * one));
     const dims = spec.input.layout === 'nchw' ? [frames.length, 3, mh, mw] : [frames.length, mh, mw, 3];
     let tensor: ort.Tensor;
     if (buffer instanceof Uint8Array) tensor = new ort.Tensor('uint8', buffer, dims);

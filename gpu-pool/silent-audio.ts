@@ -94,7 +94,12 @@ function encodeSilence(): Buffer {
   const parts: Buffer[] = [];
   const encoder = Encoder.createSync(FF_ENCODER_AAC, { context: { bitRate: 64_000n } });
   const muxer = Muxer.openSync(
-    { write: (chunk: Buffer) => (parts.push(Buffer.from(chunk)), chunk.length) },
+    {
+      write: (chunk: Buffer) => {
+        parts.push(Buffer.from(chunk));
+        return chunk.length;
+      },
+    },
     { format: 'mp4', options: { movflags: '+frag_keyframe+empty_moov' } },
   );
   const zeros = Buffer.alloc(FRAME_SAMPLES * 2 * 4);

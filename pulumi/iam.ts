@@ -50,14 +50,12 @@ export function createRoles(s: Settings, t: RoleTargets): Roles {
   });
   new aws.iam.RolePolicy(`${s.name}-execution-secret`, {
     role: execution.id,
-    policy: pulumi
-      .all(Object.values(t.secrets).map((secret) => secret.arn))
-      .apply((arns) =>
-        JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arns }],
-        }),
-      ),
+    policy: pulumi.all(Object.values(t.secrets).map((secret) => secret.arn)).apply((arns) =>
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: arns }],
+      }),
+    ),
   });
 
   const instance = new aws.iam.Role(`${s.name}-instance`, {

@@ -154,8 +154,10 @@ export interface Flicker {
 /** The flicker of a clip's conversion: `probes` are the chunks' disparity probes, in order. */
 export function measureFlicker(probes: DisparityProbe[], camera: CameraPath, step = 4): Flicker {
   const maps: Array<{ map: Float32Array; dw: number; dh: number; border: boolean }> = [];
-  for (const probe of probes)
-    probe.frames.forEach((map, i) => maps.push({ map, dw: probe.width, dh: probe.height, border: i === 0 && maps.length > 0 }));
+  for (const probe of probes) {
+    for (const [i, map] of probe.frames.entries())
+      maps.push({ map, dw: probe.width, dh: probe.height, border: i === 0 && maps.length > 0 });
+  }
   const changes: number[] = [];
   const borders: number[] = [];
   for (let t = 0; t + 1 < maps.length && t + 1 < camera.frames; t++) {

@@ -19,7 +19,10 @@ export async function startRoundRobinProxy(t: Test, ports: number[]): Promise<Ro
   const forwarded = new Map<number, number>(ports.map((p) => [p, 0]));
   /** Tries the backends in turn from the next one; `attempt` gets a port and reports whether it connected. */
   const tryEach = (attempt: (port: number, failed: () => void) => void, none: () => void, tries = 0): void => {
-    if (tries >= ports.length) return none();
+    if (tries >= ports.length) {
+      none();
+      return;
+    }
     const port = ports[next++ % ports.length]!;
     attempt(port, () => tryEach(attempt, none, tries + 1));
   };

@@ -12,7 +12,7 @@ import { ChunkMaker } from './capture/chunk-maker.ts';
 import { PieceRecorder, type RecordedPiece } from './capture/recorder.ts';
 import { openSource, SourceError, type Source, type SourceKind } from './capture/sources.ts';
 import { ChunkUploader } from './capture/upload.ts';
-import { $, copyText, el, showState, socketBase } from './lib/dom.ts';
+import { $, copyText, el, showState } from './lib/dom.ts';
 import { JsonSocket } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
 

@@ -106,13 +106,11 @@ export async function runControl(options: ControlOptions, log: (line: string) =>
         const user = cpuAfter.user - cpuBefore.user;
         const cpu = user + cpuAfter.system - cpuBefore.system;
         if (result.non2xx > 0) throw new Error(`${name}: ${result.non2xx} answers were not 2xx`);
-        runs
-          .get(name)!
-          .push({
-            result,
-            perCpuSecond: result.requests.total / Math.max(cpu, 0.01),
-            perUserCpuSecond: result.requests.total / Math.max(user, 0.01),
-          });
+        runs.get(name)!.push({
+          result,
+          perCpuSecond: result.requests.total / Math.max(cpu, 0.01),
+          perUserCpuSecond: result.requests.total / Math.max(user, 0.01),
+        });
       }
     }
     const summary: ControlCase[] = cases.map(([name]) => {

@@ -244,7 +244,10 @@ export class RedisBus implements ClusterBus {
       const channel = nodeChannel(message.from);
       void this.#pub.publish(channel, this.#seal.seal(channel, out)).catch(() => undefined);
     };
-    if (!handler) return answer({ ok: false, error: 'this node takes no commands' });
+    if (!handler) {
+      answer({ ok: false, error: 'this node takes no commands' });
+      return;
+    }
     let running: Promise<CommandReply>;
     try {
       running = handler(message.command);

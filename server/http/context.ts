@@ -50,7 +50,9 @@ export class HttpContext {
     this.path = req.getUrl();
     this.query = new URLSearchParams(req.getQuery() ?? '');
     const headers = new Map<string, string>();
-    req.forEach((key, value) => headers.set(key, value));
+    req.forEach((key, value) => {
+      headers.set(key, value);
+    });
     this.headers = headers;
     this.peer = Buffer.from(res.getRemoteAddressAsText()).toString();
     res.onAborted(() => {

@@ -7,9 +7,7 @@
 import type { SessionChange, SessionView } from '../../actors/index.ts';
 import { errorMessage, type Logger } from '../log.ts';
 
-export interface SessionListener {
-  (sessionId: string, changes: SessionChange[], view: SessionView): void;
-}
+export type SessionListener = (sessionId: string, changes: SessionChange[], view: SessionView) => void;
 
 export class SessionEvents {
   readonly #log: Logger;

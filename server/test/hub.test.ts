@@ -102,7 +102,10 @@ t.test('a fan-out encodes the message once per wire format', async (t) => {
   const binary = subscribers.map(() => fakeSocket('s', { result: 1, buffered: 0 }));
   for (const s of binary) {
     s.data.format = 'msgpack';
-    (s.ws as unknown as { send: (f: Uint8Array) => number }).send = (f: Uint8Array) => (s.frames.push(f), 1);
+    (s.ws as unknown as { send: (f: Uint8Array) => number }).send = (f: Uint8Array) => {
+      s.frames.push(f);
+      return 1;
+    };
     hub.add(s.ws);
   }
   hub.publish('s', [{ type: 'pong' }]);

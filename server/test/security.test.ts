@@ -98,7 +98,7 @@ t.test('one request cannot inflate a session: the ending names at most what was 
     const r = await getText(s.playlist_url);
     return r.text.includes('#EXT-X-ENDLIST') && r.text;
   }, 'the playlist closes after the settle time');
-  const gaps = playlist.split('\n').filter((line, i, all) => all[i - 2] === '#EXT-X-GAP');
+  const gaps = playlist.split('\n').filter((_line, i, all) => all[i - 2] === '#EXT-X-GAP');
   t.same(gaps, ['seg_00001.m4s', 'seg_00002.m4s'], 'each gap is a bare name: nothing to sign, nothing to fetch');
   t.notMatch(
     playlist

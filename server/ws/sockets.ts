@@ -61,7 +61,9 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     const protocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
     const headers = new Map<string, string>();
-    req.forEach((k, v) => headers.set(k, v));
+    req.forEach((k, v) => {
+      headers.set(k, v);
+    });
     let aborted = false;
     res.onAborted(() => (aborted = true));
     // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
@@ -200,11 +202,13 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     const check = parseClientMessage(raw);
     // Not a message, or not one we know: the peer speaks another protocol.
     if (!check.ok && (check.code === 'bad_message' || check.code === 'unknown_message')) {
-      return protocolError(ws, CloseCode.BadMessage, check.code, check.message);
+      protocolError(ws, CloseCode.BadMessage, check.code, check.message);
+      return;
     }
     const type = (raw as { type: ClientMessage['type'] }).type;
     if (type !== 'ping' && !data.control) {
-      return protocolError(ws, CloseCode.Unauthorized, 'unauthorized', `${type} needs the control token`);
+      protocolError(ws, CloseCode.Unauthorized, 'unauthorized', `${type} needs the control token`);
+      return;
     }
     // A known message with a bad field: named, and the socket stays open.
     if (!check.ok) {

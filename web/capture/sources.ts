@@ -39,7 +39,12 @@ export async function openSource(kind: SourceKind): Promise<Source> {
       kind === 'screen'
         ? await media.getDisplayMedia({ video: VIDEO, audio: true })
         : await media.getUserMedia({ video: VIDEO, audio: true }).catch(() => media.getUserMedia({ video: VIDEO }));
-    return { stream, stop: () => stream.getTracks().forEach((t) => t.stop()) };
+    return {
+      stream,
+      stop: () => {
+        for (const track of stream.getTracks()) track.stop();
+      },
+    };
   } catch (error) {
     const name = (error as DOMException).name;
     if (name === 'NotAllowedError' || name === 'SecurityError') {
@@ -108,7 +113,7 @@ function testPattern(): Source {
     hold: (on) => (held = on),
     stop: () => {
       clearInterval(timer);
-      stream.getTracks().forEach((t) => t.stop());
+      for (const track of stream.getTracks()) track.stop();
       void audio?.close();
     },
   };

@@ -244,7 +244,7 @@ export class LivePlayer {
 
   #idle(): Promise<void> {
     const buffer = this.#buffer;
-    if (!buffer || !buffer.updating) return Promise.resolve();
+    if (!buffer?.updating) return Promise.resolve();
     return new Promise((resolve) => buffer.addEventListener('updateend', () => resolve(), { once: true }));
   }
 
