@@ -12,7 +12,7 @@ import t from 'tap';
 import { chunkKey } from '../protocol/keys.ts';
 import type { CreateSessionResponse, SessionStatus } from '../protocol/messages.ts';
 import { getText, playlistEntries, postJson } from '../testkit/http.ts';
-import { makeChunks } from '../testkit/media.ts';
+import { testPattern } from '../testkit/media.ts';
 import { startTestServer, tempDir, until } from '../testkit/server.ts';
 import { INPUT_BUCKET, startAwsEmulators } from '../testkit/aws.ts';
 import { freePort, spawnNode } from '../testkit/node-process.ts';
@@ -47,7 +47,7 @@ t.test('a paused owner loses its session to another node and, resumed, cannot ov
   const other = await startTestServer(t, { env: { ...common, NODE_ID: 'node-b' } });
   const b = other.url;
 
-  const chunks = await makeChunks(await tempDir(t), { seconds: 3, chunkSeconds: 1, size: '160x90' });
+  const chunks = await testPattern({ seconds: 3, chunkSeconds: 1, size: '160x90' });
   t.equal(chunks.length, 3);
   const s = (await postJson(`${a}/stream_sessions`, {})).json as CreateSessionResponse;
   const upload = (i: number) =>

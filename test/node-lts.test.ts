@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { makeChunks } from '../testkit/chunks.ts';
+import { makeChunks } from '../testkit/media.ts';
 import { nodeRuntime } from '../testkit/runtimes.ts';
 import { tempDir } from '../testkit/server.ts';
 import { assertNativeUws } from '../server/uws-native.ts';

@@ -8,11 +8,10 @@ import type { Page } from 'playwright-core';
 import { launchChromium } from '../testkit/browser.ts';
 import { startCapture } from '../testkit/capture.ts';
 import { createSession, postJson, putChunk } from '../testkit/http.ts';
-import { makeChunks } from '../testkit/media.ts';
-import { makeChunks as makeCapturedChunks } from '../testkit/chunks.ts';
+import { makeChunks as makeCapturedChunks, testPattern } from '../testkit/media.ts';
 import { getText } from '../testkit/http.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
-import { startTestServer, tempDir, until } from '../testkit/server.ts';
+import { startTestServer, until } from '../testkit/server.ts';
 
 interface PageView {
   player: string;
@@ -110,7 +109,7 @@ t.test('the page says so when the session does not exist', async (t) => {
 
 t.test('a viewer joining mid-stream starts at the live edge and plays past a failed chunk', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
-  const chunks = await makeChunks(await tempDir(t), { seconds: 9, chunkSeconds: 0.5, size: '320x180' });
+  const chunks = await testPattern({ seconds: 9, chunkSeconds: 0.5, size: '320x180' });
   t.equal(chunks.length, 18);
   const s = await createSession(server.url);
   const GAP = 10;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import WebSocket from 'ws';
 import { createSession, getText, playlistEntries, postJson, putChunk } from '../testkit/http.ts';
-import { makeChunks } from '../testkit/media.ts';
+import { testPattern } from '../testkit/media.ts';
 import { tempDir, until } from '../testkit/server.ts';
 import { freePort } from '../testkit/node-process.ts';
 import { debian13, nodeRuntime } from '../testkit/runtimes.ts';
@@ -54,7 +54,7 @@ t.test(`the server on Node ${NODE_IMAGE} and Debian 13's C library serves a sess
   const messages: Array<{ type: string }> = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data)) as { type: string }));
   await until(() => messages.some((m) => m.type === 'snapshot'), 'the session socket snapshot', 10_000);
-  const [chunk] = await makeChunks(await tempDir(t), { seconds: 1, chunkSeconds: 1, size: '160x90' });
+  const [chunk] = await testPattern({ seconds: 1, chunkSeconds: 1, size: '160x90' });
   t.equal((await putChunk(session, 0, chunk!)).status, 201, 'chunk uploaded');
   await until(() => messages.some((m) => m.type === 'segment'), 'the converted segment pushed on the socket', 60_000);
   t.equal((await postJson(`${base}/stream_sessions/${session.session_id}/end`, { chunks: 1 })).status, 204, 'ended');

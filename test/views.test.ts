@@ -11,11 +11,11 @@ import t from 'tap';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
 import { getText, playlistEntries, postJson, putChunk, createSession } from '../testkit/http.ts';
-import { makeChunks, segmentWithInit } from '../testkit/media.ts';
-import { decodeGray } from '../testkit/chunks.ts';
+import { testPattern, segmentWithInit } from '../testkit/media.ts';
+import { decodeGray } from '../testkit/media.ts';
 import { meanDisparity } from '../gpu-pool/stereo-readback.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
-import { startTestServer, tempDir, until } from '../testkit/server.ts';
+import { startTestServer, until } from '../testkit/server.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';
 
 /** Mean absolute differences, per channel, between the view canvas and each half of the video frame. */
@@ -52,7 +52,7 @@ async function mode(page: Page, name: string): Promise<void> {
 
 t.test('each view renders; the strength slider changes the disparity of later segments', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
-  const chunks = await makeChunks(await tempDir(t), { seconds: 5, chunkSeconds: 0.5, size: '320x180' });
+  const chunks = await testPattern({ seconds: 5, chunkSeconds: 0.5, size: '320x180' });
   t.equal(chunks.length, 10);
   const created = await postJson(`${server.url}/stream_sessions`, { stereo_strength: 0 });
   const s = created.json as CreateSessionResponse;

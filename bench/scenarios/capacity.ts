@@ -22,7 +22,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { chunkKey } from '../../protocol/keys.ts';
 import { INPUT_BUCKET, startAwsEmulators } from '../../testkit/aws.ts';
 import { freePort } from '../../testkit/node-process.ts';
@@ -83,7 +82,7 @@ export async function runCapacity(options: CapacityOptions, log: (line: string) 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-capacity-'));
   try {
     const count = Math.ceil(options.seconds / options.chunkSeconds);
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+    const chunks = await generateChunks({
       width: options.width,
       height: options.height,
       fps: 30,

@@ -10,7 +10,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { LiveServer } from '../live-streams.ts';
 import { until } from '../probe.ts';
 import { generateChunks } from '../media.ts';
@@ -57,7 +56,7 @@ export async function runConcurrency(options: ConcurrencyOptions, log: (line: st
   let server: LiveServer | undefined;
   try {
     const perStream = Math.ceil(options.seconds / options.chunkSeconds);
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+    const chunks = await generateChunks({
       width: options.width,
       height: options.height,
       fps: 30,

@@ -81,7 +81,7 @@ export async function runPipeline(options: PipelineOptions, log: (line: string) 
       const depth = `${heavyDir ? 'heavy test graph' : info.family}, ${rate}`;
       log(`depth model: ${heavyDir ? 'the heavy test graph' : info.model} (${info.family}) on ${info.provider}, ${rate}`);
       try {
-        rows.push(...(await runSizes(pool, depth, depthFps === 0, reference, options, ffmpeg, log)));
+        rows.push(...(await runSizes(pool, depth, depthFps === 0, reference, options, log)));
       } finally {
         await pool.close();
       }
@@ -126,69 +126,63 @@ async function runSizes(
   everyFrame: boolean,
   reference: Map<string, ChunkResult[]>,
   options: PipelineOptions,
-  ffmpeg: string,
   log: (line: string) => void,
 ): Promise<PipelineRow[]> {
   const rows: PipelineRow[] = [];
   for (const [width, height] of options.sizes) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
-    try {
-      log(`generating ${options.chunks} × ${options.chunkSeconds}s chunks at ${width}×${height}@${options.fps}…`);
-      const chunks = await generateChunks(ffmpeg, dir, {
-        width,
-        height,
-        fps: options.fps,
-        chunks: options.chunks,
-        chunkSeconds: options.chunkSeconds,
-      });
-      // Warm-up chunk (not measured): first-touch costs of libav and the model.
-      await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height });
-      const results: ChunkResult[] = [];
-      const t0 = performance.now();
-      let next = 0;
-      const lane = async () => {
-        while (next < chunks.length) {
-          const i = next++;
-          // As the server runs a session: each chunk gets its predecessor for the depth warm-up.
-          const previous = i > 0 ? Buffer.from(chunks[i - 1]!) : null;
-          results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), previous, mode: options.mode, outputHeight: height });
-        }
-      };
-      await Promise.all(Array.from({ length: options.workers }, lane));
-      const wall = (performance.now() - t0) / 1000;
-      const media = results.reduce((a, r) => a + r.duration, 0);
-      const frames = results.reduce((a, r) => a + r.frames, 0);
-      const sum = { decode: 0, depth: 0, stereo: 0, encode: 0 };
-      for (const r of results) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r.timings[k];
-      const total = sum.decode + sum.depth + sum.stereo + sum.encode;
-      const key = `${width}x${height}`;
-      if (everyFrame) reference.set(key, results);
-      const against = reference.get(key);
-      const row: PipelineRow = {
-        source: `${width}x${height}@${options.fps}`,
-        depth,
-        depthRunsPerFrame: results.reduce((a, r) => a + r.depthRuns, 0) / frames,
-        output: `${results[0]!.width}x${results[0]!.height}`,
-        workers: options.workers,
-        chunks: results.length,
-        mediaSeconds: media,
-        wallSeconds: wall,
-        secondsPerChunk: wall / results.length,
-        realtimeFactor: media / wall,
-        shares: {
-          decode: sum.decode / total,
-          depth: sum.depth / total,
-          stereo: sum.stereo / total,
-          encode: sum.encode / total,
-        },
-        perFrameMs: { depth: sum.depth / frames, stereo: sum.stereo / frames },
-        depthErrorPx: against && !everyFrame ? depthError(results, against) : everyFrame ? 0 : null,
-      };
-      rows.push(row);
-      log(formatRow(row));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    log(`generating ${options.chunks} × ${options.chunkSeconds}s chunks at ${width}×${height}@${options.fps}…`);
+    const chunks = await generateChunks({
+      width,
+      height,
+      fps: options.fps,
+      chunks: options.chunks,
+      chunkSeconds: options.chunkSeconds,
+    });
+    // Warm-up chunk (not measured): first-touch costs of libav and the model.
+    await pool.run({ chunk: Buffer.from(chunks[0]!), mode: options.mode, outputHeight: height });
+    const results: ChunkResult[] = [];
+    const t0 = performance.now();
+    let next = 0;
+    const lane = async () => {
+      while (next < chunks.length) {
+        const i = next++;
+        // As the server runs a session: each chunk gets its predecessor for the depth warm-up.
+        const previous = i > 0 ? Buffer.from(chunks[i - 1]!) : null;
+        results[i] = await pool.run({ chunk: Buffer.from(chunks[i]!), previous, mode: options.mode, outputHeight: height });
+      }
+    };
+    await Promise.all(Array.from({ length: options.workers }, lane));
+    const wall = (performance.now() - t0) / 1000;
+    const media = results.reduce((a, r) => a + r.duration, 0);
+    const frames = results.reduce((a, r) => a + r.frames, 0);
+    const sum = { decode: 0, depth: 0, stereo: 0, encode: 0 };
+    for (const r of results) for (const k of Object.keys(sum) as Array<keyof typeof sum>) sum[k] += r.timings[k];
+    const total = sum.decode + sum.depth + sum.stereo + sum.encode;
+    const key = `${width}x${height}`;
+    if (everyFrame) reference.set(key, results);
+    const against = reference.get(key);
+    const row: PipelineRow = {
+      source: `${width}x${height}@${options.fps}`,
+      depth,
+      depthRunsPerFrame: results.reduce((a, r) => a + r.depthRuns, 0) / frames,
+      output: `${results[0]!.width}x${results[0]!.height}`,
+      workers: options.workers,
+      chunks: results.length,
+      mediaSeconds: media,
+      wallSeconds: wall,
+      secondsPerChunk: wall / results.length,
+      realtimeFactor: media / wall,
+      shares: {
+        decode: sum.decode / total,
+        depth: sum.depth / total,
+        stereo: sum.stereo / total,
+        encode: sum.encode / total,
+      },
+      perFrameMs: { depth: sum.depth / frames, stereo: sum.stereo / frames },
+      depthErrorPx: against && !everyFrame ? depthError(results, against) : everyFrame ? 0 : null,
+    };
+    rows.push(row);
+    log(formatRow(row));
   }
   return rows;
 }

@@ -13,7 +13,6 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { heapGrowth, summarizeHeap } from '../heap-summary.ts';
 import { LiveServer } from '../live-streams.ts';
 import { until } from '../probe.ts';
@@ -95,7 +94,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void)
   await mkdir(snapshots);
   let server: LiveServer | undefined;
   try {
-    const chunks = await generateChunks(defaultFfmpeg(process.env), dir, {
+    const chunks = await generateChunks({
       width: options.width,
       height: options.height,
       fps: 30,

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { ChunkReader } from '../chunk-reader.ts';
 import { ChunkInputError } from '../types.ts';
-import { ffmpeg, makeChunks } from '../../testkit/chunks.ts';
+import { ffmpeg, makeChunks } from '../../testkit/media.ts';
 
 const exec = promisify(execFile);
 

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
-import { decodeGray, makeChunks, writeCmafPlaylist } from '../../testkit/chunks.ts';
+import { decodeGray, makeChunks, writeCmafPlaylist } from '../../testkit/media.ts';
 
 const WIDTH = 320;
 const HEIGHT = 180;

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { GpuPool, loadDepthModel } from '../index.ts';
 import { blockDisparities, spearman } from '../stereo-readback.ts';
-import { decodeGray, ffmpeg, writeCmafPlaylist } from '../../testkit/chunks.ts';
+import { decodeGray, ffmpeg, writeCmafPlaylist } from '../../testkit/media.ts';
 
 const exec = promisify(execFile);
 const MODEL = process.env.STEREOSPOT_TEST_DEPTH_MODEL;

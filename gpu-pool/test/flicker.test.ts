@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { type Flicker, measureFlicker, panZoomChunks, panZoomPath } from '../../testkit/flicker.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
-import { ffmpeg } from '../../testkit/chunks.ts';
+import { ffmpeg } from '../../testkit/media.ts';
 
 const exec = promisify(execFile);
 

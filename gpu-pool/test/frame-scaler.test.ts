@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { ChunkReader } from '../chunk-reader.ts';
 import { FrameScaler, pictureSize } from '../frame-scaler.ts';
 import { ChunkInputError } from '../types.ts';
-import { makeChunks } from '../../testkit/chunks.ts';
+import { makeChunks } from '../../testkit/media.ts';
 
 function scratch(t: Test): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stereospot-scratch-test-'));

@@ -9,7 +9,7 @@ import t from 'tap';
 import { writeHeavyModel } from '../../testkit/heavy-model.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
-import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from '../../testkit/chunks.ts';
+import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from '../../testkit/media.ts';
 
 const ORIGIN_US = 1_795_000_000_123_456;
 

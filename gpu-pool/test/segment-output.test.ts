@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { CmafWriter } from '../cmaf-writer.ts';
 import { SegmentOutput } from '../segment-output.ts';
 import { yuv420pSize } from '../stereo.ts';
-import { decodeWarnings, writeCmafPlaylist } from '../../testkit/chunks.ts';
+import { decodeWarnings, writeCmafPlaylist } from '../../testkit/media.ts';
 
 const WIDTH = 96;
 const HEIGHT = 64;

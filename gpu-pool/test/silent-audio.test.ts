@@ -9,7 +9,7 @@ import { CmafWriter } from '../cmaf-writer.ts';
 import { SegmentOutput } from '../segment-output.ts';
 import { SILENCE_SAMPLE_RATE, SilentAudio } from '../silent-audio.ts';
 import { yuv420pSize } from '../stereo.ts';
-import { decodeWarnings, ffmpeg, writeCmafPlaylist } from '../../testkit/chunks.ts';
+import { decodeWarnings, ffmpeg, writeCmafPlaylist } from '../../testkit/media.ts';
 
 const exec = promisify(execFile);
 const ffprobe = ffmpeg.replace(/ffmpeg(\.exe)?$/, 'ffprobe$1');

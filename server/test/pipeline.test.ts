@@ -4,11 +4,11 @@
  */
 import t from 'tap';
 import { createSession, getText, playlistEntries, putChunk } from '../../testkit/http.ts';
-import { decodeWarnings, makeChunks, mediaInfo, segmentWithInit } from '../../testkit/media.ts';
-import { startTestServer, tempDir, until } from '../../testkit/server.ts';
+import { decodeWarnings, testPattern, mediaInfo, segmentWithInit } from '../../testkit/media.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
 
 t.test('a truncated chunk fails after retries as #EXT-X-GAP; later chunks still play', async (t) => {
-  const chunks = await makeChunks(await tempDir(t), { seconds: 6, chunkSeconds: 2 });
+  const chunks = await testPattern({ seconds: 6, chunkSeconds: 2 });
   t.equal(chunks.length, 3);
   const server = await startTestServer(t, {
     env: { GPU_POOL_WORKERS: '1', OUTPUT_HEIGHT: '90', CHUNK_RETRY_DELAY_MS: '20', EXECUTION_PROVIDER: 'cpu' },

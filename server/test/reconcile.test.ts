@@ -8,12 +8,12 @@ import path from 'node:path';
 import t from 'tap';
 import { chunkKey } from '../../protocol/keys.ts';
 import { createSession, getText, playlistEntries, postJson, putChunk } from '../../testkit/http.ts';
-import { makeChunks } from '../../testkit/media.ts';
-import { startTestServer, tempDir, until } from '../../testkit/server.ts';
+import { testPattern } from '../../testkit/media.ts';
+import { startTestServer, until } from '../../testkit/server.ts';
 
 t.test('a stored chunk whose event was lost is converted when the session ends, not listed as a gap', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', END_SETTLE_SECONDS: '5' } });
-  const chunks = await makeChunks(await tempDir(t), { seconds: 2, chunkSeconds: 1, size: '160x90' });
+  const chunks = await testPattern({ seconds: 2, chunkSeconds: 1, size: '160x90' });
   const session = await createSession(server.url);
   t.equal((await putChunk(session, 0, chunks[0]!)).status, 201, 'chunk 0 uploaded as usual');
   // Chunk 1 lands in the store without an event: written straight into the local store's folder.
