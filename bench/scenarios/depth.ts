@@ -26,6 +26,7 @@ import { modelsDir } from '../../gpu-pool/model-cache.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
+import { FRAMES, measuredDepth, medianDepth, pictureSize, rawPicture } from '../../testkit/depth-gt.ts';
 import { grayFrames } from '../decode.ts';
 import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../../testkit/flicker.ts';
 
@@ -56,66 +57,12 @@ export interface DepthRow {
   flicker: number;
 }
 
-/** The photographs and how each depth PNG decodes to metres (NaN: missing); see depth-gt/README.md. */
-const FRAMES: Array<{ name: string; color: string; depth: string; metres: (v: number) => number }> = [
-  {
-    name: 'SUN RGB-D corridor',
-    color: 'SUN_color.jpg',
-    depth: 'SUN_depth.png',
-    metres: (v) => (v === 0 ? NaN : (((v >> 3) | (v << 13)) & 0xffff) / 1000),
-  },
-  { name: 'TUM office desk', color: 'TUM_color.png', depth: 'TUM_depth.png', metres: (v) => (v === 0 ? NaN : v / 5000) },
-  {
-    name: 'Redwood living room',
-    color: 'redwood_color_00000.jpg',
-    depth: 'redwood_depth_00000.png',
-    metres: (v) => (v === 0 ? NaN : v / 1000),
-  },
-  // Unit undocumented (≈ 0.1 mm): fine for rank correlation.
-  {
-    name: 'ESANet lounge',
-    color: 'esanet_sample_rgb.png',
-    depth: 'esanet_sample_depth.png',
-    metres: (v) => (v === 0 || v === 65535 ? NaN : v / 10000),
-  },
-];
-
 export function defaultDepthOptions(): DepthOptions {
   return {
     gtDir: process.env.STEREOSPOT_TEST_DEPTH_GT ?? path.resolve('..', 'shared', 'data', 'depth-gt'),
     models: [null],
     outputHeight: 240,
   };
-}
-
-async function probeSize(ffmpeg: string, file: string): Promise<{ width: number; height: number }> {
-  const { stderr } = await exec(ffmpeg, ['-hide_banner', '-i', file], { encoding: 'utf8' }).catch((e: { stderr: string }) => ({
-    stderr: e.stderr,
-  }));
-  const m = /, (\d{2,5})x(\d{2,5})/.exec(stderr);
-  if (!m) throw new Error(`cannot read the size of ${file}`);
-  return { width: Number(m[1]), height: Number(m[2]) };
-}
-
-async function raw(ffmpeg: string, file: string, pixFmt: 'rgb24' | 'gray16le'): Promise<Buffer> {
-  const { stdout } = await exec(ffmpeg, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], {
-    encoding: 'buffer',
-    maxBuffer: 64 << 20,
-  });
-  return stdout;
-}
-
-/** Median of the valid depth in a box of the photograph's grid. */
-function median(depth: Float32Array, width: number, height: number, x0: number, y0: number, x1: number, y1: number): number {
-  const values: number[] = [];
-  for (let y = Math.max(0, Math.floor(y0)); y < Math.min(height, Math.ceil(y1)); y++) {
-    for (let x = Math.max(0, Math.floor(x0)); x < Math.min(width, Math.ceil(x1)); x++) {
-      const v = depth[y * width + x]!;
-      if (!Number.isNaN(v)) values.push(v);
-    }
-  }
-  values.sort((a, b) => a - b);
-  return values.length === 0 ? NaN : values[values.length >> 1]!;
 }
 
 /** Mean of a map over a box of its grid. */
@@ -233,14 +180,9 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
       try {
         for (const frame of FRAMES) {
           const color = path.join(options.gtDir, frame.color);
-          const { width: W, height: H } = await probeSize(ffmpeg, color);
-          const rgb = await raw(ffmpeg, color, 'rgb24');
-          const depthBytes = await raw(ffmpeg, path.join(options.gtDir, frame.depth), 'gray16le');
-          const truth = new Float32Array(W * H);
-          for (let i = 0; i < W * H; i++) {
-            const m = frame.metres(depthBytes.readUInt16LE(i * 2));
-            truth[i] = m > 10 ? NaN : m;
-          }
+          const { width: W, height: H } = await pictureSize(color);
+          const rgb = await rawPicture(color, 'rgb24');
+          const truth = await measuredDepth(options.gtDir, frame, W, H);
           // The network's own map, sampled at its pixel centres.
           const estimate = await model.estimate(rgb, W, H);
           const predicted: number[] = [];
@@ -286,7 +228,7 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
           const pairs = blockDisparities(gray, width, height)
             .map((b) => ({
               d: b.d,
-              m: median(truth, W, H, (b.x - 8) * scale, (b.y - 8) * scale, (b.x + 8) * scale, (b.y + 8) * scale),
+              m: medianDepth(truth, W, H, (b.x - 8) * scale, (b.y - 8) * scale, (b.x + 8) * scale, (b.y + 8) * scale),
               map: mean(
                 estimate.depth,
                 estimate.width,

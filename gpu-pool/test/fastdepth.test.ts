@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { FRAMES, measuredDepth, medianDepth, rawPicture } from '../../testkit/depth-gt.ts';
 import { GpuPool, loadDepthModel } from '../index.ts';
 import { blockDisparities, spearman } from '../stereo-readback.ts';
 import { decodeGray, ffmpeg, writeCmafPlaylist } from '../../testkit/media.ts';
@@ -30,38 +31,11 @@ if (missing) t.comment(`FastDepth ground-truth tests skipped: ${missing} (.ci/ru
 const W = 640;
 const H = 480;
 
-/** A picture decoded by ffmpeg to raw `pixFmt` bytes. */
-async function raw(file: string, pixFmt: 'rgb24' | 'gray16le'): Promise<Buffer> {
-  const { stdout } = await exec(ffmpeg, ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', pixFmt, '-'], {
-    encoding: 'buffer',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  return stdout;
-}
-
-/** SUN RGB-D's depth PNG in metres (NaN where missing or beyond 10 m): rotate right by 3 bits, then mm. */
-async function sunDepth(): Promise<Float32Array> {
-  const bytes = await raw(path.join(GT!, 'SUN_depth.png'), 'gray16le');
-  const metres = new Float32Array(W * H);
-  for (let i = 0; i < W * H; i++) {
-    const v = bytes.readUInt16LE(i * 2);
-    const m = (((v >> 3) | (v << 13)) & 0xffff) / 1000;
-    metres[i] = v === 0 || m > 10 ? NaN : m;
-  }
-  return metres;
-}
+/** SUN RGB-D's measured depth in metres (NaN where missing or beyond 10 m). */
+const sunDepth = () => measuredDepth(GT!, FRAMES[0]!, W, H);
 
 /** Median of the valid measured depth in a box of the 640×480 grid. */
-function medianIn(depth: Float32Array, x0: number, y0: number, x1: number, y1: number): number {
-  const values: number[] = [];
-  for (let y = Math.max(0, y0); y < Math.min(H, y1); y++)
-    for (let x = Math.max(0, x0); x < Math.min(W, x1); x++) {
-      const v = depth[y * W + x]!;
-      if (!Number.isNaN(v)) values.push(v);
-    }
-  values.sort((a, b) => a - b);
-  return values.length === 0 ? NaN : values[values.length >> 1]!;
-}
+const medianIn = (depth: Float32Array, x0: number, y0: number, x1: number, y1: number) => medianDepth(depth, W, H, x0, y0, x1, y1);
 
 t.test(
   'FastDepth is recognised by its checksum, and its depth orders the SUN corridor as measured',
@@ -71,7 +45,7 @@ t.test(
     t.teardown(() => model.close());
     t.match(model.spec, { family: 'fastdepth', licence: 'MIT', output: { kind: 'metric-depth' } }, 'no sidecar needed for this file');
     t.same(model.inputSize(W, H), { width: 224, height: 224 }, 'its fixed 224×224, the frame squashed');
-    const rgb = await raw(path.join(GT!, 'SUN_color.jpg'), 'rgb24');
+    const rgb = await rawPicture(path.join(GT!, 'SUN_color.jpg'), 'rgb24');
     const truth = await sunDepth();
     const { depth, width, height } = await model.estimate(rgb, W, H);
     const predicted: number[] = [];
