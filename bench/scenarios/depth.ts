@@ -21,12 +21,13 @@ import { promisify } from 'node:util';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
 import { CaptureRunner } from '../../capture-client/runner.ts';
-import { blockDisparities, GpuPool, loadDepthModel, spearman, type ChunkResult } from '../../gpu-pool/index.ts';
+import { blockDisparities, GpuPool, loadDepthModel, spearman } from '../../gpu-pool/index.ts';
 import { modelsDir } from '../../gpu-pool/model-cache.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { FRAMES, measuredDepth, medianDepth, pictureSize, rawPicture } from '../../testkit/depth-gt.ts';
+import { convertInOrder } from '../../testkit/in-order.ts';
 import { grayFrames } from '../decode.ts';
 import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../../testkit/flicker.ts';
 
@@ -120,18 +121,7 @@ async function throughServer(server: RunningServer, file: string, stereo: { stre
 
 /** Flicker p95 on the photograph panned and zoomed, through `pool` chunk by chunk (a live session's order). */
 async function flickerOf(pool: GpuPool, chunks: Buffer[], camera: ReturnType<typeof panZoomPath>): Promise<number> {
-  const results: ChunkResult[] = [];
-  for (let i = 0; i < chunks.length; i++) {
-    results.push(
-      await pool.run({
-        chunk: Buffer.from(chunks[i]!),
-        previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
-        mode: 'sbs',
-        outputHeight: CLIP_HEIGHT,
-        probe: true,
-      }),
-    );
-  }
+  const results = await convertInOrder(pool, chunks, { mode: 'sbs', outputHeight: CLIP_HEIGHT, probe: true });
   return measureFlicker(
     results.map((r) => r.disparity!),
     camera,

@@ -10,8 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import { convertInOrder } from '../../testkit/in-order.ts';
 import { type Flicker, measureFlicker, panZoomChunks, panZoomPath } from '../../testkit/flicker.ts';
-import { GpuPool, type ChunkResult } from '../index.ts';
+import { GpuPool } from '../index.ts';
 import { ffmpeg } from '../../testkit/media.ts';
 
 const exec = promisify(execFile);
@@ -32,18 +33,7 @@ async function compare(t: Test, input: string[], dir: string): Promise<{ before:
   const flicker = async (stabiliseDepth: boolean) => {
     const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', stabiliseDepth });
     try {
-      const results: ChunkResult[] = [];
-      for (let i = 0; i < chunks.length; i++) {
-        results.push(
-          await pool.run({
-            chunk: Buffer.from(chunks[i]!),
-            previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
-            mode: 'sbs',
-            outputHeight: 252,
-            probe: true,
-          }),
-        );
-      }
+      const results = await convertInOrder(pool, chunks, { mode: 'sbs', outputHeight: 252, probe: true });
       t.equal(
         results.reduce((n, r) => n + r.disparity!.frames.length, 0),
         60,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { writeHeavyModel } from '../../testkit/heavy-model.ts';
+import { convertInOrder } from '../../testkit/in-order.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
 import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from '../../testkit/media.ts';
@@ -177,18 +178,9 @@ t.test('a chunk whose predecessor this pool converted goes on from its state: no
   for (const depthFps of [0, 10]) {
     // In order, each after its predecessor is done (a live session whose chunks convert faster than they come).
     const carried = await GpuPool.create({ workers: 2, executionProvider: 'cpu', depthFps });
-    const inOrder = [];
+    let inOrder: ChunkResult[];
     try {
-      for (let i = 0; i < chunks.length; i++) {
-        inOrder.push(
-          await carried.run({
-            chunk: Buffer.from(chunks[i]!),
-            previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
-            mode: 'sbs',
-            outputHeight: 90,
-          }),
-        );
-      }
+      inOrder = await convertInOrder(carried, chunks, { mode: 'sbs', outputHeight: 90 });
     } finally {
       await carried.close();
     }
@@ -277,17 +269,7 @@ t.test('several frames per network run (DEPTH_BATCH, for GPUs) give the same dep
   const convert = async (depthBatch: number, depthFps: number) => {
     const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', depthBatch, depthFps });
     try {
-      const results = [];
-      for (let i = 0; i < chunks.length; i++)
-        results.push(
-          await pool.run({
-            chunk: Buffer.from(chunks[i]!),
-            previous: i > 0 ? Buffer.from(chunks[i - 1]!) : null,
-            mode: 'sbs',
-            outputHeight: 90,
-          }),
-        );
-      return results;
+      return await convertInOrder(pool, chunks, { mode: 'sbs', outputHeight: 90 });
     } finally {
       await pool.close();
     }
