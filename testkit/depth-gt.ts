@@ -90,3 +90,24 @@ export function medianDepth(depth: Float32Array, width: number, height: number, 
   values.sort((a, b) => a - b);
   return values.length === 0 ? NaN : values[values.length >> 1]!;
 }
+
+/** `seconds` of a still photograph as an H.264 MP4 at 30 fps (even-sized, as the encoder needs), written to `file`. */
+export async function stillClip(photo: string, file: string, seconds = 1): Promise<string> {
+  const args = [
+    '-y',
+    '-v',
+    'error',
+    '-loop',
+    '1',
+    '-i',
+    photo,
+    '-t',
+    String(seconds),
+    '-r',
+    '30',
+    '-vf',
+    'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+  ];
+  await exec(ffmpeg, [...args, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file]);
+  return file;
+}

@@ -1,23 +1,8 @@
-/**
- * 3D you can trust, measured on decoded output: for each photograph with measured depth (the
- * depth-gt folder) and each depth network (the built-in, any `--model`, every network in the model
- * cache), a one-second clip of the photograph is streamed through the whole server — a real server on
- * the local profile, the capture client uploading the file — and the last frame of its playlist is
- * decoded (libav); the disparity between the eyes is read back by block matching, and its rank
- * correlation (Spearman) with the measured nearness is reported beside the network's own depth map's —
- * what the warp keeps of what the network knew. Scale-free, so a network's unit does not matter.
- *
- * Beside it, flicker (testkit/flicker.ts): the same photograph slowly panned and zoomed through the
- * pool, each scene point's disparity change from frame to frame, 95th percentile — without and with
- * the temporal filter (DEPTH_STABILISE).
- */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
 import { CaptureRunner } from '../../capture-client/runner.ts';
@@ -26,12 +11,10 @@ import { modelsDir } from '../../gpu-pool/model-cache.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
-import { FRAMES, measuredDepth, medianDepth, pictureSize, rawPicture } from '../../testkit/depth-gt.ts';
+import { FRAMES, measuredDepth, medianDepth, pictureSize, rawPicture, stillClip } from '../../testkit/depth-gt.ts';
 import { convertInOrder } from '../../testkit/in-order.ts';
 import { grayFrames } from '../decode.ts';
 import { measureFlicker, panZoomChunks, panZoomPath, CLIP_HEIGHT } from '../../testkit/flicker.ts';
-
-const exec = promisify(execFile);
 
 export interface DepthOptions {
   /** The folder of photographs with measured depth (../shared/data/depth-gt). */
@@ -185,29 +168,7 @@ export async function runDepth(options: DepthOptions, log: (line: string) => voi
               nearness.push(1 / m);
             }
           // Through the server: a one-second clip, everything in front of the screen (convergence 0).
-          const clip = path.join(dir, 'clip.mp4');
-          await exec(ffmpeg, [
-            '-y',
-            '-v',
-            'error',
-            '-loop',
-            '1',
-            '-i',
-            color,
-            '-t',
-            '1',
-            '-r',
-            '30',
-            '-vf',
-            'scale=trunc(iw/2)*2:trunc(ih/2)*2',
-            '-c:v',
-            'libx264',
-            '-preset',
-            'veryfast',
-            '-pix_fmt',
-            'yuv420p',
-            clip,
-          ]);
+          const clip = await stillClip(color, path.join(dir, 'clip.mp4'));
           const [last] = grayFrames(await throughServer(server, clip, { strength: 0.03, convergence: 0 }), 'last');
           if (!last) throw new Error(`${frame.name}: the server's segment has no frame`);
           const { gray, width, height } = last;

@@ -1,23 +1,13 @@
-/**
- * A real learned network through the pipeline, checked against measured depth: FastDepth (MIT; its
- * contract in ../shared/models/README.md) on the SUN RGB-D corridor of ../shared/data/depth-gt/.
- * The files come from the environment (`.ci/run` sets both); without them these tests say so and skip.
- *   STEREOSPOT_TEST_DEPTH_MODEL  the FastDepth ONNX file (fastdepth-224.onnx)
- *   STEREOSPOT_TEST_DEPTH_GT     the folder of photographs with measured depth
- */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
-import { FRAMES, measuredDepth, medianDepth, rawPicture } from '../../testkit/depth-gt.ts';
+import { FRAMES, measuredDepth, medianDepth, rawPicture, stillClip } from '../../testkit/depth-gt.ts';
 import { GpuPool, loadDepthModel } from '../index.ts';
 import { blockDisparities, spearman } from '../stereo-readback.ts';
-import { decodeGray, ffmpeg, writeCmafPlaylist } from '../../testkit/media.ts';
+import { decodeGray, writeCmafPlaylist } from '../../testkit/media.ts';
 
-const exec = promisify(execFile);
 const MODEL = process.env.STEREOSPOT_TEST_DEPTH_MODEL;
 const GT = process.env.STEREOSPOT_TEST_DEPTH_GT;
 const missing =
@@ -68,27 +58,8 @@ t.test(
 t.test('through the pool, near things come out of the screen on the SUN frame', { skip: missing ?? false }, async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-sun-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const clip = path.join(dir, 'sun.mp4');
   // One second of the still photograph, as a capture client would cut it.
-  await exec(ffmpeg, [
-    '-v',
-    'error',
-    '-loop',
-    '1',
-    '-i',
-    path.join(GT!, 'SUN_color.jpg'),
-    '-t',
-    '1',
-    '-r',
-    '30',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-pix_fmt',
-    'yuv420p',
-    clip,
-  ]);
+  const clip = await stillClip(path.join(GT!, 'SUN_color.jpg'), path.join(dir, 'sun.mp4'));
   const truth = await sunDepth();
   const eyeW = 320;
   const eyeH = 240;
