@@ -74,11 +74,6 @@ export function frameRange(depth: Float32Array): { min: number; max: number } {
   return { min: at(RANGE_LOW), max: at(RANGE_HIGH) };
 }
 
-/** Updates the depth state with one frame's robust depth range; returns the new state. */
-export function updateDepthState(prev: DepthState | null, depth: Float32Array, thumb: number[], weight = DEPTH_EMA): DepthState {
-  return advanceDepthState(prev, frameRange(depth), thumb, weight);
-}
-
 /**
  * The EMA step itself, from a range already measured: restarts at a scene cut. `weight` is the new
  * range's share (DEPTH_EMA per estimate; more when estimates are further apart: `emaWeight`).

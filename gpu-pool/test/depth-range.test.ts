@@ -1,5 +1,9 @@
 import t from 'tap';
-import { frameRange, isSceneCut, thumbnail, updateDepthState } from '../depth-range.ts';
+import { advanceDepthState, frameRange, isSceneCut, thumbnail } from '../depth-range.ts';
+
+/** One frame's depth into the state, as the pipeline does (depth-step.ts). */
+const updateDepthState = (prev: Parameters<typeof advanceDepthState>[0], depth: Float32Array, thumb: number[]) =>
+  advanceDepthState(prev, frameRange(depth), thumb);
 
 t.test('the depth range is an EMA carried across frames and reset on a scene cut', async (t) => {
   const dark = new Array(144).fill(10);

@@ -2,4 +2,3 @@ export { NotOwnerError, SessionService, type SessionServiceOptions } from './ser
 export type { SessionListener } from './events.ts';
 export type { ChunkProcessor } from '../adapters/ports.ts';
 export type { ListCursor } from './list-page.ts';
-export { PlaylistCache, toPlaylistEntry } from './playlist-cache.ts';
