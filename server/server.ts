@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { Telemetry } from './telemetry.ts';
 import { TokenSigner } from './tokens.ts';
-import { RedisBus } from './cluster/bus.ts';
+import { localBus, RedisBus } from './cluster/bus.ts';
 import { BusSeal } from './cluster/seal.ts';
 import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions/index.ts';
 import { loadUws } from './uws-native.ts';
@@ -48,12 +48,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     adapters = local;
     signer = local.signer;
   }
-  // Several nodes: the cross-node bus (a node without REDIS_URL runs alone, exactly as before).
-  // Its messages are sealed with a key derived from the signing secret (config.ts requires one with REDIS_URL).
+  // Several nodes share Redis; its messages are sealed with a key derived from the signing secret
+  // (config.ts requires one with REDIS_URL). Without it this node is a cluster of one.
+  const busLog = log.child({ component: 'bus' });
   const bus = config.redisUrl
-    ? await RedisBus.connect(config.redisUrl, config.nodeId, log.child({ component: 'bus' }), new BusSeal(signer.derive('bus')))
-    : null;
-  if (bus) log.info('cross-node bus connected', { node_id: config.nodeId });
+    ? await RedisBus.connect(config.redisUrl, config.nodeId, busLog, new BusSeal(signer.derive('bus')))
+    : await localBus(config.nodeId, busLog);
+  if (config.redisUrl) log.info('cross-node bus connected', { node_id: config.nodeId });
   let pool = options.pool;
   if (!pool) {
     // Loaded on demand: onnxruntime and the worker threads are only needed for the real pool.
@@ -98,7 +99,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     telemetry,
     log,
     ...(options.onShutdownStep ? { onShutdownStep: options.onShutdownStep } : {}),
-    degraded: () => (bus && !bus.connected ? ['bus'] : []),
+    degraded: () => (bus.connected ? [] : ['bus']),
   });
   // The durable path: every stored chunk object reaches its session through the queue. The event is
   // acknowledged only once the chunk has settled (segment stored), so a crash loses nothing; a chunk

@@ -4,6 +4,7 @@
  * is taken over only once expired, and every acquisition bumps the token; a save fenced with an old
  * token is refused and writes nothing.
  */
+import { localBus } from '../server/cluster/bus.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import t, { type Test } from 'tap';
@@ -104,7 +105,7 @@ t.test('a node that reads a session just before its owner closes it does not rev
     return read;
   };
   const pool = { run: () => Promise.reject(new Error('nothing is converted here')) };
-  const sessions = new SessionService({ config, adapters, pool, poolSize: 1, log });
+  const sessions = new SessionService({ config, adapters, pool, poolSize: 1, log, bus: await localBus(config.nodeId, log) });
   t.teardown(() => sessions.close());
   const view = await sessions.find('s-race');
   t.equal(view?.phase, 'ended', 'A shows the closed session, as B left it');

@@ -4,7 +4,8 @@
  * Adapters translate their own errors: an absent object is `undefined`, never an exception.
  */
 import type { ChunkResult, ChunkTask } from '../../gpu-pool/types.ts';
-import type { SessionRecord } from '../../actors/types.ts';
+import type { SessionChange } from '../../actors/changes.ts';
+import type { SessionRecord, StereoMode, StereoSettings } from '../../actors/types.ts';
 import type { UploadTarget } from '../../protocol/messages.ts';
 
 export interface ObjectInfo {
@@ -135,4 +136,67 @@ export interface Adapters {
 /** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
 export interface ChunkProcessor {
   run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult>;
+}
+
+// ─── The cluster ─────────────────────────────────────────────────────────────
+// A node alone is a cluster of one (cluster/memory-transport.ts); several share Redis
+// (cluster/redis-transport.ts). The session service sees only this port either way.
+
+/** One session change as the owner saw it. Ordered per session by (token, seq). */
+export interface SessionChangeMessage {
+  /** The publishing node. */
+  from: string;
+  sessionId: string;
+  /** The owner's lease token: a takeover's messages sort after the old owner's. */
+  token: number;
+  /** Per session and owner, +1 per message. */
+  seq: number;
+  changes: SessionChange[];
+  record: SessionRecord;
+}
+
+/** What a node asks a session's owner to do (a command that reached the wrong node), or asks the least-loaded node to run (create). */
+export type SessionCommand =
+  | { type: 'create'; mode: StereoMode; settings: StereoSettings }
+  | { type: 'chunk'; sessionId: string; index: number; bytes: number; source?: 'socket' | 'queue' }
+  | { type: 'end'; sessionId: string; expectedChunks: number | null }
+  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } }
+  | { type: 'rotate'; sessionId: string };
+
+/** The owner's answer: `ok` false when it does not run the session (any more). */
+export interface CommandReply {
+  ok: boolean;
+  error?: string;
+  /** `create`: the new session's id. */
+  sessionId?: string;
+  /** `rotate`: the session's new control generation. */
+  generation?: number;
+}
+
+/** What a node announces about itself (presence): alive, and how loaded. */
+export interface NodeLoad {
+  nodeId: string;
+  /** Pool worker threads: how many chunks it converts at once. */
+  workers: number;
+  /** Open sessions it runs. */
+  sessions: number;
+}
+
+/** The cross-node channel: change fan-out, commands node to node, presence. */
+export interface ClusterBus {
+  publish(message: SessionChangeMessage): void;
+  /** Messages from other nodes (our own are not delivered back); a handler that throws is logged, the others still run. */
+  onMessage(handler: (message: SessionChangeMessage) => void): void;
+  /** Sends a command to node `to`; rejects when no reply comes within `timeoutMs`, or when the bus closes first. */
+  request(to: string, command: SessionCommand, timeoutMs: number): Promise<CommandReply>;
+  /** Commands other nodes send to this one (a handler that throws answers `ok: false`). */
+  onCommand(handler: (command: SessionCommand) => Promise<CommandReply>): void;
+  /** Announces this node alive with its load, for `ttlMs` (renewed by announcing again). */
+  announce(load: NodeLoad, ttlMs: number): Promise<void>;
+  /** Every node whose announcement has not expired, this one included. */
+  nodes(): Promise<NodeLoad[]>;
+  /** Whether other nodes' changes and commands can arrive right now (false while Redis reconnects). */
+  readonly connected: boolean;
+  /** Withdraws this node's announcement, settles every pending request, then disconnects. */
+  close(): Promise<void>;
 }

@@ -5,7 +5,7 @@
  * thread — this one on a tie, which saves a hop. Between two readings of the table, each placement
  * counts against its node at once, so a burst of creations spreads instead of piling on one node.
  */
-import type { ClusterBus, NodeLoad } from './bus.ts';
+import type { ClusterBus, NodeLoad } from '../adapters/ports.ts';
 import { errorMessage, type Logger } from '../log.ts';
 
 export interface PresenceOptions {
