@@ -4,7 +4,7 @@
  */
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { CloseCode } from '../protocol/messages.ts';
-import type { Adapters } from './adapters/ports.ts';
+import type { Adapters, PoolHandle } from './adapters/ports.ts';
 import type { Config } from './config.ts';
 import { HttpError } from './http/errors.ts';
 import { requireAdmin } from './http/guard.ts';
@@ -25,13 +25,6 @@ import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
 import { OrderedPublisher } from './ws/publisher.ts';
 import { mountSockets } from './ws/sockets.ts';
-
-export interface PoolHandle {
-  stats(): Record<string, number>;
-  /** Each worker thread's own heap, by thread id. */
-  workerMemory(): Map<number, { heapUsedBytes: number; externalBytes: number }>;
-  close(options: { timeoutMs: number }): Promise<void>;
-}
 
 export interface AppOptions {
   /** The uWebSockets.js build for this runtime (uws-native.ts). */
@@ -124,17 +117,17 @@ export class StereoSpotApp {
 
   #registerMetrics(deps: RouteDeps): void {
     const m = this.#metrics;
-    const s = this.#opts.sessions.stats;
+    const s = () => this.#opts.sessions.stats;
     m.gauge('stereospot_sessions_live', 'Sessions that are live or ending', () => this.#opts.sessions.liveCount);
-    m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s.created);
-    m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s.segmentsReady);
-    m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s.chunksFailed);
+    m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s().created);
+    m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s().segmentsReady);
+    m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s().chunksFailed);
     m.counterFrom(
       'stereospot_sessions_removed_total',
       'Ended sessions whose stored data was deleted after DATA_RETAIN_SECONDS (local profile)',
       () => this.#opts.adapters.counters?.().sessionsRemoved ?? 0,
     );
-    m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s.eventsDropped);
+    m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s().eventsDropped);
     m.gauge('stereospot_cluster_nodes', 'Server nodes known alive (this one included)', () => this.#opts.sessions.nodes.length);
     m.gauge(
       'stereospot_sessions_running',

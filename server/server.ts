@@ -6,8 +6,8 @@
 import { parseChunkKey } from '../protocol/keys.ts';
 import { createAwsAdapters } from './adapters/aws/index.ts';
 import { createLocalAdapters } from './adapters/local/index.ts';
-import type { Adapters } from './adapters/ports.ts';
-import { StereoSpotApp, type PoolHandle, type ShutdownStep } from './app.ts';
+import type { Adapters, PoolHandle } from './adapters/ports.ts';
+import { StereoSpotApp, type ShutdownStep } from './app.ts';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';

@@ -133,9 +133,17 @@ export interface Adapters {
   close(): Promise<void>;
 }
 
-/** The part of the GPU pool the server uses (tests substitute a delayed or failing one). */
+/** The part of the GPU pool the session service uses (tests substitute a delayed or failing one). */
 export interface ChunkProcessor {
   run(task: ChunkTask, options?: { signal?: AbortSignal }): Promise<ChunkResult>;
+}
+
+/** The part of the GPU pool the app watches and closes (/metrics, /healthz, shutdown). */
+export interface PoolHandle {
+  stats(): Record<string, number>;
+  /** Each worker thread's own heap, by thread id. */
+  workerMemory(): Map<number, { heapUsedBytes: number; externalBytes: number }>;
+  close(options: { timeoutMs: number }): Promise<void>;
 }
 
 // ─── The cluster ─────────────────────────────────────────────────────────────

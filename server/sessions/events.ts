@@ -78,4 +78,38 @@ export class SessionEvents {
       signal?.addEventListener('abort', onAbort);
     });
   }
+
+  /**
+   * Resolves once chunk `index` of the session (its owner's view now: `view()`) has settled: 'ready'
+   * (its segment is stored), 'failed' (for good), or 'gone' when the session closed without it;
+   * 'aborted' when `closing` or `signal` aborts first.
+   */
+  async settled(
+    sessionId: string,
+    index: number,
+    view: () => SessionView | undefined,
+    closing: AbortSignal,
+    signal?: AbortSignal,
+  ): Promise<'ready' | 'failed' | 'gone' | 'aborted'> {
+    const outcome = (): 'ready' | 'failed' | 'gone' | undefined => {
+      const now = view();
+      if (!now) return 'gone';
+      const status = now.context.chunks[index]?.status;
+      if (status === 'ready' || status === 'failed') return status;
+      return now.phase === 'ended' ? 'gone' : undefined;
+    };
+    // Not AbortSignal.any: on Node 20 it leaves a WeakRef in the long-lived closing signal for every call
+    // (one per chunk; the soak benchmark's heap snapshots showed them pile up).
+    const either = new AbortController();
+    const sources = [closing, ...(signal ? [signal] : [])];
+    const abort = () => either.abort();
+    for (const source of sources) source.addEventListener('abort', abort, { once: true });
+    try {
+      if (sources.some((source) => source.aborted)) either.abort();
+      await this.waitFor(sessionId, view(), () => outcome() !== undefined, Infinity, either.signal);
+    } finally {
+      for (const source of sources) source.removeEventListener('abort', abort);
+    }
+    return outcome() ?? 'aborted';
+  }
 }

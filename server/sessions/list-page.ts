@@ -2,7 +2,7 @@
  * Paging the session list: newest first, ties by id, from a cursor — over the sessions running here
  * and the stored ones, without sorting them all.
  */
-import type { SessionView } from '../../actors/index.ts';
+import type { SessionRecord, SessionView } from '../../actors/index.ts';
 
 /** Where a page of the session list starts: sessions strictly older than this one (ties by id). */
 export interface ListCursor {
@@ -43,4 +43,33 @@ export class NewestPage {
     views.splice(lo, 0, view);
     if (views.length > limit) views.pop();
   }
+}
+
+/**
+ * One page of the session list: the views running here plus the stored records of the others (`stored`
+ * oldest first, as stores list them), newest first, at most `limit`, older than `before`.
+ */
+export function listPage(
+  running: readonly SessionView[],
+  stored: readonly SessionRecord[],
+  toView: (record: SessionRecord) => SessionView,
+  limit: number,
+  before?: ListCursor,
+): SessionView[] {
+  const fits = (createdAt: number, sessionId: string) =>
+    !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
+  const page = new NewestPage(limit);
+  const here = new Set<string>();
+  for (const view of running) {
+    here.add(view.context.sessionId);
+    if (fits(view.context.createdAt, view.context.sessionId)) page.offer(view);
+  }
+  // Only the store's newest `limit` sessions not running here can make the cut.
+  for (let i = stored.length - 1, taken = 0; i >= 0 && taken < limit; i--) {
+    const record = stored[i]!;
+    if (here.has(record.sessionId) || !fits(record.createdAt, record.sessionId)) continue;
+    page.offer(toView(record));
+    taken++;
+  }
+  return page.views;
 }

@@ -4,11 +4,20 @@
  * (token 0: any bus message supersedes it; trusted for STORED_VIEW_MS, then read again). Ended ones are
  * forgotten after the retention time.
  */
-import type { SessionRecord, SessionView } from '../../actors/index.ts';
-import type { SessionChangeMessage } from '../adapters/ports.ts';
+import type { SessionConfig, SessionRecord, SessionView, StereoSettings } from '../../actors/index.ts';
+import type { SessionChange } from '../../actors/changes.ts';
+import type { ClusterBus, SessionChangeMessage } from '../adapters/ports.ts';
 
 /** How long a view read from the store is trusted before it is read again. */
 const STORED_VIEW_MS = 1000;
+
+/** A stored record as a view, for a session whose actor does not run here. */
+export function storedView(record: SessionRecord, defaults: StereoSettings, config: SessionConfig): SessionView {
+  return {
+    phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
+    context: { ...record, settings: record.settings ?? defaults, config },
+  };
+}
 
 interface RemoteView {
   /** The node running it, when its messages told us; null when read from the store. */
@@ -25,11 +34,27 @@ export class RemoteViews {
   readonly #forget = new Map<string, NodeJS.Timeout>();
   readonly #toView: (record: SessionRecord) => SessionView;
   readonly #retainMs: number;
+  #closed = false;
 
-  /** `toView`: a stored record as a view; `retainMs`: how long an ended session is kept. */
-  constructor(toView: (record: SessionRecord) => SessionView, retainMs: number) {
-    this.#toView = toView;
-    this.#retainMs = retainMs;
+  /**
+   * Follows the owners' changes on `bus` for every session not running here (`runsHere`), and tells
+   * this node's listeners (`emit`) of each that moves a view forward. `toView`: a stored record as a
+   * view; `retainMs`: how long an ended session is kept.
+   */
+  constructor(options: {
+    bus: ClusterBus;
+    runsHere: (sessionId: string) => boolean;
+    emit: (sessionId: string, changes: SessionChange[], view: SessionView) => void;
+    toView: (record: SessionRecord) => SessionView;
+    retainMs: number;
+  }) {
+    this.#toView = options.toView;
+    this.#retainMs = options.retainMs;
+    options.bus.onMessage((message) => {
+      if (this.#closed || options.runsHere(message.sessionId)) return;
+      const view = this.apply(message);
+      if (view) options.emit(message.sessionId, message.changes, view);
+    });
   }
 
   /** The owner's change: its view when newer than what we know, undefined when it is not. */
@@ -75,6 +100,7 @@ export class RemoteViews {
   }
 
   close(): void {
+    this.#closed = true;
     for (const timer of this.#forget.values()) clearTimeout(timer);
     this.#forget.clear();
   }

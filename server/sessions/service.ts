@@ -1,45 +1,31 @@
 /**
- * The session service: creates, finds, resumes and ends sessions, and provides the session actor's
- * side effects (reading chunks, running the pool, writing segments, persisting records). Routes and
- * sockets talk to this; it talks to the actors, the pool and the adapters. A node alone is a cluster of
- * one: the same bus, presence and command routing serve one node or many.
- *
- * The parts, one job each: commands.ts (where a command runs), loader.ts (from the store, reconcile),
- * remote-views.ts (sessions others run), adoption.ts (sessions whose node died), chunk-job.ts (the
- * actor's chunk work), events.ts (who hears of changes), playlist-cache.ts, list-page.ts.
+ * The session service: creates, finds, resumes and ends sessions. Routes and sockets talk to this;
+ * it composes the parts, one job each:
+ * - running.ts — the sessions this node runs (actors, leases, records, publishing their changes);
+ * - remote-views.ts — the sessions other nodes run, as their owners' messages show them;
+ * - commands.ts — where a command runs: here, or on the session's owner; new sessions placed;
+ * - loader.ts — sessions brought in from the store (resume, reconcile); adoption.ts — from dead nodes;
+ * - events.ts — who hears of changes; playlist-cache.ts, list-page.ts — what is read.
+ * A node alone is a cluster of one: the same bus, presence and routing serve one node or many.
  */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import {
-  SessionRegistry,
-  newSessionData,
-  SESSION_RECORD_VERSION,
-  sessionMachine,
-  toRecord,
-  type SessionChange,
-  type SessionConfig,
-  type SessionRecord,
-  type SessionView,
-  type StereoSettings,
-} from '../../actors/index.ts';
+import { newSessionData, SESSION_RECORD_VERSION, type SessionRecord, type SessionView, type StereoSettings } from '../../actors/index.ts';
 import { isValidChunkIndex, type StereoMode } from '../../protocol/keys.ts';
 import type { PlaylistEntry } from '../../protocol/messages.ts';
 import type { Adapters, ChunkProcessor, ClusterBus, NodeLoad } from '../adapters/ports.ts';
 import { Presence } from '../cluster/presence.ts';
 import type { Config } from '../config.ts';
-import { InitSegments } from '../init-segments.ts';
-import { errorMessage, type Logger } from '../log.ts';
-import { Ownership } from '../ownership.ts';
-import { SessionPersister } from '../persister.ts';
+import type { Logger } from '../log.ts';
 import type { ChunkTelemetry } from '../telemetry.ts';
 import { Adoption } from './adoption.ts';
-import { chunkJob } from './chunk-job.ts';
 import { Commands, type SessionOrder } from './commands.ts';
 import { SessionEvents, type SessionListener } from './events.ts';
-import { NewestPage, type ListCursor } from './list-page.ts';
+import { type ListCursor, listPage } from './list-page.ts';
 import { SessionLoader } from './loader.ts';
 import { PlaylistCache } from './playlist-cache.ts';
-import { RemoteViews } from './remote-views.ts';
+import { RemoteViews, storedView } from './remote-views.ts';
+import { RunningSessions } from './running.ts';
 
 export { NotOwnerError } from './commands.ts';
 
@@ -60,12 +46,8 @@ export class SessionService {
   readonly #config: Config;
   readonly #adapters: Adapters;
   readonly #log: Logger;
-  readonly #registry: SessionRegistry;
-  readonly #persister: SessionPersister;
-  readonly #ownership: Ownership;
   readonly #bus: ClusterBus;
-  /** Per session we run: the sequence number of our next bus message. */
-  readonly #seq = new Map<string, number>();
+  readonly #running: RunningSessions;
   readonly #remote: RemoteViews;
   /** Which nodes are alive and how loaded (new sessions go to the least loaded). */
   readonly #presence: Presence;
@@ -73,12 +55,7 @@ export class SessionService {
   readonly #loader: SessionLoader;
   /** Shared leases only: takes over open sessions whose owner stopped renewing (it died). */
   readonly #adoption: Adoption | null;
-  readonly #poolSize: number;
-  readonly #sessionConfig: SessionConfig;
   readonly #events: SessionEvents;
-  /** The actors' chunk work (chunk-job.ts): drained at close, so nothing is written after it. */
-  readonly #chunkJobs: ReturnType<typeof chunkJob>;
-  readonly #evictions = new Map<string, NodeJS.Timeout>();
   /** Rendered playlists and socket entries, with their signed URLs. */
   readonly #playlists: PlaylistCache;
   /** Aborts every wait at shutdown: one listener per upload waiting for its chunk, so no listener limit. */
@@ -87,8 +64,7 @@ export class SessionService {
     setMaxListeners(0, controller.signal);
     return controller;
   })();
-  /** Counters for /metrics. */
-  readonly stats = { created: 0, segmentsReady: 0, chunksFailed: 0, eventsDropped: 0 };
+  readonly #counts = { created: 0, eventsDropped: 0 };
 
   constructor(options: SessionServiceOptions) {
     const { config, adapters, log, bus } = options;
@@ -96,79 +72,59 @@ export class SessionService {
     this.#adapters = adapters;
     this.#log = log;
     this.#bus = bus;
-    this.#poolSize = Math.max(1, options.poolSize);
-    this.#ownership = new Ownership({
-      leases: adapters.leases,
-      nodeId: config.nodeId,
-      ttlMs: config.sessionLeaseSeconds * 1000,
-      log,
-      onLost: (sessionId) => this.#stopActing(sessionId),
-    });
-    this.#persister = new SessionPersister(adapters.sessions, log, (sessionId) => this.#ownership.lost(sessionId));
+    const workers = Math.max(1, options.poolSize);
     this.#playlists = new PlaylistCache(adapters.segmentUrls);
     this.#events = new SessionEvents(log);
-    this.#sessionConfig = {
-      maxAttempts: config.chunkMaxAttempts,
-      maxInFlight: config.sessionMaxInFlight ?? this.#poolSize,
-      retryDelayMs: config.chunkRetryDelayMs,
-      idleMs: config.sessionIdleSeconds * 1000,
-      settleTimeoutMs: config.endSettleSeconds * 1000,
-      chunkSeconds: config.chunkSeconds,
-    };
-    this.#chunkJobs = chunkJob({
-      config,
-      objects: adapters.objects,
-      pool: options.pool,
-      inits: new InitSegments(adapters.objects),
-      log,
-      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-      uploadedAt: (sessionId, index) => this.#registry.view(sessionId)?.context.chunks[index]?.uploadedAt,
+    this.#running = new RunningSessions({
+      ...options,
+      emit: (sessionId, changes, view) => this.#events.emit(sessionId, changes, view),
+      reconcile: (sessionId, record) => this.#loader.reconcile(sessionId, record),
     });
-    const logic = sessionMachine.provide({ actors: { processChunk: this.#chunkJobs.logic } });
-    this.#registry = new SessionRegistry(logic, {
-      onChange: (id, changes, view) => this.#onChange(id, changes, view),
-      onError: (id, error) => log.error('session actor error', { session_id: id, error: errorMessage(error) }),
+    const registry = this.#running.registry;
+    const closing = this.#closing.signal;
+    this.#remote = new RemoteViews({
+      bus,
+      runsHere: (sessionId) => registry.has(sessionId),
+      emit: (sessionId, changes, view) => this.#events.emit(sessionId, changes, view),
+      toView: (record) => this.#storedView(record),
+      retainMs: config.sessionRetainSeconds * 1000,
     });
-    this.#remote = new RemoteViews((record) => this.#storedView(record), config.sessionRetainSeconds * 1000);
-    bus.onMessage((message) => {
-      if (this.#closing.signal.aborted || this.#registry.has(message.sessionId)) return;
-      const view = this.#remote.apply(message);
-      if (view) this.#events.emit(message.sessionId, message.changes, view);
-    });
-    this.#presence = new Presence({ bus, nodeId: config.nodeId, log, load: () => this.#nodeLoad() });
+    this.#presence = new Presence({ bus, nodeId: config.nodeId, log, load: () => ({ workers, sessions: this.#running.open }) });
     void this.#presence.tick();
+    const { ownership } = this.#running;
+    const remote = this.#remote;
     this.#loader = new SessionLoader({
       store: adapters.sessions,
       objects: adapters.objects,
-      ownership: this.#ownership,
-      registry: this.#registry,
-      remote: this.#remote,
+      ownership,
+      registry,
+      remote,
       log,
-      closing: this.#closing.signal,
-      sessionConfig: this.#sessionConfig,
+      closing,
+      sessionConfig: this.#running.sessionConfig,
       defaultSettings: () => this.defaultSettings,
     });
     this.#commands = new Commands({
       nodeId: config.nodeId,
       bus,
-      registry: this.#registry,
-      remote: this.#remote,
+      registry,
+      remote,
       leases: adapters.leases,
       presence: this.#presence,
       log,
-      closing: this.#closing.signal,
+      closing,
       createHere: (mode, settings) => this.#createHere(mode, settings),
       find: (sessionId) => this.find(sessionId),
     });
+    const adoptEveryMs = Math.max(500, (config.sessionLeaseSeconds * 1000) / 2);
     this.#adoption = adapters.leases.shared
-      ? new Adoption({
-          store: adapters.sessions,
-          registry: this.#registry,
-          loader: this.#loader,
-          log,
-          intervalMs: Math.max(500, (config.sessionLeaseSeconds * 1000) / 2),
-        })
+      ? new Adoption({ store: adapters.sessions, registry, loader: this.#loader, log, intervalMs: adoptEveryMs })
       : null;
+  }
+
+  /** Counters for /metrics. */
+  get stats(): { created: number; segmentsReady: number; chunksFailed: number; eventsDropped: number } {
+    return { ...this.#counts, ...this.#running.stats };
   }
 
   /** Subscribes to every session's changes; returns the unsubscribe function. */
@@ -181,8 +137,9 @@ export class SessionService {
     return this.#events.watch(sessionId, listener);
   }
 
+  /** Open sessions this node runs. */
   get liveCount(): number {
-    return this.#registry.views().filter((v) => v.phase !== 'ended').length;
+    return this.#running.open;
   }
 
   /** The nodes known alive with their load (this one alone in a cluster of one). */
@@ -194,67 +151,6 @@ export class SessionService {
   get defaultSettings(): StereoSettings {
     return { strength: this.#config.stereoStrength, convergence: this.#config.stereoConvergence };
   }
-
-  // ─── What the actors change ───────────────────────────────────────────────
-
-  /** A session we run changed: count, persist, tell the other nodes, and our listeners. */
-  #onChange(sessionId: string, changes: SessionChange[], view: SessionView): void {
-    for (const change of changes) {
-      if (change.kind === 'segment') this.stats.segmentsReady++;
-      if (change.kind === 'chunk' && change.chunk.status === 'failed') this.stats.chunksFailed++;
-    }
-    const token = this.#ownership.token(sessionId);
-    const record = toRecord(view);
-    const saved = this.#persister.save(record, token);
-    if (token !== undefined) {
-      const seq = (this.#seq.get(sessionId) ?? 0) + 1;
-      this.#seq.set(sessionId, seq);
-      this.#bus.publish({ from: this.#config.nodeId, sessionId, token, seq, changes, record });
-    }
-    if (changes.some((c) => c.kind === 'phase' && c.phase === 'ending') && this.#registry.has(sessionId)) {
-      // Before the settle timeout turns a missing chunk into a gap: one that is in the bucket is not
-      // missing (its event or announcement was lost — a bus outage, a queue that gave up), so it is
-      // announced from the listing, as on resume.
-      this.#loader
-        .reconcile(sessionId, record)
-        .catch((error: unknown) =>
-          this.#log.warn('could not list the chunks of an ending session', { session_id: sessionId, error: errorMessage(error) }),
-        );
-    }
-    if (view.phase === 'ended') {
-      // Closed for good: once the final record is stored any node may serve it; nothing to own.
-      void saved.then(() => this.#ownership.release(sessionId));
-      this.#scheduleEviction(sessionId);
-    }
-    this.#events.emit(sessionId, changes, view);
-  }
-
-  /** Ended sessions leave memory after a while; they are reloaded from the store on demand. */
-  #scheduleEviction(sessionId: string): void {
-    if (this.#evictions.has(sessionId) || this.#closing.signal.aborted) return;
-    const timer = setTimeout(() => {
-      this.#evictions.delete(sessionId);
-      this.#seq.delete(sessionId);
-      this.#registry.remove(sessionId);
-    }, this.#config.sessionRetainSeconds * 1000);
-    timer.unref();
-    this.#evictions.set(sessionId, timer);
-  }
-
-  /** Another node took the session over: stop its actor here (in-flight work is aborted). */
-  #stopActing(sessionId: string): void {
-    clearTimeout(this.#evictions.get(sessionId));
-    this.#evictions.delete(sessionId);
-    this.#persister.forget(sessionId);
-    this.#registry.remove(sessionId);
-  }
-
-  /** What this node announces to the others: its worker threads and the open sessions it runs. */
-  #nodeLoad(): { workers: number; sessions: number } {
-    return { workers: this.#poolSize, sessions: this.liveCount };
-  }
-
-  // ─── Operations ───────────────────────────────────────────────────────────
 
   /** Creates a session (missing settings take the configured defaults) on the least-loaded node. */
   async create(mode: StereoMode, chosen: Partial<StereoSettings> = {}): Promise<SessionView> {
@@ -272,13 +168,14 @@ export class SessionService {
       closed: false,
     };
     await this.#adapters.sessions.create(record);
-    if (!(await this.#ownership.acquire(sessionId))) throw new Error(`the lease of the new session ${sessionId} could not be taken`);
-    this.stats.created++;
+    if (!(await this.#running.ownership.acquire(sessionId)))
+      throw new Error(`the lease of the new session ${sessionId} could not be taken`);
+    this.#counts.created++;
     this.#log.info('session created', { session_id: sessionId, mode, ...settings });
-    return this.#registry.start({ sessionId, mode, settings, createdAt, config: this.#sessionConfig });
+    return this.#running.registry.start({ sessionId, mode, settings, createdAt, config: this.#running.sessionConfig });
   }
 
-  /** `order` for an open session, where it runs; false when the session does not exist or has ended. */
+  /** `order` for an open session, where it runs; not ok when the session does not exist or has ended. */
   async #order(order: SessionOrder): Promise<{ ok: boolean; generation?: number }> {
     const view = await this.find(order.sessionId);
     if (!view || view.phase === 'ended') return { ok: false };
@@ -313,7 +210,7 @@ export class SessionService {
     if (!isValidChunkIndex(index)) return false;
     if (!this.#config.streamingEnabled) {
       // As in the original system: acknowledged and dropped when streaming is disabled.
-      this.stats.eventsDropped++;
+      this.#counts.eventsDropped++;
       return false;
     }
     const view = await this.find(sessionId);
@@ -325,7 +222,7 @@ export class SessionService {
 
   /** An upload was refused (not an MP4…): the chunk becomes a gap instead of stalling the playlist. */
   chunkRejected(sessionId: string, index: number, reason: string): void {
-    this.#registry.send(sessionId, { type: 'CHUNK_REJECTED', index, reason });
+    this.#running.registry.send(sessionId, { type: 'CHUNK_REJECTED', index, reason });
   }
 
   /**
@@ -343,34 +240,12 @@ export class SessionService {
 
   /** The owner's view: here, or as the bus shows it. */
   #view(sessionId: string): SessionView | undefined {
-    return this.#registry.view(sessionId) ?? this.#remote.view(sessionId);
+    return this.#running.registry.view(sessionId) ?? this.#remote.view(sessionId);
   }
 
-  /**
-   * Resolves once chunk `index` has settled: 'ready' (its segment is stored), 'failed' (for good), or
-   * 'gone' when the session closed without it; 'aborted' when the server shuts down first.
-   */
-  async settled(sessionId: string, index: number, signal?: AbortSignal): Promise<'ready' | 'failed' | 'gone' | 'aborted'> {
-    const outcome = (): 'ready' | 'failed' | 'gone' | undefined => {
-      const view = this.#view(sessionId);
-      if (!view) return 'gone';
-      const status = view.context.chunks[index]?.status;
-      if (status === 'ready' || status === 'failed') return status;
-      return view.phase === 'ended' ? 'gone' : undefined;
-    };
-    // Not AbortSignal.any: on Node 20 it leaves a WeakRef in the long-lived closing signal for every call
-    // (one per chunk; the soak benchmark's heap snapshots showed them pile up).
-    const either = new AbortController();
-    const sources = [this.#closing.signal, ...(signal ? [signal] : [])];
-    const abort = () => either.abort();
-    for (const source of sources) source.addEventListener('abort', abort, { once: true });
-    try {
-      if (sources.some((source) => source.aborted)) either.abort();
-      await this.waitFor(sessionId, () => outcome() !== undefined, Infinity, either.signal);
-    } finally {
-      for (const source of sources) source.removeEventListener('abort', abort);
-    }
-    return outcome() ?? 'aborted';
+  /** Resolves once chunk `index` has settled (events.ts): 'ready', 'failed', 'gone', or 'aborted' at shutdown. */
+  settled(sessionId: string, index: number, signal?: AbortSignal): Promise<'ready' | 'failed' | 'gone' | 'aborted'> {
+    return this.#events.settled(sessionId, index, () => this.#view(sessionId), this.#closing.signal, signal);
   }
 
   /** Resolves when `predicate` holds for the session's view, or on timeout or abort (events.ts). */
@@ -400,46 +275,22 @@ export class SessionService {
 
   /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */
   async list(limit: number, before?: ListCursor): Promise<SessionView[]> {
-    const fits = (createdAt: number, sessionId: string) =>
-      !before || createdAt < before.createdAt || (createdAt === before.createdAt && sessionId < before.sessionId);
-    const page = new NewestPage(limit);
-    for (const view of this.#registry.views()) if (fits(view.context.createdAt, view.context.sessionId)) page.offer(view);
-    // The store lists oldest first: only its newest `limit` sessions not running here can make the cut.
-    const stored = await this.#adapters.sessions.list();
-    for (let i = stored.length - 1, taken = 0; i >= 0 && taken < limit; i--) {
-      const record = stored[i]!;
-      if (this.#registry.has(record.sessionId) || !fits(record.createdAt, record.sessionId)) continue;
-      page.offer(this.#storedView(record));
-      taken++;
-    }
-    return page.views;
+    const running = this.#running.registry.views();
+    return listPage(running, await this.#adapters.sessions.list(), (record) => this.#storedView(record), limit, before);
   }
 
-  /** A stored record as a view, for sessions whose actor does not run here. */
   #storedView(record: SessionRecord): SessionView {
-    return {
-      phase: record.closed ? 'ended' : record.endedAt !== null ? 'ending' : 'live',
-      context: { ...record, settings: record.settings ?? this.defaultSettings, config: this.#sessionConfig },
-    };
+    return storedView(record, this.defaultSettings, this.#running.sessionConfig);
   }
 
-  /**
-   * Stops every actor (in-flight work is aborted and resumes after a restart, here or on another
-   * node), flushes records, then gives the leases up so another node need not wait for them to expire.
-   */
+  /** Stops the sessions run here (running.ts: their records flushed, leases given up), then the bus. */
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
     this.#adoption?.close();
     this.#presence.close();
     this.#remote.close();
-    for (const timer of this.#evictions.values()) clearTimeout(timer);
-    this.#evictions.clear();
-    this.#registry.close();
-    // Stopped jobs abort their conversion; a segment write already begun completes first.
-    await this.#chunkJobs.drain();
-    await this.#persister.flush();
-    await this.#ownership.close();
+    await this.#running.close();
     await this.#bus.close();
   }
 }
