@@ -12,6 +12,7 @@ import { Admission } from './admission.ts';
 import { route } from './http/route.ts';
 import { errorMessage, type Logger } from './log.ts';
 import { CONTENT_TYPE, type Metrics } from './metrics.ts';
+import { registerServerMetrics } from './server-metrics.ts';
 import type { RouteDeps } from './routes/deps.ts';
 import { createSession, endSession, getSession, listSessions, rotateControlToken } from './routes/sessions.ts';
 import { getPlaylist, getSegment } from './routes/stream.ts';
@@ -83,7 +84,7 @@ export class StereoSpotApp {
       poolStats: () => opts.pool.stats(),
       admission: new Admission(opts.config.limits, this.#metrics),
     };
-    this.#registerMetrics(deps);
+    registerServerMetrics(this.#metrics, { sessions: opts.sessions, adapters: opts.adapters, hub: this.#hub, pool: opts.pool });
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
     this.#hub.onFanOut((f) => {
@@ -113,57 +114,6 @@ export class StereoSpotApp {
 
   get hub(): SocketHub {
     return this.#hub;
-  }
-
-  #registerMetrics(deps: RouteDeps): void {
-    const m = this.#metrics;
-    const s = () => this.#opts.sessions.stats;
-    m.gauge('stereospot_sessions_live', 'Sessions that are live or ending', () => this.#opts.sessions.liveCount);
-    m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s().created);
-    m.counterFrom('stereospot_segments_ready_total', 'Segments written', () => s().segmentsReady);
-    m.counterFrom('stereospot_chunks_failed_total', 'Chunks failed for good', () => s().chunksFailed);
-    m.counterFrom(
-      'stereospot_sessions_removed_total',
-      'Ended sessions whose stored data was deleted after DATA_RETAIN_SECONDS (local profile)',
-      () => this.#opts.adapters.counters?.().sessionsRemoved ?? 0,
-    );
-    m.counterFrom('stereospot_chunk_events_dropped_total', 'Chunk events dropped (streaming disabled)', () => s().eventsDropped);
-    m.gauge('stereospot_cluster_nodes', 'Server nodes known alive (this one included)', () => this.#opts.sessions.nodes.length);
-    m.gauge(
-      'stereospot_sessions_running',
-      'Open sessions whose actor runs on this node',
-      () => this.#opts.sessions.nodes[0]?.sessions ?? 0,
-    );
-    m.gauge('stereospot_ws_subscribers', 'Open WebSocket subscribers', () => this.#hub.size);
-    m.counterFrom(
-      'stereospot_ws_slow_consumers_dropped_total',
-      'Subscribers disconnected for backpressure',
-      () => this.#hub.slowConsumersDropped,
-    );
-    m.labeledCounterFrom('stereospot_ws_disconnects_total', 'WebSocket subscribers gone, by reason', 'reason', () => this.#hub.disconnects);
-    m.counterFrom('stereospot_ws_messages_sent_total', 'WebSocket messages sent', () => this.#hub.messagesSent);
-    for (const key of ['threads', 'queueSize', 'completed']) {
-      m.gauge(
-        `stereospot_pool_${key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())}`,
-        `GPU pool ${key}`,
-        () => deps.poolStats()[key] ?? 0,
-      );
-    }
-    // The process's heap figures are the main thread's: each worker's own, by thread.
-    const workers = (read: (w: { heapUsedBytes: number; externalBytes: number }) => number) => () =>
-      Object.fromEntries([...this.#opts.pool.workerMemory()].map(([thread, w]) => [String(thread), read(w)]));
-    m.labeledGauge(
-      'stereospot_pool_worker_heap_used_bytes',
-      'V8 heap used by each GPU pool worker thread',
-      'thread',
-      workers((w) => w.heapUsedBytes),
-    );
-    m.labeledGauge(
-      'stereospot_pool_worker_external_bytes',
-      "Memory held outside the V8 heap by each GPU pool worker thread's objects",
-      'thread',
-      workers((w) => w.externalBytes),
-    );
   }
 
   #mountRoutes(deps: RouteDeps): void {

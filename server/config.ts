@@ -1,11 +1,12 @@
 /**
- * The only place that reads the environment. Produces a frozen, typed config with every
+ * The only place that reads the environment (its typed readers: env-values.ts). Produces a frozen, typed config with every
  * default in one table; invalid values stop the server with one message naming each key.
  */
 import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { cachedModelPath, MODEL_NAME, modelsDir } from '../gpu-pool/model-cache.ts';
+import { type Env, EnvValues } from './env-values.ts';
 
 export type Profile = 'local' | 'aws';
 export type ExecutionProvider = 'auto' | 'cpu' | 'cuda' | 'tensorrt';
@@ -111,35 +112,9 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
-
 /** Reads `env` (process.env by default) into a frozen Config, or throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
-  const str = (key: string): string | null => {
-    const v = env[key]?.trim();
-    return v ? v : null;
-  };
-  const int = (key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = str(key);
-    if (raw === null) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${key} must be an integer from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const num = (key: string, fallback: number, min: number, max: number): number => {
-    const raw = str(key);
-    if (raw === null) return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min || n > max) {
-      problems.push(`${key} must be a number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
+  const { problems, str, int, num, bool, oneOf } = new EnvValues(env);
   const depthRate = (): number | 'auto' => {
     const raw = str('DEPTH_FPS');
     if (raw?.toLowerCase() === 'auto') return 'auto';
@@ -147,21 +122,6 @@ export function loadConfig(env: Env = process.env): Config {
     if (Number.isFinite(n) && n >= 0 && n <= 240) return n;
     problems.push(`DEPTH_FPS must be "auto" or a number from 0 to 240 (got "${raw}")`);
     return 0;
-  };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const raw = str(key)?.toLowerCase();
-    if (raw === undefined || raw === null) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-    problems.push(`${key} must be true or false (got "${env[key]}")`);
-    return fallback;
-  };
-  const oneOf = <T extends string>(key: string, values: readonly T[], fallback: T): T => {
-    const raw = str(key);
-    if (raw === null) return fallback;
-    if ((values as readonly string[]).includes(raw)) return raw as T;
-    problems.push(`${key} must be one of ${values.join(', ')} (got "${raw}")`);
-    return fallback;
   };
 
   const profile = oneOf<Profile>('PROFILE', ['local', 'aws'], 'local');

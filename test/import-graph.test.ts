@@ -85,3 +85,28 @@ t.test('actors/ and gpu-pool/ import nothing of ours but protocol/ (the pure par
     t.same(outside, [], `${folder}/: only its own files and protocol/`);
   }
 });
+
+t.test('support code has one home: tests and benchmarks import shared helpers from testkit/ only', async (t) => {
+  // A test may import the code under test and testkit/; never another folder's tests (their helpers).
+  const crossings = sources(ROOT)
+    .filter((file) =>
+      path
+        .relative(ROOT, file)
+        .split(path.sep)
+        .some((part) => part === 'bench' || part === 'test' || part === 'testkit'),
+    )
+    .flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.includes(`${path.sep}test${path.sep}`) && path.dirname(target) !== path.dirname(file))
+        .map((target) => `${path.relative(ROOT, file)} → ${path.relative(ROOT, target)}`),
+    );
+  t.same(crossings, [], 'no import of another folder’s test files');
+});
+
+t.test('no file under server/ is over 300 lines (tests aside): one job per file', async (t) => {
+  const long = sources(path.join(ROOT, 'server'))
+    .filter((file) => !file.includes(`${path.sep}test${path.sep}`))
+    .map((file) => ({ file: path.relative(ROOT, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
+    .filter(({ lines }) => lines > 300);
+  t.same(long, [], 'each of these does more than one job');
+});
