@@ -32,8 +32,14 @@ export function parseEndRequest(body: Record<string, unknown>): { ok: true; requ
   return { ok: true, request: { chunks: body.chunks } };
 }
 
-/** Why a client message was refused: `bad_message` (not a message at all), `unknown_message`, `invalid_{field}`. */
-export type ClientMessageCheck = { ok: true; message: ClientMessage } | { ok: false; code: string; message: string };
+/**
+ * Why a client message was refused: `bad_message` (not a message at all), `unknown_message`, or
+ * `invalid_{field}` of a message of a known `type`.
+ */
+export type ClientMessageCheck =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: 'bad_message' | 'unknown_message'; message: string }
+  | { ok: false; code: string; message: string; type: ClientMessage['type'] };
 
 /** The largest chunk a `chunk_uploaded` may claim (the server takes the stored size, this only bounds the field). */
 const MAX_CLAIMED_BYTES = 2 ** 40;
@@ -46,20 +52,25 @@ export function parseClientMessage(value: unknown): ClientMessageCheck {
   switch (m.type) {
     case 'ping':
       if (m.t !== undefined && (typeof m.t !== 'number' || !Number.isFinite(m.t)))
-        return { ok: false, code: 'invalid_t', message: 'ping.t must be a number' };
+        return { ok: false, code: 'invalid_t', message: 'ping.t must be a number', type: 'ping' };
       return { ok: true, message: m.t === undefined ? { type: 'ping' } : { type: 'ping', t: m.t } };
     case 'chunk_uploaded':
       if (!isValidChunkIndex(m.index))
-        return { ok: false, code: 'invalid_index', message: `chunk_uploaded.index must be an integer from 0 to ${MAX_CHUNK_INDEX}` };
+        return {
+          ok: false,
+          code: 'invalid_index',
+          message: `chunk_uploaded.index must be an integer from 0 to ${MAX_CHUNK_INDEX}`,
+          type: 'chunk_uploaded',
+        };
       if (typeof m.key !== 'string' || m.key.length > 200)
-        return { ok: false, code: 'invalid_key', message: "chunk_uploaded.key must be the chunk's object key" };
+        return { ok: false, code: 'invalid_key', message: "chunk_uploaded.key must be the chunk's object key", type: 'chunk_uploaded' };
       if (typeof m.bytes !== 'number' || !Number.isInteger(m.bytes) || m.bytes < 0 || m.bytes > MAX_CLAIMED_BYTES) {
-        return { ok: false, code: 'invalid_bytes', message: 'chunk_uploaded.bytes must be a non-negative integer' };
+        return { ok: false, code: 'invalid_bytes', message: 'chunk_uploaded.bytes must be a non-negative integer', type: 'chunk_uploaded' };
       }
       return { ok: true, message: { type: 'chunk_uploaded', index: m.index, key: m.key, bytes: m.bytes } };
     case 'set_settings': {
       const check = checkSettings(m);
-      if (!check.ok) return { ok: false, code: `invalid_${check.field}`, message: check.message };
+      if (!check.ok) return { ok: false, code: `invalid_${check.field}`, message: check.message, type: 'set_settings' };
       return { ok: true, message: { type: 'set_settings', ...check.settings } };
     }
     default:

@@ -12,7 +12,6 @@ import type { SessionChange } from '../../actors/changes.ts';
 import { changesProblem, recordProblem, settingsProblem } from '../../actors/index.ts';
 import type { SessionRecord } from '../../actors/types.ts';
 import { MAX_CHUNK_INDEX, STEREO_MODES } from '../../protocol/keys.ts';
-import type { StereoMode } from '../../protocol/keys.ts';
 import type { CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from '../adapters/ports.ts';
 
 /** What a node id may be (NODE_ID, or the host name and pid). */
@@ -28,6 +27,13 @@ const isCount = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 const isSessionId = (v: unknown): v is string => typeof v === 'string' && SESSION_ID.test(v);
 const isNodeId = (v: unknown): v is string => typeof v === 'string' && NODE_ID.test(v);
+
+/** The settings present in an object that settingsProblem passed. */
+function settingsIn(value: unknown): { strength?: number; convergence?: number } {
+  if (!isObject(value)) return {};
+  const { strength, convergence } = value;
+  return { ...(typeof strength === 'number' ? { strength } : {}), ...(typeof convergence === 'number' ? { convergence } : {}) };
+}
 
 /** A session change as its owner publishes it (the record and changes checked whole by the actors' rules). */
 export function parseChangeMessage(value: unknown): Parsed<SessionChangeMessage> {
@@ -50,11 +56,12 @@ export function parseCommand(value: unknown): Parsed<SessionCommand> {
   if (!isObject(value)) return refuse('command must be an object');
   const { type, sessionId } = value;
   if (type === 'create') {
-    if (!STEREO_MODES.includes(value.mode as StereoMode)) return refuse(`create: mode must be one of ${STEREO_MODES.join(', ')}`);
+    const mode = STEREO_MODES.find((m) => m === value.mode);
+    if (!mode) return refuse(`create: mode must be one of ${STEREO_MODES.join(', ')}`);
     const wrong = settingsProblem(value.settings, 'create.settings');
     if (wrong) return refuse(wrong);
-    const { strength, convergence } = value.settings as { strength: number; convergence: number };
-    return { ok: true, value: { type, mode: value.mode as StereoMode, settings: { strength, convergence } } };
+    const { strength = 0, convergence = 0 } = settingsIn(value.settings);
+    return { ok: true, value: { type, mode, settings: { strength, convergence } } };
   }
   if (type !== 'chunk' && type !== 'end' && type !== 'settings' && type !== 'rotate')
     return refuse('command type must be create, chunk, end, settings or rotate');
@@ -77,9 +84,7 @@ export function parseCommand(value: unknown): Parsed<SessionCommand> {
     case 'settings': {
       const wrong = settingsProblem(value.settings, 'settings.settings', true);
       if (wrong) return refuse(wrong);
-      const { strength, convergence } = value.settings as { strength?: number; convergence?: number };
-      const settings = { ...(strength !== undefined ? { strength } : {}), ...(convergence !== undefined ? { convergence } : {}) };
-      return { ok: true, value: { type, sessionId, settings } };
+      return { ok: true, value: { type, sessionId, settings: settingsIn(value.settings) } };
     }
     case 'rotate':
       return { ok: true, value: { type, sessionId } };

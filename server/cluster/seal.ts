@@ -37,13 +37,14 @@ export class BusSeal {
   /** The payload of a sealed text received on `where`, or why it is refused. */
   open(where: string, text: string, now = Date.now()): Unsealed {
     if (text.length > MAX_MESSAGE_BYTES) return { ok: false, reason: 'too_large' };
-    let envelope: { t?: unknown; b?: unknown; m?: unknown };
+    let envelope: unknown;
     try {
-      envelope = JSON.parse(text) as typeof envelope;
+      envelope = JSON.parse(text);
     } catch {
       return { ok: false, reason: 'malformed' };
     }
-    if (typeof envelope !== 'object' || envelope === null) return { ok: false, reason: 'malformed' };
+    if (typeof envelope !== 'object' || envelope === null || !('t' in envelope && 'b' in envelope && 'm' in envelope))
+      return { ok: false, reason: 'malformed' };
     const { t, b, m } = envelope;
     if (typeof t !== 'number' || !Number.isSafeInteger(t) || typeof b !== 'string' || typeof m !== 'string')
       return { ok: false, reason: 'malformed' };
@@ -52,7 +53,8 @@ export class BusSeal {
     if (given.length !== want.length || !timingSafeEqual(given, want)) return { ok: false, reason: 'bad_mac' };
     if (Math.abs(now - t) > MAX_AGE_MS) return { ok: false, reason: 'stale' };
     try {
-      return { ok: true, payload: JSON.parse(b) as unknown };
+      const payload: unknown = JSON.parse(b);
+      return { ok: true, payload };
     } catch {
       return { ok: false, reason: 'malformed' };
     }

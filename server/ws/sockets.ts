@@ -17,7 +17,6 @@ import {
   SOCKET_PROTOCOL,
   tokenFromProtocols,
   type ChunkUploadedMessage,
-  type ClientMessage,
 } from '../../protocol/messages.ts';
 import { HttpError, STATUS_TEXT } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
@@ -201,11 +200,11 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
     const data = ws.getUserData();
     const check = parseClientMessage(raw);
     // Not a message, or not one we know: the peer speaks another protocol.
-    if (!check.ok && (check.code === 'bad_message' || check.code === 'unknown_message')) {
+    if (!check.ok && !('type' in check)) {
       protocolError(ws, CloseCode.BadMessage, check.code, check.message);
       return;
     }
-    const type = (raw as { type: ClientMessage['type'] }).type;
+    const type = check.ok ? check.message.type : check.type;
     if (type !== 'ping' && !data.control) {
       protocolError(ws, CloseCode.Unauthorized, 'unauthorized', `${type} needs the control token`);
       return;
