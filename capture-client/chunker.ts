@@ -33,6 +33,26 @@ export interface ChunkerOptions {
   chunkSeconds: number;
   /** Safety-net poll interval for the segment list (ms); changes are watched as they happen. */
   pollMs?: number;
+  /**
+   * The live path: the same encode also goes out frame by frame, as fragmented MP4 (one fragment per
+   * frame) on ffmpeg's stdout, to this sink (live-feed.ts). The chunks are exactly as without it.
+   */
+  live?: (bytes: Uint8Array) => void;
+}
+
+/**
+ * One output of ffmpeg's tee muxer: `[key=value:…]file`. ffmpeg unescapes the slave's text twice — once
+ * splitting the slaves at `|`, once more reading the options at `:` — so a value is escaped for both and
+ * a file name for the first (a temp folder may hold a colon or a backslash, e.g. on Windows).
+ */
+export function teeSlave(options: Record<string, string>, file: string): string {
+  const first = (v: string) => v.replace(/[\\|']/g, '\\$&');
+  const second = (v: string) => v.replace(/[\\:']/g, '\\$&');
+  const values = Object.entries(options).map(([key, value]) => {
+    if (value.includes(']')) throw new Error(`ffmpeg's tee muxer cannot take "]" in ${key} (${value})`);
+    return `${key}=${first(second(value))}`;
+  });
+  return `[${values.join(':')}]${first(file)}`;
 }
 
 export class Chunker {
@@ -90,26 +110,13 @@ export class Chunker {
       '128k',
       '-metadata',
       `${CAPTURE_ORIGIN_TAG}=${this.originMicros}`,
-      '-f',
-      'segment',
-      '-segment_time',
-      String(n),
-      '-segment_format',
-      'mp4',
-      '-reset_timestamps',
-      '0',
-      // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
-      '-segment_format_options',
-      'movflags=+use_metadata_tags',
-      '-segment_list',
-      path.join(dir, 'list.csv'),
-      '-segment_list_type',
-      'csv',
-      path.join(dir, 'chunk_%05d.mp4'),
+      ...(this.#opts.live ? this.#teeArgs(dir) : this.#chunkArgs(dir)),
     ];
     const child = spawn(this.#opts.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
     child.stderr.on('data', (d: Buffer) => (this.#stderr = (this.#stderr + d.toString()).slice(-4000)));
+    const live = this.#opts.live;
+    if (live) child.stdout.on('data', (d: Buffer) => live(d));
     child.stdin.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
@@ -139,6 +146,54 @@ export class Chunker {
       // no file watching here: the poll below does it
     }
     this.#timer = setInterval(() => void this.#poll(), this.#opts.pollMs ?? 250);
+  }
+
+  /** The durable chunks: the segment muxer, its list, the files. */
+  #chunkArgs(dir: string): string[] {
+    return [
+      '-f',
+      'segment',
+      '-segment_time',
+      String(this.#opts.chunkSeconds),
+      '-segment_format',
+      'mp4',
+      '-reset_timestamps',
+      '0',
+      // Arbitrary metadata keys are written (as mdta) only with use_metadata_tags.
+      '-segment_format_options',
+      'movflags=+use_metadata_tags',
+      '-segment_list',
+      path.join(dir, 'list.csv'),
+      '-segment_list_type',
+      'csv',
+      path.join(dir, 'chunk_%05d.mp4'),
+    ];
+  }
+
+  /**
+   * The same chunks, and the live stream beside them from the same encode (one x264, two muxers): every
+   * frame its own fragment, flushed at once, on stdout.
+   */
+  #teeArgs(dir: string): string[] {
+    const chunks = teeSlave(
+      {
+        f: 'segment',
+        segment_time: String(this.#opts.chunkSeconds),
+        segment_format: 'mp4',
+        reset_timestamps: '0',
+        segment_format_options: 'movflags=+use_metadata_tags',
+        segment_list: path.join(dir, 'list.csv'),
+        segment_list_type: 'csv',
+      },
+      path.join(dir, 'chunk_%05d.mp4'),
+    );
+    // frag_discont with an edit list keeps each fragment's real time in its tfdt (otherwise the muxer
+    // starts the stream at 0, losing the offset from the capture origin that the chunks keep).
+    const live = teeSlave(
+      { f: 'mp4', movflags: '+frag_every_frame+empty_moov+default_base_moof+frag_discont', use_editlist: '1', flush_packets: '1' },
+      'pipe:1',
+    );
+    return ['-f', 'tee', `${chunks}|${live}`];
   }
 
   #poll(): Promise<void> {
