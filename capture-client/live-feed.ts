@@ -26,19 +26,38 @@ export function annexB(avcc: Uint8Array, lengthSize = 4): { bytes: Uint8Array; s
     units.push(unit);
     at += length;
   }
-  const bytes = new Uint8Array(units.reduce((n, u) => n + 4 + u.byteLength, 0));
-  let at = 0;
-  for (const unit of units) {
-    bytes.set(START_CODE, at);
-    bytes.set(unit, at + 4);
-    at += 4 + unit.byteLength;
-  }
-  return { bytes, sps };
+  return { bytes: annexBOf(units), sps };
 }
 
-/** The NAL length size an avcC declares (4 when there is no avcC: ffmpeg's default). */
-function lengthSizeOf(avcC: Uint8Array): number {
-  return avcC.byteLength >= 5 ? (avcC[4]! & 3) + 1 : 4;
+/** What an avcC holds: the NAL length size and the parameter sets (4 and none when there is no avcC). */
+export function parseAvcC(avcC: Uint8Array): { lengthSize: number; sets: Uint8Array[] } {
+  if (avcC.byteLength < 7 || avcC[0] !== 1) return { lengthSize: 4, sets: [] };
+  const sets: Uint8Array[] = [];
+  let at = 5;
+  const take = (count: number) => {
+    for (let i = 0; i < count && at + 2 <= avcC.byteLength; i++) {
+      const length = (avcC[at]! << 8) | avcC[at + 1]!;
+      at += 2;
+      if (at + length > avcC.byteLength) return;
+      sets.push(avcC.subarray(at, at + length));
+      at += length;
+    }
+  };
+  take(avcC[at++]! & 0x1f); // SPS
+  if (at < avcC.byteLength) take(avcC[at++]!); // PPS
+  return { lengthSize: (avcC[4]! & 3) + 1, sets };
+}
+
+/** NAL units in Annex B: each after a start code. */
+function annexBOf(units: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(units.reduce((n, u) => n + 4 + u.byteLength, 0));
+  let at = 0;
+  for (const unit of units) {
+    out.set(START_CODE, at);
+    out.set(unit, at + 4);
+    at += 4 + unit.byteLength;
+  }
+  return out;
 }
 
 export interface LiveFeedEvents {
@@ -84,15 +103,27 @@ export class LiveFeed {
       if (this.#configured) this.#events.frame({ kind: LiveKind.Audio, key: true, time, duration: sample.duration, data: sample.data });
       return;
     }
-    const converted = annexB(sample.data, lengthSizeOf(sample.track.description));
+    const avcC = parseAvcC(sample.track.description);
+    const converted = annexB(sample.data, avcC.lengthSize);
     if (!converted) throw new Error('fMP4: an H.264 sample whose NAL lengths overrun it');
+    // Parameter sets kept out of band (in the avcC: a muxer that asked for a global header) go in-band
+    // before every keyframe, so a decoder can start at any of them.
+    let data = converted.bytes;
+    let sps = converted.sps;
+    if (sample.key && !sps && avcC.sets.length > 0) {
+      const sets = annexBOf(avcC.sets);
+      data = new Uint8Array(sets.byteLength + converted.bytes.byteLength);
+      data.set(sets);
+      data.set(converted.bytes, sets.byteLength);
+      sps = avcC.sets.find((set) => (set[0]! & 0x1f) === 7) ?? null;
+    }
     if (!this.#configured) {
       // Wait for the first keyframe: its SPS names the profile and level the viewer's decoder needs.
-      if (!sample.key || !converted.sps) return;
+      if (!sample.key || !sps) return;
       this.#configured = true;
-      this.#events.config(this.#config(converted.sps));
+      this.#events.config(this.#config(sps));
     }
-    this.#events.frame({ kind: LiveKind.Video, key: sample.key, time, duration: sample.duration, data: converted.bytes });
+    this.#events.frame({ kind: LiveKind.Video, key: sample.key, time, duration: sample.duration, data });
   }
 
   #config(sps: Uint8Array): LiveConfigMessage {

@@ -1,0 +1,194 @@
+/**
+ * One session's live path, frame by frame: an access unit in → decode → depth → stereo warp → x264 →
+ * an access unit out, at once. The state the chunk pipeline rebuilds per chunk lives on here from frame
+ * to frame: the depth range's EMA and the temporal filter (depth-step.ts), the scaler's contexts, the
+ * encoder. No frame is held back: where the network does not run on a frame (it runs every
+ * `depthEvery`-th, chosen so the path keeps real time), the frame takes the newest estimate as it is —
+ * waiting for the next estimate would cost latency, which is what this path exists to save.
+ *
+ * Late frames are still decoded (the next picture depends on them) but not converted (`skip`): the
+ * caller skips what arrived while earlier frames were in the works, so the path stays at the live edge.
+ */
+import { DEPTH_EMA } from './depth-range.ts';
+import { advance, drawn, observe } from './depth-step.ts';
+import { type FrameScaler, pictureSize } from './frame-scaler.ts';
+import { type EncodedUnit, LiveDecoder, LiveEncoder } from './live-codec.ts';
+import type { DepthModel } from './model.ts';
+import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
+import type { DepthState, StereoMode } from './types.ts';
+
+export interface LiveConverterOptions {
+  model: DepthModel;
+  scaler: FrameScaler;
+  mode: StereoMode;
+  /** Largest disparity as a fraction of each eye's width; the screen plane's depth (0 far … 1 near). */
+  strength: number;
+  convergence: number;
+  /** Each eye's height at most (the source's when smaller). */
+  outputHeight: number;
+  /** Motion-compensated temporal filtering of depth. Default on. */
+  stabilise?: boolean;
+  /** A keyframe at least this often (µs of capture time; default 2 s): a viewer joining waits no longer. */
+  keyframeEveryMicros?: number;
+}
+
+/** What became of one input unit. */
+export interface LiveOutcome {
+  units: EncodedUnit[];
+  /** Pictures decoded from it and converted, or decoded and skipped. */
+  converted: number;
+  skipped: number;
+  /** ms spent on it: decode (and scale), depth, warp, encode. */
+  timings: { decode: number; depth: number; stereo: number; encode: number };
+}
+
+/** Each eye's size for a source: at most `wanted` high, the aspect kept, both even. */
+function eyeSize(width: number, height: number, wanted: number): { width: number; height: number } {
+  const h = Math.max(2, Math.floor(Math.min(wanted, height) / 2) * 2);
+  return { width: Math.max(2, Math.round((width * h) / height / 2) * 2), height: h };
+}
+
+type Picture = { eye: Uint8Array; small: Uint8Array; time: number };
+
+export class LiveConverter {
+  readonly #opts: LiveConverterOptions;
+  readonly #decoder = new LiveDecoder();
+  #encoder: LiveEncoder | null = null;
+  #state: DepthState | null = null;
+  #latest: { depth: Float32Array; width: number; height: number; state: DepthState } | null = null;
+  #size: { width: number; height: number; model: { width: number; height: number } } | null = null;
+  #buffers: { eye: Uint8Array[]; small: Uint8Array[]; out: Uint8Array; rgb: Uint8Array | null; scratch: Float32Array } | null = null;
+  #frames = 0;
+  #lastKey = Number.NEGATIVE_INFINITY;
+  #keyframeWanted = true;
+  /** The network runs on every n-th converted frame (1: every one); the host sets it from what it measures. */
+  depthEvery = 1;
+  #closed = false;
+
+  constructor(options: LiveConverterOptions) {
+    this.#opts = options;
+  }
+
+  /** The next output unit is a keyframe (a viewer joined). */
+  requestKeyframe(): void {
+    this.#keyframeWanted = true;
+  }
+
+  /** New stereo settings, from the next frame on. */
+  setSettings(settings: { strength?: number; convergence?: number }): void {
+    if (settings.strength !== undefined) this.#opts.strength = settings.strength;
+    if (settings.convergence !== undefined) this.#opts.convergence = settings.convergence;
+  }
+
+  /** The output's size (each eye side by side in sbs), once the first picture set it. */
+  get outputSize(): { width: number; height: number } | null {
+    const s = this.#size;
+    return s ? { width: this.#opts.mode === 'sbs' ? s.width * 2 : s.width, height: s.height } : null;
+  }
+
+  /** One access unit captured at `time` µs; `skip`: decode only (the path is behind). */
+  async push(unit: Uint8Array, time: number, skip = false): Promise<LiveOutcome> {
+    const timings = { decode: 0, depth: 0, stereo: 0, encode: 0 };
+    const outcome: LiveOutcome = { units: [], converted: 0, skipped: 0, timings };
+    if (this.#closed) return outcome;
+    let t = performance.now();
+    const pictures: Picture[] = [];
+    this.#decoder.decode(unit, time, (frame, at) => {
+      if (skip) {
+        outcome.skipped++;
+        return;
+      }
+      const size = this.#sizeFor(frame.width, frame.height);
+      const buffers = this.#buffers!;
+      const picture: Picture = {
+        eye: buffers.eye.pop() ?? new Uint8Array(pictureSize(size.width, size.height, this.#opts.mode === 'sbs' ? 'yuv420p' : 'rgb24')),
+        small: buffers.small.pop() ?? new Uint8Array(pictureSize(size.model.width, size.model.height, 'rgb24')),
+        time: at,
+      };
+      this.#opts.scaler.scale(frame, size.width, size.height, this.#opts.mode === 'sbs' ? 'yuv420p' : 'rgb24', picture.eye);
+      this.#opts.scaler.scale(frame, size.model.width, size.model.height, 'rgb24', picture.small);
+      pictures.push(picture);
+    });
+    timings.decode += performance.now() - t;
+    for (const picture of pictures) {
+      const size = this.#size!;
+      const buffers = this.#buffers!;
+      t = performance.now();
+      if (!this.#latest || this.#frames % Math.max(1, this.depthEvery) === 0) {
+        const estimate = await this.#opts.model.estimate(picture.small, size.model.width, size.model.height);
+        const seen = observe(estimate.depth, estimate.width, estimate.height, picture.small, size.model.width, size.model.height);
+        this.#state = advance(this.#state, seen, DEPTH_EMA, this.#opts.stabilise !== false);
+        this.#latest = drawn(this.#state, seen);
+      }
+      this.#frames++;
+      timings.depth += performance.now() - t;
+      t = performance.now();
+      const latest = this.#latest;
+      const input = {
+        depth: latest.depth,
+        depthWidth: latest.width,
+        depthHeight: latest.height,
+        state: latest.state,
+        convergence: this.#opts.convergence,
+      };
+      if (this.#opts.mode === 'sbs') {
+        renderSbsYuv(picture.eye, size.width, size.height, input, this.#opts.strength, buffers.out, buffers.scratch);
+      } else {
+        renderStereo(
+          picture.eye,
+          size.width,
+          size.height,
+          input,
+          { mode: 'anaglyph', strength: this.#opts.strength },
+          buffers.rgb!,
+          buffers.scratch,
+        );
+        this.#opts.scaler.rgbToYuv(buffers.rgb!, size.width, size.height, buffers.out);
+      }
+      timings.stereo += performance.now() - t;
+      t = performance.now();
+      const every = this.#opts.keyframeEveryMicros ?? 2_000_000;
+      const key = this.#keyframeWanted || picture.time - this.#lastKey >= every;
+      for (const encoded of this.#encoder!.encode(buffers.out, picture.time, key)) {
+        if (encoded.key) this.#lastKey = encoded.time;
+        outcome.units.push(encoded);
+      }
+      if (key) this.#keyframeWanted = false;
+      timings.encode += performance.now() - t;
+      outcome.converted++;
+      buffers.eye.push(picture.eye);
+      buffers.small.push(picture.small);
+    }
+    return outcome;
+  }
+
+  /** The sizes for a source picture (and everything sized by them), made anew when the source's size changes. */
+  #sizeFor(width: number, height: number): { width: number; height: number; model: { width: number; height: number } } {
+    const eye = eyeSize(width, height, this.#opts.outputHeight);
+    const known = this.#size;
+    if (known && known.width === eye.width && known.height === eye.height) return known;
+    const model = this.#opts.model.inputSize(eye.width, eye.height);
+    this.#size = { ...eye, model };
+    const outWidth = this.#opts.mode === 'sbs' ? eye.width * 2 : eye.width;
+    this.#encoder?.close();
+    this.#encoder = new LiveEncoder(outWidth, eye.height);
+    this.#keyframeWanted = true;
+    this.#state = null;
+    this.#latest = null;
+    this.#buffers = {
+      eye: [],
+      small: [],
+      out: new Uint8Array(yuv420pSize(outWidth, eye.height)),
+      rgb: this.#opts.mode === 'sbs' ? null : new Uint8Array(pictureSize(eye.width, eye.height, 'rgb24')),
+      scratch: new Float32Array(eye.width),
+    };
+    return this.#size;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#decoder.close();
+    this.#encoder?.close();
+  }
+}
