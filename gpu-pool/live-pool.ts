@@ -1,0 +1,226 @@
+/**
+ * The live converters: one thread per session whose live path runs (live-worker.ts), at most `max` at
+ * once, each fed frame by frame. The host keeps the path at the live edge without ever blocking the
+ * caller: a frame sent while MAX_AHEAD earlier ones are still in the works is decoded but not converted
+ * (skipped); when the thread is stuck (MAX_IN_FLIGHT behind) frames are dropped until the next keyframe,
+ * where decoding can start again. Before the thread is ready, frames from the latest keyframe on wait.
+ * The network's rate follows what the thread measures: it runs on every frame while that keeps up, on
+ * every n-th when the stream's frame interval is too short for it.
+ */
+import { Worker } from 'node:worker_threads';
+import { type LiveFrame, LiveKind } from '../protocol/live.ts';
+import type { EncodedUnit } from './live-codec.ts';
+import type { LiveStreamSettings, LiveWorkerConfig, LiveWorkerInput, LiveWorkerOutput } from './live-messages.ts';
+import type { ExecutionProvider } from './model.ts';
+
+/** Frames in the works before the next is only decoded. */
+const MAX_AHEAD = 2;
+/** Frames in the works before new ones are dropped (the thread is stuck): ≈ 3 s at 30 fps. */
+const MAX_IN_FLIGHT = 90;
+/** Frames kept while the thread starts (from the latest keyframe on). */
+const MAX_WAITING = 120;
+/** Share of a frame's interval the conversion may take (the rest is slack for the encoder's spikes). */
+const BUDGET = 0.75;
+
+export interface LivePoolOptions {
+  /** Live converters at once (one thread each). */
+  max: number;
+  modelPath: string | null;
+  executionProvider: ExecutionProvider;
+  modelInputHeight: number;
+}
+
+export interface LiveChannelEvents {
+  unit(unit: EncodedUnit): void;
+  /** The thread failed (its model, its codec): the live path of this session is over. */
+  error(message: string): void;
+}
+
+export interface LiveChannelStats {
+  /** Video frames received, converted, decoded only (late), dropped (the thread was stuck or starting). */
+  received: number;
+  converted: number;
+  skipped: number;
+  dropped: number;
+  /** The network runs on every n-th frame. */
+  depthEvery: number;
+}
+
+export class LivePool {
+  readonly #opts: LivePoolOptions;
+  readonly #open = new Set<LiveChannel>();
+  #closed = false;
+
+  constructor(options: LivePoolOptions) {
+    this.#opts = options;
+  }
+
+  /** Live paths running. */
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** A converter for one stream; null when `max` already run (the caller says the live path is overloaded). */
+  open(stream: LiveStreamSettings, events: LiveChannelEvents): LiveChannel | null {
+    if (this.#closed || this.#open.size >= this.#opts.max) return null;
+    const config: LiveWorkerConfig = {
+      modelPath: this.#opts.modelPath,
+      executionProvider: this.#opts.executionProvider,
+      modelInputHeight: this.#opts.modelInputHeight,
+      stream,
+    };
+    const channel = new LiveChannel(new Worker(new URL('./live-worker.ts', import.meta.url), { workerData: config }), events, () =>
+      this.#open.delete(channel),
+    );
+    this.#open.add(channel);
+    return channel;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#open].map((channel) => channel.close()));
+  }
+}
+
+export class LiveChannel {
+  readonly stats: LiveChannelStats = { received: 0, converted: 0, skipped: 0, dropped: 0, depthEvery: 1 };
+  readonly #worker: Worker;
+  readonly #events: LiveChannelEvents;
+  readonly #onClosed: () => void;
+  #ready = false;
+  #closed = false;
+  #inFlight = 0;
+  /** Frames waiting for the thread to start, from the latest keyframe on. */
+  #waiting: LiveFrame[] = [];
+  /** Dropping until a keyframe (the decoder cannot start elsewhere). */
+  #needKey = false;
+  /** Recent per-frame costs (ms) and frame intervals (µs), to set the network's rate. */
+  #cost = { depth: 0, rest: 0, frames: 0 };
+  #lastTime = 0;
+  #interval = 0;
+
+  constructor(worker: Worker, events: LiveChannelEvents, onClosed: () => void) {
+    this.#worker = worker;
+    this.#events = events;
+    this.#onClosed = onClosed;
+    worker.on('message', (message: LiveWorkerOutput) => this.#receive(message));
+    worker.on('error', (error) => this.#fail(error.message));
+    worker.on('exit', () => this.#finish());
+  }
+
+  /** One video frame (audio does not pass through the converter). */
+  push(frame: LiveFrame): void {
+    if (this.#closed || frame.kind !== LiveKind.Video) return;
+    this.stats.received++;
+    if (this.#lastTime > 0 && frame.time > this.#lastTime) {
+      const step = frame.time - this.#lastTime;
+      this.#interval = this.#interval === 0 ? step : this.#interval * 0.9 + step * 0.1;
+    }
+    this.#lastTime = frame.time;
+    if (!this.#ready) {
+      if (frame.key) {
+        this.stats.dropped += this.#waiting.length;
+        this.#waiting = [frame];
+      } else if (this.#waiting.length > 0 && this.#waiting.length < MAX_WAITING) this.#waiting.push(frame);
+      else this.stats.dropped++;
+      return;
+    }
+    if (this.#needKey && !frame.key) {
+      this.stats.dropped++;
+      return;
+    }
+    this.#needKey = false;
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      this.stats.dropped++;
+      this.#needKey = true;
+      return;
+    }
+    this.#send(frame, this.#inFlight >= MAX_AHEAD);
+  }
+
+  /** The next converted frame is a keyframe (a viewer joined). */
+  requestKeyframe(): void {
+    this.#post({ type: 'keyframe' });
+  }
+
+  setSettings(settings: { strength?: number; convergence?: number }): void {
+    this.#post({ type: 'settings', settings });
+  }
+
+  /** Stops the thread (after the frame in the works). Safe twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#post({ type: 'close' }, true);
+    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
+    const timer = setTimeout(() => void this.#worker.terminate(), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  #send(frame: LiveFrame, skip: boolean): void {
+    // A copy the thread owns (the frame's bytes may be a view into a socket's message).
+    const data = frame.data.slice().buffer as ArrayBuffer;
+    this.#inFlight++;
+    this.#post({ type: 'frame', data, time: frame.time, skip }, false, [data]);
+  }
+
+  #post(message: LiveWorkerInput, evenClosed = false, transfer: ArrayBuffer[] = []): void {
+    if (this.#closed && !evenClosed) return;
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #receive(message: LiveWorkerOutput): void {
+    switch (message.type) {
+      case 'ready': {
+        this.#ready = true;
+        // What waited goes now: all but the newest decoded only, so the path starts at the live edge.
+        const waiting = this.#waiting;
+        this.#waiting = [];
+        waiting.forEach((frame, i) => this.#send(frame, i < waiting.length - 1));
+        break;
+      }
+      case 'unit':
+        if (!this.#closed) this.#events.unit({ data: new Uint8Array(message.data), time: message.time, key: message.key });
+        break;
+      case 'done':
+        this.#inFlight--;
+        this.stats.converted += message.converted;
+        this.stats.skipped += message.skipped;
+        if (message.converted > 0) this.#pace(message.timings, message.converted);
+        break;
+      case 'error':
+        this.#fail(message.message);
+        break;
+    }
+  }
+
+  /** Every 30 converted frames: the network on every n-th frame, so that a frame's conversion fits its interval. */
+  #pace(timings: { decode: number; depth: number; stereo: number; encode: number }, frames: number): void {
+    const cost = this.#cost;
+    cost.depth += timings.depth;
+    cost.rest += timings.decode + timings.stereo + timings.encode;
+    cost.frames += frames;
+    if (cost.frames < 30 || this.#interval <= 0) return;
+    const depthPerRun = (cost.depth / cost.frames) * this.stats.depthEvery;
+    const rest = cost.rest / cost.frames;
+    const budget = (this.#interval / 1000) * BUDGET;
+    const every = Math.min(30, Math.max(1, Math.ceil(depthPerRun / Math.max(1, budget - rest))));
+    this.#cost = { depth: 0, rest: 0, frames: 0 };
+    if (every !== this.stats.depthEvery) {
+      this.stats.depthEvery = every;
+      this.#post({ type: 'depth_every', every });
+    }
+  }
+
+  #fail(message: string): void {
+    if (this.#closed) return;
+    this.#events.error(message);
+    void this.close();
+  }
+
+  #finish(): void {
+    this.#closed = true;
+    this.#onClosed();
+  }
+}

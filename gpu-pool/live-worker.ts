@@ -1,0 +1,71 @@
+/**
+ * A live converter's thread: one session's live path, its own depth-model session, frames in and access
+ * units out as messages (their bytes transferred, not copied). A thread of its own rather than a Piscina
+ * task: a stream's state (decoder, EMA, filter, encoder) must stay on one thread from frame to frame,
+ * and the durable conversions must never wait behind a stream that never ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AV_LOG_FATAL } from 'node-av/constants';
+import { Log } from 'node-av/lib';
+import { FrameScaler } from './frame-scaler.ts';
+import { LiveConverter } from './live-converter.ts';
+import { loadDepthModel } from './model.ts';
+import type { LiveWorkerConfig, LiveWorkerInput, LiveWorkerOutput } from './live-messages.ts';
+
+Log.setLevel(AV_LOG_FATAL);
+const config = workerData as LiveWorkerConfig;
+const port = parentPort!;
+const post = (message: LiveWorkerOutput, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+try {
+  const model = await loadDepthModel({
+    modelPath: config.modelPath,
+    executionProvider: config.executionProvider,
+    inputHeight: config.modelInputHeight,
+  });
+  const scaler = new FrameScaler();
+  const converter = new LiveConverter({ model, scaler, ...config.stream });
+  // Frames are converted one after another, in arrival order, however fast they come.
+  let chain = Promise.resolve();
+  port.on('message', (message: LiveWorkerInput) => {
+    chain = chain
+      .then(async () => {
+        switch (message.type) {
+          case 'frame': {
+            const outcome = await converter.push(new Uint8Array(message.data), message.time, message.skip);
+            for (const unit of outcome.units) {
+              const bytes = unit.data.buffer as ArrayBuffer;
+              post({ type: 'unit', data: bytes, time: unit.time, key: unit.key }, [bytes]);
+            }
+            post({
+              type: 'done',
+              converted: outcome.converted,
+              skipped: outcome.skipped,
+              timings: outcome.timings,
+              size: converter.outputSize,
+            });
+            break;
+          }
+          case 'keyframe':
+            converter.requestKeyframe();
+            break;
+          case 'settings':
+            converter.setSettings(message.settings);
+            break;
+          case 'depth_every':
+            converter.depthEvery = message.every;
+            break;
+          case 'close':
+            converter.close();
+            scaler.close();
+            await model.close();
+            port.close();
+            break;
+        }
+      })
+      .catch((error: unknown) => post({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+  });
+  post({ type: 'ready', provider: model.provider });
+} catch (error) {
+  post({ type: 'error', message: `the live converter could not start: ${error instanceof Error ? error.message : String(error)}` });
+}
