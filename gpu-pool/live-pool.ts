@@ -118,10 +118,12 @@ export class LiveChannel {
     }
     this.#lastTime = frame.time;
     if (!this.#ready) {
+      // Kept: a copy (the frame's bytes may be a view into a socket's message, valid only now).
+      const kept = { ...frame, data: frame.data.slice() };
       if (frame.key) {
         this.stats.dropped += this.#waiting.length;
-        this.#waiting = [frame];
-      } else if (this.#waiting.length > 0 && this.#waiting.length < MAX_WAITING) this.#waiting.push(frame);
+        this.#waiting = [kept];
+      } else if (this.#waiting.length > 0 && this.#waiting.length < MAX_WAITING) this.#waiting.push(kept);
       else this.stats.dropped++;
       return;
     }
@@ -177,7 +179,7 @@ export class LiveChannel {
         // What waited goes now: all but the newest decoded only, so the path starts at the live edge.
         const waiting = this.#waiting;
         this.#waiting = [];
-        waiting.forEach((frame, i) => this.#send(frame, i < waiting.length - 1));
+        for (const [i, frame] of waiting.entries()) this.#send(frame, i < waiting.length - 1);
         break;
       }
       case 'unit':

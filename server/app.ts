@@ -21,10 +21,12 @@ import { asset, page } from './routes/pages.ts';
 import { toDashboardMessage, toServerMessages } from './ws/messages.ts';
 import { toPoolStatus } from './wire.ts';
 import type { SessionService } from './sessions/index.ts';
+import type { LiveStreams } from './live/live-streams.ts';
 import type { Telemetry } from './telemetry.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
 import { OrderedPublisher } from './ws/publisher.ts';
+import { mountLiveSockets } from './ws/live-sockets.ts';
 import { mountSockets } from './ws/sockets.ts';
 
 export interface AppOptions {
@@ -41,6 +43,8 @@ export interface AppOptions {
   log: Logger;
   /** Called with each shutdown step's name, in order (tests assert the order). */
   onShutdownStep?: (step: ShutdownStep) => void;
+  /** The live paths (frame by frame); none: the server has no live path. */
+  live?: LiveStreams;
   /** What is degraded right now (e.g. `bus`: Redis unreachable), for /healthz; nothing when absent. */
   degraded?: () => string[];
 }
@@ -87,6 +91,7 @@ export class StereoSpotApp {
     registerServerMetrics(this.#metrics, { sessions: opts.sessions, adapters: opts.adapters, hub: this.#hub, pool: opts.pool });
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
+    if (opts.live) mountLiveSockets(this.#app, deps, opts.live);
     this.#hub.onFanOut((f) => {
       if (f.sessionId !== null) opts.telemetry.fannedOut(Number(f.endedAt - f.startedAt) / 1e9);
     });
@@ -237,6 +242,7 @@ export class StereoSpotApp {
     if (this.#listenSocket) this.#opts.uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     this.#hub.closeAll(CloseCode.GoingAway, 'server shutting down');
+    await this.#opts.live?.close();
     step('settle-actors');
     this.#unsubscribe();
     await this.#opts.sessions.close();

@@ -22,6 +22,8 @@ export interface Config {
   readonly chunkSeconds: number;
   readonly outputHeight: number;
   readonly gpuPoolWorkers: number | null;
+  /** Live paths (frame by frame, one converter thread each) at once; 0: no live path. */
+  readonly liveMax: number;
   readonly depthModelPath: string | null;
   readonly executionProvider: ExecutionProvider;
   /** Model input height for dynamic-size depth models (multiple of 14); null = the model's default. */
@@ -142,6 +144,7 @@ export function loadConfig(env: Env = process.env): Config {
     chunkSeconds: num('CHUNK_SECONDS', 2, 0.5, 30),
     outputHeight: int('OUTPUT_HEIGHT', 360, 64, 2160),
     gpuPoolWorkers: workers,
+    liveMax: int('LIVE_MAX', 1, 0, 16),
     depthModelPath: depthModel(str('DEPTH_MODEL_PATH'), str('DEPTH_MODEL'), env, problems),
     executionProvider: oneOf<ExecutionProvider>('EXECUTION_PROVIDER', ['auto', 'cpu', 'cuda', 'tensorrt'], 'auto'),
     depthInputHeight: str('DEPTH_INPUT_HEIGHT') === null ? null : int('DEPTH_INPUT_HEIGHT', 126, 14, 1022),

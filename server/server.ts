@@ -16,6 +16,7 @@ import { TokenSigner } from './tokens.ts';
 import { localBus, RedisBus } from './cluster/bus.ts';
 import { BusSeal } from './cluster/seal.ts';
 import { NotOwnerError, SessionService, type ChunkProcessor } from './sessions/index.ts';
+import { LiveStreams } from './live/live-streams.ts';
 import { loadUws } from './uws-native.ts';
 
 export interface StartOptions {
@@ -88,7 +89,20 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     telemetry,
     log: log.child({ component: 'sessions' }),
   });
+  // The live paths: converter threads of their own, beside the pool (loaded on demand, as the pool).
+  let live: LiveStreams | undefined;
+  if (config.liveMax > 0) {
+    const { LivePool } = await import('../gpu-pool/live-pool.ts');
+    const livePool = new LivePool({
+      max: config.liveMax,
+      modelPath: config.depthModelPath,
+      executionProvider: config.executionProvider,
+      modelInputHeight: config.depthInputHeight ?? (config.depthModelPath ? 252 : 126),
+    });
+    live = new LiveStreams(livePool, sessions, config.outputHeight);
+  }
   const app = new StereoSpotApp({
+    ...(live ? { live } : {}),
     uws: uws.uws,
     config,
     adapters,

@@ -6,8 +6,7 @@
  * - commands.ts — where a command runs: here, or on the session's owner; new sessions placed;
  * - loader.ts — sessions brought in from the store (resume, reconcile); adoption.ts — from dead nodes;
  * - events.ts — who hears of changes; playlist-cache.ts, list-page.ts — what is read.
- * A node alone is a cluster of one: the same bus, presence and routing serve one node or many.
- */
+ * A node alone is a cluster of one: the same bus, presence and routing serve one node or many. */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { newSessionData, SESSION_RECORD_VERSION, type SessionRecord, type SessionView, type StereoSettings } from '../../actors/index.ts';
@@ -236,6 +235,11 @@ export class SessionService {
   /** Resumes every stored session whose playlist was still open (after a restart). */
   resumeAll(): Promise<number> {
     return this.#loader.resumeAll();
+  }
+
+  /** Whether the session's actor runs on this node (its live path runs where it does). */
+  runsHere(sessionId: string): boolean {
+    return this.#running.registry.has(sessionId);
   }
 
   /** The owner's view: here, or as the bus shows it. */

@@ -35,7 +35,8 @@ const SNAPSHOT_ENTRIES = 16;
 /** Sessions a dashboard's snapshot carries: the newest ones. */
 const DASHBOARD_SESSIONS = 100;
 
-function reject(res: HttpResponse, error: HttpError): void {
+/** Answers an upgrade request with the error's status and JSON body (no socket). */
+export function reject(res: HttpResponse, error: HttpError): void {
   res.cork(() => {
     res.writeStatus(`${error.status} ${STATUS_TEXT[error.status] ?? ''}`);
     res.writeHeader('Content-Type', 'application/json');

@@ -1,0 +1,129 @@
+/**
+ * /ws/live/{id} — a session's live path (protocol/live.ts). With the session's control token (or the
+ * admin token) the socket publishes: a `live_config` text frame, then media frames; a new publisher
+ * replaces the old. Without a token it watches: the converted stream's `live_config`, media frames from
+ * the next keyframe, `live_stats` now and then, `live_end` when the path stops. Only the node running
+ * the session's actor runs its live path: elsewhere a viewer hears `live_end` (`not_here`) at once and
+ * plays the HLS stream, which every node serves; a publisher is refused (409) and keeps uploading chunks.
+ */
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import { isValidId } from '../../protocol/keys.ts';
+import { LIVE_HEADER_BYTES, MAX_LIVE_PAYLOAD, parseLiveConfig, parseLiveFrame } from '../../protocol/live.ts';
+import { CloseCode, offersSocketProtocol, SOCKET_PROTOCOL, tokenFromProtocols } from '../../protocol/messages.ts';
+import { HttpError } from '../http/errors.ts';
+import { authorityOf, bearerOf, checkControl, checkOrigin } from '../http/guard.ts';
+import type { LiveStream, LiveViewer } from '../live/live-stream.ts';
+import type { LiveStreams } from '../live/live-streams.ts';
+import { errorMessage } from '../log.ts';
+import type { RouteDeps } from '../routes/deps.ts';
+import { reject } from './sockets.ts';
+
+interface LiveSocketData {
+  sessionId: string;
+  publisher: boolean;
+  stream: LiveStream | null;
+  viewer: LiveViewer | null;
+  closed: boolean;
+}
+
+/** A viewer's socket sends no more than this while its reader lags; past it, frames are skipped to the next keyframe. */
+const VIEWER_BUFFER_BYTES = 1024 * 1024;
+
+export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveStreams): void {
+  const { config, sessions, log } = deps;
+  app.ws<LiveSocketData>('/ws/live/*', {
+    maxPayloadLength: LIVE_HEADER_BYTES + MAX_LIVE_PAYLOAD,
+    maxBackpressure: 4 * VIEWER_BUFFER_BYTES,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const sessionId = req.getUrl().slice('/ws/live/'.length);
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const headers = new Map<string, string>();
+      req.forEach((k, v) => {
+        headers.set(k, v);
+      });
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      try {
+        checkOrigin(headers, config);
+        if (!isValidId(sessionId))
+          throw new HttpError(400, 'invalid_session_id', 'session id must match ^[A-Za-z0-9_-]{1,64}$', 'session_id');
+      } catch (error) {
+        return reject(res, error as HttpError);
+      }
+      const token = bearerOf(headers) ?? tokenFromProtocols(protocol);
+      sessions
+        .find(sessionId)
+        .then(async (view) => {
+          if (aborted) return;
+          if (!view) return reject(res, new HttpError(404, 'session_not_found', `no session ${sessionId}`));
+          if (view.phase === 'ended') return reject(res, new HttpError(409, 'session_ended', `session ${sessionId} has ended`));
+          const publisher = token !== null;
+          if (publisher) checkControl(token, config, deps.signer, authorityOf(view), 'the live socket');
+          const stream = (await live.open(sessionId)) ?? null;
+          if (aborted) return;
+          if (publisher && !stream)
+            return reject(
+              res,
+              new HttpError(409, 'not_here', `session ${sessionId} runs on another node: publish there, or upload chunks only`),
+            );
+          const data: LiveSocketData = { sessionId, publisher, stream, viewer: null, closed: false };
+          res.cork(() => res.upgrade(data, key, offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '', extensions, context));
+        })
+        .catch((error: unknown) => {
+          if (aborted) return;
+          if (error instanceof HttpError) return reject(res, error);
+          log.error('live socket upgrade failed', { session_id: sessionId, error: errorMessage(error) });
+          reject(res, new HttpError(503, 'storage_unavailable', 'the session store is unavailable'));
+        });
+    },
+    open: (ws: WebSocket<LiveSocketData>) => {
+      const data = ws.getUserData();
+      if (data.publisher) return;
+      const viewer: LiveViewer = {
+        sendText: (message) => {
+          if (!data.closed) ws.send(JSON.stringify(message), false);
+        },
+        sendBinary: (bytes) => !data.closed && ws.getBufferedAmount() < VIEWER_BUFFER_BYTES && ws.send(bytes, true) !== 2,
+      };
+      data.viewer = viewer;
+      if (data.stream) data.stream.addViewer(viewer);
+      else viewer.sendText({ type: 'live_end', reason: 'not_here' });
+    },
+    message: (ws: WebSocket<LiveSocketData>, message: ArrayBuffer, isBinary: boolean) => {
+      const data = ws.getUserData();
+      const refuse = (why: string) => {
+        data.closed = true;
+        ws.end(CloseCode.BadMessage, why.slice(0, 120));
+      };
+      if (!data.publisher || !data.stream) return refuse('this socket only sends');
+      if (!isBinary) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(Buffer.from(message).toString('utf8'));
+        } catch {
+          return refuse('a text frame must be JSON');
+        }
+        const check = parseLiveConfig(parsed);
+        if (!check.ok) return refuse(check.message);
+        if (!data.stream.configure(check.config)) ws.send(JSON.stringify({ type: 'live_end', reason: 'overloaded' }), false);
+        return;
+      }
+      // The payload is a view of uWS's buffer, valid only now: the stream copies what it keeps.
+      const check = parseLiveFrame(new Uint8Array(message));
+      if (!check.ok) return refuse(check.message);
+      data.stream.frame(check.frame);
+    },
+    close: (ws: WebSocket<LiveSocketData>) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      if (data.publisher) data.stream?.unpublished();
+      else if (data.viewer) data.stream?.removeViewer(data.viewer);
+      live.release(data.sessionId);
+    },
+  });
+}

@@ -1,0 +1,106 @@
+/**
+ * The live path through a real server: a publisher (the session's control token) sends a capture
+ * client's live stream frame by frame over /ws/live/{id} in real time; a viewer that joined before gets
+ * the converted stream's live_config (twice the width: side by side) and access units that decode from
+ * their first keyframe, on the frames' capture times; when the publisher leaves, the viewer hears
+ * live_end. Refused: a publisher with a wrong token, an unknown session, a frame that is not one.
+ */
+import t from 'tap';
+import WebSocket from 'ws';
+import { LiveDecoder } from '../gpu-pool/live-codec.ts';
+import { type LiveControlMessage, encodeLiveFrame, LiveKind, parseLiveFrame } from '../protocol/live.ts';
+import { socketProtocols } from '../protocol/messages.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
+import { createSession } from '../testkit/http.ts';
+import { liveStream } from '../testkit/live-stream.ts';
+import { startTestServer, until } from '../testkit/server.ts';
+
+type Live = { ws: WebSocket; texts: LiveControlMessage[]; frames: Uint8Array[]; closed: Promise<{ code: number; reason: string }> };
+
+async function connect(url: string, token?: string): Promise<Live> {
+  const ws = new WebSocket(url, socketProtocols(token));
+  const texts: LiveControlMessage[] = [];
+  const frames: Uint8Array[] = [];
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) frames.push(new Uint8Array(data as Buffer));
+    else texts.push(JSON.parse(String(data)) as LiveControlMessage);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  return { ws, texts, frames, closed };
+}
+
+t.test('publish frame by frame, watch converted frames, fall back when the publisher leaves', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const session = await createSession(server.url);
+  const url = `${server.url.replace('http', 'ws')}/ws/live/${session.session_id}`;
+  const viewer = await connect(url);
+  t.teardown(() => viewer.ws.close());
+  const publisher = await connect(url, session.control_token);
+  t.teardown(() => publisher.ws.close());
+  const { config, frames } = await liveStream({ width: 320, height: 180, seconds: 2, audio: true });
+  publisher.ws.send(JSON.stringify(config));
+  // In real time, as a capture would: each frame at its capture time's offset from the first.
+  const started = performance.now();
+  const first = frames[0]!.time;
+  for (const frame of frames) {
+    const due = (frame.time - first) / 1000 - (performance.now() - started);
+    if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+    publisher.ws.send(encodeLiveFrame(frame));
+  }
+  const video = () =>
+    viewer.frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
+  await until(() => video().length >= 10, 'converted frames at the viewer', 30_000);
+  const configured = viewer.texts.find((m) => m.type === 'live_config');
+  t.match(configured, { type: 'live_config', video: { codec: /^avc1\./, width: 640, height: 180 }, audio: { codec: 'mp4a.40.2' } });
+  const times = new Set(frames.map((f) => f.time));
+  const out = video();
+  t.ok(out[0]!.key, 'the viewer starts at a keyframe');
+  t.ok(
+    out.every((f) => times.has(f.time)),
+    "every converted frame carries its source frame's capture time",
+  );
+  t.ok(
+    viewer.frames.some((b) => parseLiveFrame(b).ok && b[0] === LiveKind.Audio),
+    'the sound comes too',
+  );
+  const decoder = new LiveDecoder();
+  t.teardown(() => decoder.close());
+  const widths: number[] = [];
+  for (const f of out) decoder.decode(f.data, f.time, (frame) => widths.push(frame.width));
+  t.equal(widths.length, out.length, 'every unit decodes');
+  t.ok(
+    widths.every((w) => w === 640),
+    'side by side, twice the width',
+  );
+  publisher.ws.close();
+  await until(() => viewer.texts.some((m) => m.type === 'live_end'), 'live_end at the viewer', 10_000);
+  t.match(
+    viewer.texts.find((m) => m.type === 'live_end'),
+    { reason: 'publisher_gone' },
+  );
+});
+
+t.test('refused: a wrong token, an unknown session, a frame that is not one', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const session = await createSession(server.url);
+  const base = `${server.url.replace('http', 'ws')}/ws/live`;
+  await t.rejects(connect(`${base}/${session.session_id}`, 'not-a-token'), /upgrade refused: 401/);
+  await t.rejects(connect(`${base}/no-such-session`), /upgrade refused: 404/);
+  await t.rejects(connect(`${base}/..%2Fetc`), /upgrade refused: 400/);
+  const publisher = await connect(`${base}/${session.session_id}`, session.control_token);
+  publisher.ws.send(JSON.stringify({ type: 'live_config', video: { codec: 'vp8', width: 1, height: 1 }, audio: null }));
+  t.match(await publisher.closed, { code: 4400, reason: /H\.264/ });
+  const again = await connect(`${base}/${session.session_id}`, session.control_token);
+  again.ws.send(new Uint8Array(40));
+  t.match(await again.closed, { code: 4400, reason: /kind/ });
+  const viewer = await connect(`${base}/${session.session_id}`);
+  viewer.ws.send('hello');
+  t.match(await viewer.closed, { code: 4400, reason: /only sends/ });
+});
