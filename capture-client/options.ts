@@ -58,6 +58,8 @@ export interface CaptureOptions {
   endTimeout: number;
   /** Announce each upload on the socket (the fast path); off leaves the server's event path alone. */
   fastPath: boolean;
+  /** Send the live stream frame by frame beside the chunks (the live path, /ws/live/{id}). */
+  live: boolean;
 }
 
 export class UsageError extends Error {
@@ -96,6 +98,7 @@ Screen capture (--source screen):
   --end-timeout S       how long to wait for the playlist to close after ending (default 60)
   --ffmpeg PATH         ffmpeg executable (default $FFMPEG_PATH, else ffmpeg on PATH, else the
                         binary from the @ffmpeg-installer npm package)
+  --no-live             do not send the frame-by-frame live stream (the chunks alone)
   --no-fast-path        do not announce uploads on the socket (the server then learns of them
                         only through its own event path: S3 → SQS, or the local queue)
   --json                print events as JSON lines on stdout (for scripts)
@@ -145,6 +148,7 @@ export function parseOptions(
         ffmpeg: { type: 'string' },
         json: { type: 'boolean' },
         'no-fast-path': { type: 'boolean' },
+        'no-live': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -204,6 +208,7 @@ export function parseOptions(
     ffmpeg: v.ffmpeg ?? defaultFfmpeg(env),
     endTimeout: positiveNumber('end-timeout', v['end-timeout'], 60, 3600)!,
     fastPath: !v['no-fast-path'],
+    live: !v['no-live'],
   };
 }
 

@@ -8,6 +8,8 @@ import type { CreateSessionResponse, ServerMessage } from '../protocol/messages.
 import { createSession, endSession, playlistClosed, sessionStatus } from './api.ts';
 import { Chunker } from './chunker.ts';
 import type { CaptureOptions } from './options.ts';
+import { LiveFeed } from './live-feed.ts';
+import { LivePublisher } from './live-socket.ts';
 import { SessionSocket } from './socket.ts';
 import { inputArgs } from './sources.ts';
 import { StatusLine, type CaptureStats } from './status-line.ts';
@@ -51,6 +53,7 @@ export class CaptureRunner {
   readonly #cutAt = new Map<number, number>();
   #chunker: Chunker | undefined;
   #socket: SessionSocket | undefined;
+  #live: LivePublisher | undefined;
   /** The session's control token: the newest the server sent (a stream may outlive the first). */
   #controlToken = '';
   #uploader: ChunkUploader | undefined;
@@ -98,6 +101,7 @@ export class CaptureRunner {
         if (message.control_token) {
           this.#controlToken = message.control_token;
           this.#socket?.setToken(message.control_token);
+          this.#live?.setToken(message.control_token);
         }
         this.#emit('credentials', { expires_at: message.upload.expires_at });
         break;
@@ -155,11 +159,23 @@ export class CaptureRunner {
         this.#status.update(this.#stats);
       },
     );
+    // The live path: the same encode, frame by frame, beside the chunks (best effort; the chunks are the record).
+    let feed: LiveFeed | undefined;
+    if (opts.live) {
+      const publisher = new LivePublisher(liveSocketUrl(session.events_url, session.session_id), session.control_token);
+      this.#live = publisher;
+      feed = new LiveFeed(() => this.#chunker?.originMicros ?? 0, {
+        config: (config) => publisher.configure(config),
+        frame: (frame) => publisher.frame(frame),
+        error: (error) => this.#say(`live stream stopped (the chunks go on): ${error.message}`),
+      });
+    }
     this.#chunker = new Chunker({
       ffmpeg: opts.ffmpeg,
       inputArgs: inputArgs(opts),
       plan,
       chunkSeconds,
+      ...(feed ? { live: (bytes: Uint8Array) => feed.push(bytes) } : {}),
     });
     let captureError: Error | undefined;
     try {
@@ -250,7 +266,16 @@ export class CaptureRunner {
 
   async close(): Promise<void> {
     this.#socket?.close();
+    this.#live?.close();
     this.#uploader?.close?.();
     await this.#chunker?.close();
   }
+}
+
+/** The live socket's URL, beside the session socket's (`ws(s)://host/ws/sessions/{id}` → `…/ws/live/{id}`). */
+export function liveSocketUrl(eventsUrl: string, sessionId: string): string {
+  const url = new URL(eventsUrl);
+  url.pathname = `/ws/live/${sessionId}`;
+  url.search = '';
+  return url.toString();
 }

@@ -3,7 +3,7 @@
  * client's live stream frame by frame over /ws/live/{id} in real time; a viewer that joined before gets
  * the converted stream's live_config (twice the width: side by side) and access units that decode from
  * their first keyframe, on the frames' capture times; when the publisher leaves, the viewer hears
- * live_end. Refused: a publisher with a wrong token, an unknown session, a frame that is not one.
+ * live_end. The capture CLI publishes its live stream beside its chunks. Refused: a publisher with a wrong token, an unknown session, a frame that is not one.
  */
 import t from 'tap';
 import WebSocket from 'ws';
@@ -11,6 +11,7 @@ import { LiveDecoder } from '../gpu-pool/live-codec.ts';
 import { type LiveControlMessage, encodeLiveFrame, LiveKind, parseLiveFrame } from '../protocol/live.ts';
 import { socketProtocols } from '../protocol/messages.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
+import { startCapture } from '../testkit/capture.ts';
 import { createSession } from '../testkit/http.ts';
 import { liveStream } from '../testkit/live-stream.ts';
 import { startTestServer, until } from '../testkit/server.ts';
@@ -103,4 +104,39 @@ t.test('refused: a wrong token, an unknown session, a frame that is not one', as
   const viewer = await connect(`${base}/${session.session_id}`);
   viewer.ws.send('hello');
   t.match(await viewer.closed, { code: 4400, reason: /only sends/ });
+});
+
+t.test('the capture CLI publishes its live stream beside its chunks; a viewer sees it converted', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const capture = startCapture([
+    '--server',
+    server.url,
+    '--size',
+    '320x180',
+    '--duration',
+    '4',
+    '--chunk-seconds',
+    '0.5',
+    '--json',
+    '--quiet',
+  ]);
+  t.teardown(() => capture.stop());
+  const started = await capture.event('session');
+  const viewer = await connect(`${server.url.replace('http', 'ws')}/ws/live/${String(started.session_id)}`);
+  t.teardown(() => viewer.ws.close());
+  const video = () =>
+    viewer.frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
+  await until(() => video().length >= 15, 'converted frames from the CLI at the viewer', 30_000);
+  t.match(
+    viewer.texts.find((m) => m.type === 'live_config'),
+    { video: { width: 640, height: 180 }, audio: { codec: 'mp4a.40.2' } },
+  );
+  const now = Date.now() * 1000;
+  const newest = video().at(-1)!;
+  t.ok(Math.abs(now - newest.time) < 5_000_000, `capture times on the wall clock (newest ${((now - newest.time) / 1e6).toFixed(2)} s ago)`);
+  t.equal(await capture.exited, 0, capture.stderr());
+  t.ok(
+    capture.events.some((e) => e.event === 'uploaded'),
+    'and the chunks went up as always',
+  );
 });
