@@ -15,6 +15,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { CAPTURE_ORIGIN_TAG } from '../protocol/keys.ts';
+import { captureVideoArgs } from './encoding.ts';
 import { timelineArgs, type StreamPlan } from './timeline.ts';
 
 export interface CapturedChunk {
@@ -92,18 +93,7 @@ export class Chunker {
       '-y',
       ...this.#opts.inputArgs,
       ...timelineArgs(this.#opts.plan, this.originMicros),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-tune',
-      'zerolatency',
-      '-pix_fmt',
-      'yuv420p',
-      '-force_key_frames',
-      `expr:gte(t,n_forced*${n})`,
-      '-sc_threshold',
-      '0',
+      ...captureVideoArgs(n),
       '-c:a',
       'aac',
       '-b:a',

@@ -5,6 +5,7 @@
  * at `origin` µs. Not in real time: every frame at once.
  */
 import { spawn } from 'node:child_process';
+import { captureVideoArgs } from '../capture-client/encoding.ts';
 import { LiveFeed } from '../capture-client/live-feed.ts';
 import type { LiveConfigMessage, LiveFrame } from '../protocol/live.ts';
 
@@ -32,16 +33,7 @@ export async function liveStream(spec: LiveStreamSpec): Promise<{ config: LiveCo
     '-i',
     `testsrc2=size=${spec.width}x${spec.height}:rate=${fps}:duration=${spec.seconds}`,
     ...(spec.audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`] : []),
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-tune',
-    'zerolatency',
-    '-pix_fmt',
-    'yuv420p',
-    '-force_key_frames',
-    `expr:gte(t,n_forced*${spec.keyEvery ?? 0.5})`,
+    ...captureVideoArgs(spec.keyEvery ?? 0.5),
     // As the capture client: frames passed as they are, on a fine time base (a constant-rate output
     // would fill every tick of 1/90000 s with a copy).
     '-vsync',

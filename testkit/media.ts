@@ -9,6 +9,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { captureVideoArgs } from '../capture-client/encoding.ts';
 import { defaultFfmpeg } from '../capture-client/ffmpeg-path.ts';
 
 const exec = promisify(execFile);
@@ -142,18 +143,7 @@ export async function makeChunks(spec: ChunkSpec): Promise<Buffer[]> {
         : []),
       '-t',
       String(spec.seconds),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      '-tune',
-      'zerolatency',
-      '-pix_fmt',
-      'yuv420p',
-      '-force_key_frames',
-      `expr:gte(t,n_forced*${spec.chunkSeconds})`,
-      '-sc_threshold',
-      '0',
+      ...captureVideoArgs(spec.chunkSeconds),
       ...(spec.originMicros ? ['-metadata', `stereospot_capture_origin=${spec.originMicros}`] : []),
       '-f',
       'segment',

@@ -16,7 +16,7 @@ import type { LiveStream, LiveViewer } from '../live/live-stream.ts';
 import type { LiveStreams } from '../live/live-streams.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
-import { reject } from './sockets.ts';
+import { readUpgrade, reject } from './upgrade.ts';
 
 interface LiveSocketData {
   sessionId: string;
@@ -38,14 +38,8 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
     idleTimeout: 60,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const sessionId = req.getUrl().slice('/ws/live/'.length);
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      const headers = new Map<string, string>();
-      req.forEach((k, v) => {
-        headers.set(k, v);
-      });
+      const { url, key, protocol, extensions, headers } = readUpgrade(req);
+      const sessionId = url.slice('/ws/live/'.length);
       let aborted = false;
       res.onAborted(() => (aborted = true));
       try {

@@ -18,7 +18,7 @@ import {
   tokenFromProtocols,
   type ChunkUploadedMessage,
 } from '../../protocol/messages.ts';
-import { HttpError, STATUS_TEXT } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { parseClientMessage } from '../../protocol/validate.ts';
@@ -27,6 +27,7 @@ import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '..
 import { authorityOf, bearerOf, checkControl, checkOrigin, isAdmin } from '../http/guard.ts';
 import { baseUrlFromHeaders, playlistUrlOf } from '../http/route.ts';
 import { decode } from './codec.ts';
+import { readUpgrade, reject } from './upgrade.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
@@ -34,15 +35,6 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 const SNAPSHOT_ENTRIES = 16;
 /** Sessions a dashboard's snapshot carries: the newest ones. */
 const DASHBOARD_SESSIONS = 100;
-
-/** Answers an upgrade request with the error's status and JSON body (no socket). */
-export function reject(res: HttpResponse, error: HttpError): void {
-  res.cork(() => {
-    res.writeStatus(`${error.status} ${STATUS_TEXT[error.status] ?? ''}`);
-    res.writeHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify(error.body()));
-  });
-}
 
 export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub): void {
   const { config, sessions, log } = deps;
@@ -54,16 +46,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
   };
 
   const upgradeWith = (kind: SocketData['kind']) => (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => {
-    // Copy everything from req now: it is invalid after this function returns.
-    const url = req.getUrl();
-    const query = new URLSearchParams(req.getQuery() ?? '');
-    const key = req.getHeader('sec-websocket-key');
-    const protocol = req.getHeader('sec-websocket-protocol');
-    const extensions = req.getHeader('sec-websocket-extensions');
-    const headers = new Map<string, string>();
-    req.forEach((k, v) => {
-      headers.set(k, v);
-    });
+    const { url, query, key, protocol, extensions, headers } = readUpgrade(req);
     let aborted = false;
     res.onAborted(() => (aborted = true));
     // A socket is a page's as much as a request is: one of another origin gets nothing (not even a
