@@ -30,7 +30,8 @@ Scenarios:
   latency     a live test stream through the server in real time: chunk cut → segment ready,
               and the newest frame's age when its segment is listed (p50/p95/max)
   glass       glass-to-glass: capture (real time) → server → the watch page in headless Chromium,
-              per presented frame; the WebSocket/MSE player at 0.5-s chunks, hls.js at 1 and 2 s
+              per presented frame; the live viewer (frame by frame), the WebSocket/MSE player at
+              0.5-s chunks, hls.js at 1 and 2 s
   control     playlist GETs/s: ours (uWS) vs node:http doing the same work, live and ended
               playlists, beside a bare server of each kind (the load generator's ceiling)
   fanout      one segment event to many: wake-up of 1 000 held blocking playlist reloads, the
@@ -70,7 +71,7 @@ Options (glass):
   --seconds N         seconds measured per case after settling (default 60)
   --settle N          seconds after the first frame not counted (default 5)
   --sizes WxH         source size (default 640x360)
-  --cases LIST        player:chunk-seconds,… (default mse:0.5,hls:1,hls:2)
+  --cases LIST        player:chunk-seconds,… (default live:0.5,mse:0.5,hls:1,hls:2)
 
 Options (control):
   --seconds N         seconds per run (default 10)
@@ -333,8 +334,8 @@ function positive(name: string, raw: string | undefined): number | undefined {
 }
 
 function parseCase(raw: string): GlassCase {
-  const m = /^(mse|hls):(\d+(?:\.\d+)?)$/.exec(raw.trim());
-  if (!m) throw new Error(`--cases takes player:chunk-seconds pairs, e.g. mse:0.5,hls:1 (got "${raw}")`);
+  const m = /^(live|mse|hls):(\d+(?:\.\d+)?)$/.exec(raw.trim());
+  if (!m) throw new Error(`--cases takes player:chunk-seconds pairs, e.g. live:0.5,mse:0.5,hls:1 (got "${raw}")`);
   return { player: m[1] as GlassCase['player'], chunkSeconds: Number(m[2]) };
 }
 

@@ -72,10 +72,10 @@ export interface LiveStatsMessage {
   viewer_dropped: number;
 }
 
-/** The live path stopped (the publisher left, or the session ended): fall back to the HLS player. */
+/** The live path stopped or is not running (nobody publishes, the session ended…): fall back to the HLS player. */
 export interface LiveEndMessage {
   type: 'live_end';
-  reason: 'publisher_gone' | 'session_ended' | 'overloaded' | 'not_here';
+  reason: 'publisher_gone' | 'not_publishing' | 'session_ended' | 'overloaded' | 'not_here';
 }
 
 export type LiveControlMessage = LiveConfigMessage | LiveStatsMessage | LiveEndMessage;

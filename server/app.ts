@@ -121,6 +121,11 @@ export class StereoSpotApp {
     return this.#hub;
   }
 
+  /** The live paths (none when LIVE_MAX is 0). */
+  get live(): LiveStreams | undefined {
+    return this.#opts.live;
+  }
+
   #mountRoutes(deps: RouteDeps): void {
     const app = this.#app;
     const log = deps.log;

@@ -80,12 +80,15 @@ t.test('publish frame by frame, watch converted frames, fall back when the publi
     widths.every((w) => w === 640),
     'side by side, twice the width',
   );
-  publisher.ws.close();
-  await until(() => viewer.texts.some((m) => m.type === 'live_end'), 'live_end at the viewer', 10_000);
   t.match(
-    viewer.texts.find((m) => m.type === 'live_end'),
-    { reason: 'publisher_gone' },
+    viewer.texts[0],
+    { type: 'live_end', reason: 'not_publishing' },
+    'a viewer before the publisher hears at once that nothing runs yet',
   );
+  publisher.ws.close();
+  const ends = () => viewer.texts.filter((m) => m.type === 'live_end');
+  await until(() => ends().length === 2, 'live_end at the viewer', 10_000);
+  t.match(ends()[1], { reason: 'publisher_gone' });
 });
 
 t.test('refused: a wrong token, an unknown session, a frame that is not one', async (t) => {

@@ -55,7 +55,8 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${server.url}/watch/${String(session.session_id)}`);
+  // This is the segment player's test (the page would take the live path the CLI also publishes).
+  await page.goto(`${server.url}/watch/${String(session.session_id)}?player=mse`);
 
   const first = await until(
     async () => {

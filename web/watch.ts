@@ -1,6 +1,8 @@
 /**
- * The watch page (`/watch/{id}`): plays the session's stereo stream with the WebSocket-fed MSE player,
- * or with hls.js where MSE cannot play it (or with `?player=hls`, or once the session has ended); shows
+ * The watch page (`/watch/{id}`): plays the session's stereo stream frame by frame (the live path,
+ * WebCodecs: player/frame-player.ts) where it runs, else — or when it stops — with the WebSocket-fed MSE
+ * player, or with hls.js where MSE cannot play it (or with `?player=mse|hls`, or once the session has
+ * ended); shows
  * it side-by-side, as an anaglyph or in 2D (`?view=`), full-screen on request; tells the viewer what
  * is happening (waiting, live, behind, ended, server gone, unknown session) instead of a black box;
  * and, with the control token (`#control=…`), changes the depth live. `window.stereospot` exposes the
@@ -10,6 +12,7 @@ import type { ServerMessage, SessionStatus } from '../protocol/messages.ts';
 import { $, showState } from './lib/dom.ts';
 import { JsonSocket, type SocketState } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
+import { FramePlayer } from './player/frame-player.ts';
 import { LivePlayer, type PlayerState } from './player/live-player.ts';
 import { StereoView, VIEW_MODES, type ViewMode } from './player/stereo-view.ts';
 
@@ -26,7 +29,11 @@ interface HlsStatic {
 }
 
 interface PageStats {
-  player: 'mse' | 'hls' | 'native';
+  player: 'live' | 'mse' | 'hls' | 'native';
+  /** Why the live path was left (null while it plays, or when it never was tried). */
+  fallback: string | null;
+  /** The live viewer's figures (drops, playout delay, sound), while it plays. */
+  live: FramePlayer['stats'] | null;
   state: string;
   view: ViewMode;
   renderer: 'webgl' | '2d';
@@ -48,6 +55,8 @@ const latencyEl = $('latency');
 const view = new StereoView(video, $<HTMLCanvasElement>('view'));
 const stats: PageStats = {
   player: 'mse',
+  fallback: null,
+  live: null,
   state: 'connecting',
   view: 'sbs',
   renderer: view.renderer,
@@ -88,8 +97,11 @@ function showLatency(ms: number): void {
   latencyEl.textContent = `${(ms / 1000).toFixed(2)} s behind capture`;
 }
 
+let framePlayer: FramePlayer | null = null;
+
 function setView(mode: ViewMode): void {
-  view.mode = mode;
+  if (framePlayer) framePlayer.mode = mode;
+  else view.mode = mode;
   stats.view = mode;
   for (const button of document.querySelectorAll<HTMLButtonElement>('#modes button')) {
     button.setAttribute('aria-pressed', String(button.dataset.mode === mode));
@@ -108,6 +120,44 @@ function initialView(): ViewMode {
 
 function sessionSocketUrl(sessionId: string): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/sessions/${encodeURIComponent(sessionId)}?format=json`;
+}
+
+/**
+ * The live path: frames drawn as they come; the session socket alongside for the settings. When the
+ * live path is not there or stops, `fallback` plays the segments instead.
+ */
+function playLive(sessionId: string, panel: SettingsPanel, fallback: () => void): void {
+  stats.player = 'live';
+  const canvas = $<HTMLCanvasElement>('live');
+  canvas.hidden = false;
+  video.hidden = true;
+  const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+  const settings = new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
+    message: (message) => {
+      const now = message.type === 'snapshot' ? message.session.settings : message.type === 'settings' ? message : null;
+      if (!now) return;
+      stats.settings = { stereo_strength: now.stereo_strength, convergence: now.convergence };
+      panel.update(now);
+    },
+    state: () => undefined,
+  });
+  const player = new FramePlayer(canvas, `${wsBase}/ws/live/${encodeURIComponent(sessionId)}`, {
+    state: (state, detail) => show(state, detail ?? 'live path'),
+    latency: showLatency,
+    fallback: (reason) => {
+      stats.fallback = reason;
+      stats.live = null;
+      framePlayer = null;
+      settings.close();
+      canvas.hidden = true;
+      video.hidden = false;
+      setView(stats.view);
+      fallback();
+    },
+  });
+  framePlayer = player;
+  player.mode = stats.view;
+  stats.live = player.stats;
 }
 
 /** The WebSocket-fed MSE player; the socket comes back on its own when the server does. */
@@ -212,6 +262,10 @@ function wireControls(): void {
   });
   stage.addEventListener('dblclick', () => $('fullscreen').click());
   $('unmute').addEventListener('click', () => {
+    if (framePlayer) {
+      void framePlayer.unmute().then(() => ($('unmute').textContent = framePlayer?.muted === false ? 'unmuted' : 'unmute'));
+      return;
+    }
     video.muted = !video.muted;
     $('unmute').textContent = video.muted ? 'unmute' : 'mute';
   });
@@ -252,9 +306,14 @@ async function main(): Promise<void> {
     panel.update(session.settings);
   }
   const forced = new URLSearchParams(location.search).get('player');
-  // The socket-fed player follows the live edge; a session that has ended plays from its start (HLS).
-  if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) playWithMse(sessionId, panel);
-  else await playWithHls(sessionId);
+  // Frame by frame where the live path runs; the socket-fed player follows the live edge of the
+  // segments; a session that has ended plays from its start (HLS).
+  const segments = () => {
+    if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) playWithMse(sessionId, panel);
+    else void playWithHls(sessionId);
+  };
+  if (forced !== 'hls' && forced !== 'mse' && session?.state !== 'ended' && FramePlayer.supported()) playLive(sessionId, panel, segments);
+  else segments();
 }
 
 main().catch((error: unknown) => show('error', String(error)));

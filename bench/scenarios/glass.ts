@@ -22,7 +22,7 @@ import { launchChromium } from '../../testkit/browser.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface GlassCase {
-  player: 'mse' | 'hls';
+  player: 'live' | 'mse' | 'hls';
   chunkSeconds: number;
 }
 
@@ -45,9 +45,12 @@ export interface GlassRow extends GlassCase {
   fetchMs: Quantiles | null;
   /** MSE only: age of a segment's newest frame when its bytes reach the page (capture → delivery). */
   arrivalMs: Quantiles | null;
+  /** The live viewer only: frames dropped on the way (the server's converter and socket, the page's buffer), and its playout delay. */
+  live: { presented: number; dropped: number; dropRate: number; playoutMs: number; audioLate: number } | null;
 }
 
 export const defaultGlassCases = (): GlassCase[] => [
+  { player: 'live', chunkSeconds: 0.5 },
   { player: 'mse', chunkSeconds: 0.5 },
   { player: 'hls', chunkSeconds: 1 },
   { player: 'hls', chunkSeconds: 2 },
@@ -55,7 +58,17 @@ export const defaultGlassCases = (): GlassCase[] => [
 
 const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
 
+interface LiveStats {
+  presented: number;
+  skipped: number;
+  serverReceived: number;
+  serverDropped: number;
+  viewerDropped: number;
+  playoutMs: number;
+  audioLate: number;
+}
 interface PageStats {
+  live: LiveStats | null;
   latencies: number[];
   stalls: number[];
   fetchMs: number[];
@@ -63,7 +76,7 @@ interface PageStats {
   player: string;
 }
 const READ =
-  '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player }; })()';
+  '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player, live: s.live && { ...s.live, latencies: undefined } }; })()';
 
 async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) => void): Promise<GlassRow> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-glass-'));
@@ -102,7 +115,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       capture.on('close', (code) => reject(new Error(`the capture client exited (${code}) before creating a session`)));
     });
     const page = await browser.newPage();
-    await page.goto(`${server.url}/watch/${sessionId}${c.player === 'hls' ? '?player=hls' : ''}`);
+    await page.goto(`${server.url}/watch/${sessionId}?player=${c.player}`);
     const deadline = Date.now() + 60_000;
     while (((await page.evaluate(READ)) as PageStats).latencies.length === 0) {
       if (Date.now() > deadline) throw new Error('no frame was presented within 60 s');
@@ -125,6 +138,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       longestStallMs: stalls.length ? Math.max(...stalls) : 0,
       fetchMs: c.player === 'mse' ? quantiles(s.fetchMs) : null,
       arrivalMs: c.player === 'mse' ? quantiles(s.arrivalMs.slice(Math.floor(s.arrivalMs.length / 4))) : null,
+      live: s.live ? liveFigures(s.live) : null,
     };
   } finally {
     capture.kill('SIGINT');
@@ -135,7 +149,16 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
   }
 }
 
-export const glassLabel = (c: GlassCase) => `${c.player === 'mse' ? 'WebSocket/MSE' : 'hls.js'} @ ${c.chunkSeconds}-s chunks`;
+/** Of the frames the capture sent, how many never reached the screen (server drops, the viewer's socket's, the page's). */
+function liveFigures(s: LiveStats): NonNullable<GlassRow['live']> {
+  const dropped = s.serverDropped + s.viewerDropped + s.skipped;
+  const total = Math.max(1, s.presented + dropped);
+  return { presented: s.presented, dropped, dropRate: dropped / total, playoutMs: s.playoutMs, audioLate: s.audioLate };
+}
+
+const PLAYER_LABEL = { live: 'live (frame by frame)', mse: 'WebSocket/MSE', hls: 'hls.js' } as const;
+export const glassLabel = (c: GlassCase) =>
+  c.player === 'live' ? PLAYER_LABEL.live : `${PLAYER_LABEL[c.player]} @ ${c.chunkSeconds}-s chunks`;
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 export function formatGlassRow(r: GlassRow): string {
@@ -147,6 +170,9 @@ export function formatGlassRow(r: GlassRow): string {
     `incl. settling p95 ${sec(r.all.p95)}`,
     r.fetchMs ? `  fetch after push p50 ${r.fetchMs.p50.toFixed(1)} ms` : '',
     r.arrivalMs ? `  newest frame on arrival p50 ${sec(r.arrivalMs.p50)} p95 ${sec(r.arrivalMs.p95)}` : '',
+    r.live
+      ? `  dropped ${r.live.dropped} of ${r.live.presented + r.live.dropped} (${(r.live.dropRate * 100).toFixed(1)} %), playout ${Math.round(r.live.playoutMs)} ms, late sound ${r.live.audioLate}`
+      : '',
   ].join(' ');
 }
 

@@ -111,6 +111,7 @@ export class LiveStream {
   addViewer(viewer: LiveViewer): void {
     this.#viewers.set(viewer, { needKey: true, dropped: 0 });
     if (this.#ended) viewer.sendText({ type: 'live_end', reason: this.#ended });
+    else if (!this.#publishing) viewer.sendText({ type: 'live_end', reason: 'not_publishing' });
     else if (this.#output) viewer.sendText(this.#output);
     this.#channel?.requestKeyframe();
   }

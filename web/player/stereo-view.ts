@@ -14,9 +14,17 @@ type VideoWithFrames = HTMLVideoElement & {
   cancelVideoFrameCallback?: (handle: number) => void;
 };
 
-interface Painter {
+/** A picture side by side (left eye | right eye): a playing video, or a decoded frame (WebCodecs). */
+export interface StereoSource {
+  image: TexImageSource & CanvasImageSource;
+  width: number;
+  height: number;
+}
+
+/** Draws one view of a side-by-side picture into its canvas (sized by the caller). */
+export interface Painter {
   readonly kind: 'webgl' | '2d';
-  paint(video: HTMLVideoElement, mode: Exclude<ViewMode, 'sbs'>): void;
+  paint(source: StereoSource, mode: ViewMode): void;
 }
 
 const VERTEX = `
@@ -34,6 +42,7 @@ varying vec2 uv;
 uniform sampler2D frame;
 uniform int anaglyph;
 void main() {
+  if (anaglyph == 2) { gl_FragColor = texture2D(frame, uv); return; }
   vec4 left = texture2D(frame, vec2(uv.x * 0.5, uv.y));
   if (anaglyph == 0) { gl_FragColor = left; return; }
   vec4 right = texture2D(frame, vec2(0.5 + uv.x * 0.5, uv.y));
@@ -70,10 +79,10 @@ function webglPainter(canvas: HTMLCanvasElement): Painter | null {
   const anaglyph = gl.getUniformLocation(program, 'anaglyph');
   return {
     kind: 'webgl',
-    paint(video, mode) {
+    paint(source, mode) {
       gl.viewport(0, 0, canvas.width, canvas.height);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, video);
-      gl.uniform1i(anaglyph, mode === 'anaglyph' ? 1 : 0);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, source.image);
+      gl.uniform1i(anaglyph, mode === 'sbs' ? 2 : mode === 'anaglyph' ? 1 : 0);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     },
   };
@@ -84,10 +93,10 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
   const ctx = canvas.getContext('2d')!;
   const scratch = document.createElement('canvas');
   const other = scratch.getContext('2d')!;
-  const eye = (target: CanvasRenderingContext2D, video: HTMLVideoElement, half: 0 | 1, tint: string | null) => {
-    const w = video.videoWidth / 2;
+  const eye = (target: CanvasRenderingContext2D, source: StereoSource, half: 0 | 1, tint: string | null) => {
+    const w = source.width / 2;
     target.globalCompositeOperation = 'source-over';
-    target.drawImage(video, half * w, 0, w, video.videoHeight, 0, 0, canvas.width, canvas.height);
+    target.drawImage(source.image, half * w, 0, w, source.height, 0, 0, canvas.width, canvas.height);
     if (tint) {
       target.globalCompositeOperation = 'multiply';
       target.fillStyle = tint;
@@ -96,17 +105,31 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
   };
   return {
     kind: '2d',
-    paint(video, mode) {
-      if (mode === '2d') return eye(ctx, video, 0, null);
+    paint(source, mode) {
+      if (mode === 'sbs') {
+        ctx.globalCompositeOperation = 'source-over';
+        ctx.drawImage(source.image, 0, 0, canvas.width, canvas.height);
+        return;
+      }
+      if (mode === '2d') return eye(ctx, source, 0, null);
       scratch.width = canvas.width;
       scratch.height = canvas.height;
-      eye(ctx, video, 0, '#ff0000');
-      eye(other, video, 1, '#00ffff');
+      eye(ctx, source, 0, '#ff0000');
+      eye(other, source, 1, '#00ffff');
       ctx.globalCompositeOperation = 'lighter';
       ctx.drawImage(scratch, 0, 0);
       ctx.globalCompositeOperation = 'source-over';
     },
   };
+}
+
+/** WebGL where the browser has it, else a 2D canvas. */
+export function makePainter(canvas: HTMLCanvasElement): Painter {
+  try {
+    return webglPainter(canvas) ?? canvasPainter(canvas);
+  } catch {
+    return canvasPainter(canvas);
+  }
 }
 
 export class StereoView {
@@ -120,13 +143,7 @@ export class StereoView {
   constructor(video: HTMLVideoElement, canvas: HTMLCanvasElement) {
     this.#video = video;
     this.#canvas = canvas;
-    let painter: Painter | null = null;
-    try {
-      painter = webglPainter(canvas);
-    } catch {
-      painter = null;
-    }
-    this.#painter = painter ?? canvasPainter(canvas);
+    this.#painter = makePainter(canvas);
     video.addEventListener('loadeddata', () => this.#paint());
   }
 
@@ -177,6 +194,6 @@ export class StereoView {
       this.#canvas.width = width;
       this.#canvas.height = video.videoHeight;
     }
-    this.#painter.paint(video, this.#mode);
+    this.#painter.paint({ image: video, width: video.videoWidth, height: video.videoHeight }, this.#mode);
   }
 }

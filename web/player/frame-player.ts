@@ -1,0 +1,287 @@
+/**
+ * The live viewer: the session's converted frames as they come (`/ws/live/{id}`, protocol/live.ts),
+ * decoded with WebCodecs and drawn into a canvas (side by side, anaglyph or 2D) when they are due; the
+ * capture's sound decoded and scheduled on the same clock. No segments, no Media Source buffer: a frame
+ * is on screen a playout delay after it was captured, and that delay adapts to what arrives.
+ *
+ * The jitter buffer: every frame's transit (arrival − capture, on the wall clocks) is kept for the last
+ * 3 s; a frame is due at capture + the smallest transit + the spread above it (p95 − min) + a little,
+ * so the delay is as short as the arrival jitter allows, and grows or shrinks with it. A clock offset
+ * between the capturing machine and this one is in every transit alike, so it cancels out of the
+ * schedule (only the latency figure shows it). Frames past their time are shown at once; a frame
+ * overtaken by a newer due one is dropped (counted). Sound is scheduled at its own due time minus the
+ * output's latency, so what is heard goes with what is seen.
+ *
+ * The page falls back to the segment player when this cannot run: no WebCodecs, no live stream within
+ * a few seconds, or `live_end` (publisher gone, no converter free, the session runs on another node).
+ */
+import { type LiveConfigMessage, type LiveControlMessage, LiveKind, parseLiveFrame } from '../../protocol/live.ts';
+import { makePainter, type Painter, type ViewMode } from './stereo-view.ts';
+
+/** Transit samples kept (≈ 3 s at 30 fps). */
+const WINDOW = 90;
+/** Added to the jitter margin: drawing, compositing. */
+const MARGIN_MS = 10;
+/** Frames decoded and waiting to be shown, at most (older ones go first). */
+const MAX_WAITING = 30;
+/** How long to wait for the live stream before falling back. */
+const CONFIG_TIMEOUT_MS = 6000;
+
+export interface FramePlayerEvents {
+  state(state: 'connecting' | 'waiting' | 'live', detail?: string): void;
+  /** Capture → expected on screen, per presented frame (ms). */
+  latency(ms: number): void;
+  /** The live path is not available: the page plays the segments instead. */
+  fallback(reason: string): void;
+}
+
+export interface FramePlayerStats {
+  latencies: number[];
+  presented: number;
+  /** Decoded but overtaken before they could be shown. */
+  skipped: number;
+  /** The server's counts (its converter's and this viewer's socket's drops), as it last said. */
+  serverReceived: number;
+  serverDropped: number;
+  viewerDropped: number;
+  /** The playout delay now (capture → due, ms, including any clock offset). */
+  playoutMs: number;
+  /** Sound: frames scheduled, and dropped (due before they were decoded). */
+  audioScheduled: number;
+  audioLate: number;
+}
+
+type Due = { frame: VideoFrame; due: number };
+
+export class FramePlayer {
+  static supported(): boolean {
+    return typeof VideoDecoder === 'function' && typeof EncodedVideoChunk === 'function';
+  }
+
+  readonly stats: FramePlayerStats = {
+    latencies: [],
+    presented: 0,
+    skipped: 0,
+    serverReceived: 0,
+    serverDropped: 0,
+    viewerDropped: 0,
+    playoutMs: 0,
+    audioScheduled: 0,
+    audioLate: 0,
+  };
+  readonly #canvas: HTMLCanvasElement;
+  readonly #painter: Painter;
+  readonly #events: FramePlayerEvents;
+  readonly #socket: WebSocket;
+  #mode: ViewMode = 'sbs';
+  #video: VideoDecoder | null = null;
+  #audio: AudioDecoder | null = null;
+  #context: AudioContext | null = null;
+  #needKey = true;
+  #transits: number[] = [];
+  #waiting: Due[] = [];
+  #raf = 0;
+  #lastPaint = 0;
+  #vsync = 1000 / 60;
+  #closed = false;
+  #configTimer: ReturnType<typeof setTimeout>;
+  /** Arrival time of each frame in the decoder (capture µs → wall ms), until it comes out. */
+  readonly #arrivals = new Map<number, number>();
+
+  constructor(canvas: HTMLCanvasElement, url: string, events: FramePlayerEvents) {
+    this.#canvas = canvas;
+    this.#painter = makePainter(canvas);
+    this.#events = events;
+    this.#socket = new WebSocket(url, ['stereospot']);
+    this.#socket.binaryType = 'arraybuffer';
+    this.#socket.onmessage = (event) => this.#receive(event.data as ArrayBuffer | string);
+    this.#socket.onclose = () => this.#fallback('the live socket closed');
+    this.#configTimer = setTimeout(() => this.#fallback('no live stream'), CONFIG_TIMEOUT_MS);
+    events.state('connecting');
+    this.#raf = requestAnimationFrame((t) => this.#present(t));
+  }
+
+  get mode(): ViewMode {
+    return this.#mode;
+  }
+
+  set mode(mode: ViewMode) {
+    this.#mode = mode;
+  }
+
+  /** Starts the sound (browsers allow it after a user gesture). */
+  async unmute(): Promise<void> {
+    await this.#context?.resume();
+  }
+
+  get muted(): boolean {
+    return this.#context?.state !== 'running';
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#configTimer);
+    cancelAnimationFrame(this.#raf);
+    this.#socket.onclose = null;
+    this.#socket.close();
+    for (const { frame } of this.#waiting) frame.close();
+    this.#waiting = [];
+    if (this.#video?.state !== 'closed') this.#video?.close();
+    if (this.#audio?.state !== 'closed') this.#audio?.close();
+    void this.#context?.close();
+  }
+
+  #fallback(reason: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.#events.fallback(reason);
+  }
+
+  #receive(data: ArrayBuffer | string): void {
+    if (typeof data === 'string') {
+      let message: LiveControlMessage;
+      try {
+        message = JSON.parse(data) as LiveControlMessage;
+      } catch {
+        return;
+      }
+      if (message.type === 'live_config') this.#configure(message);
+      else if (message.type === 'live_end') this.#fallback(`the live path ended (${message.reason})`);
+      else if (message.type === 'live_stats') {
+        this.stats.serverReceived = message.received;
+        this.stats.serverDropped = message.dropped;
+        this.stats.viewerDropped = message.viewer_dropped;
+      }
+      return;
+    }
+    const parsed = parseLiveFrame(new Uint8Array(data));
+    if (!parsed.ok) return;
+    const { frame } = parsed;
+    const now = Date.now();
+    if (frame.kind === LiveKind.Video) {
+      const video = this.#video;
+      if (!video || video.state !== 'configured') return;
+      if (this.#needKey && !frame.key) return;
+      this.#needKey = false;
+      this.#arrivals.set(frame.time, now);
+      video.decode(new EncodedVideoChunk({ type: frame.key ? 'key' : 'delta', timestamp: frame.time, data: frame.data }));
+    } else if (this.#audio?.state === 'configured') {
+      this.#audio.decode(new EncodedAudioChunk({ type: 'key', timestamp: frame.time, data: frame.data }));
+    }
+  }
+
+  #configure(config: LiveConfigMessage): void {
+    clearTimeout(this.#configTimer);
+    if (this.#video?.state !== 'closed') this.#video?.close();
+    this.#video = new VideoDecoder({
+      output: (frame) => this.#decoded(frame),
+      error: (error) => this.#fallback(`the video decoder failed: ${error.message}`),
+    });
+    this.#video.configure({ codec: config.video.codec, optimizeForLatency: true });
+    this.#needKey = true;
+    this.#canvas.width = this.#mode === 'sbs' ? config.video.width : config.video.width / 2;
+    this.#canvas.height = config.video.height;
+    if (config.audio && typeof AudioDecoder === 'function') {
+      if (this.#audio?.state !== 'closed') this.#audio?.close();
+      this.#context ??= new AudioContext({ latencyHint: 'interactive', sampleRate: config.audio.sample_rate });
+      this.#audio = new AudioDecoder({
+        output: (data) => this.#schedule(data),
+        error: () => (this.#audio = null),
+      });
+      const description = Uint8Array.from(atob(config.audio.description), (c) => c.charCodeAt(0));
+      this.#audio.configure({
+        codec: config.audio.codec,
+        sampleRate: config.audio.sample_rate,
+        numberOfChannels: config.audio.channels,
+        description,
+      });
+    }
+    this.#events.state('waiting');
+  }
+
+  /** The playout delay from the transits seen: the smallest, plus the spread above it, plus a margin. */
+  #playout(): number {
+    const sorted = [...this.#transits].sort((a, b) => a - b);
+    if (sorted.length === 0) return MARGIN_MS;
+    const min = sorted[0]!;
+    const p95 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!;
+    return min + (p95 - min) + MARGIN_MS;
+  }
+
+  #decoded(frame: VideoFrame): void {
+    const capture = frame.timestamp / 1000;
+    const arrived = this.#arrivals.get(frame.timestamp) ?? Date.now();
+    this.#arrivals.delete(frame.timestamp);
+    this.#transits.push(arrived - capture);
+    if (this.#transits.length > WINDOW) this.#transits.shift();
+    this.stats.playoutMs = this.#playout();
+    this.#waiting.push({ frame, due: capture + this.stats.playoutMs });
+    while (this.#waiting.length > MAX_WAITING) {
+      this.#waiting.shift()!.frame.close();
+      this.stats.skipped++;
+    }
+  }
+
+  /** Each display frame: the newest frame that is due by the next vsync is drawn; older due ones are dropped. */
+  #present(time: number): void {
+    if (this.#closed) return;
+    if (this.#lastPaint > 0) this.#vsync = this.#vsync * 0.9 + Math.min(50, time - this.#lastPaint) * 0.1;
+    this.#lastPaint = time;
+    const now = Date.now();
+    let shown: Due | null = null;
+    while (this.#waiting.length > 0 && this.#waiting[0]!.due <= now + this.#vsync / 2) {
+      if (shown) {
+        shown.frame.close();
+        this.stats.skipped++;
+      }
+      shown = this.#waiting.shift()!;
+    }
+    if (shown) {
+      const { frame } = shown;
+      const width = this.#mode === 'sbs' ? frame.displayWidth : frame.displayWidth / 2;
+      if (this.#canvas.width !== width || this.#canvas.height !== frame.displayHeight) {
+        this.#canvas.width = width;
+        this.#canvas.height = frame.displayHeight;
+      }
+      this.#painter.paint({ image: frame, width: frame.displayWidth, height: frame.displayHeight }, this.#mode);
+      // On screen at the next vsync after this paint.
+      const latency = performance.timeOrigin + time + this.#vsync - frame.timestamp / 1000;
+      frame.close();
+      this.stats.presented++;
+      this.stats.latencies.push(latency);
+      if (this.stats.presented === 1) this.#events.state('live');
+      this.#events.latency(latency);
+    }
+    this.#raf = requestAnimationFrame((t) => this.#present(t));
+  }
+
+  /** Sound at its due time (capture + the video's playout delay), minus the output's own latency. */
+  #schedule(data: AudioData): void {
+    const context = this.#context;
+    if (!context) {
+      data.close();
+      return;
+    }
+    const due = data.timestamp / 1000 + this.#playout();
+    const outputLatency = (context.baseLatency ?? 0) + (context.outputLatency ?? 0);
+    const when = context.currentTime + (due - Date.now()) / 1000 - outputLatency;
+    if (when < context.currentTime) {
+      this.stats.audioLate++;
+      data.close();
+      return;
+    }
+    const buffer = context.createBuffer(data.numberOfChannels, data.numberOfFrames, data.sampleRate);
+    for (let channel = 0; channel < data.numberOfChannels; channel++) {
+      const plane = new Float32Array(data.numberOfFrames);
+      data.copyTo(plane, { planeIndex: channel, format: 'f32-planar' });
+      buffer.copyToChannel(plane, channel);
+    }
+    data.close();
+    const source = context.createBufferSource();
+    source.buffer = buffer;
+    source.connect(context.destination);
+    source.start(when);
+    this.stats.audioScheduled++;
+  }
+}
