@@ -123,15 +123,24 @@ function sessionSocketUrl(sessionId: string): string {
 }
 
 /**
- * The live path: frames drawn as they come; the session socket alongside for the settings. When the
- * live path is not there or stops, `fallback` plays the segments instead.
+ * The live path where it runs, the segments whenever it has nothing to show: the page switches to the
+ * canvas with a publication's first frame and back to the segment player (started then, stopped again
+ * when frames return) when the publisher leaves or nobody publishes yet; for good when the live path
+ * cannot run here. The session socket alongside keeps the settings panel current.
  */
-function playLive(sessionId: string, panel: SettingsPanel, fallback: () => void): void {
-  stats.player = 'live';
+function playLive(sessionId: string, panel: SettingsPanel, segments: () => (() => void) | null): void {
   const canvas = $<HTMLCanvasElement>('live');
-  canvas.hidden = false;
-  video.hidden = true;
   const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+  let stopSegments: (() => void) | null = null;
+  const toSegments = (reason: string) => {
+    stats.fallback = reason;
+    stats.live = null;
+    framePlayer = null;
+    canvas.hidden = true;
+    video.hidden = false;
+    setView(stats.view);
+    stopSegments ??= segments();
+  };
   const settings = new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
     message: (message) => {
       const now = message.type === 'snapshot' ? message.session.settings : message.type === 'settings' ? message : null;
@@ -142,26 +151,31 @@ function playLive(sessionId: string, panel: SettingsPanel, fallback: () => void)
     state: () => undefined,
   });
   const player = new FramePlayer(canvas, `${wsBase}/ws/live/${encodeURIComponent(sessionId)}`, {
-    state: (state, detail) => show(state, detail ?? 'live path'),
+    live: () => {
+      stopSegments?.();
+      stopSegments = null;
+      video.hidden = true;
+      canvas.hidden = false;
+      framePlayer = player;
+      player.mode = stats.view;
+      view.mode = 'sbs'; // the video's overlay canvas is not drawn while frames come
+      stats.player = 'live';
+      stats.fallback = null;
+      stats.live = player.stats;
+      show('live', 'frame by frame');
+    },
+    standby: (reason) => toSegments(reason),
     latency: showLatency,
     fallback: (reason) => {
-      stats.fallback = reason;
-      stats.live = null;
-      framePlayer = null;
       settings.close();
-      canvas.hidden = true;
-      video.hidden = false;
-      setView(stats.view);
-      fallback();
+      toSegments(reason);
     },
   });
-  framePlayer = player;
-  player.mode = stats.view;
-  stats.live = player.stats;
+  show('connecting', 'live path');
 }
 
 /** The WebSocket-fed MSE player; the socket comes back on its own when the server does. */
-function playWithMse(sessionId: string, panel: SettingsPanel): void {
+function playWithMse(sessionId: string, panel: SettingsPanel): () => void {
   stats.player = 'mse';
   const player = new LivePlayer(video, {
     state: (state: PlayerState, detail?: string) => show(state, detail),
@@ -171,7 +185,7 @@ function playWithMse(sessionId: string, panel: SettingsPanel): void {
   stats.fetchMs = player.stats.fetchMs;
   stats.arrivalMs = player.stats.arrivalMs;
   stats.skips = () => ({ gaps: player.stats.gapsSkipped, holes: player.stats.holesJumped, jumps: player.stats.jumps });
-  new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
+  const socket = new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
     message: (message) => {
       if (message.type === 'snapshot') {
         stats.settings = message.session.settings;
@@ -195,6 +209,10 @@ function playWithMse(sessionId: string, panel: SettingsPanel): void {
       else if (state === 'closed' && detail.code === 4404) show('unknown', 'no such session');
     },
   });
+  return () => {
+    socket.close();
+    player.close();
+  };
 }
 
 async function loadHls(): Promise<HlsStatic | undefined> {
@@ -309,8 +327,9 @@ async function main(): Promise<void> {
   // Frame by frame where the live path runs; the socket-fed player follows the live edge of the
   // segments; a session that has ended plays from its start (HLS).
   const segments = () => {
-    if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) playWithMse(sessionId, panel);
-    else void playWithHls(sessionId);
+    if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) return playWithMse(sessionId, panel);
+    void playWithHls(sessionId);
+    return null;
   };
   if (forced !== 'hls' && forced !== 'mse' && session?.state !== 'ended' && FramePlayer.supported()) playLive(sessionId, panel, segments);
   else segments();

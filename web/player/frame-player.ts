@@ -12,8 +12,10 @@
  * overtaken by a newer due one is dropped (counted). Sound is scheduled at its own due time minus the
  * output's latency, so what is heard goes with what is seen.
  *
- * The page falls back to the segment player when this cannot run: no WebCodecs, no live stream within
- * a few seconds, or `live_end` (publisher gone, no converter free, the session runs on another node).
+ * The page plays the segments whenever this has nothing to show (`standby`): nobody publishes yet, the
+ * publisher left, no frame within a few seconds. It stays connected, and the page comes back to it
+ * with the first frame of a new publication (`live`). It stops for good (`fallback`) when the live path
+ * cannot run here: no converter free, another node runs the session, the session ended, the socket closed.
  */
 import { type LiveConfigMessage, type LiveControlMessage, LiveKind, parseLiveFrame } from '../../protocol/live.ts';
 import { makePainter, type Painter, type ViewMode } from './stereo-view.ts';
@@ -28,10 +30,13 @@ const MAX_WAITING = 30;
 const CONFIG_TIMEOUT_MS = 6000;
 
 export interface FramePlayerEvents {
-  state(state: 'connecting' | 'waiting' | 'live', detail?: string): void;
+  /** Frames are on screen (the first of a publication). */
+  live(): void;
+  /** Nothing to show for now (the page plays the segments meanwhile); frames may come back. */
+  standby(reason: string): void;
   /** Capture → expected on screen, per presented frame (ms). */
   latency(ms: number): void;
-  /** The live path is not available: the page plays the segments instead. */
+  /** The live path cannot run for this session: the page plays the segments from now on. */
   fallback(reason: string): void;
 }
 
@@ -85,6 +90,8 @@ export class FramePlayer {
   #vsync = 1000 / 60;
   #closed = false;
   #configTimer: ReturnType<typeof setTimeout>;
+  /** On screen since the current publication's first frame. */
+  #showing = false;
   /** Arrival time of each frame in the decoder (capture µs → wall ms), until it comes out. */
   readonly #arrivals = new Map<number, number>();
 
@@ -96,8 +103,7 @@ export class FramePlayer {
     this.#socket.binaryType = 'arraybuffer';
     this.#socket.onmessage = (event) => this.#receive(event.data as ArrayBuffer | string);
     this.#socket.onclose = () => this.#fallback('the live socket closed');
-    this.#configTimer = setTimeout(() => this.#fallback('no live stream'), CONFIG_TIMEOUT_MS);
-    events.state('connecting');
+    this.#configTimer = setTimeout(() => this.#standby('no live stream yet'), CONFIG_TIMEOUT_MS);
     this.#raf = requestAnimationFrame((t) => this.#present(t));
   }
 
@@ -138,6 +144,18 @@ export class FramePlayer {
     this.#events.fallback(reason);
   }
 
+  /** Nothing to show until the next publication; the decoders wait for its configuration. */
+  #standby(reason: string): void {
+    if (this.#closed) return;
+    this.#showing = false;
+    for (const { frame } of this.#waiting) frame.close();
+    this.#waiting = [];
+    this.#transits = [];
+    if (this.#video?.state === 'configured') this.#video.close();
+    this.#video = null;
+    this.#events.standby(reason);
+  }
+
   #receive(data: ArrayBuffer | string): void {
     if (typeof data === 'string') {
       let message: LiveControlMessage;
@@ -147,8 +165,11 @@ export class FramePlayer {
         return;
       }
       if (message.type === 'live_config') this.#configure(message);
-      else if (message.type === 'live_end') this.#fallback(`the live path ended (${message.reason})`);
-      else if (message.type === 'live_stats') {
+      else if (message.type === 'live_end') {
+        const reason = `the live path ended (${message.reason})`;
+        if (message.reason === 'not_publishing' || message.reason === 'publisher_gone') this.#standby(reason);
+        else this.#fallback(reason);
+      } else if (message.type === 'live_stats') {
         this.stats.serverReceived = message.received;
         this.stats.serverDropped = message.dropped;
         this.stats.viewerDropped = message.viewer_dropped;
@@ -180,6 +201,7 @@ export class FramePlayer {
     });
     this.#video.configure({ codec: config.video.codec, optimizeForLatency: true });
     this.#needKey = true;
+    this.#showing = false;
     this.#canvas.width = this.#mode === 'sbs' ? config.video.width : config.video.width / 2;
     this.#canvas.height = config.video.height;
     if (config.audio && typeof AudioDecoder === 'function') {
@@ -197,7 +219,6 @@ export class FramePlayer {
         description,
       });
     }
-    this.#events.state('waiting');
   }
 
   /** The playout delay from the transits seen: the smallest, plus the spread above it, plus a margin. */
@@ -250,7 +271,10 @@ export class FramePlayer {
       frame.close();
       this.stats.presented++;
       this.stats.latencies.push(latency);
-      if (this.stats.presented === 1) this.#events.state('live');
+      if (!this.#showing) {
+        this.#showing = true;
+        this.#events.live();
+      }
       this.#events.latency(latency);
     }
     this.#raf = requestAnimationFrame((t) => this.#present(t));
