@@ -13,6 +13,10 @@ import type { EncodedUnit } from './live-codec.ts';
 import type { LiveStreamSettings, LiveWorkerConfig, LiveWorkerInput, LiveWorkerOutput } from './live-messages.ts';
 import type { ExecutionProvider } from './model.ts';
 
+/** A JavaScript entry that imports the TypeScript thread (live-worker-entry.cjs says why). */
+const WORKER_BOOT = new URL('./live-worker-entry.cjs', import.meta.url);
+const WORKER_ENTRY = new URL('./live-worker.ts', import.meta.url).href;
+
 /** Frames in the works before the next is only decoded. */
 const MAX_AHEAD = 2;
 /** Frames in the works before new ones are dropped (the thread is stuck): ≈ 3 s at 30 fps. */
@@ -69,9 +73,8 @@ export class LivePool {
       modelInputHeight: this.#opts.modelInputHeight,
       stream,
     };
-    const channel = new LiveChannel(new Worker(new URL('./live-worker.ts', import.meta.url), { workerData: config }), events, () =>
-      this.#open.delete(channel),
-    );
+    const worker = new Worker(WORKER_BOOT, { workerData: { ...config, entry: WORKER_ENTRY } });
+    const channel = new LiveChannel(worker, events, () => this.#open.delete(channel));
     this.#open.add(channel);
     return channel;
   }

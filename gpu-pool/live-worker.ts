@@ -17,55 +17,57 @@ const config = workerData as LiveWorkerConfig;
 const port = parentPort!;
 const post = (message: LiveWorkerOutput, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-try {
-  const model = await loadDepthModel({
-    modelPath: config.modelPath,
-    executionProvider: config.executionProvider,
-    inputHeight: config.modelInputHeight,
-  });
-  const scaler = new FrameScaler();
-  const converter = new LiveConverter({ model, scaler, ...config.stream });
-  // Frames are converted one after another, in arrival order, however fast they come.
-  let chain = Promise.resolve();
-  port.on('message', (message: LiveWorkerInput) => {
-    chain = chain
-      .then(async () => {
-        switch (message.type) {
-          case 'frame': {
-            const outcome = await converter.push(new Uint8Array(message.data), message.time, message.skip);
-            for (const unit of outcome.units) {
-              const bytes = unit.data.buffer as ArrayBuffer;
-              post({ type: 'unit', data: bytes, time: unit.time, key: unit.key }, [bytes]);
+void (async () => {
+  try {
+    const model = await loadDepthModel({
+      modelPath: config.modelPath,
+      executionProvider: config.executionProvider,
+      inputHeight: config.modelInputHeight,
+    });
+    const scaler = new FrameScaler();
+    const converter = new LiveConverter({ model, scaler, ...config.stream });
+    // Frames are converted one after another, in arrival order, however fast they come.
+    let chain = Promise.resolve();
+    port.on('message', (message: LiveWorkerInput) => {
+      chain = chain
+        .then(async () => {
+          switch (message.type) {
+            case 'frame': {
+              const outcome = await converter.push(new Uint8Array(message.data), message.time, message.skip);
+              for (const unit of outcome.units) {
+                const bytes = unit.data.buffer as ArrayBuffer;
+                post({ type: 'unit', data: bytes, time: unit.time, key: unit.key }, [bytes]);
+              }
+              post({
+                type: 'done',
+                converted: outcome.converted,
+                skipped: outcome.skipped,
+                timings: outcome.timings,
+                size: converter.outputSize,
+              });
+              break;
             }
-            post({
-              type: 'done',
-              converted: outcome.converted,
-              skipped: outcome.skipped,
-              timings: outcome.timings,
-              size: converter.outputSize,
-            });
-            break;
+            case 'keyframe':
+              converter.requestKeyframe();
+              break;
+            case 'settings':
+              converter.setSettings(message.settings);
+              break;
+            case 'depth_every':
+              converter.depthEvery = message.every;
+              break;
+            case 'close':
+              converter.close();
+              scaler.close();
+              await model.close();
+              port.close();
+              break;
           }
-          case 'keyframe':
-            converter.requestKeyframe();
-            break;
-          case 'settings':
-            converter.setSettings(message.settings);
-            break;
-          case 'depth_every':
-            converter.depthEvery = message.every;
-            break;
-          case 'close':
-            converter.close();
-            scaler.close();
-            await model.close();
-            port.close();
-            break;
-        }
-      })
-      .catch((error: unknown) => post({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
-  });
-  post({ type: 'ready', provider: model.provider });
-} catch (error) {
-  post({ type: 'error', message: `the live converter could not start: ${error instanceof Error ? error.message : String(error)}` });
-}
+        })
+        .catch((error: unknown) => post({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+    });
+    post({ type: 'ready', provider: model.provider });
+  } catch (error) {
+    post({ type: 'error', message: `the live converter could not start: ${error instanceof Error ? error.message : String(error)}` });
+  }
+})();

@@ -47,24 +47,31 @@ t.test('publish frame by frame, watch converted frames, fall back when the publi
   t.teardown(() => publisher.ws.close());
   const { config, frames } = await liveStream({ width: 320, height: 180, seconds: 2, audio: true });
   publisher.ws.send(JSON.stringify(config));
-  // In real time, as a capture would: each frame at its capture time's offset from the first.
-  const started = performance.now();
-  const first = frames[0]!.time;
-  for (const frame of frames) {
-    const due = (frame.time - first) / 1000 - (performance.now() - started);
-    if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
-    publisher.ws.send(encodeLiveFrame(frame));
-  }
   const video = () =>
     viewer.frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
+  // In real time, as a capture would: each frame at its capture time's offset from the first; the
+  // 2-s stream again (later on the clock) until the viewer has frames — the converter thread may take
+  // a while to start on a loaded machine, and it starts at the live edge.
+  const started = performance.now();
+  const first = frames[0]!.time;
+  const sent = new Set<number>();
+  for (let round = 0; round < 15 && video().length < 10; round++) {
+    for (const frame of frames) {
+      const time = frame.time + round * 2_000_000;
+      const due = (time - first) / 1000 - (performance.now() - started);
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+      sent.add(time);
+      publisher.ws.send(encodeLiveFrame({ ...frame, time }));
+    }
+  }
   await until(() => video().length >= 10, 'converted frames at the viewer', 30_000);
   const configured = viewer.texts.find((m) => m.type === 'live_config');
   t.match(configured, { type: 'live_config', video: { codec: /^avc1\./, width: 640, height: 180 }, audio: { codec: 'mp4a.40.2' } });
-  const times = new Set(frames.map((f) => f.time));
   const out = video();
   t.ok(out[0]!.key, 'the viewer starts at a keyframe');
-  t.ok(
-    out.every((f) => times.has(f.time)),
+  t.same(
+    out.filter((f) => !sent.has(f.time)).map((f) => f.time),
+    [],
     "every converted frame carries its source frame's capture time",
   );
   t.ok(
