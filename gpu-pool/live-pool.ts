@@ -18,7 +18,7 @@ const WORKER_BOOT = new URL('./live-worker-entry.cjs', import.meta.url);
 const WORKER_ENTRY = new URL('./live-worker.ts', import.meta.url).href;
 
 /** Frames in the works before the next is only decoded. */
-const MAX_AHEAD = 2;
+const MAX_AHEAD = 3;
 /** Frames in the works before new ones are dropped (the thread is stuck): ≈ 3 s at 30 fps. */
 const MAX_IN_FLIGHT = 90;
 /** Frames kept while the thread starts (from the latest keyframe on). */

@@ -18,6 +18,7 @@ import { yuv420pSize } from './stereo.ts';
 import { loadDepthModel, type DepthModel, type ExecutionProvider } from './model.ts';
 import { deviceFor } from './providers.ts';
 import type { ChunkResult, ChunkTask } from './types.ts';
+import { lowerThreadPriority } from './thread-priority.ts';
 import { reportMemory } from './worker-memory.ts';
 
 export interface WorkerConfig {
@@ -57,12 +58,16 @@ export interface WorkerInfo {
 }
 
 const config = workerData as WorkerConfig;
+/** How much lower the durable conversions run than the rest (thread-priority.ts). */
+const DURABLE_NICE = 10;
 // libav reports encoder statistics at 'info' and bad input at 'error'; our errors already name the
 // problem (a failed chunk says why), so the server's log stays for what matters.
 Log.setLevel(AV_LOG_FATAL);
 
 export default (async () => {
   reportMemory(config.memoryChannel);
+  // Below the live path, the server and its sockets, which have milliseconds where this has seconds.
+  lowerThreadPriority(DURABLE_NICE);
   let model: DepthModel;
   try {
     model = await loadDepthModel({

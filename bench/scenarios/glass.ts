@@ -46,7 +46,17 @@ export interface GlassRow extends GlassCase {
   /** MSE only: age of a segment's newest frame when its bytes reach the page (capture → delivery). */
   arrivalMs: Quantiles | null;
   /** The live viewer only: frames dropped on the way (the server's converter and socket, the page's buffer), and its playout delay. */
-  live: { presented: number; dropped: number; dropRate: number; playoutMs: number; audioLate: number } | null;
+  live: {
+    presented: number;
+    dropped: number;
+    dropRate: number;
+    playoutMs: number;
+    audioLate: number;
+    /** Where the drops were: the server's converter, this viewer's socket, the page's buffer. */
+    server: number;
+    socket: number;
+    page: number;
+  } | null;
 }
 
 export const defaultGlassCases = (): GlassCase[] => [
@@ -122,7 +132,8 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       await new Promise((r) => setTimeout(r, 100));
     }
     await new Promise((r) => setTimeout(r, options.settle * 1000));
-    const settled = ((await page.evaluate(READ)) as PageStats).latencies.length;
+    const atSettle = (await page.evaluate(READ)) as PageStats;
+    const settled = atSettle.latencies.length;
     const stallsBefore = ((await page.evaluate(READ)) as PageStats).stalls.length;
     log(`  ${glassLabel(c)}: measuring ${options.seconds} s…`);
     await new Promise((r) => setTimeout(r, options.seconds * 1000));
@@ -138,7 +149,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       longestStallMs: stalls.length ? Math.max(...stalls) : 0,
       fetchMs: c.player === 'mse' ? quantiles(s.fetchMs) : null,
       arrivalMs: c.player === 'mse' ? quantiles(s.arrivalMs.slice(Math.floor(s.arrivalMs.length / 4))) : null,
-      live: s.live ? liveFigures(s.live) : null,
+      live: s.live ? liveFigures(s.live, atSettle.live) : null,
     };
   } finally {
     capture.kill('SIGINT');
@@ -149,11 +160,25 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
   }
 }
 
-/** Of the frames the capture sent, how many never reached the screen (server drops, the viewer's socket's, the page's). */
-function liveFigures(s: LiveStats): NonNullable<GlassRow['live']> {
-  const dropped = s.serverDropped + s.viewerDropped + s.skipped;
-  const total = Math.max(1, s.presented + dropped);
-  return { presented: s.presented, dropped, dropRate: dropped / total, playoutMs: s.playoutMs, audioLate: s.audioLate };
+/**
+ * Of the frames the capture sent while measured (after settling), how many never reached the screen:
+ * dropped by the server (its converter behind, or this viewer's socket backed up) or overtaken in the
+ * page's buffer.
+ */
+function liveFigures(end: LiveStats, start: LiveStats | null): NonNullable<GlassRow['live']> {
+  const since = (key: keyof LiveStats) => end[key] - (start?.[key] ?? 0);
+  const dropped = since('serverDropped') + since('viewerDropped') + since('skipped');
+  const presented = since('presented');
+  return {
+    presented,
+    dropped,
+    dropRate: dropped / Math.max(1, presented + dropped),
+    playoutMs: end.playoutMs,
+    audioLate: since('audioLate'),
+    server: since('serverDropped'),
+    socket: since('viewerDropped'),
+    page: since('skipped'),
+  };
 }
 
 const PLAYER_LABEL = { live: 'live (frame by frame)', mse: 'WebSocket/MSE', hls: 'hls.js' } as const;
@@ -171,7 +196,7 @@ export function formatGlassRow(r: GlassRow): string {
     r.fetchMs ? `  fetch after push p50 ${r.fetchMs.p50.toFixed(1)} ms` : '',
     r.arrivalMs ? `  newest frame on arrival p50 ${sec(r.arrivalMs.p50)} p95 ${sec(r.arrivalMs.p95)}` : '',
     r.live
-      ? `  dropped ${r.live.dropped} of ${r.live.presented + r.live.dropped} (${(r.live.dropRate * 100).toFixed(1)} %), playout ${Math.round(r.live.playoutMs)} ms, late sound ${r.live.audioLate}`
+      ? `  dropped ${r.live.dropped} of ${r.live.presented + r.live.dropped} (${(r.live.dropRate * 100).toFixed(1)} %: converter ${r.live.server}, socket ${r.live.socket}, page ${r.live.page}), playout ${Math.round(r.live.playoutMs)} ms, late sound ${r.live.audioLate}`
       : '',
   ].join(' ');
 }
