@@ -11,6 +11,7 @@ import { defaultConcurrencyOptions, runConcurrency } from './scenarios/concurren
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass, type GlassCase } from './scenarios/glass.ts';
+import { formatScreenRow, runScreen } from './scenarios/screen.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { cachedModels, defaultDepthOptions, runDepth } from './scenarios/depth.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
@@ -32,6 +33,8 @@ Scenarios:
   glass       glass-to-glass: capture (real time) → server → the watch page in headless Chromium,
               per presented frame; the live viewer (frame by frame), the WebSocket/MSE player at
               0.5-s chunks, hls.js at 1 and 2 s
+  screen      screen to eye, read off the pictures: a clock drawn on an X display as a block code,
+              grabbed by the capture CLI, read off every frame the watch page shows (live, MSE)
   control     playlist GETs/s: ours (uWS) vs node:http doing the same work, live and ended
               playlists, beside a bare server of each kind (the load generator's ceiling)
   fanout      one segment event to many: wake-up of 1 000 held blocking playlist reloads, the
@@ -72,6 +75,11 @@ Options (glass):
   --settle N          seconds after the first frame not counted (default 5)
   --sizes WxH         source size (default 640x360)
   --cases LIST        player:chunk-seconds,… (default live:0.5,mse:0.5,hls:1,hls:2)
+
+Options (screen):
+  --seconds N         seconds measured per player after settling (default 30)
+  --settle N          seconds after the first frame read not counted (default 5)
+  --cases LIST        live and/or mse (default live,mse)
 
 Options (control):
   --seconds N         seconds per run (default 10)
@@ -177,6 +185,19 @@ async function main(): Promise<number> {
     const cases = values.cases ? values.cases.split(',').map(parseCase) : defaultGlassCases();
     const rows = await runGlass({ seconds, settle, size: values.sizes ?? '640x360', cases }, (l) => process.stdout.write(l + '\n'));
     await saveResult('glass', { seconds, settle, cases }, rows);
+    return 0;
+  }
+  if (scenario === 'screen') {
+    const seconds = Number(values.seconds ?? 30);
+    const settle = Number(values.settle ?? 5);
+    if (!(seconds > 0) || !(settle >= 0)) throw new Error('--seconds must be positive and --settle not negative');
+    const players = (values.cases ?? 'live,mse').split(',').map((p) => {
+      if (p !== 'live' && p !== 'mse') throw new Error(`--cases takes live and/or mse (got "${p}")`);
+      return p;
+    });
+    const rows = await runScreen({ seconds, settle, players }, (l) => process.stdout.write(l + '\n'));
+    for (const row of rows) process.stdout.write(formatScreenRow(row) + '\n');
+    await saveResult('screen', { seconds, settle, players }, rows);
     return 0;
   }
   if (scenario === 'control') {

@@ -14,10 +14,11 @@ export interface LiveWorkerConfig {
   modelPath: string | null;
   executionProvider: ExecutionProvider;
   modelInputHeight: number;
-  stream: LiveStreamSettings;
 }
 
 export type LiveWorkerInput =
+  /** The stream this thread converts (sent once, before its first frame). */
+  | { type: 'start'; stream: LiveStreamSettings }
   | { type: 'frame'; data: ArrayBuffer; time: number; skip: boolean }
   | { type: 'keyframe' }
   | { type: 'settings'; settings: { strength?: number; convergence?: number } }

@@ -4,6 +4,8 @@
  * caller: a frame sent while MAX_AHEAD earlier ones are still in the works is decoded but not converted
  * (skipped); when the thread is stuck (MAX_IN_FLIGHT behind) frames are dropped until the next keyframe,
  * where decoding can start again. Before the thread is ready, frames from the latest keyframe on wait.
+ * A thread takes seconds to load its network on a busy machine, so one is started ahead (`prepare`,
+ * when a publisher publishes) and handed to the first viewer's stream.
  * The network's rate follows what the thread measures: it runs on every frame while that keeps up, on
  * every n-th when the stream's frame interval is too short for it.
  */
@@ -50,9 +52,38 @@ export interface LiveChannelStats {
   depthEvery: number;
 }
 
+/** A converter thread, started (its network loading) before a stream is given to it. */
+class LiveThread {
+  readonly worker: Worker;
+  ready = false;
+  /** Why it failed before a channel took it. */
+  failure: string | null = null;
+  #listener: ((message: LiveWorkerOutput) => void) | null = null;
+
+  constructor(config: LiveWorkerConfig) {
+    this.worker = new Worker(WORKER_BOOT, { workerData: { ...config, entry: WORKER_ENTRY } });
+    this.worker.on('message', (message: LiveWorkerOutput) => {
+      if (message.type === 'ready') this.ready = true;
+      if (message.type === 'error' && !this.#listener) this.failure = message.message;
+      this.#listener?.(message);
+    });
+    this.worker.on('error', (error) => {
+      if (!this.#listener) this.failure = error.message;
+      this.#listener?.({ type: 'error', message: error.message });
+    });
+  }
+
+  /** From now on its messages go to `listener` (the channel that took it). */
+  attach(listener: (message: LiveWorkerOutput) => void): void {
+    this.#listener = listener;
+  }
+}
+
 export class LivePool {
   readonly #opts: LivePoolOptions;
   readonly #open = new Set<LiveChannel>();
+  /** A thread started ahead, for the next stream. */
+  #spare: LiveThread | null = null;
   #closed = false;
 
   constructor(options: LivePoolOptions) {
@@ -64,24 +95,36 @@ export class LivePool {
     return this.#open.size;
   }
 
-  /** A converter for one stream; null when `max` already run (the caller says the live path is overloaded). */
-  open(stream: LiveStreamSettings, events: LiveChannelEvents): LiveChannel | null {
-    if (this.#closed || this.#open.size >= this.#opts.max) return null;
-    const config: LiveWorkerConfig = {
+  /** Starts a thread ahead of need (a publisher publishes: a viewer may come), unless all are taken. */
+  prepare(): void {
+    if (this.#closed || this.#spare || this.#open.size >= this.#opts.max) return;
+    const spare = new LiveThread({
       modelPath: this.#opts.modelPath,
       executionProvider: this.#opts.executionProvider,
       modelInputHeight: this.#opts.modelInputHeight,
-      stream,
-    };
-    const worker = new Worker(WORKER_BOOT, { workerData: { ...config, entry: WORKER_ENTRY } });
-    const channel = new LiveChannel(worker, events, () => this.#open.delete(channel));
+    });
+    spare.worker.once('exit', () => {
+      if (this.#spare === spare) this.#spare = null;
+    });
+    this.#spare = spare;
+  }
+
+  /** A converter for one stream; null when `max` already run (the caller says the live path is overloaded). */
+  open(stream: LiveStreamSettings, events: LiveChannelEvents): LiveChannel | null {
+    if (this.#closed || this.#open.size >= this.#opts.max) return null;
+    if (!this.#spare) this.prepare();
+    const thread = this.#spare!;
+    this.#spare = null;
+    const channel = new LiveChannel(thread, stream, events, () => this.#open.delete(channel));
     this.#open.add(channel);
     return channel;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#open].map((channel) => channel.close()));
+    const spare = this.#spare;
+    this.#spare = null;
+    await Promise.all([...[...this.#open].map((channel) => channel.close()), spare?.worker.terminate()]);
   }
 }
 
@@ -102,13 +145,16 @@ export class LiveChannel {
   #lastTime = 0;
   #interval = 0;
 
-  constructor(worker: Worker, events: LiveChannelEvents, onClosed: () => void) {
-    this.#worker = worker;
+  constructor(thread: LiveThread, stream: LiveStreamSettings, events: LiveChannelEvents, onClosed: () => void) {
+    this.#worker = thread.worker;
     this.#events = events;
     this.#onClosed = onClosed;
-    worker.on('message', (message: LiveWorkerOutput) => this.#receive(message));
-    worker.on('error', (error) => this.#fail(error.message));
-    worker.on('exit', () => this.#finish());
+    this.#ready = thread.ready;
+    thread.attach((message) => this.#receive(message));
+    this.#worker.on('exit', () => this.#finish());
+    this.#post({ type: 'start', stream });
+    const failure = thread.failure;
+    if (failure) queueMicrotask(() => this.#fail(failure));
   }
 
   /** One video frame (audio does not pass through the converter). */

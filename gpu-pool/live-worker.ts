@@ -25,12 +25,26 @@ void (async () => {
       inputHeight: config.modelInputHeight,
     });
     const scaler = new FrameScaler();
-    const converter = new LiveConverter({ model, scaler, ...config.stream });
+    // Made when the thread is given its stream: a thread is started (its network loaded) before any
+    // stream needs it, so a viewer who joins waits for no loading.
+    let converter: LiveConverter | null = null;
     // Frames are converted one after another, in arrival order, however fast they come.
     let chain = Promise.resolve();
     port.on('message', (message: LiveWorkerInput) => {
       chain = chain
         .then(async () => {
+          if (message.type === 'start') {
+            converter = new LiveConverter({ model, scaler, ...message.stream });
+            return;
+          }
+          if (message.type === 'close') {
+            converter?.close();
+            scaler.close();
+            await model.close();
+            port.close();
+            return;
+          }
+          if (!converter) return;
           switch (message.type) {
             case 'frame': {
               const outcome = await converter.push(new Uint8Array(message.data), message.time, message.skip);
@@ -55,12 +69,6 @@ void (async () => {
               break;
             case 'depth_every':
               converter.depthEvery = message.every;
-              break;
-            case 'close':
-              converter.close();
-              scaler.close();
-              await model.close();
-              port.close();
               break;
           }
         })

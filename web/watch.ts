@@ -44,6 +44,8 @@ interface PageStats {
   arrivalMs: number[];
   /** MSE player: gaps played past, holes jumped over, jumps to the live edge. */
   skips: () => { gaps: number; holes: number; jumps: number };
+  /** A benchmark's reader of each frame the live viewer draws (bench screen: the screen's clock). */
+  probe?: (canvas: HTMLCanvasElement, onScreenAt: number) => void;
   /** The session's settings as the page last heard them. */
   settings: { stereo_strength: number; convergence: number } | null;
 }
@@ -158,6 +160,7 @@ function playLive(sessionId: string, panel: SettingsPanel, segments: () => (() =
       canvas.hidden = false;
       framePlayer = player;
       player.mode = stats.view;
+      player.probe = (c, at) => stats.probe?.(c, at);
       view.mode = 'sbs'; // the video's overlay canvas is not drawn while frames come
       stats.player = 'live';
       stats.fallback = null;

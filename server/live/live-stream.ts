@@ -6,7 +6,9 @@
  * - a viewer starts at a keyframe (one is asked of the converter when it joins) and, when its socket
  *   backs up, skips frames until the next keyframe (counted as its own drops);
  * - the converter skips or drops what it cannot convert in time (live-pool.ts), counted too;
- * - when the publisher leaves or no converter is free, viewers hear `live_end` and fall back to HLS.
+ * - when the publisher leaves or no converter is free, viewers hear `live_end` and fall back to HLS;
+ * - the converter runs only while someone watches (it starts with the first viewer, at the publisher's
+ *   next keyframe, and stops with the last), so an unwatched stream costs the server nothing.
  */
 import type { LiveChannel, LivePool } from '../../gpu-pool/live-pool.ts';
 import type { StereoMode } from '../../protocol/keys.ts';
@@ -77,22 +79,28 @@ export class LiveStream {
     return { received: s?.received ?? 0, converted: s?.converted ?? 0, dropped: (s?.skipped ?? 0) + (s?.dropped ?? 0) };
   }
 
-  /** A publisher's stream (re)starts with this configuration. False when no converter is free. */
+  /** A publisher's stream (re)starts with this configuration. False when viewers wait and no converter is free. */
   configure(config: LiveConfigMessage): boolean {
     this.#input = config;
     this.#publishing = true;
     this.#ended = null;
+    if (this.#viewers.size > 0) return this.#convert();
+    // Nobody watches yet: a converter thread starts loading, so the first viewer waits for none.
+    this.#opts.pool.prepare();
+    return true;
+  }
+
+  /** The converter, started when a publisher publishes and someone watches. False when none is free. */
+  #convert(): boolean {
     if (this.#channel) return true;
     const { pool, ...stream } = this.#opts;
     this.#channel = pool.open(stream, {
       unit: (unit) => this.#converted(unit.data, unit.time, unit.key),
       error: () => this.#end('overloaded'),
     });
-    if (!this.#channel) {
-      this.#end('overloaded');
-      return false;
-    }
-    return true;
+    if (this.#channel) return true;
+    this.#end('overloaded');
+    return false;
   }
 
   /** One frame from the publisher (after its configuration). */
@@ -112,12 +120,18 @@ export class LiveStream {
     this.#viewers.set(viewer, { needKey: true, dropped: 0 });
     if (this.#ended) viewer.sendText({ type: 'live_end', reason: this.#ended });
     else if (!this.#publishing) viewer.sendText({ type: 'live_end', reason: 'not_publishing' });
-    else if (this.#output) viewer.sendText(this.#output);
+    else if (this.#convert() && this.#output) viewer.sendText(this.#output);
     this.#channel?.requestKeyframe();
   }
 
+  /** A viewer left; with the last one the converter stops. */
   removeViewer(viewer: LiveViewer): void {
     this.#viewers.delete(viewer);
+    if (this.#viewers.size > 0 || !this.#channel) return;
+    const channel = this.#channel;
+    this.#channel = null;
+    this.#output = null;
+    void channel.close();
   }
 
   /** Each viewer's drop counts, sent now and then. */

@@ -78,6 +78,8 @@ export class FramePlayer {
   readonly #painter: Painter;
   readonly #events: FramePlayerEvents;
   readonly #socket: WebSocket;
+  /** Called after each frame is drawn, with when it is on screen (wall-clock ms): a benchmark reads the picture here. */
+  probe: ((canvas: HTMLCanvasElement, onScreenAt: number) => void) | null = null;
   #mode: ViewMode = 'sbs';
   #video: VideoDecoder | null = null;
   #audio: AudioDecoder | null = null;
@@ -267,7 +269,9 @@ export class FramePlayer {
       }
       this.#painter.paint({ image: frame, width: frame.displayWidth, height: frame.displayHeight }, this.#mode);
       // On screen at the next vsync after this paint.
-      const latency = performance.timeOrigin + time + this.#vsync - frame.timestamp / 1000;
+      const onScreenAt = performance.timeOrigin + time + this.#vsync;
+      const latency = onScreenAt - frame.timestamp / 1000;
+      this.probe?.(this.#canvas, onScreenAt);
       frame.close();
       this.stats.presented++;
       this.stats.latencies.push(latency);

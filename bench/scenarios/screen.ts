@@ -1,0 +1,159 @@
+/**
+ * Screen to eye, read off the pictures themselves: on a desktop of its own (Xvfb), a window shows the
+ * wall clock as a block code (bench/tools/clock-window.py); the capture CLI grabs that screen (x11grab)
+ * and streams it; the watch page in headless Chromium reads the code off every frame it puts on screen.
+ * Latency = the moment the frame is on screen − the time the code shows. No timestamp carried through
+ * the pipeline takes part: what is measured is what a person would see. The code shows the time read
+ * just before it was drawn, so a figure is never less than the real delay.
+ *
+ * Cases: the live viewer (frame by frame) and the WebSocket/MSE player (segments), 0.5-s chunks.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger, memorySink } from '../../server/log.ts';
+import { startServer } from '../../server/server.ts';
+import { launchChromium } from '../../testkit/browser.ts';
+import { startDesktop } from '../../testkit/desktop.ts';
+import { Cleanups } from '../../testkit/teardown.ts';
+import { quantiles, type Quantiles } from '../quantiles.ts';
+
+export interface ScreenRow {
+  player: 'live' | 'mse';
+  frames: number;
+  /** Frames whose code did not read (a torn grab, a half-drawn clock): left out. */
+  unread: number;
+  latency: Quantiles;
+}
+
+const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
+const clockWindow = fileURLToPath(new URL('../tools/clock-window.py', import.meta.url));
+
+/**
+ * Runs in the page: reads the 6×4 block code off the left eye of a picture (`source`, `width` wide
+ * side by side) and records on-screen time − code time. Installed for the live viewer (its probe) and
+ * for the MSE player (requestVideoFrameCallback).
+ */
+const PROBE = `(() => {
+  const out = { latencies: [], unread: 0 };
+  window.__screen = out;
+  const scratch = document.createElement('canvas');
+  const ctx = scratch.getContext('2d', { willReadFrequently: true });
+  const read = (source, width, height, onScreenAt) => {
+    const eye = width / 2;
+    if (scratch.width !== eye || scratch.height !== height) { scratch.width = eye; scratch.height = height; }
+    ctx.drawImage(source, 0, 0, eye, height, 0, 0, eye, height);
+    const bw = Math.floor(eye / 6), bh = Math.floor(height / 4);
+    const bits = [];
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 6; c++) {
+      const p = ctx.getImageData(c * bw + (bw >> 1), r * bh + (bh >> 1), 1, 1).data;
+      bits.push((p[0] + p[1] + p[2]) / 3 > 128 ? 1 : 0);
+    }
+    let ms = 0, ones = 0, check = 0;
+    for (let i = 0; i < 20; i++) { ms = ms * 2 + bits[i]; ones += bits[i]; }
+    for (let i = 20; i < 24; i++) check = check * 2 + bits[i];
+    if (ones % 16 !== check) { out.unread++; return; }
+    let delay = (Math.round(onScreenAt) & 0xFFFFF) - ms;
+    if (delay < 0) delay += 0x100000;
+    if (delay > 60000) { out.unread++; return; }
+    out.latencies.push(delay);
+  };
+  window.stereospot.probe = (canvas, at) => read(canvas, canvas.width, canvas.height, at);
+  const video = document.querySelector('video');
+  const onFrame = (_now, meta) => {
+    if (window.stereospot.player === 'mse' && video.videoWidth > 0)
+      read(video, video.videoWidth, video.videoHeight, performance.timeOrigin + meta.expectedDisplayTime);
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+})()`;
+
+export async function runScreen(
+  options: { seconds: number; settle: number; players: Array<'live' | 'mse'> },
+  log: (line: string) => void,
+): Promise<ScreenRow[]> {
+  const rows: ScreenRow[] = [];
+  for (const player of options.players) {
+    const cleanups = new Cleanups();
+    try {
+      const desktop = await startDesktop(cleanups);
+      const total = options.seconds + options.settle + 20;
+      const clock = spawn('python3', [clockWindow, String(total)], { stdio: 'ignore', env: { ...process.env, ...desktop.env } });
+      cleanups.teardown(() => {
+        if (clock.exitCode === null) clock.kill('SIGKILL');
+      });
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-screen-'));
+      cleanups.teardown(() => rm(dataDir, { recursive: true, force: true }));
+      const server = await startServer(
+        loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CHUNK_SECONDS: '0.5' }),
+        { log: createLogger('server', memorySink('warn')) },
+      );
+      cleanups.teardown(() => server.close());
+      const capture = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          cli,
+          '--server',
+          server.url,
+          '--source',
+          'screen',
+          '--fps',
+          '30',
+          '--duration',
+          String(total),
+          '--json',
+          '--quiet',
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...desktop.env } },
+      );
+      cleanups.teardown(async () => {
+        if (capture.exitCode === null) capture.kill('SIGINT');
+        await new Promise((resolve) => (capture.exitCode === null ? capture.once('close', resolve) : resolve(null)));
+      });
+      const sessionId = await new Promise<string>((resolve, reject) => {
+        let text = '';
+        capture.stdout.on('data', (d: Buffer) => {
+          text += d.toString();
+          const m = /"event":"session","session_id":"([^"]+)"/.exec(text);
+          if (m) resolve(m[1]!);
+        });
+        capture.on('close', (code) => reject(new Error(`the capture client exited (${code}) before creating a session`)));
+      });
+      await new Promise((r) => setTimeout(r, 1500)); // the grab and the live stream are running
+      const browser = await launchChromium();
+      cleanups.teardown(() => browser.close());
+      const page = await browser.newPage();
+      await page.goto(`${server.url}/watch/${sessionId}?player=${player}`);
+      await page.waitForFunction('window.stereospot !== undefined', undefined, { timeout: 10_000 }).catch(() => undefined);
+      await page.evaluate(PROBE);
+      const count = async () => ((await page.evaluate('window.__screen.latencies.length')) as number) ?? 0;
+      const deadline = Date.now() + 60_000;
+      while ((await count()) === 0) {
+        if (Date.now() > deadline) throw new Error(`no frame's clock was read within 60 s (${player})`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, options.settle * 1000));
+      const from = await count();
+      log(`  ${player}: measuring ${options.seconds} s…`);
+      await new Promise((r) => setTimeout(r, options.seconds * 1000));
+      const seen = (await page.evaluate('window.__screen')) as { latencies: number[]; unread: number };
+      const actual = (await page.evaluate('window.stereospot.player')) as string;
+      if (actual !== player) throw new Error(`the page played with ${actual}, not ${player}`);
+      const latencies = seen.latencies.slice(from);
+      rows.push({ player, frames: latencies.length, unread: seen.unread, latency: quantiles(latencies) });
+    } finally {
+      await cleanups.run();
+    }
+  }
+  return rows;
+}
+
+export function formatScreenRow(r: ScreenRow): string {
+  const q = r.latency;
+  return `${(r.player === 'live' ? 'live (frame by frame)' : 'WebSocket/MSE @ 0.5 s').padEnd(24)} screen to eye p50 ${Math.round(q.p50)} ms  p95 ${Math.round(q.p95)} ms  max ${Math.round(q.max)} ms   frames ${r.frames} (${r.unread} unread)`;
+}
