@@ -44,9 +44,21 @@ export interface LiveCapture {
   stop(): void;
 }
 
-/** Starts the capture CLI and follows its events while it runs (`args` should include `--json`). */
-export function startCapture(args: string[]): LiveCapture {
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** The session the CLI created (its `session` event), or why it exited before creating one. */
+export async function sessionOf(capture: LiveCapture): Promise<string> {
+  const exited = capture.exited.then((code) => {
+    throw new Error(`the capture client exited (${code}) before creating a session: ${capture.stderr().trim().slice(-500)}`);
+  });
+  const session = await Promise.race([capture.event('session'), exited]);
+  return String(session.session_id);
+}
+
+/** Starts the capture CLI and follows its events while it runs (`args` should include `--json`; `env` is added to this process's). */
+export function startCapture(args: string[], env: Record<string, string> = {}): LiveCapture {
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const events: Array<Record<string, unknown>> = [];
   const waiters: Array<{ name: string; resolve: (e: Record<string, unknown>) => void }> = [];
   let pending = '';

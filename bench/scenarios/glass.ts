@@ -10,15 +10,14 @@
  * given). The first `settle` seconds after the first frame (the player catching up from where it
  * joined) are reported apart from the steady state.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer } from '../../server/server.ts';
 import { launchChromium } from '../../testkit/browser.ts';
+import { sessionOf, startCapture } from '../../testkit/capture.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface GlassCase {
@@ -66,8 +65,6 @@ export const defaultGlassCases = (): GlassCase[] => [
   { player: 'hls', chunkSeconds: 2 },
 ];
 
-const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
-
 interface LiveStats {
   presented: number;
   skipped: number;
@@ -95,35 +92,20 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
     { log: createLogger('server', memorySink('warn')) },
   );
   const browser = await launchChromium();
-  const capture = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      cli,
-      '--server',
-      server.url,
-      '--source',
-      'test',
-      '--size',
-      options.size,
-      '--duration',
-      String(options.seconds + options.settle + 15),
-      '--json',
-      '--quiet',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const capture = startCapture([
+    '--server',
+    server.url,
+    '--source',
+    'test',
+    '--size',
+    options.size,
+    '--duration',
+    String(options.seconds + options.settle + 15),
+    '--json',
+    '--quiet',
+  ]);
   try {
-    const sessionId = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      capture.stdout.on('data', (d: Buffer) => {
-        text += d.toString();
-        const m = /"event":"session","session_id":"([^"]+)"/.exec(text);
-        if (m) resolve(m[1]!);
-      });
-      capture.on('close', (code) => reject(new Error(`the capture client exited (${code}) before creating a session`)));
-    });
+    const sessionId = await sessionOf(capture);
     const page = await browser.newPage();
     await page.goto(`${server.url}/watch/${sessionId}?player=${c.player}`);
     const deadline = Date.now() + 60_000;
@@ -152,8 +134,8 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
       live: s.live ? liveFigures(s.live, atSettle.live) : null,
     };
   } finally {
-    capture.kill('SIGINT');
-    await new Promise((r) => capture.once('close', r));
+    capture.stop();
+    await capture.exited;
     await browser.close();
     await server.close();
     await rm(dataDir, { recursive: true, force: true });

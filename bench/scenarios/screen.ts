@@ -17,6 +17,7 @@ import { loadConfig } from '../../server/config.ts';
 import { createLogger, memorySink } from '../../server/log.ts';
 import { startServer } from '../../server/server.ts';
 import { launchChromium } from '../../testkit/browser.ts';
+import { sessionOf, startCapture } from '../../testkit/capture.ts';
 import { startDesktop } from '../../testkit/desktop.ts';
 import { Cleanups } from '../../testkit/teardown.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
@@ -29,7 +30,6 @@ export interface ScreenRow {
   latency: Quantiles;
 }
 
-const cli = fileURLToPath(new URL('../../capture-client/cli.ts', import.meta.url));
 const clockWindow = fileURLToPath(new URL('../tools/clock-window.py', import.meta.url));
 
 /**
@@ -92,38 +92,15 @@ export async function runScreen(
         { log: createLogger('server', memorySink('warn')) },
       );
       cleanups.teardown(() => server.close());
-      const capture = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          cli,
-          '--server',
-          server.url,
-          '--source',
-          'screen',
-          '--fps',
-          '30',
-          '--duration',
-          String(total),
-          '--json',
-          '--quiet',
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...desktop.env } },
+      const capture = startCapture(
+        ['--server', server.url, '--source', 'screen', '--fps', '30', '--duration', String(total), '--json', '--quiet'],
+        desktop.env,
       );
       cleanups.teardown(async () => {
-        if (capture.exitCode === null) capture.kill('SIGINT');
-        await new Promise((resolve) => (capture.exitCode === null ? capture.once('close', resolve) : resolve(null)));
+        capture.stop();
+        await capture.exited;
       });
-      const sessionId = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        capture.stdout.on('data', (d: Buffer) => {
-          text += d.toString();
-          const m = /"event":"session","session_id":"([^"]+)"/.exec(text);
-          if (m) resolve(m[1]!);
-        });
-        capture.on('close', (code) => reject(new Error(`the capture client exited (${code}) before creating a session`)));
-      });
+      const sessionId = await sessionOf(capture);
       await new Promise((r) => setTimeout(r, 1500)); // the grab and the live stream are running
       const browser = await launchChromium();
       cleanups.teardown(() => browser.close());

@@ -184,7 +184,7 @@ export class FramePlayer {
     const now = Date.now();
     if (frame.kind === LiveKind.Video) {
       const video = this.#video;
-      if (!video || video.state !== 'configured') return;
+      if (video?.state !== 'configured') return;
       if (this.#needKey && !frame.key) return;
       this.#needKey = false;
       this.#arrivals.set(frame.time, now);
