@@ -6,8 +6,10 @@
  * `depthEvery`-th, chosen so the path keeps real time), the frame takes the newest estimate as it is —
  * waiting for the next estimate would cost latency, which is what this path exists to save.
  *
- * Late frames are still decoded (the next picture depends on them) but not converted (`skip`): the
- * caller skips what arrived while earlier frames were in the works, so the path stays at the live edge.
+ * When the path falls behind, the caller says so with each frame's `pace`: `hurry` converts the frame
+ * on the newest estimate (no network run — a frame a little stale in depth rather than none), `skip`
+ * decodes it only (the next picture depends on it) without converting it, so the path stays at the
+ * live edge.
  */
 import { DEPTH_EMA } from './depth-range.ts';
 import { advance, drawn, observe } from './depth-step.ts';
@@ -32,12 +34,17 @@ export interface LiveConverterOptions {
   keyframeEveryMicros?: number;
 }
 
+/** How much of the work a frame gets: all of it; no new depth estimate; decoding only. */
+export type LivePace = 'full' | 'hurry' | 'skip';
+
 /** What became of one input unit. */
 export interface LiveOutcome {
   units: EncodedUnit[];
   /** Pictures decoded from it and converted, or decoded and skipped. */
   converted: number;
   skipped: number;
+  /** Network runs it took (0 when it was converted on the newest estimate). */
+  estimates: number;
   /** ms spent on it: decode (and scale), depth, warp, encode. */
   timings: { decode: number; depth: number; stereo: number; encode: number };
 }
@@ -86,15 +93,15 @@ export class LiveConverter {
     return s ? { width: this.#opts.mode === 'sbs' ? s.width * 2 : s.width, height: s.height } : null;
   }
 
-  /** One access unit captured at `time` µs; `skip`: decode only (the path is behind). */
-  async push(unit: Uint8Array, time: number, skip = false): Promise<LiveOutcome> {
+  /** One access unit captured at `time` µs, converted as `pace` says (the path is on time, behind, far behind). */
+  async push(unit: Uint8Array, time: number, pace: LivePace = 'full'): Promise<LiveOutcome> {
     const timings = { decode: 0, depth: 0, stereo: 0, encode: 0 };
-    const outcome: LiveOutcome = { units: [], converted: 0, skipped: 0, timings };
+    const outcome: LiveOutcome = { units: [], converted: 0, skipped: 0, estimates: 0, timings };
     if (this.#closed) return outcome;
     let t = performance.now();
     const pictures: Picture[] = [];
     this.#decoder.decode(unit, time, (frame, at) => {
-      if (skip) {
+      if (pace === 'skip') {
         outcome.skipped++;
         return;
       }
@@ -114,8 +121,9 @@ export class LiveConverter {
       const size = this.#size!;
       const buffers = this.#buffers!;
       t = performance.now();
-      if (!this.#latest || this.#frames % Math.max(1, this.depthEvery) === 0) {
+      if (!this.#latest || (pace === 'full' && this.#frames % Math.max(1, this.depthEvery) === 0)) {
         const estimate = await this.#opts.model.estimate(picture.small, size.model.width, size.model.height);
+        outcome.estimates++;
         const seen = observe(estimate.depth, estimate.width, estimate.height, picture.small, size.model.width, size.model.height);
         this.#state = advance(this.#state, seen, DEPTH_EMA, this.#opts.stabilise !== false);
         this.#latest = drawn(this.#state, seen);

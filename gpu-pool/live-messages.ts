@@ -1,4 +1,5 @@
 /** What the live converter's thread (live-worker.ts) and its host (live-pool.ts) say to each other. */
+import type { LivePace } from './live-converter.ts';
 import type { ExecutionProvider } from './model.ts';
 import type { StereoMode } from './types.ts';
 
@@ -19,7 +20,7 @@ export interface LiveWorkerConfig {
 export type LiveWorkerInput =
   /** The stream this thread converts (sent once, before its first frame). */
   | { type: 'start'; stream: LiveStreamSettings }
-  | { type: 'frame'; data: ArrayBuffer; time: number; skip: boolean }
+  | { type: 'frame'; data: ArrayBuffer; time: number; pace: LivePace }
   | { type: 'keyframe' }
   | { type: 'settings'; settings: { strength?: number; convergence?: number } }
   | { type: 'depth_every'; every: number }

@@ -1,8 +1,9 @@
 /**
  * The live converters: one thread per session whose live path runs (live-worker.ts), at most `max` at
  * once, each fed frame by frame. The host keeps the path at the live edge without ever blocking the
- * caller: a frame sent while MAX_AHEAD earlier ones are still in the works is decoded but not converted
- * (skipped); when the thread is stuck (MAX_IN_FLIGHT behind) frames are dropped until the next keyframe,
+ * caller: a frame sent while HURRY_AHEAD earlier ones are still in the works is converted on the newest
+ * depth estimate (no network run), one sent while SKIP_AHEAD are is decoded but not converted (skipped);
+ * when the thread is stuck (MAX_IN_FLIGHT behind) frames are dropped until the next keyframe,
  * where decoding can start again. Before the thread is ready, frames from the latest keyframe on wait.
  * A thread takes seconds to load its network on a busy machine, so one is started ahead (`prepare`,
  * when a publisher publishes) and handed to the first viewer's stream.
@@ -12,6 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { type LiveFrame, LiveKind } from '../protocol/live.ts';
 import type { EncodedUnit } from './live-codec.ts';
+import type { LivePace } from './live-converter.ts';
 import type { LiveStreamSettings, LiveWorkerConfig, LiveWorkerInput, LiveWorkerOutput } from './live-messages.ts';
 import type { ExecutionProvider } from './model.ts';
 
@@ -19,8 +21,9 @@ import type { ExecutionProvider } from './model.ts';
 const WORKER_BOOT = new URL('./live-worker-entry.cjs', import.meta.url);
 const WORKER_ENTRY = new URL('./live-worker.ts', import.meta.url).href;
 
-/** Frames in the works before the next is only decoded. */
-const MAX_AHEAD = 3;
+/** Frames in the works before the next goes without a new depth estimate, and before it is only decoded. */
+const HURRY_AHEAD = 2;
+const SKIP_AHEAD = 4;
 /** Frames in the works before new ones are dropped (the thread is stuck): ≈ 3 s at 30 fps. */
 const MAX_IN_FLIGHT = 90;
 /** Frames kept while the thread starts (from the latest keyframe on). */
@@ -186,7 +189,7 @@ export class LiveChannel {
       this.#needKey = true;
       return;
     }
-    this.#send(frame, this.#inFlight >= MAX_AHEAD);
+    this.#send(frame, this.#inFlight >= SKIP_AHEAD ? 'skip' : this.#inFlight >= HURRY_AHEAD ? 'hurry' : 'full');
   }
 
   /** The next converted frame is a keyframe (a viewer joined). */
@@ -209,11 +212,11 @@ export class LiveChannel {
     clearTimeout(timer);
   }
 
-  #send(frame: LiveFrame, skip: boolean): void {
+  #send(frame: LiveFrame, pace: LivePace): void {
     // A copy the thread owns (the frame's bytes may be a view into a socket's message).
     const data = frame.data.slice().buffer as ArrayBuffer;
     this.#inFlight++;
-    this.#post({ type: 'frame', data, time: frame.time, skip }, false, [data]);
+    this.#post({ type: 'frame', data, time: frame.time, pace }, false, [data]);
   }
 
   #post(message: LiveWorkerInput, evenClosed = false, transfer: ArrayBuffer[] = []): void {
@@ -228,7 +231,7 @@ export class LiveChannel {
         // What waited goes now: all but the newest decoded only, so the path starts at the live edge.
         const waiting = this.#waiting;
         this.#waiting = [];
-        for (const [i, frame] of waiting.entries()) this.#send(frame, i < waiting.length - 1);
+        for (const [i, frame] of waiting.entries()) this.#send(frame, i < waiting.length - 1 ? 'skip' : 'full');
         break;
       }
       case 'unit':

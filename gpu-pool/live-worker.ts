@@ -14,7 +14,8 @@ import type { LiveWorkerConfig, LiveWorkerInput, LiveWorkerOutput } from './live
 
 Log.setLevel(AV_LOG_FATAL);
 const config = workerData as LiveWorkerConfig;
-const port = parentPort!;
+if (!parentPort) throw new Error('live-worker.ts runs as a worker thread (live-pool.ts starts it)');
+const port = parentPort;
 const post = (message: LiveWorkerOutput, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
 void (async () => {
@@ -47,7 +48,7 @@ void (async () => {
           if (!converter) return;
           switch (message.type) {
             case 'frame': {
-              const outcome = await converter.push(new Uint8Array(message.data), message.time, message.skip);
+              const outcome = await converter.push(new Uint8Array(message.data), message.time, message.pace);
               for (const unit of outcome.units) {
                 const bytes = unit.data.buffer as ArrayBuffer;
                 post({ type: 'unit', data: bytes, time: unit.time, key: unit.key }, [bytes]);

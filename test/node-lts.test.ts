@@ -27,7 +27,13 @@ const NODE_LTS = '26.12.1';
 let node = '';
 
 /** Entry points: importing them starts a server or a capture; they are run, not imported. */
-const ENTRY_POINTS = new Set(['server/main.ts', 'server/demo.ts', 'capture-client/cli.ts', 'gpu-pool/worker.ts']);
+const ENTRY_POINTS = new Set([
+  'server/main.ts',
+  'server/demo.ts',
+  'capture-client/cli.ts',
+  'gpu-pool/worker.ts',
+  'gpu-pool/live-worker.ts',
+]);
 
 function sources(folder: string): string[] {
   return readdirSync(path.join(root, folder), { recursive: true, encoding: 'utf8' })

@@ -57,7 +57,7 @@ t.test('every frame in, one side-by-side frame out at once, on its capture time'
   t.ok(differs > video.length / 2, `the eyes differ (${differs} of ${decoded} frames)`);
 });
 
-t.test('skipped frames are decoded, not converted; the stream goes on decodable', async (t) => {
+t.test('behind: hurried frames are converted on the newest estimate, skipped ones decoded only; all stays decodable', async (t) => {
   const { frames } = await liveStream({ width: 160, height: 90, seconds: 1 });
   const video = frames.filter((f) => f.kind === LiveKind.Video);
   const model = await loadDepthModel({ modelPath: null, executionProvider: 'cpu', inputHeight: 126 });
@@ -70,19 +70,23 @@ t.test('skipped frames are decoded, not converted; the stream goes on decodable'
   });
   let converted = 0;
   let skipped = 0;
+  let estimates = 0;
   const units = [];
+  const paces = ['full', 'hurry', 'skip'] as const;
   for (const [i, frame] of video.entries()) {
-    const outcome = await converter.push(frame.data, frame.time, i % 3 !== 0);
+    const outcome = await converter.push(frame.data, frame.time, paces[i % 3]);
     converted += outcome.converted;
     skipped += outcome.skipped;
+    estimates += outcome.estimates;
     units.push(...outcome.units);
   }
-  t.equal(converted, 10, 'every third frame converted');
-  t.equal(skipped, 20, 'the others decoded and skipped');
+  t.equal(converted, 20, 'full and hurried frames converted');
+  t.equal(estimates, 10, 'the network ran on the full ones only');
+  t.equal(skipped, 10, 'the others decoded and skipped');
   t.same(converter.outputSize, { width: 160, height: 90 }, 'anaglyph: the source width');
   const decoder = new LiveDecoder();
   t.teardown(() => decoder.close());
   let decoded = 0;
   for (const unit of units) decoder.decode(unit.data, unit.time, () => decoded++);
-  t.equal(decoded, 10, 'the converted frames decode (P-frames from the frames before them)');
+  t.equal(decoded, 20, 'the converted frames decode (P-frames from the frames before them)');
 });
