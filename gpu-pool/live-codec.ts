@@ -30,22 +30,35 @@ const X264_OPTIONS: ReadonlyArray<[string, string]> = [
   ['crf', '23'],
 ];
 
-/** Decodes Annex B access units; each decoded picture is lent to `onFrame` until it returns. */
-export class LiveDecoder {
-  readonly #context = new CodecContext();
-  readonly #packet = new Packet();
-  readonly #frame = new Frame();
-  #closed = false;
+/** A codec context with the one frame and one packet it uses for the whole stream; `close()` frees all three. */
+abstract class StreamCodec {
+  protected readonly context = new CodecContext();
+  protected readonly frame = new Frame();
+  protected readonly packet = new Packet();
+  protected closed = false;
 
+  /** Frees the context, the frame and the packet. Safe twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.frame.free();
+    this.packet.free();
+    this.context.freeContext();
+  }
+}
+
+/** Decodes Annex B access units; each decoded picture is lent to `onFrame` until it returns. */
+export class LiveDecoder extends StreamCodec {
   constructor() {
+    super();
     const codec = Codec.findDecoder(AV_CODEC_ID_H264);
     if (!codec) throw new Error('this libav has no H.264 decoder');
-    this.#context.allocContext3(codec);
-    this.#context.threadCount = 1;
-    this.#context.pktTimebase = MICROS;
-    check(this.#context.open2Sync(codec), 'the H.264 decoder could not be opened');
-    this.#packet.alloc();
-    this.#frame.alloc();
+    this.context.allocContext3(codec);
+    this.context.threadCount = 1;
+    this.context.pktTimebase = MICROS;
+    check(this.context.open2Sync(codec), 'the H.264 decoder could not be opened');
+    this.packet.alloc();
+    this.frame.alloc();
   }
 
   /**
@@ -53,30 +66,22 @@ export class LiveDecoder {
    * Returns false when the decoder refused the unit (corrupt, or not a stream it can start from yet).
    */
   decode(unit: Uint8Array, time: number, onFrame: (frame: Frame, time: number) => void): boolean {
-    if (this.#closed) return false;
-    const packet = this.#packet;
+    if (this.closed) return false;
+    const packet = this.packet;
     packet.data = Buffer.from(unit.buffer, unit.byteOffset, unit.byteLength);
     packet.pts = BigInt(Math.round(time));
     packet.dts = packet.pts;
-    const sent = this.#context.sendPacketSync(packet);
+    const sent = this.context.sendPacketSync(packet);
     packet.unref();
     if (sent < 0 && sent !== AVERROR_EAGAIN) return false;
     for (;;) {
-      const got = this.#context.receiveFrameSync(this.#frame);
+      const got = this.context.receiveFrameSync(this.frame);
       if (got === AVERROR_EAGAIN || got === AVERROR_EOF) break;
       if (got < 0) return false;
-      onFrame(this.#frame, Number(this.#frame.pts));
-      this.#frame.unref();
+      onFrame(this.frame, Number(this.frame.pts));
+      this.frame.unref();
     }
     return true;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#frame.free();
-    this.#packet.free();
-    this.#context.freeContext();
   }
 }
 
@@ -88,20 +93,17 @@ export interface EncodedUnit {
 }
 
 /** Encodes packed yuv420p pictures of one size into Annex B access units, one out per picture in. */
-export class LiveEncoder {
+export class LiveEncoder extends StreamCodec {
   readonly width: number;
   readonly height: number;
-  readonly #context = new CodecContext();
-  readonly #frame = new Frame();
-  readonly #packet = new Packet();
-  #closed = false;
 
   constructor(width: number, height: number) {
+    super();
     this.width = width;
     this.height = height;
     const codec = Codec.findEncoderByName(FF_ENCODER_LIBX264);
     if (!codec) throw new Error('this libav has no libx264 encoder');
-    const context = this.#context;
+    const context = this.context;
     context.allocContext3(codec);
     context.width = width;
     context.height = height;
@@ -114,41 +116,33 @@ export class LiveEncoder {
     context.threadCount = 1;
     for (const [name, value] of X264_OPTIONS) check(context.setOption(name, value), `libx264 option ${name}=${value} was refused`);
     check(context.open2Sync(codec), 'libx264 could not be opened');
-    this.#frame.alloc();
-    this.#frame.width = width;
-    this.#frame.height = height;
-    this.#frame.format = AV_PIX_FMT_YUV420P;
-    check(this.#frame.getBuffer(), 'the encoder frame could not be allocated');
-    this.#packet.alloc();
+    this.frame.alloc();
+    this.frame.width = width;
+    this.frame.height = height;
+    this.frame.format = AV_PIX_FMT_YUV420P;
+    check(this.frame.getBuffer(), 'the encoder frame could not be allocated');
+    this.packet.alloc();
   }
 
   /** Encodes one picture captured at `time` µs (`keyframe`: an IDR picture, e.g. for a viewer that joined). */
   encode(yuv: Uint8Array, time: number, keyframe: boolean): EncodedUnit[] {
-    if (this.#closed) return [];
-    const frame = this.#frame;
+    if (this.closed) return [];
+    const frame = this.frame;
     // The encoder may still reference the previous picture: a fresh buffer then, never one overwritten.
     if (frame.makeWritable() < 0 || frame.fromBuffer(Buffer.from(yuv.buffer, yuv.byteOffset, yuv.byteLength)) < 0)
       throw new Error('the encoder frame could not take the next picture');
     frame.pts = BigInt(Math.round(time));
     frame.timeBase = MICROS;
     frame.pictType = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    const sent = this.#context.sendFrameSync(frame);
+    const sent = this.context.sendFrameSync(frame);
     if (sent < 0) throw new Error(`libx264 refused a frame (${sent})`);
     const out: EncodedUnit[] = [];
-    while (this.#context.receivePacketSync(this.#packet) === 0) {
-      const packet = this.#packet;
+    while (this.context.receivePacketSync(this.packet) === 0) {
+      const packet = this.packet;
       const data = packet.data;
       if (data) out.push({ data: new Uint8Array(data), time: Number(packet.pts), key: packet.isKeyframe });
       packet.unref();
     }
     return out;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#frame.free();
-    this.#packet.free();
-    this.#context.freeContext();
   }
 }
