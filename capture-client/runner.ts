@@ -231,11 +231,13 @@ export class CaptureRunner {
       failed: this.#stats.failed,
       closed,
     };
-    this.#emit('summary', { ...result, error: captureError?.message ?? null });
+    const live = this.#live ? { sent: this.#live.stats.sent, dropped: this.#live.stats.dropped, refused: this.#live.gaveUp } : null;
+    this.#emit('summary', { ...result, live, error: captureError?.message ?? null });
     this.#say(
       `Done: ${result.chunks} chunks, ${result.uploaded} uploaded, ${result.ready} segments ready` +
         `${result.failed ? `, ${result.failed} failed` : ''}; playlist ${closed ? 'closed' : 'still settling'}: ${result.playlistUrl}`,
     );
+    if (live) this.#say(`Live stream: ${live.sent} frames sent, ${live.dropped} dropped${live.refused ? ` (${live.refused})` : ''}`);
     await this.close();
     if (captureError && result.chunks === 0) throw captureError;
     return result;

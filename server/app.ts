@@ -88,7 +88,13 @@ export class StereoSpotApp {
       poolStats: () => opts.pool.stats(),
       admission: new Admission(opts.config.limits, this.#metrics),
     };
-    registerServerMetrics(this.#metrics, { sessions: opts.sessions, adapters: opts.adapters, hub: this.#hub, pool: opts.pool });
+    registerServerMetrics(this.#metrics, {
+      sessions: opts.sessions,
+      adapters: opts.adapters,
+      hub: this.#hub,
+      pool: opts.pool,
+      ...(opts.live ? { live: opts.live } : {}),
+    });
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
     if (opts.live) mountLiveSockets(this.#app, deps, opts.live);

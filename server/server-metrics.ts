@@ -4,14 +4,25 @@
  * happen: telemetry.ts, the hub.)
  */
 import type { Adapters, PoolHandle } from './adapters/ports.ts';
+import type { LiveStreams } from './live/live-streams.ts';
 import type { Metrics } from './metrics.ts';
 import type { SessionService } from './sessions/index.ts';
 import type { SocketHub } from './ws/hub.ts';
 
 export function registerServerMetrics(
   m: Metrics,
-  { sessions, adapters, hub, pool }: { sessions: SessionService; adapters: Adapters; hub: SocketHub; pool: PoolHandle },
+  {
+    sessions,
+    adapters,
+    hub,
+    pool,
+    live,
+  }: { sessions: SessionService; adapters: Adapters; hub: SocketHub; pool: PoolHandle; live?: LiveStreams },
 ): void {
+  if (live) {
+    m.gauge('stereospot_live_converters', 'Live-path converter threads running (one per watched stream)', () => live.counts().converters);
+    m.gauge('stereospot_live_viewers', 'Viewers of live paths on this node', () => live.counts().viewers);
+  }
   const s = () => sessions.stats;
   m.gauge('stereospot_sessions_live', 'Sessions that are live or ending', () => sessions.liveCount);
   m.counterFrom('stereospot_sessions_created_total', 'Sessions created', () => s().created);

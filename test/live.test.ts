@@ -74,6 +74,9 @@ t.test('publish frame by frame, watch converted frames, fall back when the publi
     [],
     "every converted frame carries its source frame's capture time",
   );
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(metrics, /^stereospot_live_converters 1$/m, '/metrics: one converter running');
+  t.match(metrics, /^stereospot_live_viewers 1$/m, '/metrics: one viewer');
   t.ok(
     viewer.frames.some((b) => parseLiveFrame(b).ok && b[0] === LiveKind.Audio),
     'the sound comes too',
@@ -154,8 +157,8 @@ t.test('the capture CLI publishes its live stream beside its chunks; a viewer se
     capture.events.some((e) => e.event === 'uploaded'),
     'and the chunks went up as always',
   );
-  t.ok(
-    capture.events.some((e) => e.event === 'summary'),
-    `and the capture ended cleanly: ${capture.stderr()}`,
-  );
+  const summary = capture.events.find((e) => e.event === 'summary');
+  t.ok(summary, `and the capture ended cleanly: ${capture.stderr()}`);
+  const live = summary?.live as { sent: number; dropped: number; refused: string | null } | undefined;
+  t.ok(live && live.sent > 15 && live.refused === null, `its summary counts the live frames sent (${JSON.stringify(live)})`);
 });

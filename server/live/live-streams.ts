@@ -60,18 +60,11 @@ export class LiveStreams {
     }
   }
 
-  /** Live paths running, viewers watching them, and the converter's counts, for /metrics. */
-  counts(): { streams: number; viewers: number; received: number; dropped: number } {
+  /** Converters running and viewers watching, for /metrics. */
+  counts(): { converters: number; viewers: number } {
     let viewers = 0;
-    let received = 0;
-    let dropped = 0;
-    for (const stream of this.#streams.values()) {
-      viewers += stream.viewers;
-      const s = stream.stats();
-      received += s.received;
-      dropped += s.dropped;
-    }
-    return { streams: this.#pool.size, viewers, received, dropped };
+    for (const stream of this.#streams.values()) viewers += stream.viewers;
+    return { converters: this.#pool.size, viewers };
   }
 
   async close(): Promise<void> {
