@@ -9,6 +9,7 @@ import type { ShutdownStep } from '../server/app.ts';
 import { loadConfig, type Config } from '../server/config.ts';
 import { createLogger, memorySink } from '../server/log.ts';
 import { startServer, type RunningServer, type StartOptions } from '../server/server.ts';
+import type { Teardown } from './teardown.ts';
 
 export interface TestServer extends RunningServer {
   config: Config;
@@ -45,6 +46,19 @@ export async function startTestServer(
     if (own) await rm(dataDir, { recursive: true, force: true });
   });
   return { ...server, config, dataDir, logs: (sink as { lines: string[] }).lines, steps };
+}
+
+/**
+ * A server for a benchmark: on 127.0.0.1:0 with a data folder of its own and quiet logs (`env` over this
+ * process's environment); closed, then its folder removed, at `t`'s teardown.
+ */
+export async function startBenchServer(t: Teardown, env: Record<string, string> = {}): Promise<RunningServer> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, ...env });
+  const server = await startServer(config, { log: createLogger('server', memorySink('warn')) });
+  t.teardown(() => server.close());
+  return server;
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */

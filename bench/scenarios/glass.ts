@@ -10,12 +10,8 @@
  * given). The first `settle` seconds after the first frame (the player catching up from where it
  * joined) are reported apart from the steady state.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../../server/config.ts';
-import { createLogger, memorySink } from '../../server/log.ts';
-import { startServer } from '../../server/server.ts';
+import { startBenchServer } from '../../testkit/server.ts';
+import { Cleanups } from '../../testkit/teardown.ts';
 import { launchChromium } from '../../testkit/browser.ts';
 import { sessionOf, startCapture } from '../../testkit/capture.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
@@ -86,11 +82,8 @@ const READ =
   '(() => { const s = window.stereospot; return { latencies: s.latencies, stalls: s.stalls, fetchMs: s.fetchMs, arrivalMs: s.arrivalMs, player: s.player, live: s.live && { ...s.live, latencies: undefined } }; })()';
 
 async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) => void): Promise<GlassRow> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-glass-'));
-  const server = await startServer(
-    loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CHUNK_SECONDS: String(c.chunkSeconds) }),
-    { log: createLogger('server', memorySink('warn')) },
-  );
+  const cleanups = new Cleanups();
+  const server = await startBenchServer(cleanups, { CHUNK_SECONDS: String(c.chunkSeconds) });
   const browser = await launchChromium();
   const capture = startCapture([
     '--server',
@@ -137,8 +130,7 @@ async function runCase(c: GlassCase, options: GlassOptions, log: (line: string) 
     capture.stop();
     await capture.exited;
     await browser.close();
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await cleanups.run();
   }
 }
 

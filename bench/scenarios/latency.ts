@@ -4,15 +4,11 @@
  * and the age of the newest frame when its segment becomes available (glass-to-playlist latency,
  * before any player buffering).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { CaptureRunner } from '../../capture-client/runner.ts';
 import { parseOptions, type CaptureOptions } from '../../capture-client/options.ts';
-import { loadConfig } from '../../server/config.ts';
-import { createLogger, memorySink } from '../../server/log.ts';
-import { startServer } from '../../server/server.ts';
+import { startBenchServer } from '../../testkit/server.ts';
+import { Cleanups } from '../../testkit/teardown.ts';
 import { quantiles, type Quantiles } from '../quantiles.ts';
 
 export interface LatencyOptions {
@@ -28,10 +24,8 @@ export interface LatencyResult {
 }
 
 export async function runLatency(options: LatencyOptions, log: (line: string) => void): Promise<LatencyResult> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-latency-'));
-  const server = await startServer(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir }), {
-    log: createLogger('server', memorySink('warn')),
-  });
+  const cleanups = new Cleanups();
+  const server = await startBenchServer(cleanups);
   try {
     const events: Array<{ at: number; event: Record<string, unknown> }> = [];
     const stdout = new Writable({
@@ -68,7 +62,6 @@ export async function runLatency(options: LatencyOptions, log: (line: string) =>
     }
     return { chunks: processing.length, processingMs: quantiles(processing), glassToPlaylistMs: quantiles(glass) };
   } finally {
-    await server.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await cleanups.run();
   }
 }

@@ -9,13 +9,8 @@
  * Cases: the live viewer (frame by frame) and the WebSocket/MSE player (segments), 0.5-s chunks.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../../server/config.ts';
-import { createLogger, memorySink } from '../../server/log.ts';
-import { startServer } from '../../server/server.ts';
+import { startBenchServer } from '../../testkit/server.ts';
 import { launchChromium } from '../../testkit/browser.ts';
 import { sessionOf, startCapture } from '../../testkit/capture.ts';
 import { startDesktop } from '../../testkit/desktop.ts';
@@ -85,13 +80,7 @@ export async function runScreen(
       cleanups.teardown(() => {
         if (clock.exitCode === null) clock.kill('SIGKILL');
       });
-      const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stereospot-bench-screen-'));
-      cleanups.teardown(() => rm(dataDir, { recursive: true, force: true }));
-      const server = await startServer(
-        loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, CHUNK_SECONDS: '0.5' }),
-        { log: createLogger('server', memorySink('warn')) },
-      );
-      cleanups.teardown(() => server.close());
+      const server = await startBenchServer(cleanups, { CHUNK_SECONDS: '0.5' });
       const capture = startCapture(
         ['--server', server.url, '--source', 'screen', '--fps', '30', '--duration', String(total), '--json', '--quiet'],
         desktop.env,
