@@ -3,7 +3,7 @@
  * socket messages. Pure: the server subscribes to the actor and diffs consecutive snapshots.
  */
 import { listedCount } from './chunks.ts';
-import type { ChunkRecord, EndReason, SessionContext, StereoSettings } from './types.ts';
+import type { ChunkRecord, EndReason, LiveState, SessionContext, StereoSettings } from './types.ts';
 
 export type SessionPhase = 'live' | 'ending' | 'ended';
 
@@ -21,6 +21,8 @@ export type SessionChange =
   | { kind: 'settings'; settings: StereoSettings }
   /** The control token was rotated: tokens (and control sockets) of a lower generation lose control. */
   | { kind: 'control'; generation: number }
+  /** The live path's publisher or viewers changed. */
+  | { kind: 'live'; live: LiveState }
   | { kind: 'ended'; reason: EndReason; ready: number; failed: number };
 
 function chunkChanged(a: ChunkRecord | undefined, b: ChunkRecord): boolean {
@@ -54,6 +56,10 @@ export function diffSessions(prev: SessionView | undefined, next: SessionView): 
   }
   const generation = next.context.controlGeneration ?? 0;
   if (prev && (prev.context.controlGeneration ?? 0) !== generation) changes.push({ kind: 'control', generation });
+  const live = next.context.live;
+  if (live && (prev?.context.live?.publishing !== live.publishing || prev?.context.live?.viewers !== live.viewers)) {
+    changes.push({ kind: 'live', live });
+  }
   if (prev?.phase !== next.phase) {
     changes.push({ kind: 'phase', phase: next.phase });
     if (next.phase === 'ended') {

@@ -17,6 +17,7 @@ import {
   newSessionData,
   type ChunkRecord,
   type EndReason,
+  type LiveState,
   type SessionConfig,
   type SessionContext,
   type SessionRecord,
@@ -58,7 +59,9 @@ export type SessionEvent =
   /** Validated by the caller (ranges in types.ts); applies to chunks dispatched from now on. */
   | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings> }
   /** Every control token issued so far stops working (their generation is now below the session's). */
-  | { type: 'ROTATE_CONTROL' };
+  | { type: 'ROTATE_CONTROL' }
+  /** The live path's publisher or viewers changed (server/live/); nothing else depends on it. */
+  | { type: 'LIVE_CHANGED'; live: LiveState };
 
 export interface ProcessChunkInput {
   sessionId: string;
@@ -99,7 +102,8 @@ function initialContext(input: SessionInput): SessionContext {
   for (const [key, chunk] of Object.entries(r.chunks)) {
     chunks[key] = isSettled(chunk) ? chunk : { ...chunk, status: 'uploaded', retryPending: false };
   }
-  const { version: _version, closed: _closed, ...data } = r;
+  // The live path ran on the node that stopped: whoever publishes or watches reconnects.
+  const { version: _version, closed: _closed, live: _live, ...data } = r;
   return { ...data, settings: data.settings ?? input.settings, chunks, config: input.config };
 }
 
@@ -241,6 +245,8 @@ export const sessionMachine = setup({
 
     rotateControl: assign(({ context }) => ({ controlGeneration: (context.controlGeneration ?? 0) + 1 })),
 
+    noteLive: assign(({ event }) => (event.type === 'LIVE_CHANGED' ? { live: { ...event.live } } : {})),
+
     markIdle: assign({ endedAt: () => Date.now(), endReason: 'idle' as const }),
 
     /** The settle timeout passed: whatever has not settled (or never arrived) becomes a gap. */
@@ -269,6 +275,7 @@ export const sessionMachine = setup({
     RETRY_CHUNK: { actions: ['clearRetry', 'dispatch'] },
     SET_SETTINGS: { actions: 'applySettings' },
     ROTATE_CONTROL: { actions: 'rotateControl' },
+    LIVE_CHANGED: { actions: 'noteLive' },
   },
   states: {
     // A restored session that had ended goes straight to `ending`, which closes at once when

@@ -88,6 +88,18 @@ export interface SessionData {
    * shared too widely) bumps it. Absent in records from before rotation existed: 0.
    */
   controlGeneration?: number;
+  /**
+   * The frame-by-frame live path (server/live/), as the node running the session reports it: whether a
+   * capture client publishes and how many viewers watch. It lives and dies with that node, so a record
+   * restored elsewhere starts without it. Absent: no live path.
+   */
+  live?: LiveState;
+}
+
+/** The live path of a session at a glance. */
+export interface LiveState {
+  publishing: boolean;
+  viewers: number;
 }
 
 /** The actor's context: the session's data plus its tunables. */

@@ -43,6 +43,14 @@ export function settingsProblem(value: unknown, field = 'settings', partial = fa
   return null;
 }
 
+/** A live path's state (viewers bounded: a node holds far fewer sockets). */
+export function liveProblem(value: unknown, field = 'live'): Problem {
+  if (!isObject(value)) return `${field} must be an object`;
+  if (typeof value.publishing !== 'boolean') return `${field}.publishing must be a boolean`;
+  if (!isCount(value.viewers, 1_000_000)) return `${field}.viewers must be a count`;
+  return null;
+}
+
 /** One chunk's record. */
 export function chunkProblem(value: unknown, field = 'chunk'): Problem {
   if (!isObject(value)) return `${field} must be an object`;
@@ -90,6 +98,10 @@ export function recordProblem(value: unknown): Problem {
     if (String((chunk as ChunkRecord).index) !== key) return `record.chunks[${key.slice(0, 8)}] is filed under another index`;
   }
   if (!optional(r.controlGeneration, (v) => isCount(v, 1_000_000))) return 'record.controlGeneration must be a count';
+  if (r.live !== undefined) {
+    const live = liveProblem(r.live, 'record.live');
+    if (live) return live;
+  }
   const seen = seenLength(r.chunks as Record<string, ChunkRecord>);
   if (r.expectedChunks !== null && !isCount(r.expectedChunks, seen + UNSEEN_MARGIN)) {
     return `record.expectedChunks must be null or an integer of at most the chunks seen plus ${UNSEEN_MARGIN}`;
@@ -115,6 +127,8 @@ export function changeProblem(value: unknown, field = 'change'): Problem {
       return settingsProblem(value.settings, `${field}.settings`);
     case 'control':
       return isCount(value.generation, 1_000_000) ? null : `${field}.generation must be a count`;
+    case 'live':
+      return liveProblem(value.live, `${field}.live`);
     case 'ended':
       if (!REASONS.has(value.reason as EndReason)) return `${field}.reason must be requested or idle`;
       return isCount(value.ready, MAX_CHUNK_INDEX + 1) && isCount(value.failed, MAX_CHUNK_INDEX + 1)

@@ -119,6 +119,16 @@ export interface SessionStatus {
   /** `chunks_from` for the next page, or null when this page reaches the newest chunk. */
   chunks_next: number | null;
   settings: StereoSettingsWire;
+  live: LiveStatus;
+}
+
+/**
+ * The session's frame-by-frame live path (`/ws/live/{id}`, protocol/live.ts): whether a capture client
+ * publishes to it and how many viewers watch it right now.
+ */
+export interface LiveStatus {
+  publishing: boolean;
+  viewers: number;
 }
 
 export interface SessionListResponse {
@@ -287,6 +297,7 @@ export interface DashboardSession {
   failed: number;
   pending: number;
   settings: StereoSettingsWire;
+  live: LiveStatus;
   /** The newest chunks (at most 60), oldest first. */
   chunks: DashboardChunk[];
 }

@@ -3,7 +3,15 @@
  * API and the session socket, its chunks, its settings, and its line on the dashboard.
  */
 import { countByStatus, listedCount, sortedChunks, type ChunkRecord, type SessionView, type StereoSettings } from '../actors/index.ts';
-import type { ChunkInfo, DashboardChunk, DashboardSession, PoolStatus, SessionStatus, StereoSettingsWire } from '../protocol/messages.ts';
+import type {
+  ChunkInfo,
+  DashboardChunk,
+  DashboardSession,
+  LiveStatus,
+  PoolStatus,
+  SessionStatus,
+  StereoSettingsWire,
+} from '../protocol/messages.ts';
 
 /** Chunks the dashboard draws per session (its latency timeline). */
 const DASHBOARD_CHUNKS = 60;
@@ -65,7 +73,14 @@ export function toStatus(view: SessionView, playlistUrl: string, page: ChunkPage
     chunks_total: sorted.length,
     chunks_next: start + page.limit < sorted.length ? sorted[start + page.limit]!.index : null,
     settings: toSettingsWire(c.settings),
+    live: toLiveStatus(view),
   };
+}
+
+/** The live path on the wire: none once the session ended (it stops with it). */
+export function toLiveStatus(view: SessionView): LiveStatus {
+  const live = view.phase === 'ended' ? undefined : view.context.live;
+  return { publishing: live?.publishing ?? false, viewers: live?.viewers ?? 0 };
 }
 
 /** Position of the first chunk whose index is `index` or more (chunks sorted by index). */
@@ -119,6 +134,7 @@ export function toDashboardSession(view: SessionView): DashboardSession {
     failed: counts.failed,
     pending: counts.uploaded + counts.queued + counts.processing,
     settings: toSettingsWire(c.settings),
+    live: toLiveStatus(view),
     chunks,
   };
 }

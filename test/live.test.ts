@@ -6,64 +6,26 @@
  * live_end. The capture CLI publishes its live stream beside its chunks. Refused: a publisher with a wrong token, an unknown session, a frame that is not one.
  */
 import t from 'tap';
-import WebSocket from 'ws';
 import { LiveDecoder } from '../gpu-pool/live-codec.ts';
-import { type LiveControlMessage, encodeLiveFrame, LiveKind, parseLiveFrame } from '../protocol/live.ts';
-import { socketProtocols } from '../protocol/messages.ts';
+import { LiveKind, parseLiveFrame } from '../protocol/live.ts';
+import type { SessionStatus } from '../protocol/messages.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
 import { startCapture } from '../testkit/capture.ts';
 import { createSession } from '../testkit/http.ts';
-import { liveStream } from '../testkit/live-stream.ts';
+import { liveSocket, liveStream, publishLive } from '../testkit/live-stream.ts';
 import { startTestServer, until } from '../testkit/server.ts';
-
-type Live = { ws: WebSocket; texts: LiveControlMessage[]; frames: Uint8Array[]; closed: Promise<{ code: number; reason: string }> };
-
-async function connect(url: string, token?: string): Promise<Live> {
-  const ws = new WebSocket(url, socketProtocols(token));
-  const texts: LiveControlMessage[] = [];
-  const frames: Uint8Array[] = [];
-  ws.on('message', (data, isBinary) => {
-    if (isBinary) frames.push(new Uint8Array(data as Buffer));
-    else texts.push(JSON.parse(String(data)) as LiveControlMessage);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    ws.once('error', reject);
-  });
-  return { ws, texts, frames, closed };
-}
 
 t.test('publish frame by frame, watch converted frames, fall back when the publisher leaves', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const session = await createSession(server.url);
   const url = `${server.url.replace('http', 'ws')}/ws/live/${session.session_id}`;
-  const viewer = await connect(url);
+  const viewer = await liveSocket(url);
   t.teardown(() => viewer.ws.close());
-  const publisher = await connect(url, session.control_token);
+  const publisher = await liveSocket(url, session.control_token);
   t.teardown(() => publisher.ws.close());
-  const { config, frames } = await liveStream({ width: 320, height: 180, seconds: 2, audio: true });
-  publisher.ws.send(JSON.stringify(config));
-  const video = () =>
-    viewer.frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
-  // In real time, as a capture would: each frame at its capture time's offset from the first; the
-  // 2-s stream again (later on the clock) until the viewer has frames — the converter thread may take
-  // a while to start on a loaded machine, and it starts at the live edge.
-  const started = performance.now();
-  const first = frames[0]!.time;
-  const sent = new Set<number>();
-  for (let round = 0; round < 15 && video().length < 10; round++) {
-    for (const frame of frames) {
-      const time = frame.time + round * 2_000_000;
-      const due = (time - first) / 1000 - (performance.now() - started);
-      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
-      sent.add(time);
-      publisher.ws.send(encodeLiveFrame({ ...frame, time }));
-    }
-  }
+  const stream = await liveStream({ width: 320, height: 180, seconds: 2, audio: true });
+  const video = () => viewer.video();
+  const sent = await publishLive(publisher, stream, () => video().length >= 10);
   await until(() => video().length >= 10, 'converted frames at the viewer', 30_000);
   const configured = viewer.texts.find((m) => m.type === 'live_config');
   t.match(configured, { type: 'live_config', video: { codec: /^avc1\./, width: 640, height: 180 }, audio: { codec: 'mp4a.40.2' } });
@@ -77,6 +39,17 @@ t.test('publish frame by frame, watch converted frames, fall back when the publi
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   t.match(metrics, /^stereospot_live_converters 1$/m, '/metrics: one converter running');
   t.match(metrics, /^stereospot_live_viewers 1$/m, '/metrics: one viewer');
+  const status = async () => (await (await fetch(`${server.url}/stream_sessions/${session.session_id}`)).json()) as SessionStatus;
+  t.same(
+    (
+      await until(async () => {
+        const s = await status();
+        return s.live.viewers === 1 && s;
+      }, 'the live state in the status')
+    ).live,
+    { publishing: true, viewers: 1 },
+    "the session's status: publishing, one viewer",
+  );
   t.ok(
     viewer.frames.some((b) => parseLiveFrame(b).ok && b[0] === LiveKind.Audio),
     'the sound comes too',
@@ -99,22 +72,24 @@ t.test('publish frame by frame, watch converted frames, fall back when the publi
   const ends = () => viewer.texts.filter((m) => m.type === 'live_end');
   await until(() => ends().length === 2, 'live_end at the viewer', 10_000);
   t.match(ends()[1], { reason: 'publisher_gone' });
+  viewer.ws.close();
+  await until(async () => !(await status()).live.publishing && (await status()).live.viewers === 0, 'the live state back to none');
 });
 
 t.test('refused: a wrong token, an unknown session, a frame that is not one', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const session = await createSession(server.url);
   const base = `${server.url.replace('http', 'ws')}/ws/live`;
-  await t.rejects(connect(`${base}/${session.session_id}`, 'not-a-token'), /upgrade refused: 401/);
-  await t.rejects(connect(`${base}/no-such-session`), /upgrade refused: 404/);
-  await t.rejects(connect(`${base}/..%2Fetc`), /upgrade refused: 400/);
-  const publisher = await connect(`${base}/${session.session_id}`, session.control_token);
+  await t.rejects(liveSocket(`${base}/${session.session_id}`, 'not-a-token'), /upgrade refused: 401/);
+  await t.rejects(liveSocket(`${base}/no-such-session`), /upgrade refused: 404/);
+  await t.rejects(liveSocket(`${base}/..%2Fetc`), /upgrade refused: 400/);
+  const publisher = await liveSocket(`${base}/${session.session_id}`, session.control_token);
   publisher.ws.send(JSON.stringify({ type: 'live_config', video: { codec: 'vp8', width: 1, height: 1 }, audio: null }));
   t.match(await publisher.closed, { code: 4400, reason: /H\.264/ });
-  const again = await connect(`${base}/${session.session_id}`, session.control_token);
+  const again = await liveSocket(`${base}/${session.session_id}`, session.control_token);
   again.ws.send(new Uint8Array(40));
   t.match(await again.closed, { code: 4400, reason: /kind/ });
-  const viewer = await connect(`${base}/${session.session_id}`);
+  const viewer = await liveSocket(`${base}/${session.session_id}`);
   viewer.ws.send('hello');
   t.match(await viewer.closed, { code: 4400, reason: /only sends/ });
 });
@@ -136,10 +111,9 @@ t.test('the capture CLI publishes its live stream beside its chunks; a viewer se
   ]);
   t.teardown(() => capture.stop());
   const started = await capture.event('session');
-  const viewer = await connect(`${server.url.replace('http', 'ws')}/ws/live/${String(started.session_id)}`);
+  const viewer = await liveSocket(`${server.url.replace('http', 'ws')}/ws/live/${String(started.session_id)}`);
   t.teardown(() => viewer.ws.close());
-  const video = () =>
-    viewer.frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
+  const video = () => viewer.video();
   await until(() => video().length >= 15, 'converted frames from the CLI at the viewer', 30_000).catch((error: unknown) => {
     t.comment(JSON.stringify(viewer.texts));
     throw error;

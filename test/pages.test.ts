@@ -1,6 +1,7 @@
 /**
  * The dashboard and the browser capture page in headless Debian Chromium against a real server:
- * sessions appear and end on an open dashboard without a reload (and stay hidden behind ADMIN_TOKEN);
+ * sessions appear and end on an open dashboard without a reload, with their live path's viewers (and
+ * stay hidden behind ADMIN_TOKEN);
  * the capture page streams the fake camera through ffmpeg.wasm (served by our server, no other host
  * contacted) into segments that decode cleanly; a refused permission is shown, not thrown.
  */
@@ -11,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
 import { createSession, getText, playlistEntries, postJson } from '../testkit/http.ts';
 import { FakePool } from '../testkit/fake-pool.ts';
+import { liveSocket } from '../testkit/live-stream.ts';
 import { decodeWarnings, probeStreams, segmentWithInit } from '../testkit/media.ts';
 import { startTestServer, until } from '../testkit/server.ts';
 
@@ -48,6 +50,13 @@ t.test('the dashboard shows sessions created and ended anywhere as they happen, 
   // The admin action: end a second session from the page.
   const other = await createSession(server.url);
   await until(async () => (await listed(page)).includes(other.session_id), 'the second session', 5_000);
+  // Its live path as it changes: a viewer comes (nobody publishes yet), then goes.
+  const liveCell = () => page.textContent(`tr[data-session="${other.session_id}"] td.live`);
+  t.equal(await liveCell(), '—', 'no live path yet');
+  const viewer = await liveSocket(`${server.url.replace('http', 'ws')}/ws/live/${other.session_id}`);
+  await until(async () => (await liveCell()) === '1 watching', 'the live viewer on the open page', 5_000);
+  viewer.ws.close();
+  await until(async () => (await liveCell()) === '—', 'the live viewer gone from the open page', 5_000);
   await page.click(`tr[data-session="${other.session_id}"] button.end`);
   await until(
     async () => JSON.parse((await getText(`${server.url}/stream_sessions/${other.session_id}`)).text).state === 'ended',

@@ -1,13 +1,23 @@
 /**
- * A live stream as a capture client sends it, for tests and benchmarks of the live path: ffmpeg's test
- * pattern (and a tone) encoded once with the capture client's settings, one fMP4 fragment per frame,
- * read by the capture client's own LiveFeed into a live_config and frames on a capture clock starting
- * at `origin` µs. Not in real time: every frame at once.
+ * The live path from outside, for tests and benchmarks: a live stream as a capture client sends it
+ * (ffmpeg's test pattern and a tone, encoded once with the capture client's settings, one fMP4 fragment
+ * per frame, read by the capture client's own LiveFeed into a live_config and frames on a capture clock
+ * starting at `origin` µs — every frame at once), a socket on /ws/live/{id} that keeps what it hears,
+ * and a publisher sending a stream in real time over one.
  */
 import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
 import { captureVideoArgs } from '../capture-client/encoding.ts';
 import { LiveFeed } from '../capture-client/live-feed.ts';
-import type { LiveConfigMessage, LiveFrame } from '../protocol/live.ts';
+import {
+  encodeLiveFrame,
+  type LiveConfigMessage,
+  type LiveControlMessage,
+  type LiveFrame,
+  LiveKind,
+  parseLiveFrame,
+} from '../protocol/live.ts';
+import { socketProtocols } from '../protocol/messages.ts';
 
 export interface LiveStreamSpec {
   width: number;
@@ -66,4 +76,66 @@ export async function liveStream(spec: LiveStreamSpec): Promise<{ config: LiveCo
   if (failure) throw failure;
   if (!config) throw new Error('the live stream had no keyframe');
   return { config, frames };
+}
+
+/** A socket on /ws/live/{id}: what it heard (text messages parsed, binary frames as they came). */
+export interface LiveSocket {
+  ws: WebSocket;
+  texts: LiveControlMessage[];
+  frames: Uint8Array[];
+  /** The video frames heard so far, parsed. */
+  video(): LiveFrame[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a live socket: with `token` it publishes, without it watches. Rejects naming the status when refused. */
+export async function liveSocket(url: string, token?: string): Promise<LiveSocket> {
+  const ws = new WebSocket(url, socketProtocols(token));
+  const texts: LiveControlMessage[] = [];
+  const frames: Uint8Array[] = [];
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) frames.push(new Uint8Array(data as Buffer));
+    else texts.push(JSON.parse(String(data)) as LiveControlMessage);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+  const video = () => frames.map((b) => parseLiveFrame(b)).flatMap((c) => (c.ok && c.frame.kind === LiveKind.Video ? [c.frame] : []));
+  return { ws, texts, frames, video, closed };
+}
+
+/**
+ * Publishes `stream` over `publisher` in real time, as a capture would: its configuration, then each
+ * frame at its capture time's offset from the first; the stream again (later on the clock, by its
+ * length) until `enough()` holds or `rounds` are sent — a converter thread may take a while to start
+ * on a loaded machine, and it starts at the live edge. Resolves with the capture times sent.
+ */
+export async function publishLive(
+  publisher: LiveSocket,
+  stream: { config: LiveConfigMessage; frames: LiveFrame[] },
+  enough: () => boolean,
+  rounds = 15,
+): Promise<Set<number>> {
+  const { config, frames } = stream;
+  publisher.ws.send(JSON.stringify(config));
+  const first = frames[0]!.time;
+  const length = frames.at(-1)!.time - first + 1_000_000 / 30;
+  const started = performance.now();
+  const sent = new Set<number>();
+  for (let round = 0; round < rounds && !enough(); round++) {
+    for (const frame of frames) {
+      const time = Math.round(frame.time + round * length);
+      const due = (time - first) / 1000 - (performance.now() - started);
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
+      if (publisher.ws.readyState !== WebSocket.OPEN) return sent;
+      sent.add(time);
+      publisher.ws.send(encodeLiveFrame({ ...frame, time }));
+    }
+  }
+  return sent;
 }

@@ -3,6 +3,7 @@
  * nodes: each HTTP request and each WebSocket upgrade goes to the next node in turn; a node that
  * refuses the connection (it died) is skipped for the next one, as a load balancer's health check
  * would. Request bodies are small here (uploads go to S3 directly), so they are buffered to be retried.
+ * With one backend it is a plain proxy that can cut and refuse WebSocket upgrades by path (a network fault).
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -12,6 +13,11 @@ export interface RoundRobinProxy {
   url: string;
   /** Requests and upgrades forwarded, per backend port. */
   forwarded: Map<number, number>;
+  /**
+   * A network fault for WebSocket upgrades whose path starts with `prefix`: their tunnels are cut now
+   * and new ones answered 503 until `refuseUpgrades(null)`. Returns how many tunnels were cut.
+   */
+  refuseUpgrades(prefix: string | null): number;
 }
 
 export async function startRoundRobinProxy(t: Test, ports: number[]): Promise<RoundRobinProxy> {
@@ -53,9 +59,15 @@ export async function startRoundRobinProxy(t: Test, ports: number[]): Promise<Ro
     });
   });
 
-  const tunnels = new Set<net.Socket>();
+  /** Each client's tunnel, by the path it upgraded. */
+  const tunnels = new Map<net.Socket, string>();
+  let refused: string | null = null;
   server.on('upgrade', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    tunnels.add(client);
+    if (refused !== null && req.url?.startsWith(refused)) {
+      client.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    tunnels.set(client, req.url ?? '');
     client.on('close', () => tunnels.delete(client));
     client.on('error', () => client.destroy());
     tryEach(
@@ -83,8 +95,18 @@ export async function startRoundRobinProxy(t: Test, ports: number[]): Promise<Ro
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => {
     server.closeAllConnections();
-    for (const socket of tunnels) socket.destroy();
+    for (const socket of tunnels.keys()) socket.destroy();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, forwarded };
+  const refuseUpgrades = (prefix: string | null): number => {
+    refused = prefix;
+    let cut = 0;
+    for (const [socket, url] of tunnels) {
+      if (prefix === null || !url.startsWith(prefix)) continue;
+      socket.destroy();
+      cut++;
+    }
+    return cut;
+  };
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, forwarded, refuseUpgrades };
 }

@@ -5,7 +5,7 @@
  * the GPU pool's load each second. With `ADMIN_TOKEN` set it asks for the token first and shows
  * nothing until the server accepts it (kept for this tab only, in sessionStorage).
  */
-import type { DashboardChunk, DashboardMessage, DashboardSession, PoolStatus } from '../protocol/messages.ts';
+import type { DashboardChunk, DashboardMessage, DashboardSession, LiveStatus, PoolStatus } from '../protocol/messages.ts';
 import { $, age, copyText, el, showState, socketBase } from './lib/dom.ts';
 import { JsonSocket } from './lib/json-socket.ts';
 
@@ -71,6 +71,13 @@ function timeline(chunks: DashboardChunk[]): SVGSVGElement {
   return svg;
 }
 
+/** The live path in a few words: "—" when nobody publishes or watches. */
+function liveText(live: LiveStatus): string {
+  if (!live.publishing && live.viewers === 0) return '—';
+  const watching = `${live.viewers} watching`;
+  return live.publishing ? `publishing · ${watching}` : watching;
+}
+
 function row(s: DashboardSession): HTMLTableRowElement {
   const id = s.session_id;
   const playlist = `${location.origin}/stream/${encodeURIComponent(id)}/playlist.m3u8`;
@@ -89,6 +96,7 @@ function row(s: DashboardSession): HTMLTableRowElement {
     el('td', { class: 'num', title: id }, id.slice(0, 8)),
     el('td', {}, stateEl),
     el('td', {}, s.mode),
+    el('td', { class: 'live', title: 'the frame-by-frame live path: publishing, and viewers watching it' }, liveText(s.live)),
     el('td', { class: 'num age', 'data-created': s.created_at }, age(s.created_at)),
     el('td', { class: 'num counts' }, `${s.uploaded} / ${s.ready} / ${s.failed}`),
     el(

@@ -6,6 +6,7 @@ import { announceLimit, listedCount, UNSEEN_MARGIN } from '../chunks.ts';
 import { sessionMachine, type ProcessChunkInput, type ProcessResult, type SessionEvent } from '../session-machine.ts';
 import type { SessionChange, SessionView } from '../changes.ts';
 import type { SessionConfig, SessionRecord } from '../types.ts';
+import { changeProblem, recordProblem } from '../validate.ts';
 
 const config: SessionConfig = {
   maxAttempts: 3,
@@ -287,4 +288,28 @@ t.test('rotating the control token raises the generation and announces it', asyn
     ],
   );
   t.equal(toRecord(h.view()).controlGeneration, 2, 'kept in the record');
+});
+
+t.test('the live path: noted and announced, kept in the record, forgotten on restore, checked when it comes from outside', async (t) => {
+  const h = harness(t);
+  t.equal(h.view().context.live, undefined, 'none at first');
+  h.send({ type: 'LIVE_CHANGED', live: { publishing: true, viewers: 0 } });
+  h.send({ type: 'LIVE_CHANGED', live: { publishing: true, viewers: 0 } });
+  h.send({ type: 'LIVE_CHANGED', live: { publishing: true, viewers: 3 } });
+  t.same(
+    h.changes.filter((c) => c.kind === 'live'),
+    [
+      { kind: 'live', live: { publishing: true, viewers: 0 } },
+      { kind: 'live', live: { publishing: true, viewers: 3 } },
+    ],
+    'each change once',
+  );
+  const record = toRecord(h.view());
+  t.same(record.live, { publishing: true, viewers: 3 }, 'in the record (other nodes see it)');
+  t.equal(recordProblem(record), null);
+  t.match(recordProblem({ ...record, live: { publishing: 'yes', viewers: 3 } }), /record\.live\.publishing/);
+  t.match(recordProblem({ ...record, live: { publishing: true, viewers: -1 } }), /record\.live\.viewers/);
+  t.match(changeProblem({ kind: 'live', live: { publishing: true, viewers: 1e9 } }), /live\.viewers/);
+  const restored = harness(t, { restored: record });
+  t.equal(restored.view().context.live, undefined, 'a restored session starts without it: the live path died with its node');
 });

@@ -49,6 +49,8 @@ export interface LiveStreamOptions {
   strength: number;
   convergence: number;
   outputHeight: number;
+  /** Called when the publisher comes or goes, or a viewer joins or leaves. */
+  onChange?: () => void;
 }
 
 export class LiveStream {
@@ -82,7 +84,10 @@ export class LiveStream {
   /** A publisher's stream (re)starts with this configuration. False when viewers wait and no converter is free. */
   configure(config: LiveConfigMessage): boolean {
     this.#input = config;
-    this.#publishing = true;
+    if (!this.#publishing) {
+      this.#publishing = true;
+      this.#opts.onChange?.();
+    }
     this.#ended = null;
     if (this.#viewers.size > 0) return this.#convert();
     // Nobody watches yet: a converter thread starts loading, so the first viewer waits for none.
@@ -93,11 +98,15 @@ export class LiveStream {
   /** The converter, started when a publisher publishes and someone watches. False when none is free. */
   #convert(): boolean {
     if (this.#channel) return true;
-    const { pool, ...stream } = this.#opts;
-    this.#channel = pool.open(stream, {
-      unit: (unit) => this.#converted(unit.data, unit.time, unit.key),
-      error: () => this.#end('overloaded'),
-    });
+    const { pool, mode, strength, convergence, outputHeight } = this.#opts;
+    // Only data crosses to the converter's thread.
+    this.#channel = pool.open(
+      { mode, strength, convergence, outputHeight },
+      {
+        unit: (unit) => this.#converted(unit.data, unit.time, unit.key),
+        error: () => this.#end('overloaded'),
+      },
+    );
     if (this.#channel) return true;
     this.#end('overloaded');
     return false;
@@ -118,6 +127,7 @@ export class LiveStream {
   /** A viewer joins: it gets the configuration (when known) and starts at the next keyframe, asked for now. */
   addViewer(viewer: LiveViewer): void {
     this.#viewers.set(viewer, { needKey: true, dropped: 0 });
+    this.#opts.onChange?.();
     if (this.#ended) viewer.sendText({ type: 'live_end', reason: this.#ended });
     else if (!this.#publishing) viewer.sendText({ type: 'live_end', reason: 'not_publishing' });
     else if (this.#convert() && this.#output) viewer.sendText(this.#output);
@@ -126,7 +136,7 @@ export class LiveStream {
 
   /** A viewer left; with the last one the converter stops. */
   removeViewer(viewer: LiveViewer): void {
-    this.#viewers.delete(viewer);
+    if (this.#viewers.delete(viewer)) this.#opts.onChange?.();
     if (this.#viewers.size > 0 || !this.#channel) return;
     const channel = this.#channel;
     this.#channel = null;
@@ -152,7 +162,10 @@ export class LiveStream {
   }
 
   #end(reason: LiveEndMessage['reason']): void {
-    this.#publishing = false;
+    if (this.#publishing) {
+      this.#publishing = false;
+      this.#opts.onChange?.();
+    }
     this.#output = null;
     const channel = this.#channel;
     this.#channel = null;

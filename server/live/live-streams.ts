@@ -9,12 +9,16 @@ import { LiveStream } from './live-stream.ts';
 
 /** How often viewers hear the drop counts. */
 const STATS_MS = 2000;
+/** Viewers coming and going within this long reach the session's actor (and the dashboard) as one change. */
+const REPORT_MS = 100;
 
 export class LiveStreams {
   readonly #pool: LivePool;
   readonly #sessions: SessionService;
   readonly #outputHeight: number;
   readonly #streams = new Map<string, LiveStream>();
+  /** Sessions whose live state changed and is about to be reported. */
+  readonly #reports = new Map<string, NodeJS.Timeout>();
   readonly #unsubscribe: () => void;
   readonly #timer: NodeJS.Timeout;
 
@@ -28,7 +32,7 @@ export class LiveStreams {
       for (const change of changes) if (change.kind === 'settings') stream.setSettings(change.settings);
       if (view.phase === 'ended') {
         void stream.close('session_ended');
-        this.#streams.delete(sessionId);
+        this.#forget(sessionId);
       }
     });
     this.#timer = setInterval(() => {
@@ -46,7 +50,13 @@ export class LiveStreams {
     const again = this.#streams.get(sessionId);
     if (again) return again;
     const { mode, settings } = view.context;
-    const stream = new LiveStream({ pool: this.#pool, mode, ...settings, outputHeight: this.#outputHeight });
+    const stream = new LiveStream({
+      pool: this.#pool,
+      mode,
+      ...settings,
+      outputHeight: this.#outputHeight,
+      onChange: () => this.#report(sessionId),
+    });
     this.#streams.set(sessionId, stream);
     return stream;
   }
@@ -56,8 +66,27 @@ export class LiveStreams {
     const stream = this.#streams.get(sessionId);
     if (stream && !stream.publishing && stream.viewers === 0) {
       void stream.close();
-      this.#streams.delete(sessionId);
+      this.#forget(sessionId);
+      this.#sessions.liveChanged(sessionId, { publishing: false, viewers: 0 });
     }
+  }
+
+  /** Tells the session's actor what its live path is, REPORT_MS after a change (later ones ride along). */
+  #report(sessionId: string): void {
+    if (this.#reports.has(sessionId)) return;
+    const timer = setTimeout(() => {
+      this.#reports.delete(sessionId);
+      const stream = this.#streams.get(sessionId);
+      if (stream) this.#sessions.liveChanged(sessionId, { publishing: stream.publishing, viewers: stream.viewers });
+    }, REPORT_MS);
+    timer.unref();
+    this.#reports.set(sessionId, timer);
+  }
+
+  #forget(sessionId: string): void {
+    this.#streams.delete(sessionId);
+    clearTimeout(this.#reports.get(sessionId));
+    this.#reports.delete(sessionId);
   }
 
   /** Converters running and viewers watching, for /metrics. */
@@ -71,7 +100,7 @@ export class LiveStreams {
     this.#unsubscribe();
     clearInterval(this.#timer);
     await Promise.all([...this.#streams.values()].map((stream) => stream.close('session_ended')));
-    this.#streams.clear();
+    for (const sessionId of [...this.#streams.keys()]) this.#forget(sessionId);
     await this.#pool.close();
   }
 }

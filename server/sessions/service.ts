@@ -9,7 +9,14 @@
  * A node alone is a cluster of one: the same bus, presence and routing serve one node or many. */
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { newSessionData, SESSION_RECORD_VERSION, type SessionRecord, type SessionView, type StereoSettings } from '../../actors/index.ts';
+import {
+  type LiveState,
+  newSessionData,
+  SESSION_RECORD_VERSION,
+  type SessionRecord,
+  type SessionView,
+  type StereoSettings,
+} from '../../actors/index.ts';
 import { isValidChunkIndex, type StereoMode } from '../../protocol/keys.ts';
 import type { PlaylistEntry } from '../../protocol/messages.ts';
 import type { Adapters, ChunkProcessor, ClusterBus, NodeLoad } from '../adapters/ports.ts';
@@ -222,6 +229,11 @@ export class SessionService {
   /** An upload was refused (not an MP4…): the chunk becomes a gap instead of stalling the playlist. */
   chunkRejected(sessionId: string, index: number, reason: string): void {
     this.#running.registry.send(sessionId, { type: 'CHUNK_REJECTED', index, reason });
+  }
+
+  /** The session's live path changed (server/live/, which runs only where the actor does): its actor notes it. */
+  liveChanged(sessionId: string, live: LiveState): void {
+    this.#running.registry.send(sessionId, { type: 'LIVE_CHANGED', live });
   }
 
   /**

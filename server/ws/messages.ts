@@ -52,6 +52,7 @@ export async function toServerMessages(
         out.push({ type: 'settings', session_id: sessionId, ...toSettingsWire(change.settings) });
         break;
       case 'phase':
+      case 'live': // the dashboard and the status show it; a session socket's client needs it not
         break;
     }
   }
