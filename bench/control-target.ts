@@ -81,9 +81,9 @@ const baseline = http.createServer((req, res) => {
       Vary: 'Accept-Encoding',
     };
     if (acceptsGzip(req.headers['accept-encoding'])) {
-      res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' }).end(await server.sessions.playlistGzip(view, base));
+      res.writeHead(200, { ...headers, 'Content-Encoding': 'gzip' }).end(await server.sessions.playlists.playlistGzip(view, base));
     } else {
-      res.writeHead(200, headers).end(await server.sessions.playlist(view, base));
+      res.writeHead(200, headers).end(await server.sessions.playlists.playlist(view, base));
     }
   })().catch(() => res.writeHead(500).end());
 });

@@ -75,8 +75,12 @@ export interface LiveStatsMessage {
 /** The live path stopped or is not running (nobody publishes, the session ended…): fall back to the HLS player. */
 export interface LiveEndMessage {
   type: 'live_end';
-  reason: 'publisher_gone' | 'not_publishing' | 'session_ended' | 'overloaded' | 'not_here';
+  reason: LiveEndReason;
 }
+
+/** Why a live path stopped or is not running. */
+export const LIVE_END_REASONS = ['publisher_gone', 'not_publishing', 'session_ended', 'overloaded', 'not_here'] as const;
+export type LiveEndReason = (typeof LIVE_END_REASONS)[number];
 
 export type LiveControlMessage = LiveConfigMessage | LiveStatsMessage | LiveEndMessage;
 

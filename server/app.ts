@@ -109,7 +109,7 @@ export class StereoSpotApp {
       if (!this.#hub.hasSubscribers(sessionId)) return;
       publisher.enqueue(sessionId, async () => {
         // Entry URLs are relative (signed, no host): every subscriber gets the same bytes.
-        const messages = await toServerMessages(sessionId, changes, (from) => opts.sessions.entries(view, from, ''));
+        const messages = await toServerMessages(sessionId, changes, (from) => opts.sessions.playlists.entries(view, from, ''));
         this.#hub.publish(sessionId, messages);
       });
     });

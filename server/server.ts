@@ -99,7 +99,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       executionProvider: config.executionProvider,
       modelInputHeight: config.depthInputHeight ?? (config.depthModelPath ? 252 : 126),
     });
-    live = new LiveStreams(livePool, sessions, config.outputHeight);
+    live = new LiveStreams({
+      pool: livePool,
+      sessions,
+      relay: bus.live,
+      outputHeight: config.outputHeight,
+      log: log.child({ component: 'live' }),
+    });
   }
   const app = new StereoSpotApp({
     ...(live ? { live } : {}),

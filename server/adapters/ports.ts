@@ -7,6 +7,7 @@ import type { ChunkResult, ChunkTask } from '../../gpu-pool/types.ts';
 import type { SessionChange } from '../../actors/changes.ts';
 import type { SessionRecord, StereoMode, StereoSettings } from '../../actors/types.ts';
 import type { UploadTarget } from '../../protocol/messages.ts';
+import type { LiveConfigMessage, LiveControlMessage } from '../../protocol/live.ts';
 
 export interface ObjectInfo {
   key: string;
@@ -190,7 +191,33 @@ export interface NodeLoad {
   sessions: number;
 }
 
-/** The cross-node channel: change fan-out, commands node to node, presence. */
+/** What a node sends the owner of a session's live path (cluster/live-relay.ts); `data`: live wire bytes. */
+export type LiveInbound =
+  | { kind: 'publish'; sessionId: string; from: string; config: LiveConfigMessage }
+  | { kind: 'media'; sessionId: string; from: string; data: Uint8Array }
+  | { kind: 'unpublish'; sessionId: string; from: string }
+  /** Node `from` has `viewers` of the session (0: it stopped watching); renewed while it watches. */
+  | { kind: 'watch'; sessionId: string; from: string; viewers: number; keyframe: boolean };
+
+/** What the owner of a session's live path sends the nodes following it. */
+export type LiveOutbound =
+  | { kind: 'media'; sessionId: string; data: Uint8Array }
+  | { kind: 'control'; sessionId: string; message: LiveControlMessage };
+
+/** The live path across nodes: sockets that reached another node are relayed to the session's owner. */
+export interface LiveRelay {
+  readonly nodeId: string;
+  /** Sends to node `owner`'s live paths; false when nobody heard it. */
+  toOwner(owner: string, message: LiveInbound): Promise<boolean>;
+  /** What other nodes send this node's live paths. */
+  onInbound(handler: (message: LiveInbound) => void): void;
+  /** Sends a session's live stream to the nodes following it; false when none does. */
+  toFollowers(message: LiveOutbound): Promise<boolean>;
+  /** Follows a session's live stream (from its owner) until the returned function is called. */
+  follow(sessionId: string, handler: (message: LiveOutbound) => void): Promise<() => Promise<void>>;
+}
+
+/** The cross-node channel: change fan-out, commands node to node, presence, the live relay. */
 export interface ClusterBus {
   publish(message: SessionChangeMessage): void;
   /** Messages from other nodes (our own are not delivered back); a handler that throws is logged, the others still run. */
@@ -205,6 +232,7 @@ export interface ClusterBus {
   nodes(): Promise<NodeLoad[]>;
   /** Whether other nodes' changes and commands can arrive right now (false while Redis reconnects). */
   readonly connected: boolean;
+  readonly live: LiveRelay;
   /** Withdraws this node's announcement, settles every pending request, then disconnects. */
   close(): Promise<void>;
 }

@@ -1,13 +1,14 @@
 /**
- * The cluster port (adapters/ports.ts ClusterBus) built from its three protocols over any transport:
- * change fan-out (fanout.ts), commands node to node (request-reply.ts) and presence — a key per node,
- * expiring unless the node renews it, holding its load. Several nodes share Redis (RedisBus.connect);
+ * The cluster port (adapters/ports.ts ClusterBus) built from its protocols over any transport:
+ * change fan-out (fanout.ts), commands node to node (request-reply.ts), the live relay (live-relay.ts)
+ * and presence — a key per node, expiring unless the node renews it, holding its load. Several nodes share Redis (RedisBus.connect);
  * a node alone is a cluster of one (localBus), so the session service never asks whether there are
  * others.
  */
 import type { ClusterBus, CommandReply, NodeLoad, SessionChangeMessage, SessionCommand } from '../adapters/ports.ts';
 import type { Logger } from '../log.ts';
 import { ChangeFanout } from './fanout.ts';
+import { LiveRelayChannels } from './live-relay.ts';
 import { MemoryCluster } from './memory-transport.ts';
 import { parseNodeLoad } from './messages.ts';
 import { RedisTransport } from './redis-transport.ts';
@@ -23,6 +24,7 @@ export class NodeBus implements ClusterBus {
   readonly #nodeId: string;
   readonly #fanout: ChangeFanout;
   readonly #requests: RequestReply;
+  readonly live: LiveRelayChannels;
   #closed = false;
 
   private constructor(transport: ClusterTransport, nodeId: string, log: Logger) {
@@ -30,13 +32,14 @@ export class NodeBus implements ClusterBus {
     this.#nodeId = nodeId;
     this.#fanout = new ChangeFanout(transport, nodeId, log);
     this.#requests = new RequestReply(transport, nodeId, log);
+    this.live = new LiveRelayChannels(transport, nodeId, log);
   }
 
   /** The bus of node `nodeId` on `transport`, listening (it closes the transport when closed). */
   static async open(transport: ClusterTransport, nodeId: string, log: Logger): Promise<NodeBus> {
     const bus = new NodeBus(transport, nodeId, log);
     try {
-      await Promise.all([bus.#fanout.start(), bus.#requests.start()]);
+      await Promise.all([bus.#fanout.start(), bus.#requests.start(), bus.live.start()]);
     } catch (error) {
       await transport.close();
       throw error;

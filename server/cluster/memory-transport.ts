@@ -72,6 +72,20 @@ export class MemoryTransport implements ClusterTransport {
     this.#mine.add({ channel, listener });
   }
 
+  async unlisten(channel: string): Promise<void> {
+    for (const mine of this.#mine) {
+      if (mine.channel !== channel) continue;
+      this.#drop(mine);
+    }
+  }
+
+  #drop(mine: { channel: string; listener: Listener }): void {
+    const listeners = this.#cluster.channels.get(mine.channel);
+    listeners?.delete(mine.listener);
+    if (listeners?.size === 0) this.#cluster.channels.delete(mine.channel);
+    this.#mine.delete(mine);
+  }
+
   async put(key: string, payload: unknown, ttlMs: number): Promise<void> {
     if (this.#closed) return;
     this.#cluster.keys.set(key, { text: JSON.stringify(payload), expiresAt: Date.now() + Math.max(1, ttlMs) });
@@ -100,11 +114,6 @@ export class MemoryTransport implements ClusterTransport {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { channel, listener } of this.#mine) {
-      const listeners = this.#cluster.channels.get(channel);
-      listeners?.delete(listener);
-      if (listeners?.size === 0) this.#cluster.channels.delete(channel);
-    }
-    this.#mine.clear();
+    for (const mine of [...this.#mine]) this.#drop(mine);
   }
 }

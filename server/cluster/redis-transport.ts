@@ -67,6 +67,11 @@ export class RedisTransport implements ClusterTransport {
     await this.#sub.subscribe(channel);
   }
 
+  async unlisten(channel: string): Promise<void> {
+    if (!this.#listeners.delete(channel) || this.#closed) return;
+    await this.#sub.unsubscribe(channel);
+  }
+
   async put(key: string, payload: unknown, ttlMs: number): Promise<void> {
     if (this.#closed) return;
     await this.#pub.set(key, this.#seal.seal(key, payload), 'PX', Math.max(1, Math.round(ttlMs)));

@@ -25,6 +25,8 @@ export interface ClusterTransport {
   send(channel: string, payload: unknown): Promise<number>;
   /** Listens on `channel`: payloads that `parse` accepts go to `handler`, the rest are refused. */
   listen<T>(channel: string, parse: (payload: unknown) => Parsed<T>, handler: (value: T) => void): Promise<void>;
+  /** Stops listening on `channel` (this node's listener); nothing more arrives from it. */
+  unlisten(channel: string): Promise<void>;
   /** Stores `payload` under `key` for `ttlMs`. */
   put(key: string, payload: unknown, ttlMs: number): Promise<void>;
   /** Every unexpired value under a key starting with `prefix`, parsed with the rest of its key. */

@@ -1,10 +1,12 @@
 /**
  * One session's live path on the node that runs it: the publisher's frames in (one publisher at a
- * time: the capture client holding the control token), the converter (gpu-pool/live-pool.ts) on its
- * video, and every viewer fed the converted video and the publisher's own sound as they come. Best
- * effort by design — the durable chunks carry the same capture and never depend on this:
+ * time: the capture client holding the control token, connected here or relayed by another node), the
+ * converter (gpu-pool/live-pool.ts) on its video, and every viewer fed the converted video and the
+ * publisher's own sound as they come — the viewers here, and the other nodes following it (one viewer
+ * for them all: followers.ts). Best effort by design — the durable chunks carry the same capture and
+ * never depend on this:
  * - a viewer starts at a keyframe (one is asked of the converter when it joins) and, when its socket
- *   backs up, skips frames until the next keyframe (counted as its own drops);
+ *   backs up, skips frames until the next keyframe (counted as its own drops: viewer-set.ts);
  * - the converter skips or drops what it cannot convert in time (live-pool.ts), counted too;
  * - when the publisher leaves or no converter is free, viewers hear `live_end` and fall back to HLS;
  * - the converter runs only while someone watches (it starts with the first viewer, at the publisher's
@@ -16,24 +18,15 @@ import {
   avcCodecOf,
   encodeLiveFrame,
   type LiveConfigMessage,
-  type LiveEndMessage,
+  type LiveControlMessage,
+  type LiveEndReason,
   type LiveFrame,
   LiveKind,
-  type LiveStatsMessage,
 } from '../../protocol/live.ts';
-
-/** Where a viewer's messages go (ws/live-sockets.ts gives a socket's). */
-export interface LiveViewer {
-  sendText(message: LiveConfigMessage | LiveStatsMessage | LiveEndMessage): void;
-  /** False when the viewer's socket is backed up and the frame was not sent. */
-  sendBinary(bytes: Uint8Array): boolean;
-}
-
-interface ViewerState {
-  /** Waiting for a keyframe: from joining, or after a frame was lost to backpressure. */
-  needKey: boolean;
-  dropped: number;
-}
+import type { LiveRelay } from '../adapters/ports.ts';
+import { Followers } from './followers.ts';
+import type { LivePath } from './live-path.ts';
+import { type LiveViewer, ViewerSet } from './viewer-set.ts';
 
 /** The first SPS in an Annex B access unit. */
 export function spsOf(unit: Uint8Array): Uint8Array | null {
@@ -44,51 +37,64 @@ export function spsOf(unit: Uint8Array): Uint8Array | null {
 }
 
 export interface LiveStreamOptions {
+  sessionId: string;
   pool: LivePool;
+  /** Other nodes' viewers and publishers come through it. */
+  relay: LiveRelay;
   mode: StereoMode;
   strength: number;
   convergence: number;
   outputHeight: number;
-  /** Called when the publisher comes or goes, or a viewer joins or leaves. */
+  /** Called when the publisher comes or goes, or viewers join or leave (here or on other nodes). */
   onChange?: () => void;
 }
 
-export class LiveStream {
+export class LiveStream implements LivePath {
   readonly #opts: LiveStreamOptions;
-  readonly #viewers = new Map<LiveViewer, ViewerState>();
+  /** The viewers here, and the relay standing for the other nodes' while any follows. */
+  readonly #viewers = new ViewerSet();
+  readonly #followers: Followers;
   #channel: LiveChannel | null = null;
   /** What the publisher sends, and what viewers get (the converted video, the publisher's sound). */
   #input: LiveConfigMessage | null = null;
   #output: LiveConfigMessage | null = null;
-  #publishing = false;
-  #ended: LiveEndMessage['reason'] | null = null;
+  /** The publisher now (its socket, or the node relaying it); null: nobody publishes. */
+  #publisher: unknown = null;
+  #ended: LiveEndReason | null = null;
 
   constructor(options: LiveStreamOptions) {
     this.#opts = options;
+    this.#followers = new Followers(options.sessionId, options.relay);
   }
 
   get publishing(): boolean {
-    return this.#publishing;
+    return this.#publisher !== null;
   }
 
   get viewers(): number {
-    return this.#viewers.size;
+    return this.viewersHere + this.#followers.viewers;
   }
 
-  /** Frames received, converted and dropped by the converter (zeros before one ran). */
-  stats(): { received: number; converted: number; dropped: number } {
+  get viewersHere(): number {
+    return this.#viewers.size - (this.#following ? 1 : 0);
+  }
+
+  get #following(): boolean {
+    return this.#viewers.has(this.#followers.viewer);
+  }
+
+  /** Frames received and dropped by the converter (zeros before one ran). */
+  stats(): { received: number; dropped: number } {
     const s = this.#channel?.stats;
-    return { received: s?.received ?? 0, converted: s?.converted ?? 0, dropped: (s?.skipped ?? 0) + (s?.dropped ?? 0) };
+    return { received: s?.received ?? 0, dropped: (s?.skipped ?? 0) + (s?.dropped ?? 0) };
   }
 
-  /** A publisher's stream (re)starts with this configuration. False when viewers wait and no converter is free. */
-  configure(config: LiveConfigMessage): boolean {
+  configure(config: LiveConfigMessage, source: unknown): boolean {
     this.#input = config;
-    if (!this.#publishing) {
-      this.#publishing = true;
-      this.#opts.onChange?.();
-    }
+    const changed = this.#publisher === null;
+    this.#publisher = source;
     this.#ended = null;
+    if (changed) this.#opts.onChange?.();
     if (this.#viewers.size > 0) return this.#convert();
     // Nobody watches yet: a converter thread starts loading, so the first viewer waits for none.
     this.#opts.pool.prepare();
@@ -112,11 +118,10 @@ export class LiveStream {
     return false;
   }
 
-  /** One frame from the publisher (after its configuration). */
-  frame(frame: LiveFrame): void {
-    if (!this.#publishing || !this.#input) return;
+  frame(frame: LiveFrame, bytes: Uint8Array): void {
+    if (this.#publisher === null || !this.#input) return;
     if (frame.kind === LiveKind.Video) this.#channel?.push(frame);
-    else if (this.#output) this.#broadcast(frame);
+    else if (this.#output) this.#viewers.broadcast(bytes.slice(), false, false);
   }
 
   /** The stereo settings changed (the session's): the converter takes them from its next frame. */
@@ -124,17 +129,21 @@ export class LiveStream {
     this.#channel?.setSettings(settings);
   }
 
-  /** A viewer joins: it gets the configuration (when known) and starts at the next keyframe, asked for now. */
   addViewer(viewer: LiveViewer): void {
-    this.#viewers.set(viewer, { needKey: true, dropped: 0 });
+    this.#viewers.add(viewer);
     this.#opts.onChange?.();
-    if (this.#ended) viewer.sendText({ type: 'live_end', reason: this.#ended });
-    else if (!this.#publishing) viewer.sendText({ type: 'live_end', reason: 'not_publishing' });
-    else if (this.#convert() && this.#output) viewer.sendText(this.#output);
+    const state = this.#state();
+    if (state) viewer.sendText(state);
     this.#channel?.requestKeyframe();
   }
 
-  /** A viewer left; with the last one the converter stops. */
+  /** What a viewer joining now is told first: that nothing runs, or the stream's configuration (when known). */
+  #state(): LiveControlMessage | null {
+    if (this.#ended) return { type: 'live_end', reason: this.#ended };
+    if (this.#publisher === null) return { type: 'live_end', reason: 'not_publishing' };
+    return this.#convert() ? this.#output : null;
+  }
+
   removeViewer(viewer: LiveViewer): void {
     if (this.#viewers.delete(viewer)) this.#opts.onChange?.();
     if (this.#viewers.size > 0 || !this.#channel) return;
@@ -144,26 +153,49 @@ export class LiveStream {
     void channel.close();
   }
 
-  /** Each viewer's drop counts, sent now and then. */
-  sendStats(): void {
+  /**
+   * Node `node` has `viewers` of this stream (0: none any more); `keyframe`: one of them just joined.
+   * A node that starts following is told the stream's state, as a viewer joining here would be.
+   */
+  watch(node: string, viewers: number, keyframe: boolean): void {
+    const before = this.viewers;
+    const joined = this.#followers.watch(node, viewers);
+    this.#followed(before, joined);
+    if (keyframe) this.#channel?.requestKeyframe();
+  }
+
+  tick(): void {
     const { received, dropped } = this.stats();
-    for (const [viewer, state] of this.#viewers) viewer.sendText({ type: 'live_stats', received, dropped, viewer_dropped: state.dropped });
+    this.#viewers.sendStats(received, dropped);
+    const before = this.viewers;
+    if (this.#followers.expire()) this.#followed(before, false);
   }
 
-  /** The publisher left (its socket closed): the converter stops, viewers fall back. */
-  unpublished(): void {
-    this.#end('publisher_gone');
+  /** The relay joins the viewers with the first following node and leaves with the last. */
+  #followed(before: number, joined: boolean): void {
+    const relay = this.#followers.viewer;
+    if (this.#followers.size === 0) {
+      if (this.#following) this.removeViewer(relay);
+    } else if (!this.#following) this.addViewer(relay);
+    else if (joined) {
+      const state = this.#state();
+      if (state) relay.sendText(state);
+    }
+    if (this.viewers !== before) this.#opts.onChange?.();
   }
 
-  /** The session ended, or the server shuts down. */
-  async close(reason: LiveEndMessage['reason'] = 'session_ended'): Promise<void> {
+  unpublished(source: unknown): void {
+    if (source === this.#publisher) this.#end('publisher_gone');
+  }
+
+  async close(reason: LiveEndReason = 'session_ended'): Promise<void> {
     this.#end(reason);
     this.#viewers.clear();
   }
 
-  #end(reason: LiveEndMessage['reason']): void {
-    if (this.#publishing) {
-      this.#publishing = false;
+  #end(reason: LiveEndReason): void {
+    if (this.#publisher !== null) {
+      this.#publisher = null;
       this.#opts.onChange?.();
     }
     this.#output = null;
@@ -172,7 +204,7 @@ export class LiveStream {
     void channel?.close();
     if (this.#ended === reason) return;
     this.#ended = reason;
-    for (const viewer of this.#viewers.keys()) viewer.sendText({ type: 'live_end', reason });
+    this.#viewers.sendText({ type: 'live_end', reason });
   }
 
   /** A converted access unit: to every viewer that can take it (the first keyframe names the output's codec). */
@@ -182,9 +214,9 @@ export class LiveStream {
       const size = this.#outputSize(sps);
       if (!sps || !size) return;
       this.#output = { type: 'live_config', video: { codec: avcCodecOf(sps), ...size }, audio: this.#input?.audio ?? null };
-      for (const viewer of this.#viewers.keys()) viewer.sendText(this.#output);
+      this.#viewers.sendText(this.#output);
     }
-    this.#broadcast({ kind: LiveKind.Video, key, time, duration: 0, data });
+    this.#viewers.broadcast(encodeLiveFrame({ kind: LiveKind.Video, key, time, duration: 0, data }), true, key);
   }
 
   #outputSize(sps: Uint8Array | null): { width: number; height: number } | null {
@@ -193,21 +225,5 @@ export class LiveStream {
     const height = Math.max(2, Math.floor(Math.min(this.#opts.outputHeight, input.height) / 2) * 2);
     const width = Math.max(2, Math.round((input.width * height) / input.height / 2) * 2);
     return { width: this.#opts.mode === 'sbs' ? width * 2 : width, height };
-  }
-
-  #broadcast(frame: LiveFrame): void {
-    if (this.#viewers.size === 0) return;
-    const bytes = encodeLiveFrame(frame);
-    const video = frame.kind === LiveKind.Video;
-    for (const [viewer, state] of this.#viewers) {
-      if (video && state.needKey) {
-        if (!frame.key) continue;
-        state.needKey = false;
-      }
-      if (!viewer.sendBinary(bytes)) {
-        state.dropped++;
-        if (video) state.needKey = true;
-      }
-    }
   }
 }

@@ -1,62 +1,84 @@
 /**
  * Every live path on this node, by session: made when a publisher or a viewer comes, gone when both
- * have and the session ended. Follows the sessions: new stereo settings reach the converter, an ended
- * session ends its live path (viewers fall back, then close).
+ * have (here and, for a session this node runs, on the nodes relaying to it) or the session ended.
+ * A session this node runs gets its own live path (live-stream.ts); any other open session gets one
+ * relayed to the node that runs it (relayed-stream.ts), and what other nodes relay to this one's
+ * arrives here (cluster/live-relay.ts). Follows the sessions: new stereo settings reach the converter,
+ * an ended session ends its live path (viewers fall back, then close), and the session's actor hears
+ * who publishes and watches.
  */
 import type { LivePool } from '../../gpu-pool/live-pool.ts';
+import { parseLiveFrame } from '../../protocol/live.ts';
+import type { LiveInbound, LiveRelay } from '../adapters/ports.ts';
+import type { Logger } from '../log.ts';
 import type { SessionService } from '../sessions/index.ts';
+import type { LivePath } from './live-path.ts';
 import { LiveStream } from './live-stream.ts';
+import { RelayedStream } from './relayed-stream.ts';
 
-/** How often viewers hear the drop counts. */
-const STATS_MS = 2000;
+/** How often viewers hear the drop counts, relaying nodes renew their leases and expired ones are dropped. */
+const TICK_MS = 2000;
 /** Viewers coming and going within this long reach the session's actor (and the dashboard) as one change. */
 const REPORT_MS = 100;
 
+export interface LiveStreamsOptions {
+  pool: LivePool;
+  sessions: SessionService;
+  relay: LiveRelay;
+  outputHeight: number;
+  log: Logger;
+}
+
 export class LiveStreams {
-  readonly #pool: LivePool;
-  readonly #sessions: SessionService;
-  readonly #outputHeight: number;
-  readonly #streams = new Map<string, LiveStream>();
+  readonly #opts: LiveStreamsOptions;
+  readonly #streams = new Map<string, LivePath>();
   /** Sessions whose live state changed and is about to be reported. */
   readonly #reports = new Map<string, NodeJS.Timeout>();
   readonly #unsubscribe: () => void;
   readonly #timer: NodeJS.Timeout;
+  #closed = false;
 
-  constructor(pool: LivePool, sessions: SessionService, outputHeight: number) {
-    this.#pool = pool;
-    this.#sessions = sessions;
-    this.#outputHeight = outputHeight;
-    this.#unsubscribe = sessions.subscribe((sessionId, changes, view) => {
+  constructor(options: LiveStreamsOptions) {
+    this.#opts = options;
+    this.#unsubscribe = options.sessions.subscribe((sessionId, changes, view) => {
       const stream = this.#streams.get(sessionId);
       if (!stream) return;
-      for (const change of changes) if (change.kind === 'settings') stream.setSettings(change.settings);
+      if (stream instanceof LiveStream) for (const change of changes) if (change.kind === 'settings') stream.setSettings(change.settings);
       if (view.phase === 'ended') {
         void stream.close('session_ended');
         this.#forget(sessionId);
       }
     });
+    options.relay.onInbound((message) => void this.#inbound(message));
     this.#timer = setInterval(() => {
-      for (const stream of this.#streams.values()) stream.sendStats();
-    }, STATS_MS);
+      for (const [sessionId, stream] of this.#streams) {
+        stream.tick();
+        this.release(sessionId);
+      }
+    }, TICK_MS);
     this.#timer.unref();
   }
 
-  /** The session's live path (made now if there is none); undefined unless its actor runs here and it is open. */
-  async open(sessionId: string): Promise<LiveStream | undefined> {
+  /**
+   * The session's live path (made now if there is none): its own when its actor runs here, else one
+   * relayed to the node that runs it; undefined when it is unknown, ended or runs nowhere.
+   */
+  async open(sessionId: string): Promise<LivePath | undefined> {
     const known = this.#streams.get(sessionId);
     if (known) return known;
-    const view = await this.#sessions.find(sessionId);
-    if (!view || view.phase === 'ended' || !this.#sessions.runsHere(sessionId)) return undefined;
+    const { sessions } = this.#opts;
+    const view = await sessions.find(sessionId);
+    if (!view || view.phase === 'ended' || this.#closed) return undefined;
+    const here = sessions.runsHere(sessionId);
+    if (!here && !(await sessions.owner(sessionId))) return undefined;
     const again = this.#streams.get(sessionId);
     if (again) return again;
+    const onChange = () => this.#report(sessionId);
+    const { pool, relay, outputHeight, log } = this.#opts;
     const { mode, settings } = view.context;
-    const stream = new LiveStream({
-      pool: this.#pool,
-      mode,
-      ...settings,
-      outputHeight: this.#outputHeight,
-      onChange: () => this.#report(sessionId),
-    });
+    const stream = here
+      ? new LiveStream({ sessionId, pool, relay, mode, ...settings, outputHeight, onChange })
+      : new RelayedStream({ sessionId, relay, owner: () => sessions.owner(sessionId), log, onChange });
     this.#streams.set(sessionId, stream);
     return stream;
   }
@@ -67,7 +89,47 @@ export class LiveStreams {
     if (stream && !stream.publishing && stream.viewers === 0) {
       void stream.close();
       this.#forget(sessionId);
-      this.#sessions.liveChanged(sessionId, { publishing: false, viewers: 0 });
+      this.#opts.sessions.liveChanged(sessionId, { publishing: false, viewers: 0 });
+    }
+  }
+
+  /** Converters running and viewers watching through this node, for /metrics. */
+  counts(): { converters: number; viewers: number } {
+    let viewers = 0;
+    for (const stream of this.#streams.values()) viewers += stream.viewersHere;
+    return { converters: this.#opts.pool.size, viewers };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    clearInterval(this.#timer);
+    await Promise.all([...this.#streams.values()].map((stream) => stream.close('session_ended')));
+    for (const sessionId of [...this.#streams.keys()]) this.#forget(sessionId);
+    await this.#opts.pool.close();
+  }
+
+  /** What another node relays to a session this node runs (anything else is not ours to take). */
+  async #inbound(message: LiveInbound): Promise<void> {
+    const { sessionId, from } = message;
+    const stream = message.kind === 'media' ? this.#streams.get(sessionId) : await this.open(sessionId);
+    if (!(stream instanceof LiveStream)) return;
+    const source = `node:${from}`;
+    switch (message.kind) {
+      case 'publish':
+        stream.configure(message.config, source);
+        return;
+      case 'media': {
+        const check = parseLiveFrame(message.data);
+        if (check.ok) stream.frame(check.frame, message.data);
+        return;
+      }
+      case 'unpublish':
+        stream.unpublished(source);
+        return;
+      case 'watch':
+        stream.watch(from, message.viewers, message.keyframe);
+        return;
     }
   }
 
@@ -77,7 +139,7 @@ export class LiveStreams {
     const timer = setTimeout(() => {
       this.#reports.delete(sessionId);
       const stream = this.#streams.get(sessionId);
-      if (stream) this.#sessions.liveChanged(sessionId, { publishing: stream.publishing, viewers: stream.viewers });
+      if (stream) this.#opts.sessions.liveChanged(sessionId, { publishing: stream.publishing, viewers: stream.viewers });
     }, REPORT_MS);
     timer.unref();
     this.#reports.set(sessionId, timer);
@@ -87,20 +149,5 @@ export class LiveStreams {
     this.#streams.delete(sessionId);
     clearTimeout(this.#reports.get(sessionId));
     this.#reports.delete(sessionId);
-  }
-
-  /** Converters running and viewers watching, for /metrics. */
-  counts(): { converters: number; viewers: number } {
-    let viewers = 0;
-    for (const stream of this.#streams.values()) viewers += stream.viewers;
-    return { converters: this.#pool.size, viewers };
-  }
-
-  async close(): Promise<void> {
-    this.#unsubscribe();
-    clearInterval(this.#timer);
-    await Promise.all([...this.#streams.values()].map((stream) => stream.close('session_ended')));
-    for (const sessionId of [...this.#streams.keys()]) this.#forget(sessionId);
-    await this.#pool.close();
   }
 }

@@ -50,7 +50,7 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
   let body: string | Buffer;
   try {
     const base = baseUrlOf(ctx, deps.config.publicBaseUrl);
-    body = gzip ? await deps.sessions.playlistGzip(view, base) : await deps.sessions.playlist(view, base);
+    body = gzip ? await deps.sessions.playlists.playlistGzip(view, base) : await deps.sessions.playlists.playlist(view, base);
   } catch (error) {
     deps.log.error('playlist rendering failed', { session_id: sessionId, error: errorMessage(error) });
     throw new HttpError(503, 'storage_unavailable', 'segment URLs could not be signed; retry shortly');

@@ -73,10 +73,17 @@ export class Commands {
     return this.#opts.createHere(mode, settings);
   }
 
-  /** To the owner: known from its bus messages, else from the lease itself (its messages may not have come yet). */
+  /** The node running the session: known from its bus messages, else from the lease itself (its messages may not have come yet). */
+  async owner(sessionId: string): Promise<string | undefined> {
+    const { remote, leases, registry, nodeId } = this.#opts;
+    if (registry.has(sessionId)) return nodeId;
+    return remote.owner(sessionId) ?? (await leases.holder(sessionId)) ?? undefined;
+  }
+
+  /** To the owner. */
   async #forward(order: SessionOrder): Promise<CommandReply> {
-    const { remote, leases, nodeId, bus } = this.#opts;
-    const owner = remote.owner(order.sessionId) ?? (await leases.holder(order.sessionId));
+    const { nodeId, bus } = this.#opts;
+    const owner = await this.owner(order.sessionId);
     if (!owner || owner === nodeId) throw new NotOwnerError(`another node runs session ${order.sessionId}`);
     const reply = await bus.request(owner, order, COMMAND_TIMEOUT_MS).catch(() => null);
     if (!reply?.ok)

@@ -18,7 +18,6 @@ import {
   type StereoSettings,
 } from '../../actors/index.ts';
 import { isValidChunkIndex, type StereoMode } from '../../protocol/keys.ts';
-import type { PlaylistEntry } from '../../protocol/messages.ts';
 import type { Adapters, ChunkProcessor, ClusterBus, NodeLoad } from '../adapters/ports.ts';
 import { Presence } from '../cluster/presence.ts';
 import type { Config } from '../config.ts';
@@ -62,8 +61,8 @@ export class SessionService {
   /** Shared leases only: takes over open sessions whose owner stopped renewing (it died). */
   readonly #adoption: Adoption | null;
   readonly #events: SessionEvents;
-  /** Rendered playlists and socket entries, with their signed URLs. */
-  readonly #playlists: PlaylistCache;
+  /** Rendered playlists (plain and gzipped) and socket entries, with their signed URLs (playlist-cache.ts). */
+  readonly playlists: PlaylistCache;
   /** Aborts every wait at shutdown: one listener per upload waiting for its chunk, so no listener limit. */
   readonly #closing = (() => {
     const controller = new AbortController();
@@ -79,7 +78,7 @@ export class SessionService {
     this.#log = log;
     this.#bus = bus;
     const workers = Math.max(1, options.poolSize);
-    this.#playlists = new PlaylistCache(adapters.segmentUrls);
+    this.playlists = new PlaylistCache(adapters.segmentUrls);
     this.#events = new SessionEvents(log);
     this.#running = new RunningSessions({
       ...options,
@@ -168,12 +167,8 @@ export class SessionService {
   async #createHere(mode: StereoMode, settings: StereoSettings): Promise<SessionView> {
     const sessionId = randomUUID();
     const createdAt = Date.now();
-    const record: SessionRecord = {
-      version: SESSION_RECORD_VERSION,
-      ...newSessionData(sessionId, mode, createdAt, settings),
-      closed: false,
-    };
-    await this.#adapters.sessions.create(record);
+    const data = newSessionData(sessionId, mode, createdAt, settings);
+    await this.#adapters.sessions.create({ version: SESSION_RECORD_VERSION, ...data, closed: false });
     if (!(await this.#running.ownership.acquire(sessionId)))
       throw new Error(`the lease of the new session ${sessionId} could not be taken`);
     this.#counts.created++;
@@ -254,6 +249,11 @@ export class SessionService {
     return this.#running.registry.has(sessionId);
   }
 
+  /** The node running the session's actor (this one, or another); undefined when none is known. */
+  owner(sessionId: string): Promise<string | undefined> {
+    return this.#commands.owner(sessionId);
+  }
+
   /** The owner's view: here, or as the bus shows it. */
   #view(sessionId: string): SessionView | undefined {
     return this.#running.registry.view(sessionId) ?? this.#remote.view(sessionId);
@@ -272,21 +272,6 @@ export class SessionService {
     signal?: AbortSignal,
   ): Promise<number | undefined> {
     return this.#events.waitFor(sessionId, this.#view(sessionId), predicate, timeoutMs, signal);
-  }
-
-  /** The playlist text, with signed URLs based at `baseUrl` (playlist-cache.ts). */
-  playlist(view: SessionView, baseUrl: string): Promise<string> {
-    return this.#playlists.playlist(view, baseUrl);
-  }
-
-  /** The same playlist gzipped. */
-  playlistGzip(view: SessionView, baseUrl: string): Promise<Buffer> {
-    return this.#playlists.playlistGzip(view, baseUrl);
-  }
-
-  /** Listed entries `from`… as the session socket sends them, with signed URLs (playlist-cache.ts). */
-  entries(view: SessionView, from: number, baseUrl: string, limit = Infinity): Promise<PlaylistEntry[]> {
-    return this.#playlists.entries(view, from, baseUrl, limit);
   }
 
   /** Every session in memory plus the stored ones, newest first: at most `limit`, older than `before`. */

@@ -12,8 +12,9 @@ import { LIVE_HEADER_BYTES, MAX_LIVE_PAYLOAD, parseLiveConfig, parseLiveFrame } 
 import { CloseCode, offersSocketProtocol, SOCKET_PROTOCOL, tokenFromProtocols } from '../../protocol/messages.ts';
 import { HttpError } from '../http/errors.ts';
 import { authorityOf, bearerOf, checkControl, checkOrigin } from '../http/guard.ts';
-import type { LiveStream, LiveViewer } from '../live/live-stream.ts';
+import type { LivePath } from '../live/live-path.ts';
 import type { LiveStreams } from '../live/live-streams.ts';
+import type { LiveViewer } from '../live/viewer-set.ts';
 import { errorMessage } from '../log.ts';
 import type { RouteDeps } from '../routes/deps.ts';
 import { readUpgrade, reject } from './upgrade.ts';
@@ -21,7 +22,7 @@ import { readUpgrade, reject } from './upgrade.ts';
 interface LiveSocketData {
   sessionId: string;
   publisher: boolean;
-  stream: LiveStream | null;
+  stream: LivePath | null;
   viewer: LiveViewer | null;
   closed: boolean;
 }
@@ -61,10 +62,7 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
           const stream = (await live.open(sessionId)) ?? null;
           if (aborted) return;
           if (publisher && !stream)
-            return reject(
-              res,
-              new HttpError(409, 'not_here', `session ${sessionId} runs on another node: publish there, or upload chunks only`),
-            );
+            return reject(res, new HttpError(409, 'not_here', `no node runs session ${sessionId} now: upload chunks only`));
           const data: LiveSocketData = { sessionId, publisher, stream, viewer: null, closed: false };
           res.cork(() => res.upgrade(data, key, offersSocketProtocol(protocol) ? SOCKET_PROTOCOL : '', extensions, context));
         })
@@ -104,18 +102,19 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
         }
         const check = parseLiveConfig(parsed);
         if (!check.ok) return refuse(check.message);
-        if (!data.stream.configure(check.config)) ws.send(JSON.stringify({ type: 'live_end', reason: 'overloaded' }), false);
+        if (!data.stream.configure(check.config, data)) ws.send(JSON.stringify({ type: 'live_end', reason: 'overloaded' }), false);
         return;
       }
       // The payload is a view of uWS's buffer, valid only now: the stream copies what it keeps.
-      const check = parseLiveFrame(new Uint8Array(message));
+      const bytes = new Uint8Array(message);
+      const check = parseLiveFrame(bytes);
       if (!check.ok) return refuse(check.message);
-      data.stream.frame(check.frame);
+      data.stream.frame(check.frame, bytes);
     },
     close: (ws: WebSocket<LiveSocketData>) => {
       const data = ws.getUserData();
       data.closed = true;
-      if (data.publisher) data.stream?.unpublished();
+      if (data.publisher) data.stream?.unpublished(data);
       else if (data.viewer) data.stream?.removeViewer(data.viewer);
       live.release(data.sessionId);
     },

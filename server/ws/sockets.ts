@@ -133,7 +133,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         .then(async (view) => {
           if (!view || data.closed) return;
           // The newest entries let a viewer that joins mid-stream start at the live edge.
-          const entries = await sessions.entries(view, 0, '', SNAPSHOT_ENTRIES);
+          const entries = await sessions.playlists.entries(view, 0, '', SNAPSHOT_ENTRIES);
           if (data.closed) return;
           hub.send(ws, { type: 'snapshot', session: toStatus(view, playlistUrlOf(data.baseUrl, data.sessionId)), entries });
           if (data.control) scheduleRefresh(ws);
