@@ -47,13 +47,16 @@ export interface LiveVideoConfig {
 }
 
 export interface LiveAudioConfig {
-  /** `mp4a.40.2` (AAC-LC). */
-  codec: string;
+  /** `mp4a.40.2` (AAC-LC: the capture CLI) or `opus` (a browser: WebCodecs encodes no AAC on most systems). */
+  codec: LiveAudioCodec;
   sample_rate: number;
   channels: number;
-  /** AudioSpecificConfig (base64): the AAC frames are raw. */
-  description: string;
+  /** AAC: its AudioSpecificConfig (base64), the frames being raw. Opus: absent (raw packets need none). */
+  description?: string;
 }
+
+export const LIVE_AUDIO_CODECS = ['mp4a.40.2', 'opus'] as const;
+export type LiveAudioCodec = (typeof LIVE_AUDIO_CODECS)[number];
 
 /** What a live stream carries; sent before its first frame and whenever it changes. */
 export interface LiveConfigMessage {
@@ -146,12 +149,19 @@ export function parseLiveConfig(value: unknown): LiveConfigCheck {
     audio: null,
   };
   if (audio === null || audio === undefined) return { ok: true, config };
-  if (!isObject(audio) || audio.codec !== 'mp4a.40.2') return { ok: false, message: 'live_config.audio.codec must be mp4a.40.2 (AAC-LC)' };
+  const codec = isObject(audio) ? LIVE_AUDIO_CODECS.find((c) => c === audio.codec) : undefined;
+  if (!isObject(audio) || !codec) return { ok: false, message: 'live_config.audio.codec must be mp4a.40.2 (AAC-LC) or opus' };
   if (!isSize(audio.sample_rate, 192_000) || !isSize(audio.channels, 8))
     return { ok: false, message: 'live_config.audio needs sample_rate (≤ 192000) and channels (≤ 8)' };
-  if (!isDescription(audio.description))
-    return { ok: false, message: 'live_config.audio.description must be the AudioSpecificConfig in base64' };
-  config.audio = { codec: audio.codec, sample_rate: audio.sample_rate, channels: audio.channels, description: audio.description };
+  const { sample_rate, channels, description } = audio;
+  if (codec === 'opus') {
+    if (description !== undefined) return { ok: false, message: 'live_config.audio: opus takes no description' };
+    config.audio = { codec, sample_rate, channels };
+  } else {
+    if (!isDescription(description))
+      return { ok: false, message: 'live_config.audio.description must be the AudioSpecificConfig in base64' };
+    config.audio = { codec, sample_rate, channels, description };
+  }
   return { ok: true, config };
 }
 

@@ -2,8 +2,10 @@
  * The browser capture page (`/capture`): stream a screen, a window, a tab or a camera with nothing
  * installed. The stream is recorded in back-to-back pieces (recorder.ts), each made into a chunk by
  * ffmpeg.wasm (chunk-maker.ts), uploaded with the session's grant (upload.ts) and announced on the
- * session socket, which also brings fresh upload rights and each chunk's fate. Every step shows its
- * state; a problem says what to do. Stopping (or the source ending) ends the session cleanly: the
+ * session socket, which also brings fresh upload rights and each chunk's fate. Beside the chunks, where
+ * the browser has WebCodecs, each frame goes out as it is encoded on the live path (capture/live-encoder.ts,
+ * capture/live-socket.ts) for viewers a fraction of a second behind. Every step shows its state; a
+ * problem says what to do. Stopping (or the source ending) ends the session cleanly: the
  * server is told how many chunks there were and closes the playlist once each has settled.
  */
 import type { CreateSessionResponse, ErrorBody, ServerMessage } from '../protocol/messages.ts';
@@ -12,7 +14,9 @@ import { ChunkMaker } from './capture/chunk-maker.ts';
 import { PieceRecorder, type RecordedPiece } from './capture/recorder.ts';
 import { openSource, SourceError, type Source, type SourceKind } from './capture/sources.ts';
 import { ChunkUploader } from './capture/upload.ts';
-import { $, copyText, el, showState } from './lib/dom.ts';
+import { canPublishLive, LiveEncoder } from './capture/live-encoder.ts';
+import { LiveSocket, type LiveSocketStats } from './capture/live-socket.ts';
+import { $, copyText, el, showState, socketBase } from './lib/dom.ts';
 import { JsonSocket } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
 
@@ -25,10 +29,12 @@ interface CaptureStats {
   chunks: Array<{ index: number; state: string; how?: string; makeMs?: number; bytes?: number; error?: string }>;
   problem: string | null;
   mimeType: string | null;
+  /** The live stream (frame by frame), when this browser publishes one: its socket's counts, frames the encoder dropped. */
+  live: (LiveSocketStats & { encoderDropped: number }) | null;
 }
 
 const statusEl = $('status');
-const stats: CaptureStats = { state: 'idle', sessionId: null, chunks: [], problem: null, mimeType: null };
+const stats: CaptureStats = { state: 'idle', sessionId: null, chunks: [], problem: null, mimeType: null, live: null };
 (window as unknown as { stereospot: CaptureStats }).stereospot = stats;
 
 function show(state: string, detail = ''): void {
@@ -84,6 +90,7 @@ class CaptureRun {
   #work: Promise<void> = Promise.resolve();
   #backlog = 0;
   #stopping = false;
+  readonly #live: { socket: LiveSocket; encoder: LiveEncoder; timer: ReturnType<typeof setInterval> } | null = null;
 
   constructor(session: CreateSessionResponse, source: Source, maker: ChunkMaker) {
     this.#session = session;
@@ -115,8 +122,35 @@ class CaptureRun {
       error: (error) => problem(error.message, 'press stop and start again'),
     });
     stats.mimeType = this.#recorder.mimeType;
+    if (($('live') as HTMLInputElement).checked && canPublishLive()) this.#live = this.#publishLive();
+    else $('live-state').textContent = canPublishLive() ? 'live path off' : 'no live path: this browser has no WebCodecs';
     // The user ends the share from the browser's own bar: stop cleanly.
     for (const track of source.stream.getVideoTracks()) track.addEventListener('ended', () => void this.stop());
+  }
+
+  /** The live stream beside the chunks: best effort, it never holds them up. */
+  #publishLive(): { socket: LiveSocket; encoder: LiveEncoder; timer: ReturnType<typeof setInterval> } {
+    const url = `${socketBase()}/ws/live/${encodeURIComponent(this.#session.session_id)}`;
+    let encoder: LiveEncoder | null = null;
+    const socket = new LiveSocket(url, this.#controlToken, () => encoder?.requestKeyframe());
+    encoder = new LiveEncoder(this.#source.stream, {
+      config: (config) => socket.configure(config),
+      frame: (frame) => socket.frame(frame),
+      error: (error) => {
+        $('live-state').textContent = `live path stopped: ${error.message} (the chunks go on)`;
+        encoder?.close();
+      },
+    });
+    return { socket, encoder, timer: setInterval(() => this.#showLive(), 1000) };
+  }
+
+  #showLive(): void {
+    if (!this.#live) return;
+    const { socket, encoder } = this.#live;
+    stats.live = { ...socket.stats, encoderDropped: encoder.dropped };
+    const { state, sent, dropped, reason } = socket.stats;
+    $('live-state').textContent =
+      state === 'gave up' ? `live path off: ${reason}` : `live path ${state} · ${sent} frames sent, ${dropped + encoder.dropped} dropped`;
   }
 
   start(): void {
@@ -130,6 +164,12 @@ class CaptureRun {
     ($('stop') as HTMLButtonElement).disabled = true;
     show('ending', 'sending the last chunks');
     await this.#recorder.stop();
+    if (this.#live) {
+      this.#showLive();
+      clearInterval(this.#live.timer);
+      this.#live.encoder.close();
+      this.#live.socket.close();
+    }
     this.#source.stop();
     // Every delivered piece is queued by now; wait for the last upload.
     await new Promise((r) => setTimeout(r, 50));
@@ -191,6 +231,7 @@ class CaptureRun {
       if (message.control_token) {
         this.#controlToken = message.control_token;
         this.#socket.setToken(message.control_token);
+        this.#live?.socket.setToken(message.control_token);
       }
     } else if (message.type === 'chunk') {
       const state = message.chunk.status;

@@ -63,7 +63,24 @@ t.test('a live_config is checked whole and rebuilt', async (t) => {
   t.match(parseLiveConfig({ ...config, video: { ...config.video, codec: 'vp09.00.10.08' } }), { ok: false, message: /H\.264/ });
   t.match(parseLiveConfig({ ...config, video: { ...config.video, width: 0 } }), { ok: false, message: /width and height/ });
   t.match(parseLiveConfig({ ...config, video: { ...config.video, description: 'not base64!' } }), { ok: false, message: /description/ });
-  t.match(parseLiveConfig({ ...config, audio: { ...config.audio, codec: 'opus' } }), { ok: false, message: /mp4a/ });
+  t.match(parseLiveConfig({ ...config, audio: { ...config.audio, codec: 'vorbis' } }), { ok: false, message: /mp4a.*opus/ });
+  t.match(parseLiveConfig({ ...config, audio: { ...config.audio, codec: 'opus' } }), { ok: false, message: /opus takes no description/ });
+  t.same(
+    parseLiveConfig({ ...config, audio: { codec: 'opus', sample_rate: 48_000, channels: 2 } }),
+    {
+      ok: true,
+      config: {
+        type: 'live_config',
+        video: { codec: 'avc1.42C01E', width: 640, height: 360 },
+        audio: { codec: 'opus', sample_rate: 48_000, channels: 2 },
+      },
+    },
+    "opus (a browser's) with no description",
+  );
+  t.match(parseLiveConfig({ ...config, audio: { ...config.audio, description: undefined } }), {
+    ok: false,
+    message: /AudioSpecificConfig/,
+  });
   t.match(parseLiveConfig({ ...config, audio: { ...config.audio, channels: 64 } }), { ok: false, message: /channels/ });
   t.same(parseLiveConfig({ ...config, audio: null }).ok, true, 'no sound is fine');
   t.match(parseLiveConfig({ type: 'other' }), { ok: false });

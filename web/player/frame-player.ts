@@ -213,12 +213,13 @@ export class FramePlayer {
         output: (data) => this.#schedule(data),
         error: () => (this.#audio = null),
       });
-      const description = Uint8Array.from(atob(config.audio.description), (c) => c.charCodeAt(0));
+      const { codec, sample_rate: sampleRate, channels: numberOfChannels, description } = config.audio;
       this.#audio.configure({
-        codec: config.audio.codec,
-        sampleRate: config.audio.sample_rate,
-        numberOfChannels: config.audio.channels,
-        description,
+        codec,
+        sampleRate,
+        numberOfChannels,
+        // AAC's AudioSpecificConfig; Opus needs none.
+        ...(description ? { description: Uint8Array.from(atob(description), (c) => c.charCodeAt(0)) } : {}),
       });
     }
   }
