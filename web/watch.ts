@@ -46,6 +46,8 @@ interface PageStats {
   skips: () => { gaps: number; holes: number; jumps: number };
   /** A benchmark's reader of each frame the live viewer draws (bench screen: the screen's clock). */
   probe?: (canvas: HTMLCanvasElement, onScreenAt: number) => void;
+  /** A test's reader of the live viewer's sound as it is scheduled (lip sync). */
+  audioProbe?: (samples: Float32Array, sampleRate: number, audibleAt: number) => void;
   /** The session's settings as the page last heard them. */
   settings: { stereo_strength: number; convergence: number } | null;
 }
@@ -161,6 +163,7 @@ function playLive(sessionId: string, panel: SettingsPanel, segments: () => (() =
       framePlayer = player;
       player.mode = stats.view;
       player.probe = (c, at) => stats.probe?.(c, at);
+      player.audioProbe = (samples, rate, at) => stats.audioProbe?.(samples, rate, at);
       view.mode = 'sbs'; // the video's overlay canvas is not drawn while frames come
       stats.player = 'live';
       stats.fallback = null;

@@ -80,6 +80,11 @@ export class FramePlayer {
   readonly #socket: WebSocket;
   /** Called after each frame is drawn, with when it is on screen (wall-clock ms): a benchmark reads the picture here. */
   probe: ((canvas: HTMLCanvasElement, onScreenAt: number) => void) | null = null;
+  /**
+   * Called with each piece of sound scheduled (its first channel) and when its first sample is heard
+   * (wall-clock ms, from the audio output's own clock: getOutputTimestamp): a test measures lip sync here.
+   */
+  audioProbe: ((samples: Float32Array, sampleRate: number, audibleAt: number) => void) | null = null;
   #mode: ViewMode = 'sbs';
   #video: VideoDecoder | null = null;
   #audio: AudioDecoder | null = null;
@@ -305,6 +310,15 @@ export class FramePlayer {
       const plane = new Float32Array(data.numberOfFrames);
       data.copyTo(plane, { planeIndex: channel, format: 'f32-planar' });
       buffer.copyToChannel(plane, channel);
+    }
+    if (this.audioProbe) {
+      // The output's clock: the sample at context time `contextTime` is heard at `performanceTime`.
+      const { contextTime, performanceTime } = context.getOutputTimestamp();
+      const heard =
+        contextTime !== undefined && performanceTime !== undefined && performanceTime > 0
+          ? performance.timeOrigin + performanceTime + (when - contextTime) * 1000
+          : Date.now() + (when + outputLatency - context.currentTime) * 1000;
+      this.audioProbe(buffer.getChannelData(0), data.sampleRate, heard);
     }
     data.close();
     const source = context.createBufferSource();
