@@ -23,6 +23,16 @@ export interface ScreenRow {
   /** Frames whose code did not read (a torn grab, a half-drawn clock): left out. */
   unread: number;
   latency: Quantiles;
+  /** The live viewer: frames lost over the measured seconds, where (converter, viewer's socket, page), of those the server received. */
+  drops?: { received: number; converter: number; socket: number; page: number };
+}
+
+/** The live viewer's counts (web/player/frame-player.ts FramePlayerStats; the root tsconfig has no DOM types). */
+interface LiveCounts {
+  serverReceived: number;
+  serverDropped: number;
+  viewerDropped: number;
+  skipped: number;
 }
 
 const clockWindow = fileURLToPath(new URL('../tools/clock-window.py', import.meta.url));
@@ -105,13 +115,25 @@ export async function runScreen(
       }
       await new Promise((r) => setTimeout(r, options.settle * 1000));
       const from = await count();
+      const liveCounts = () => page.evaluate('window.stereospot.live') as Promise<LiveCounts | null>;
+      const before = await liveCounts();
       log(`  ${player}: measuring ${options.seconds} s…`);
       await new Promise((r) => setTimeout(r, options.seconds * 1000));
+      const after = await liveCounts();
       const seen = (await page.evaluate('window.__screen')) as { latencies: number[]; unread: number };
       const actual = (await page.evaluate('window.stereospot.player')) as string;
       if (actual !== player) throw new Error(`the page played with ${actual}, not ${player}`);
       const latencies = seen.latencies.slice(from);
-      rows.push({ player, frames: latencies.length, unread: seen.unread, latency: quantiles(latencies) });
+      const drops =
+        before && after
+          ? {
+              received: after.serverReceived - before.serverReceived,
+              converter: after.serverDropped - before.serverDropped,
+              socket: after.viewerDropped - before.viewerDropped,
+              page: after.skipped - before.skipped,
+            }
+          : undefined;
+      rows.push({ player, frames: latencies.length, unread: seen.unread, latency: quantiles(latencies), ...(drops ? { drops } : {}) });
     } finally {
       await cleanups.run();
     }
@@ -121,5 +143,10 @@ export async function runScreen(
 
 export function formatScreenRow(r: ScreenRow): string {
   const q = r.latency;
-  return `${(r.player === 'live' ? 'live (frame by frame)' : 'WebSocket/MSE @ 0.5 s').padEnd(24)} screen to eye p50 ${Math.round(q.p50)} ms  p95 ${Math.round(q.p95)} ms  max ${Math.round(q.max)} ms   frames ${r.frames} (${r.unread} unread)`;
+  const d = r.drops;
+  const lost = d ? d.converter + d.socket + d.page : 0;
+  const drops = d
+    ? `   dropped ${lost} of ${d.received} (${((100 * lost) / Math.max(1, d.received)).toFixed(1)} %: converter ${d.converter}, socket ${d.socket}, page ${d.page})`
+    : '';
+  return `${(r.player === 'live' ? 'live (frame by frame)' : 'WebSocket/MSE @ 0.5 s').padEnd(24)} screen to eye p50 ${Math.round(q.p50)} ms  p95 ${Math.round(q.p95)} ms  max ${Math.round(q.max)} ms   frames ${r.frames} (${r.unread} unread)${drops}`;
 }
