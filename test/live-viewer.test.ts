@@ -37,7 +37,8 @@ const read = (page: Page) => page.evaluate(READ) as Promise<LiveView>;
 
 t.test('the watch page plays the live path frame by frame, then falls back to segments when it is cut', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '1' } });
-  const capture = startCapture(['--server', server.url, '--size', '320x180', '--duration', '25', '--json', '--quiet']);
+  // Long enough for a converter thread starting on a loaded machine; stopped at the end.
+  const capture = startCapture(['--server', server.url, '--size', '320x180', '--duration', '120', '--json', '--quiet']);
   t.teardown(() => capture.stop());
   const session = await capture.event('session');
   await capture.event('uploaded'); // the capture runs (and publishes its live stream) by now
@@ -53,7 +54,7 @@ t.test('the watch page plays the live path frame by frame, then falls back to se
       return v.presented >= 30 && v;
     },
     'thirty frames presented by the live viewer',
-    30_000,
+    60_000,
   ).catch(async (error: unknown) => {
     t.comment(JSON.stringify(await read(page)));
     throw error;
