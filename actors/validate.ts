@@ -81,7 +81,7 @@ export function recordProblem(value: unknown): Problem {
   const r = value as Partial<Record<keyof SessionRecord, unknown>>;
   if (r.version !== 2) return 'record.version must be 2';
   if (typeof r.sessionId !== 'string' || !ID.test(r.sessionId)) return 'record.sessionId must match ^[A-Za-z0-9_-]{1,64}$';
-  if (typeof r.mode !== 'string' || !MODES.has(r.mode as StereoMode)) return 'record.mode must be sbs or anaglyph';
+  if (typeof r.mode !== 'string' || !MODES.has(r.mode as StereoMode)) return `record.mode must be one of ${STEREO_MODES.join(', ')}`;
   const settings = settingsProblem(r.settings, 'record.settings');
   if (settings) return settings;
   if (!isTime(r.createdAt) || !isTime(r.lastChunkAt)) return 'record.createdAt and lastChunkAt must be times';

@@ -2,6 +2,7 @@
  * `npm run bench`: every scenario and a report (bench/results/<timestamp>/report.md, report.json, charts);
  * `npm run bench -- <scenario> [options]`: one scenario, its result saved as JSON in bench/results/.
  */
+import { isStereoMode, STEREO_MODES } from '../protocol/layout.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,7 +60,7 @@ Options (pipeline):
   --chunk-seconds N   chunk length (default 2)
   --workers N         pool threads (default: GPUs, else CPU cores)
   --sizes WxH,WxH     source sizes (default 640x360,1280x720)
-  --mode sbs|anaglyph (default sbs)
+  --mode MODE         a stereo output format, protocol/layout.ts (default sbs)
   --model PATH|heavy  a depth network (as DEPTH_MODEL_PATH; heavy: a test graph of ≈100 ms/frame;
                       default the built-in estimator)
   --depth-fps N,N     depth estimates per second to compare, 0 = every frame, auto = the automatic
@@ -308,8 +309,8 @@ async function main(): Promise<number> {
     if (!(options.chunkSeconds >= 0.1)) throw new Error(`--chunk-seconds must be a number ≥ 0.1 (got "${values['chunk-seconds']}")`);
   }
   options.workers = int('workers', values.workers, options.workers);
-  if (values.mode === 'anaglyph' || values.mode === 'sbs') options.mode = values.mode;
-  else if (values.mode !== undefined) throw new Error(`--mode must be sbs or anaglyph (got "${values.mode}")`);
+  if (isStereoMode(values.mode)) options.mode = values.mode;
+  else if (values.mode !== undefined) throw new Error(`--mode must be one of ${STEREO_MODES.join(', ')} (got "${values.mode}")`);
   if (values.sizes) {
     options.sizes = values.sizes.split(',').map((s) => {
       const m = /^(\d+)x(\d+)$/.exec(s.trim());

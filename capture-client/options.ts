@@ -1,7 +1,7 @@
 /** Command-line options of the capture client, parsed and validated with messages naming the option. */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { StereoMode } from '../protocol/keys.ts';
+import { isStereoMode, STEREO_MODES, type StereoMode } from '../protocol/layout.ts';
 import type { StereoSettingsWire } from '../protocol/messages.ts';
 import { checkSettings } from '../protocol/settings.ts';
 import { defaultFfmpeg } from './ffmpeg-path.ts';
@@ -73,7 +73,8 @@ Streams a source to a StereoSpot Live server and prints the stereo playlist URL.
 Options:
   --server URL          server base URL (default http://127.0.0.1:8000)
   --source SOURCE       test | file:PATH | screen   (default test: a moving pattern with a tone)
-  --mode MODE           sbs | anaglyph (default sbs)
+  --mode MODE           the stereo output (default sbs): sbs | half-sbs | tb | half-tb | cross |
+                        anaglyph | anaglyph-half | anaglyph-dubois
   --strength N          stereo strength, 0…0.1 of the picture width (default: the server's)
   --convergence N       depth on the screen plane, 0 (all comes out) … 1 (all goes in)
 
@@ -170,7 +171,7 @@ export function parseOptions(
     source = { kind: 'file', path };
   } else throw new UsageError(`--source must be test, screen or file:PATH (got "${rawSource}")`);
   const mode = v.mode ?? 'sbs';
-  if (mode !== 'sbs' && mode !== 'anaglyph') throw new UsageError(`--mode must be sbs or anaglyph (got "${mode}")`);
+  if (!isStereoMode(mode)) throw new UsageError(`--mode must be one of ${STEREO_MODES.join(', ')} (got "${mode}")`);
   if (source.kind !== 'screen') {
     for (const name of ['grabber', 'display', 'window', 'region', 'audio'] as const) {
       if (v[name] !== undefined) throw new UsageError(`--${name} is for --source screen only`);

@@ -38,6 +38,8 @@ export interface CmafWriterOptions {
   audio?: Stream | undefined;
   /** Without `audio`: a silent track from this (see silent-audio.ts); neither: a segment without sound. */
   silence?: SilentAudio | undefined;
+  /** H.264 frame-packing arrangement SEI in every keyframe (3 side by side, 4 top-bottom), for 3D TVs; null: none. */
+  framePacking?: 3 | 4 | null;
 }
 
 export interface CmafSegment {
@@ -96,6 +98,8 @@ export class CmafWriter {
         // 6.1.1 frees that dictionary twice after avcodec_open2 consumed it (a crash at the next GC).
         configure: (context) => {
           for (const [name, value] of X264_OPTIONS) check(context.setOption(name, value), `libx264 option ${name}=${value} was refused`);
+          if (options.framePacking)
+            check(context.setOption('x264-params', `frame-packing=${options.framePacking}`), 'libx264 refused the frame-packing SEI');
         },
       });
       // mp4 keeps the parameter sets in its init segment (avcC), not in the stream.

@@ -19,7 +19,9 @@ import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import type { DepthModel } from './model.ts';
 import type { SegmentOutput } from './segment-output.ts';
 import type { SilentAudio } from './silent-audio.ts';
-import { disparityMap, renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
+import { disparityMap, yuv420pSize } from './stereo.ts';
+import { StereoFrame } from './stereo-frame.ts';
+import { scaledSize } from '../protocol/layout.ts';
 import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState, type DisparityProbe } from './types.ts';
 
 /** Pictures waiting for a batch of estimates at most (a batch of 4 at every 8th frame). */
@@ -84,13 +86,6 @@ export function depthInterval(fps: number, depthFps: number | 'auto' | undefined
   return Math.max(1, Math.round(fps / depthFps));
 }
 
-/** Each eye's output size: height = min(wanted, source), width follows the aspect; both even. */
-export function outputSize(source: { width: number; height: number }, wantedHeight: number): { width: number; height: number } {
-  const height = Math.max(2, Math.floor(Math.min(wantedHeight, source.height) / 2) * 2);
-  const width = Math.max(2, Math.round((source.width * height) / source.height / 2) * 2);
-  return { width, height };
-}
-
 function timestampOf(frame: Frame): bigint {
   const pts = frame.bestEffortTimestamp;
   return pts === AV_NOPTS ? frame.pts : pts;
@@ -151,7 +146,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
   let writer: CmafWriter | undefined;
   try {
     const facts = reader.facts;
-    const { width, height } = outputSize(facts, task.outputHeight);
+    const { width, height } = scaledSize(facts, task.outputHeight);
     const modelSize = options.model.inputSize(width, height);
     // Depth every `interval` frames: fixed by DEPTH_FPS, or (auto) from what this worker has measured
     // at this size — 0 until the chunk's first estimate has measured it.
@@ -174,27 +169,26 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       timings.depth += performance.now() - t;
     }
     const warmedUp = state !== null;
-    const sbs = task.mode === 'sbs';
+    const stereo = new StereoFrame(task.mode, width, height, options.scaler);
+    const eye = stereo.eye;
+    const yuvEye = stereo.eyeFormat === 'yuv420p';
     const strength = task.strength ?? options.strength;
     const convergence = task.convergence ?? 0;
-    const outWidth = sbs ? width * 2 : width;
     writer = new CmafWriter({
-      width: outWidth,
-      height,
+      ...stereo.frame,
+      framePacking: stereo.layout.framePacking,
       timeBase: facts.timeBase,
       output: options.output,
       audio: reader.audioStream,
       silence: options.silence,
     });
-    const scratch = new Float32Array(width);
     // Picture buffers are reused: a held frame's network-size picture (only its luma is kept) from frame
     // to frame; eye pictures and estimate inputs from a pool of spares, back in it once drawn.
     const small = new Uint8Array(pictureSize(modelSize.width, modelSize.height, 'rgb24'));
-    const eyeBytes = pictureSize(width, height, sbs ? 'yuv420p' : 'rgb24');
-    const rgbOut = sbs ? null : new Uint8Array(pictureSize(width, height, 'rgb24'));
+    const eyeBytes = pictureSize(eye.width, eye.height, stereo.eyeFormat);
     // The writer copies each picture in, so one output buffer serves every frame and, at the end,
     // still holds the last picture.
-    const out = new Uint8Array(yuv420pSize(outWidth, height));
+    const out = new Uint8Array(yuv420pSize(stereo.frame.width, stereo.frame.height));
     let frames = 0;
     let first: bigint | null = null;
     let last = 0n;
@@ -228,7 +222,8 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       lumaWidth: modelSize.width,
       lumaHeight: modelSize.height,
     });
-    const eyeThumb = (picture: Uint8Array) => (sbs ? lumaThumbnail(picture, width, height) : thumbnail(picture, width, height));
+    const eyeThumb = (picture: Uint8Array) =>
+      yuvEye ? lumaThumbnail(picture, eye.width, eye.height) : thumbnail(picture, eye.width, eye.height);
     let before: Estimate | null = null;
     let depthRuns = 0;
     let probe: DisparityProbe | undefined;
@@ -236,22 +231,9 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       let t1 = performance.now();
       if (task.probe) {
         probe ??= { width: dw, height: dh, frames: [] };
-        probe.frames.push(disparityMap({ depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, width, strength));
+        probe.frames.push(disparityMap({ depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, eye.width, strength));
       }
-      if (sbs) {
-        renderSbsYuv(picture, width, height, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, strength, out, scratch);
-      } else {
-        renderStereo(
-          picture,
-          width,
-          height,
-          { depth, depthWidth: dw, depthHeight: dh, state: range, convergence },
-          { mode: 'anaglyph', strength },
-          rgbOut!,
-          scratch,
-        );
-        options.scaler.rgbToYuv(rgbOut!, width, height, out);
-      }
+      stereo.render(picture, { depth, depthWidth: dw, depthHeight: dh, state: range, convergence }, strength, out);
       timings.stereo += performance.now() - t1;
       t1 = performance.now();
       writer!.writeFrame(out, pts);
@@ -334,7 +316,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       const input = estimateNow ? (spareSmall.pop() ?? new Uint8Array(small.length)) : small;
       options.scaler.scale(frame, modelSize.width, modelSize.height, 'rgb24', input);
       const picture = spare.pop() ?? new Uint8Array(eyeBytes);
-      options.scaler.scale(frame, width, height, sbs ? 'yuv420p' : 'rgb24', picture);
+      options.scaler.scale(frame, eye.width, eye.height, stereo.eyeFormat, picture);
       // (The frame is the reader's, borrowed until the next: everything needed is copied out above.)
       timings.decode += performance.now() - t;
       if (estimateNow) {
@@ -387,8 +369,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       origin: facts.origin,
       frames,
       fps: facts.fps,
-      width: outWidth,
-      height,
+      ...stereo.frame,
       hasAudio: facts.hasAudio,
       warmedUp,
       depthCarried,

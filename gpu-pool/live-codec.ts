@@ -97,7 +97,8 @@ export class LiveEncoder extends StreamCodec {
   readonly width: number;
   readonly height: number;
 
-  constructor(width: number, height: number) {
+  /** `framePacking`: the H.264 frame-packing SEI (3 side by side, 4 top-bottom) in every keyframe; null: none. */
+  constructor(width: number, height: number, framePacking: 3 | 4 | null = null) {
     super();
     this.width = width;
     this.height = height;
@@ -115,6 +116,7 @@ export class LiveEncoder extends StreamCodec {
     context.maxBFrames = 0;
     context.threadCount = 1;
     for (const [name, value] of X264_OPTIONS) check(context.setOption(name, value), `libx264 option ${name}=${value} was refused`);
+    if (framePacking) check(context.setOption('x264-params', `frame-packing=${framePacking}`), 'libx264 refused the frame-packing SEI');
     check(context.open2Sync(codec), 'libx264 could not be opened');
     this.frame.alloc();
     this.frame.width = width;

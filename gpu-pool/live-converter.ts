@@ -16,7 +16,9 @@ import { advance, drawn, observe } from './depth-step.ts';
 import { type FrameScaler, pictureSize } from './frame-scaler.ts';
 import { type EncodedUnit, LiveDecoder, LiveEncoder } from './live-codec.ts';
 import type { DepthModel } from './model.ts';
-import { renderSbsYuv, renderStereo, yuv420pSize } from './stereo.ts';
+import { yuv420pSize } from './stereo.ts';
+import { StereoFrame } from './stereo-frame.ts';
+import { scaledSize } from '../protocol/layout.ts';
 import type { DepthState, StereoMode } from './types.ts';
 
 export interface LiveConverterOptions {
@@ -49,13 +51,9 @@ export interface LiveOutcome {
   timings: { decode: number; depth: number; stereo: number; encode: number };
 }
 
-/** Each eye's size for a source: at most `wanted` high, the aspect kept, both even. */
-function eyeSize(width: number, height: number, wanted: number): { width: number; height: number } {
-  const h = Math.max(2, Math.floor(Math.min(wanted, height) / 2) * 2);
-  return { width: Math.max(2, Math.round((width * h) / height / 2) * 2), height: h };
-}
-
 type Picture = { eye: Uint8Array; small: Uint8Array; time: number };
+/** The source's scaled size, the network's input size, and the output format at that size. */
+type Sizes = { width: number; height: number; model: { width: number; height: number }; stereo: StereoFrame };
 
 export class LiveConverter {
   readonly #opts: LiveConverterOptions;
@@ -63,8 +61,8 @@ export class LiveConverter {
   #encoder: LiveEncoder | null = null;
   #state: DepthState | null = null;
   #latest: { depth: Float32Array; width: number; height: number; state: DepthState } | null = null;
-  #size: { width: number; height: number; model: { width: number; height: number } } | null = null;
-  #buffers: { eye: Uint8Array[]; small: Uint8Array[]; out: Uint8Array; rgb: Uint8Array | null; scratch: Float32Array } | null = null;
+  #size: Sizes | null = null;
+  #buffers: { eye: Uint8Array[]; small: Uint8Array[]; out: Uint8Array } | null = null;
   #frames = 0;
   #lastKey = Number.NEGATIVE_INFINITY;
   #keyframeWanted = true;
@@ -87,10 +85,9 @@ export class LiveConverter {
     if (settings.convergence !== undefined) this.#opts.convergence = settings.convergence;
   }
 
-  /** The output's size (each eye side by side in sbs), once the first picture set it. */
+  /** The output frame's size (both eyes as the mode packs them), once the first picture set it. */
   get outputSize(): { width: number; height: number } | null {
-    const s = this.#size;
-    return s ? { width: this.#opts.mode === 'sbs' ? s.width * 2 : s.width, height: s.height } : null;
+    return this.#size?.stereo.frame ?? null;
   }
 
   /** One access unit captured at `time` µs, converted as `pace` says (the path is on time, behind, far behind). */
@@ -106,13 +103,14 @@ export class LiveConverter {
         return;
       }
       const size = this.#sizeFor(frame.width, frame.height);
+      const { eye, eyeFormat } = size.stereo;
       const buffers = this.#buffers!;
       const picture: Picture = {
-        eye: buffers.eye.pop() ?? new Uint8Array(pictureSize(size.width, size.height, this.#opts.mode === 'sbs' ? 'yuv420p' : 'rgb24')),
+        eye: buffers.eye.pop() ?? new Uint8Array(pictureSize(eye.width, eye.height, eyeFormat)),
         small: buffers.small.pop() ?? new Uint8Array(pictureSize(size.model.width, size.model.height, 'rgb24')),
         time: at,
       };
-      this.#opts.scaler.scale(frame, size.width, size.height, this.#opts.mode === 'sbs' ? 'yuv420p' : 'rgb24', picture.eye);
+      this.#opts.scaler.scale(frame, eye.width, eye.height, eyeFormat, picture.eye);
       this.#opts.scaler.scale(frame, size.model.width, size.model.height, 'rgb24', picture.small);
       pictures.push(picture);
     });
@@ -139,20 +137,7 @@ export class LiveConverter {
         state: latest.state,
         convergence: this.#opts.convergence,
       };
-      if (this.#opts.mode === 'sbs') {
-        renderSbsYuv(picture.eye, size.width, size.height, input, this.#opts.strength, buffers.out, buffers.scratch);
-      } else {
-        renderStereo(
-          picture.eye,
-          size.width,
-          size.height,
-          input,
-          { mode: 'anaglyph', strength: this.#opts.strength },
-          buffers.rgb!,
-          buffers.scratch,
-        );
-        this.#opts.scaler.rgbToYuv(buffers.rgb!, size.width, size.height, buffers.out);
-      }
+      size.stereo.render(picture.eye, input, this.#opts.strength, buffers.out);
       timings.stereo += performance.now() - t;
       t = performance.now();
       const every = this.#opts.keyframeEveryMicros ?? 2_000_000;
@@ -171,24 +156,23 @@ export class LiveConverter {
   }
 
   /** The sizes for a source picture (and everything sized by them), made anew when the source's size changes. */
-  #sizeFor(width: number, height: number): { width: number; height: number; model: { width: number; height: number } } {
-    const eye = eyeSize(width, height, this.#opts.outputHeight);
+  #sizeFor(width: number, height: number): Sizes {
+    const scaled = scaledSize({ width, height }, this.#opts.outputHeight);
     const known = this.#size;
-    if (known && known.width === eye.width && known.height === eye.height) return known;
-    const model = this.#opts.model.inputSize(eye.width, eye.height);
-    this.#size = { ...eye, model };
-    const outWidth = this.#opts.mode === 'sbs' ? eye.width * 2 : eye.width;
+    if (known && known.width === scaled.width && known.height === scaled.height) return known;
+    const model = this.#opts.model.inputSize(scaled.width, scaled.height);
+    const stereo = new StereoFrame(this.#opts.mode, scaled.width, scaled.height, this.#opts.scaler);
+    this.#size = { ...scaled, model, stereo };
+    const { frame } = stereo;
     this.#encoder?.close();
-    this.#encoder = new LiveEncoder(outWidth, eye.height);
+    this.#encoder = new LiveEncoder(frame.width, frame.height, stereo.layout.framePacking);
     this.#keyframeWanted = true;
     this.#state = null;
     this.#latest = null;
     this.#buffers = {
       eye: [],
       small: [],
-      out: new Uint8Array(yuv420pSize(outWidth, eye.height)),
-      rgb: this.#opts.mode === 'sbs' ? null : new Uint8Array(pictureSize(eye.width, eye.height, 'rgb24')),
-      scratch: new Float32Array(eye.width),
+      out: new Uint8Array(yuv420pSize(frame.width, frame.height)),
     };
     return this.#size;
   }

@@ -4,13 +4,17 @@
  * directions for the two eyes (nearer points come out of the screen). Disparity is the depth,
  * normalised against the smoothed range (see depth-range.ts), times `strength × width`.
  *
- * Side-by-side works on yuv420p planes directly (what the decoder gives and the encoder takes: no
- * colour conversion at full resolution); the red/cyan anaglyph mixes colours, so it works on rgb24.
+ * The eye pairs (side by side, cross-eyed, top-bottom: protocol/layout.ts) work on yuv420p planes
+ * directly (what the decoder gives and the encoder takes: no colour conversion at full resolution);
+ * the red/cyan anaglyphs mix colours, so they work on rgb24.
  */
-import type { DepthState, StereoMode } from './types.ts';
+import type { AnaglyphMethod } from '../protocol/layout.ts';
+import type { DepthState } from './types.ts';
 
 export interface StereoOptions {
-  mode: StereoMode;
+  /** Side by side (an rgb24 pair), or an anaglyph mixed by `method` (default colour). */
+  mode: 'sbs' | 'anaglyph';
+  method?: AnaglyphMethod;
   /** Largest disparity as a fraction of the eye's width (e.g. 0.03). */
   strength: number;
 }
@@ -155,15 +159,18 @@ export function yuv420pSize(width: number, height: number): number {
 }
 
 /**
- * Side-by-side from a packed yuv420p eye frame (`width`, `height` even) into a packed yuv420p frame
- * of twice the width, left eye first. Chroma is warped at its own resolution with half the disparity.
+ * Both eyes from a packed yuv420p eye picture (`width`×`height`, even) into a packed yuv420p frame
+ * that holds them as `packing` says: side by side (`lr`: left first, the frame twice as wide; `rl`:
+ * right first, cross-eyed) or top-bottom (`tb`: left on top, the frame twice as tall). Chroma is
+ * warped at its own resolution with half the disparity.
  */
-export function renderSbsYuv(
+export function renderPairYuv(
   src: Uint8Array,
   width: number,
   height: number,
   input: DepthInput,
   strength: number,
+  packing: 'lr' | 'rl' | 'tb',
   out: Uint8Array,
   scratch: Float32Array = new Float32Array(width),
 ): void {
@@ -177,15 +184,50 @@ export function renderSbsYuv(
   ];
   for (const p of planes) {
     eachRow(input, p.w, p.h, p.maxHalf, scratch, (y) => {
+      if (packing === 'tb') {
+        warpRow(src, p.from + y * p.w, p.w, scratch, out, p.to + y * p.w, p.to + (p.h + y) * p.w);
+        return;
+      }
       const row = p.to + y * 2 * p.w;
-      warpRow(src, p.from + y * p.w, p.w, scratch, out, row, row + p.w);
+      const [left, right] = packing === 'lr' ? [row, row + p.w] : [row + p.w, row];
+      warpRow(src, p.from + y * p.w, p.w, scratch, out, left, right);
     });
   }
 }
 
+/** Side by side, left eye first (renderPairYuv with `lr`). */
+export function renderSbsYuv(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  input: DepthInput,
+  strength: number,
+  out: Uint8Array,
+  scratch: Float32Array = new Float32Array(width),
+): void {
+  renderPairYuv(src, width, height, input, strength, 'lr', out, scratch);
+}
+
 /**
- * Renders one stereo frame from an rgb24 frame into `out`: SBS is (2·width)×height with the left eye
- * first; anaglyph is width×height, red from the left eye and green/blue from the right.
+ * Dubois' least-squares red/cyan matrices (rows: output red, green, blue; columns: the eye's red,
+ * green, blue), in 1/1024ths for integer arithmetic.
+ */
+const DUBOIS_LEFT = [
+  [467, 512, 180],
+  [-41, -39, -16],
+  [-15, -22, -5],
+];
+const DUBOIS_RIGHT = [
+  [-44, -90, -2],
+  [387, 752, -18],
+  [-74, -116, 1255],
+];
+
+/**
+ * Renders one stereo frame from an rgb24 frame into `out`: side by side, (2·width)×height with the left
+ * eye first; or an anaglyph, width×height, mixed by `method`: colour (red from the left eye, green and
+ * blue from the right), half colour (the left eye's red is its grey: less retinal rivalry on red
+ * objects) or Dubois (each colour a least-squares mix of both eyes: truer colours, less ghosting).
  */
 export function renderStereo(
   frame: Uint8Array,
@@ -195,20 +237,53 @@ export function renderStereo(
   options: StereoOptions,
   out: Uint8Array,
   disparity: Float32Array = new Float32Array(width),
+  eyes: Uint8Array = new Uint8Array(width * 6),
 ): void {
   const sbs = options.mode === 'sbs';
+  const method = sbs ? null : (options.method ?? 'color');
   const outStride = sbs ? width * 6 : width * 3;
   eachRow(input, width, height, (options.strength * width) / 2, disparity, (y) => {
     const src = y * width * 3;
     const dst = y * outStride;
-    for (let c = 0; c < 3; c++) {
-      if (sbs) {
-        warpEye(frame, src + c, width, disparity, -1, out, dst + c, 3);
-        warpEye(frame, src + c, width, disparity, 1, out, dst + width * 3 + c, 3);
-      } else {
-        // Red from the left eye, green and blue from the right one.
-        warpEye(frame, src + c, width, disparity, c === 0 ? -1 : 1, out, dst + c, 3);
+    if (sbs || method === 'color') {
+      for (let c = 0; c < 3; c++) {
+        if (sbs) {
+          warpEye(frame, src + c, width, disparity, -1, out, dst + c, 3);
+          warpEye(frame, src + c, width, disparity, 1, out, dst + width * 3 + c, 3);
+        } else warpEye(frame, src + c, width, disparity, c === 0 ? -1 : 1, out, dst + c, 3);
       }
+      return;
     }
+    // Both eyes' rows in full colour (left, then right), then mixed.
+    for (let c = 0; c < 3; c++) {
+      warpEye(frame, src + c, width, disparity, -1, eyes, c, 3);
+      warpEye(frame, src + c, width, disparity, 1, eyes, width * 3 + c, 3);
+    }
+    mixAnaglyph(eyes, width, method!, out, dst);
   });
+}
+
+const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
+
+/** One row of an anaglyph from the two eyes' rows (rgb24, left then right in `eyes`). */
+function mixAnaglyph(eyes: Uint8Array, width: number, method: 'half-color' | 'dubois', out: Uint8Array, to: number): void {
+  const right = width * 3;
+  for (let x = 0; x < width; x++) {
+    const l = x * 3;
+    const r = right + l;
+    const o = to + l;
+    if (method === 'half-color') {
+      out[o] = (eyes[l]! * 306 + eyes[l + 1]! * 601 + eyes[l + 2]! * 117) >> 10;
+      out[o + 1] = eyes[r + 1]!;
+      out[o + 2] = eyes[r + 2]!;
+      continue;
+    }
+    for (let c = 0; c < 3; c++) {
+      const a = DUBOIS_LEFT[c]!;
+      const b = DUBOIS_RIGHT[c]!;
+      const v =
+        a[0]! * eyes[l]! + a[1]! * eyes[l + 1]! + a[2]! * eyes[l + 2]! + b[0]! * eyes[r]! + b[1]! * eyes[r + 1]! + b[2]! * eyes[r + 2]!;
+      out[o + c] = clamp8(v >> 10);
+    }
+  }
 }

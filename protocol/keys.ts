@@ -12,14 +12,14 @@ export const MAX_CHUNK_INDEX = 99_999;
 export const INPUT_PREFIX = 'stream_input/';
 export const OUTPUT_PREFIX = 'stream_output/';
 
-export type StereoMode = 'sbs' | 'anaglyph';
+/** The stereo output formats (layout.ts says what each is). */
+export { isStereoMode, STEREO_MODES, type StereoMode } from './layout.ts';
 
 /**
  * MP4 metadata key with which a capture client tells the server when its media clock started:
  * µs since the epoch of media time 0 (a decimal string). The pool reads it (gpu-pool/chunk-reader.ts).
  */
 export const CAPTURE_ORIGIN_TAG = 'stereospot_capture_origin';
-export const STEREO_MODES: readonly StereoMode[] = ['sbs', 'anaglyph'];
 
 /** True when `id` is a syntactically valid session id. */
 export function isValidId(id: unknown): id is string {

@@ -219,10 +219,10 @@ export async function writeCmafPlaylist(
   return { playlist, dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Decodes every video frame of `input` to 8-bit gray, `width`×`height` each. */
-export function decodeGray(input: string, width: number, height: number): Promise<Uint8Array[]> {
+/** Decodes every video frame of `input` to 8-bit gray (or packed rgb24), `width`×`height` each. */
+export function decodeGray(input: string, width: number, height: number, format: 'gray' | 'rgb24' = 'gray'): Promise<Uint8Array[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ffmpeg, ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    const child = spawn(ffmpeg, ['-v', 'error', '-i', input, '-map', '0:v:0', '-f', 'rawvideo', '-pix_fmt', format, '-']);
     const parts: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => parts.push(d));
@@ -231,7 +231,7 @@ export function decodeGray(input: string, width: number, height: number): Promis
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`ffmpeg exited with ${code}: ${stderr}`));
       const all = Buffer.concat(parts);
-      const size = width * height;
+      const size = width * height * (format === 'rgb24' ? 3 : 1);
       const frames: Uint8Array[] = [];
       for (let o = 0; o + size <= all.length; o += size) frames.push(all.subarray(o, o + size));
       resolve(frames);

@@ -10,6 +10,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { StereoMode } from '../../protocol/layout.ts';
 import { defaultFfmpeg } from '../../capture-client/ffmpeg-path.ts';
 import { GpuPool, blockDisparities, defaultWorkerCount, type ChunkResult } from '../../gpu-pool/index.ts';
 import { grayFrames } from '../decode.ts';
@@ -22,7 +23,7 @@ export interface PipelineOptions {
   chunks: number;
   chunkSeconds: number;
   workers: number;
-  mode: 'sbs' | 'anaglyph';
+  mode: StereoMode;
   /** A depth network (DEPTH_MODEL_PATH), 'heavy' (the heavy test graph); null: the built-in estimator. */
   modelPath: string | null;
   /** Depth estimates per second to compare (0: every frame; 'auto': the automatic rate). */

@@ -56,7 +56,7 @@ t.test('the CLI prints help, and exits 2 naming the option on bad usage', async 
   t.match(help.stdout, /Usage: npm run capture/);
   const bad = await runCli(['--mode', 'stereo']);
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /--mode must be sbs or anaglyph/);
+  t.match(bad.stderr, /--mode must be one of sbs, half-sbs, tb/);
 });
 
 t.test('an unreachable server is a clear error, not a stack trace', async (t) => {

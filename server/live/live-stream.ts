@@ -13,7 +13,7 @@
  *   next keyframe, and stops with the last), so an unwatched stream costs the server nothing.
  */
 import type { LiveChannel, LivePool } from '../../gpu-pool/live-pool.ts';
-import type { StereoMode } from '../../protocol/keys.ts';
+import { eyeSize, frameSize, scaledSize, type StereoMode } from '../../protocol/layout.ts';
 import {
   avcCodecOf,
   encodeLiveFrame,
@@ -222,8 +222,7 @@ export class LiveStream implements LivePath {
   #outputSize(sps: Uint8Array | null): { width: number; height: number } | null {
     const input = this.#input?.video;
     if (!sps || !input) return null;
-    const height = Math.max(2, Math.floor(Math.min(this.#opts.outputHeight, input.height) / 2) * 2);
-    const width = Math.max(2, Math.round((input.width * height) / input.height / 2) * 2);
-    return { width: this.#opts.mode === 'sbs' ? width * 2 : width, height };
+    const { width, height } = scaledSize(input, this.#opts.outputHeight);
+    return frameSize(this.#opts.mode, eyeSize(this.#opts.mode, width, height));
   }
 }
