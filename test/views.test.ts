@@ -155,3 +155,69 @@ t.test('a server that goes away mid-stream is shown, and the page keeps trying',
   t.match(await page.textContent('#overlay'), /connection to the server lost — retrying/);
   t.same(errors, [], 'no page errors');
 });
+
+/** As COMPARE, for a stream in any layout: the eyes where `rects` says, each resampled to the view's size. */
+const compareIn = (rects: { left: number[]; right: number[] }) => `(() => {
+  const video = document.querySelector('video');
+  const view = document.getElementById('view');
+  const w = view.width, h = view.height, vw = video.videoWidth, vh = video.videoHeight;
+  const read = (source, r) => {
+    const c = document.createElement('canvas'); c.width = w; c.height = h;
+    const g = c.getContext('2d');
+    if (r) g.drawImage(source, r[0] * vw, r[1] * vh, r[2] * vw, r[3] * vh, 0, 0, w, h); else g.drawImage(source, 0, 0);
+    return g.getImageData(0, 0, w, h).data;
+  };
+  const left = read(video, ${JSON.stringify(rects.left)}), right = read(video, ${JSON.stringify(rects.right)}), shown = read(view, null);
+  const diff = (a, b, c) => { let s = 0; for (let i = c; i < a.length; i += 4) s += Math.abs(a[i] - b[i]); return s / (a.length / 4); };
+  return {
+    eyes: [0, 1, 2].map((c) => diff(left, right, c)),
+    left: [0, 1, 2].map((c) => diff(shown, left, c)),
+    right: [0, 1, 2].map((c) => diff(shown, right, c)),
+    renderer: window.stereospot.renderer,
+    size: [w, h, vw, vh],
+  };
+})()`;
+
+t.test('the views take each eye from where the layout puts it; an anaglyph stream is shown as delivered', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  const chunks = await testPattern({ seconds: 2, chunkSeconds: 0.5, size: '320x180' });
+  const browser = await launchChromium();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 960, height: 540 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  // Half top-bottom: each eye 320×90, the left on top; shown 320×180, stretched back.
+  const tb = (await postJson(`${server.url}/stream_sessions`, { mode: 'half-tb', stereo_strength: 0.05 })).json as CreateSessionResponse;
+  for (let i = 0; i < 4; i++) t.equal((await putChunk(tb, i, chunks[i]!)).status, 201);
+  t.equal((await postJson(`${server.url}/stream_sessions/${tb.session_id}/end`, { chunks: 4 })).status, 204);
+  await page.goto(`${server.url}/watch/${tb.session_id}?player=hls`);
+  await until(async () => ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 0.8, 'playback', 30_000);
+  await page.evaluate('document.querySelector("video").pause()');
+  t.equal(await page.evaluate('window.stereospot.layout'), 'half-tb');
+  const rects = { left: [0, 0, 1, 0.5], right: [0, 0.5, 1, 0.5] };
+  await mode(page, '2d');
+  const flat = (await page.evaluate(compareIn(rects))) as Compare & { size: number[] };
+  t.same(flat.size, [320, 180, 320, 180], 'the eye shown at the full frame size: stretched back');
+  t.ok(flat.eyes[1]! > 2, `the eyes differ on this frame (${flat.eyes[1]!.toFixed(1)})`);
+  t.ok(
+    flat.left.every((d) => d < 4),
+    `2D shows the top (left) eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
+  );
+  await mode(page, 'anaglyph');
+  const anaglyph = (await page.evaluate(compareIn(rects))) as Compare;
+  t.ok(anaglyph.left[0]! < 4, `red from the top (left) eye (${anaglyph.left[0]!.toFixed(2)})`);
+  t.ok(anaglyph.right[1]! < 4 && anaglyph.right[2]! < 4, `green and blue from the bottom (right) eye`);
+  await page.locator('#stage').screenshot({ path: path.join(ARTIFACTS, 'watch-half-tb-anaglyph.png') });
+
+  // A server-made anaglyph has no eyes to part: the page shows it as delivered, and says so.
+  const red = (await postJson(`${server.url}/stream_sessions`, { mode: 'anaglyph-dubois' })).json as CreateSessionResponse;
+  for (let i = 0; i < 2; i++) t.equal((await putChunk(red, i, chunks[i]!)).status, 201);
+  t.equal((await postJson(`${server.url}/stream_sessions/${red.session_id}/end`, { chunks: 2 })).status, 204);
+  await page.goto(`${server.url}/watch/${red.session_id}?player=hls`);
+  await until(async () => (await page.evaluate('window.stereospot.layout')) === 'anaglyph-dubois', 'the layout', 10_000);
+  t.equal(await page.evaluate('window.stereospot.view'), 'sbs', 'shown as delivered (the 2D choice is kept for later sessions)');
+  t.ok(await page.isDisabled('#modes button[data-mode="2d"]'), 'the eye views are not offered');
+  t.ok(await page.isHidden('#view'), 'no canvas over the video');
+  t.same(errors, [], 'no page errors');
+});

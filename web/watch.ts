@@ -14,7 +14,8 @@ import { JsonSocket, type SocketState } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
 import { FramePlayer } from './player/frame-player.ts';
 import { LivePlayer, type PlayerState } from './player/live-player.ts';
-import { StereoView, VIEW_MODES, type ViewMode } from './player/stereo-view.ts';
+import type { StereoMode } from '../protocol/layout.ts';
+import { hasEyes, StereoView, VIEW_MODES, type ViewMode } from './player/stereo-view.ts';
 
 interface HlsLike {
   loadSource(url: string): void;
@@ -48,6 +49,8 @@ interface PageStats {
   probe?: (canvas: HTMLCanvasElement, onScreenAt: number) => void;
   /** A test's reader of the live viewer's sound as it is scheduled (lip sync). */
   audioProbe?: (samples: Float32Array, sampleRate: number, audibleAt: number) => void;
+  /** The session's stereo layout. */
+  layout: StereoMode;
   /** The session's settings as the page last heard them. */
   settings: { stereo_strength: number; convergence: number } | null;
 }
@@ -63,6 +66,7 @@ const stats: PageStats = {
   live: null,
   state: 'connecting',
   view: 'sbs',
+  layout: 'sbs',
   renderer: view.renderer,
   latencies: [],
   stalls: [],
@@ -102,8 +106,16 @@ function showLatency(ms: number): void {
 }
 
 let framePlayer: FramePlayer | null = null;
+/** The session's stereo layout (protocol/layout.ts): where each eye is, for the anaglyph and 2D views. */
+let layout: StereoMode = 'sbs';
 
-function setView(mode: ViewMode): void {
+/** The view the viewer chose (kept for the next session), whatever this one's layout allows. */
+let askedView: ViewMode = 'sbs';
+
+function setView(asked: ViewMode): void {
+  askedView = asked;
+  // An anaglyph stream has no eyes to take apart: it is shown as delivered.
+  const mode = hasEyes(layout) ? asked : 'sbs';
   if (framePlayer) framePlayer.mode = mode;
   else view.mode = mode;
   stats.view = mode;
@@ -111,10 +123,21 @@ function setView(mode: ViewMode): void {
     button.setAttribute('aria-pressed', String(button.dataset.mode === mode));
   }
   try {
-    localStorage.setItem('stereospot.view', mode);
+    localStorage.setItem('stereospot.view', asked);
   } catch {
     // storage refused (private mode): the choice lasts for this page only
   }
+}
+
+/** The session's layout: the views take the eyes from where it puts them; an anaglyph offers none. */
+function useLayout(mode: StereoMode): void {
+  layout = mode;
+  view.layout = mode;
+  stats.layout = mode;
+  for (const button of document.querySelectorAll<HTMLButtonElement>('#modes button')) {
+    if (button.dataset.mode !== 'sbs') button.disabled = !hasEyes(mode);
+  }
+  setView(askedView);
 }
 
 function initialView(): ViewMode {
@@ -161,6 +184,7 @@ function playLive(sessionId: string, panel: SettingsPanel, segments: () => (() =
       video.hidden = true;
       canvas.hidden = false;
       framePlayer = player;
+      player.layout = layout;
       player.mode = stats.view;
       player.probe = (c, at) => stats.probe?.(c, at);
       player.audioProbe = (samples, rate, at) => stats.audioProbe?.(samples, rate, at);
@@ -328,6 +352,7 @@ async function main(): Promise<void> {
   if (session) {
     stats.settings = session.settings;
     panel.update(session.settings);
+    useLayout(session.mode);
   }
   const forced = new URLSearchParams(location.search).get('player');
   // Frame by frame where the live path runs; the socket-fed player follows the live edge of the

@@ -18,7 +18,8 @@
  * cannot run here: no converter free, another node runs the session, the session ended, the socket closed.
  */
 import { type LiveConfigMessage, type LiveControlMessage, LiveKind, parseLiveFrame } from '../../protocol/live.ts';
-import { makePainter, type Painter, type ViewMode } from './stereo-view.ts';
+import type { StereoMode } from '../../protocol/layout.ts';
+import { makePainter, type Painter, type ViewMode, viewSize } from './stereo-view.ts';
 
 /** Transit samples kept (≈ 3 s at 30 fps). */
 const WINDOW = 90;
@@ -86,6 +87,8 @@ export class FramePlayer {
    */
   audioProbe: ((samples: Float32Array, sampleRate: number, audibleAt: number) => void) | null = null;
   #mode: ViewMode = 'sbs';
+  /** The stream's layout: where each eye is in its pictures. */
+  layout: StereoMode = 'sbs';
   #video: VideoDecoder | null = null;
   #audio: AudioDecoder | null = null;
   #context: AudioContext | null = null;
@@ -209,8 +212,9 @@ export class FramePlayer {
     this.#video.configure({ codec: config.video.codec, optimizeForLatency: true });
     this.#needKey = true;
     this.#showing = false;
-    this.#canvas.width = this.#mode === 'sbs' ? config.video.width : config.video.width / 2;
-    this.#canvas.height = config.video.height;
+    const size = viewSize(this.#mode, this.layout, config.video.width, config.video.height);
+    this.#canvas.width = size.width;
+    this.#canvas.height = size.height;
     if (config.audio && typeof AudioDecoder === 'function') {
       if (this.#audio?.state !== 'closed') this.#audio?.close();
       this.#context ??= new AudioContext({ latencyHint: 'interactive', sampleRate: config.audio.sample_rate });
@@ -268,12 +272,12 @@ export class FramePlayer {
     }
     if (shown) {
       const { frame } = shown;
-      const width = this.#mode === 'sbs' ? frame.displayWidth : frame.displayWidth / 2;
-      if (this.#canvas.width !== width || this.#canvas.height !== frame.displayHeight) {
-        this.#canvas.width = width;
-        this.#canvas.height = frame.displayHeight;
+      const size = viewSize(this.#mode, this.layout, frame.displayWidth, frame.displayHeight);
+      if (this.#canvas.width !== size.width || this.#canvas.height !== size.height) {
+        this.#canvas.width = size.width;
+        this.#canvas.height = size.height;
       }
-      this.#painter.paint({ image: frame, width: frame.displayWidth, height: frame.displayHeight }, this.#mode);
+      this.#painter.paint({ image: frame, width: frame.displayWidth, height: frame.displayHeight }, this.#mode, this.layout);
       // On screen at the next vsync after this paint.
       const onScreenAt = performance.timeOrigin + time + this.#vsync;
       const latency = onScreenAt - frame.timestamp / 1000;

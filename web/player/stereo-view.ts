@@ -1,11 +1,15 @@
 /**
- * How the viewer looks at the side-by-side stream: as delivered (SBS: the video element itself, what
- * headset browsers and 3D TVs take full-screen), as a red/cyan anaglyph (red from the left eye, green
- * and blue from the right, the server's own anaglyph formula), or the left eye only (2D). The last two
- * are drawn into a canvas over the video with WebGL, one texture upload per decoded frame; without
- * WebGL a 2D canvas does the same with compositing. The video stays composited underneath, so
- * `requestVideoFrameCallback` (and the latency figure) keep working in every mode.
+ * How the viewer looks at the stereo stream: as delivered (the video element itself, what headset
+ * browsers and 3D TVs take full-screen), as a red/cyan anaglyph (red from the left eye, green and blue
+ * from the right, the server's own colour anaglyph), or the left eye only (2D). The last two take each
+ * eye from where the stream's layout puts it (protocol/layout.ts: side by side, cross-eyed, top-bottom,
+ * full or half — a half layout's eye stretched back), drawn into a canvas over the video with WebGL,
+ * one texture upload per decoded frame; without WebGL a 2D canvas does the same with compositing. An
+ * anaglyph stream has no eyes to take apart: it is shown as delivered. The video stays composited
+ * underneath, so `requestVideoFrameCallback` (and the latency figure) keep working in every mode.
  */
+import { eyeDisplaySize, eyeRects, layoutOf, type Rect, type StereoMode } from '../../protocol/layout.ts';
+
 export type ViewMode = 'sbs' | 'anaglyph' | '2d';
 export const VIEW_MODES: readonly ViewMode[] = ['sbs', 'anaglyph', '2d'];
 
@@ -14,17 +18,29 @@ type VideoWithFrames = HTMLVideoElement & {
   cancelVideoFrameCallback?: (handle: number) => void;
 };
 
-/** A picture side by side (left eye | right eye): a playing video, or a decoded frame (WebCodecs). */
+/** A stereo picture (its layout says where each eye is): a playing video, or a decoded frame (WebCodecs). */
 export interface StereoSource {
   image: TexImageSource & CanvasImageSource;
   width: number;
   height: number;
 }
 
-/** Draws one view of a side-by-side picture into its canvas (sized by the caller). */
+/** Draws one view of a stereo picture in `layout` into its canvas (sized by the caller: viewSize). */
 export interface Painter {
   readonly kind: 'webgl' | '2d';
-  paint(source: StereoSource, mode: ViewMode): void;
+  paint(source: StereoSource, mode: ViewMode, layout: StereoMode): void;
+}
+
+/** Whether a view other than "as delivered" can be made of a stream in `layout` (an anaglyph has no eyes to part). */
+export function hasEyes(layout: StereoMode): boolean {
+  return layoutOf(layout).packing !== 'anaglyph';
+}
+
+/** The canvas size for `mode` of a `width`×`height` picture in `layout`: the whole picture, or one eye as it is meant to be seen. */
+export function viewSize(mode: ViewMode, layout: StereoMode, width: number, height: number): { width: number; height: number } {
+  if (mode === 'sbs' || !hasEyes(layout)) return { width, height };
+  const eye = eyeDisplaySize(layout, width, height);
+  return { width: Math.max(1, Math.round(eye.width)), height: Math.max(1, Math.round(eye.height)) };
 }
 
 const VERTEX = `
@@ -35,17 +51,19 @@ void main() {
   gl_Position = vec4(position, 0.0, 1.0);
 }`;
 
-// The left eye is the left half of the texture, the right eye the right half.
+// Each eye is the part of the texture its rectangle (x, y, w, h as fractions) says.
 const FRAGMENT = `
 precision mediump float;
 varying vec2 uv;
 uniform sampler2D frame;
 uniform int anaglyph;
+uniform vec4 leftRect;
+uniform vec4 rightRect;
 void main() {
   if (anaglyph == 2) { gl_FragColor = texture2D(frame, uv); return; }
-  vec4 left = texture2D(frame, vec2(uv.x * 0.5, uv.y));
+  vec4 left = texture2D(frame, leftRect.xy + uv * leftRect.zw);
   if (anaglyph == 0) { gl_FragColor = left; return; }
-  vec4 right = texture2D(frame, vec2(0.5 + uv.x * 0.5, uv.y));
+  vec4 right = texture2D(frame, rightRect.xy + uv * rightRect.zw);
   gl_FragColor = vec4(left.r, right.g, right.b, 1.0);
 }`;
 
@@ -77,12 +95,17 @@ function webglPainter(canvas: HTMLCanvasElement): Painter | null {
   gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
   gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
   const anaglyph = gl.getUniformLocation(program, 'anaglyph');
+  const leftRect = gl.getUniformLocation(program, 'leftRect');
+  const rightRect = gl.getUniformLocation(program, 'rightRect');
   return {
     kind: 'webgl',
-    paint(source, mode) {
+    paint(source, mode, layout) {
       gl.viewport(0, 0, canvas.width, canvas.height);
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, source.image);
-      gl.uniform1i(anaglyph, mode === 'sbs' ? 2 : mode === 'anaglyph' ? 1 : 0);
+      const { left, right } = eyeRects(layout);
+      gl.uniform4f(leftRect, left.x, left.y, left.w, left.h);
+      gl.uniform4f(rightRect, right.x, right.y, right.w, right.h);
+      gl.uniform1i(anaglyph, mode === 'sbs' || !hasEyes(layout) ? 2 : mode === 'anaglyph' ? 1 : 0);
       gl.drawArrays(gl.TRIANGLE_STRIP, 0, 4);
     },
   };
@@ -93,10 +116,10 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
   const ctx = canvas.getContext('2d')!;
   const scratch = document.createElement('canvas');
   const other = scratch.getContext('2d')!;
-  const eye = (target: CanvasRenderingContext2D, source: StereoSource, half: 0 | 1, tint: string | null) => {
-    const w = source.width / 2;
+  const eye = (target: CanvasRenderingContext2D, source: StereoSource, rect: Rect, tint: string | null) => {
+    const [w, h] = [source.width, source.height];
     target.globalCompositeOperation = 'source-over';
-    target.drawImage(source.image, half * w, 0, w, source.height, 0, 0, canvas.width, canvas.height);
+    target.drawImage(source.image, rect.x * w, rect.y * h, rect.w * w, rect.h * h, 0, 0, canvas.width, canvas.height);
     if (tint) {
       target.globalCompositeOperation = 'multiply';
       target.fillStyle = tint;
@@ -105,17 +128,18 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
   };
   return {
     kind: '2d',
-    paint(source, mode) {
-      if (mode === 'sbs') {
+    paint(source, mode, layout) {
+      if (mode === 'sbs' || !hasEyes(layout)) {
         ctx.globalCompositeOperation = 'source-over';
         ctx.drawImage(source.image, 0, 0, canvas.width, canvas.height);
         return;
       }
-      if (mode === '2d') return eye(ctx, source, 0, null);
+      const rects = eyeRects(layout);
+      if (mode === '2d') return eye(ctx, source, rects.left, null);
       scratch.width = canvas.width;
       scratch.height = canvas.height;
-      eye(ctx, source, 0, '#ff0000');
-      eye(other, source, 1, '#00ffff');
+      eye(ctx, source, rects.left, '#ff0000');
+      eye(other, source, rects.right, '#00ffff');
       ctx.globalCompositeOperation = 'lighter';
       ctx.drawImage(scratch, 0, 0);
       ctx.globalCompositeOperation = 'source-over';
@@ -137,6 +161,8 @@ export class StereoView {
   readonly #canvas: HTMLCanvasElement;
   readonly #painter: Painter;
   #mode: ViewMode = 'sbs';
+  /** The stream's layout: where each eye is in its pictures. */
+  layout: StereoMode = 'sbs';
   #frameHandle: number | null = null;
   #rafHandle: number | null = null;
 
@@ -189,11 +215,11 @@ export class StereoView {
   #paint(): void {
     const video = this.#video;
     if (this.#mode === 'sbs' || video.readyState < 2 || video.videoWidth === 0) return;
-    const width = Math.max(1, Math.round(video.videoWidth / 2));
-    if (this.#canvas.width !== width || this.#canvas.height !== video.videoHeight) {
-      this.#canvas.width = width;
-      this.#canvas.height = video.videoHeight;
+    const size = viewSize(this.#mode, this.layout, video.videoWidth, video.videoHeight);
+    if (this.#canvas.width !== size.width || this.#canvas.height !== size.height) {
+      this.#canvas.width = size.width;
+      this.#canvas.height = size.height;
     }
-    this.#painter.paint({ image: video, width: video.videoWidth, height: video.videoHeight }, this.#mode);
+    this.#painter.paint({ image: video, width: video.videoWidth, height: video.videoHeight }, this.#mode, this.layout);
   }
 }
