@@ -60,6 +60,15 @@ export function layoutOf(mode: StereoMode): Layout {
 }
 
 /** Even, rounded down: a squeezed eye never makes the frame larger than the source. */
+/**
+ * The playlist's file name for players that choose a layout from the name (`playlist_SBS_LR.m3u8`);
+ * `playlist.m3u8` for the anaglyphs. Both names serve the same playlist.
+ */
+export function playlistName(mode: StereoMode): string {
+  const { tag } = LAYOUTS[mode];
+  return tag ? `playlist_${tag}.m3u8` : 'playlist.m3u8';
+}
+
 const even = (n: number) => Math.max(2, Math.floor(n / 2) * 2);
 
 /** A source's picture scaled for the output: at most `wantedHeight` high, the aspect kept, both even. */

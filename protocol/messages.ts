@@ -71,6 +71,11 @@ export interface CreateSessionResponse {
   session_id: string;
   mode: StereoMode;
   playlist_url: string;
+  /**
+   * The same playlist under a name VR players read the stereo layout from (`…/playlist_SBS_LR.m3u8`,
+   * `…_TB.m3u8`; protocol/layout.ts); the plain one for anaglyphs.
+   */
+  vr_playlist_url: string;
   events_url: string;
   /** Authorises `chunk_uploaded` on the session socket; keep it private to the capture client. */
   control_token: string;
@@ -104,6 +109,8 @@ export interface SessionStatus {
   ended_at: string | null;
   end_reason: EndReason | null;
   playlist_url: string;
+  /** As in the create response: the playlist named for VR players. */
+  vr_playlist_url: string;
   /** Segments listed in the playlist (ready or gap), a prefix of the chunk indices. */
   listed: number;
   ready: number;

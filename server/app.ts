@@ -165,8 +165,8 @@ export class StereoSpotApp {
       route(log, (ctx) => endSession(ctx, deps, ctx.params[0]), 1),
     );
     app.get(
-      '/stream/:id/playlist.m3u8',
-      route(log, (ctx) => getPlaylist(ctx, deps, ctx.params[0]), 1),
+      '/stream/:id/:file',
+      route(log, (ctx) => getPlaylist(ctx, deps, ctx.params[0], ctx.params[1]), 2),
     );
     app.get(
       '/segments/:id/:file',

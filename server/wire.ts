@@ -3,6 +3,7 @@
  * API and the session socket, its chunks, its settings, and its line on the dashboard.
  */
 import { countByStatus, listedCount, sortedChunks, type ChunkRecord, type SessionView, type StereoSettings } from '../actors/index.ts';
+import { playlistUrlOf, vrPlaylistUrlOf } from './http/route.ts';
 import type {
   ChunkInfo,
   DashboardChunk,
@@ -51,7 +52,7 @@ export interface ChunkPage {
  * The wire form of a session's status, its chunks one page of them (a long session has tens of
  * thousands: no status is allowed to grow with its session's age).
  */
-export function toStatus(view: SessionView, playlistUrl: string, page: ChunkPage = { from: null, limit: STATUS_CHUNKS }): SessionStatus {
+export function toStatus(view: SessionView, baseUrl: string, page: ChunkPage = { from: null, limit: STATUS_CHUNKS }): SessionStatus {
   const c = view.context;
   const counts = countByStatus(c.chunks);
   const sorted = sortedChunks(c.chunks);
@@ -64,7 +65,8 @@ export function toStatus(view: SessionView, playlistUrl: string, page: ChunkPage
     created_at: new Date(c.createdAt).toISOString(),
     ended_at: c.endedAt === null ? null : new Date(c.endedAt).toISOString(),
     end_reason: c.endReason,
-    playlist_url: playlistUrl,
+    playlist_url: playlistUrlOf(baseUrl, c.sessionId),
+    vr_playlist_url: vrPlaylistUrlOf(baseUrl, c.sessionId, c.mode),
     listed: listedCount(c.chunks),
     ready: counts.ready,
     failed: counts.failed,

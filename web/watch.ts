@@ -346,6 +346,13 @@ async function main(): Promise<void> {
   playlist.href = `/stream/${encodeURIComponent(sessionId)}/playlist.m3u8`;
   playlist.textContent = 'HLS playlist';
   links.append(playlist);
+  if (session && session.vr_playlist_url !== session.playlist_url) {
+    const named = document.createElement('a');
+    named.href = session.vr_playlist_url;
+    named.textContent = 'for VR players';
+    named.title = 'the same playlist, named for players that pick the stereo layout from the name (DeoVR, Skybox, Pigasus…)';
+    links.append(named);
+  }
   const token = new URLSearchParams(location.hash.slice(1)).get('control');
   const panel = new SettingsPanel(sessionId, token);
   $('settings-slot').append(panel.element);

@@ -1,5 +1,6 @@
 /** Adapts an async handler to uWebSockets.js: errors become JSON responses, never crashes. */
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { playlistName, type StereoMode } from '../../protocol/layout.ts';
 import { errorMessage, type Logger } from '../log.ts';
 import { HttpContext } from './context.ts';
 import { HttpError } from './errors.ts';
@@ -61,6 +62,11 @@ export function baseUrlFromHeaders(headers: ReadonlyMap<string, string>, configu
 /** A session's playlist, under a public base URL. */
 export function playlistUrlOf(base: string, sessionId: string): string {
   return `${base}/stream/${sessionId}/playlist.m3u8`;
+}
+
+/** The same playlist named for VR players, which read the stereo layout from the name (protocol/layout.ts). */
+export function vrPlaylistUrlOf(base: string, sessionId: string, mode: StereoMode): string {
+  return `${base}/stream/${sessionId}/${playlistName(mode)}`;
 }
 
 export function wsBaseOf(httpBase: string): string {

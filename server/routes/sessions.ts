@@ -7,7 +7,7 @@ import { parseCreateRequest, parseEndRequest } from '../../protocol/validate.ts'
 import type { CreateSessionResponse, SessionListResponse } from '../../protocol/messages.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
-import { baseUrlOf, playlistUrlOf, wsBaseOf } from '../http/route.ts';
+import { baseUrlOf, playlistUrlOf, vrPlaylistUrlOf, wsBaseOf } from '../http/route.ts';
 import { fromSettingsWire, LIST_CHUNKS, MAX_STATUS_CHUNKS, STATUS_CHUNKS, toSettingsWire, toStatus } from '../wire.ts';
 import { intParam } from '../http/query.ts';
 import { NotOwnerError, type ListCursor } from '../sessions/index.ts';
@@ -64,6 +64,7 @@ export async function createSession(ctx: HttpContext, deps: RouteDeps): Promise<
     session_id: sessionId,
     mode,
     playlist_url: playlistUrlOf(base, sessionId),
+    vr_playlist_url: vrPlaylistUrlOf(base, sessionId, mode),
     events_url: `${wsBaseOf(base)}/ws/sessions/${sessionId}`,
     control_token: deps.controlToken(sessionId),
     chunk_seconds: deps.config.chunkSeconds,
@@ -135,7 +136,7 @@ export async function getSession(ctx: HttpContext, deps: RouteDeps, rawId: strin
   };
   const view = await deps.sessions.find(sessionId);
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
-  ctx.json(200, toStatus(view, playlistUrlOf(baseUrlOf(ctx, deps.config.publicBaseUrl), sessionId), page), [['Cache-Control', 'no-store']]);
+  ctx.json(200, toStatus(view, baseUrlOf(ctx, deps.config.publicBaseUrl), page), [['Cache-Control', 'no-store']]);
 }
 
 export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<void> {
@@ -154,7 +155,7 @@ export async function listSessions(ctx: HttpContext, deps: RouteDeps): Promise<v
   const page = views.slice(0, limit);
   const last = page.at(-1);
   const response: SessionListResponse = {
-    sessions: page.map((v) => toStatus(v, playlistUrlOf(base, v.context.sessionId), { from: null, limit: LIST_CHUNKS })),
+    sessions: page.map((v) => toStatus(v, base, { from: null, limit: LIST_CHUNKS })),
     next: views.length > limit && last ? `${last.context.createdAt}.${last.context.sessionId}` : null,
   };
   ctx.json(200, response, [['Cache-Control', 'no-store']]);

@@ -1,9 +1,12 @@
 /**
  * What players fetch: the playlist (with LL-HLS-style blocking reload) and signed segments.
  *   GET /stream/{id}/playlist.m3u8[?_HLS_msn=N]  ·  GET /segments/{id}/{seg_N.m4s|init_ID.mp4}?exp=…&sig=…
+ * The playlist also answers to the name VR players read the stereo layout from (`playlist_SBS_LR.m3u8`,
+ * protocol/layout.ts playlistName) — that session's own name only.
  */
 import { listedCount } from '../../actors/chunks.ts';
 import { initKey, isValidId, parseInitFileName, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
+import { playlistName } from '../../protocol/layout.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { intParam } from '../http/query.ts';
@@ -12,9 +15,11 @@ import { errorMessage } from '../log.ts';
 import type { RouteDeps } from './deps.ts';
 import { parseSessionId } from './sessions.ts';
 
-export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined): Promise<void> {
+export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
   ctx.cors = true;
   const sessionId = parseSessionId(rawId);
+  if (file !== 'playlist.m3u8' && !/^playlist_[A-Za-z_]{1,20}\.m3u8$/.test(file ?? ''))
+    throw new HttpError(404, 'not_found', 'GET /stream/{id}/playlist.m3u8 (or the name its vr_playlist_url gives)');
   // Strictly decimal and given once: `0x10`, `1e3`, ``, or two values are refused, not guessed at.
   const msn = intParam(ctx.query, '_HLS_msn', 0, 999_999_999, null, 'invalid_msn');
   let view;
@@ -27,6 +32,12 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     throw new HttpError(503, 'storage_unavailable', 'the session store is unavailable; retry shortly');
   }
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
+  if (file !== 'playlist.m3u8' && file !== playlistName(view.context.mode))
+    throw new HttpError(
+      404,
+      'playlist_not_found',
+      `session ${sessionId} is ${view.context.mode}: its playlist is ${playlistName(view.context.mode)}`,
+    );
   if (msn !== null) {
     // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
     const abort = new AbortController();

@@ -30,6 +30,32 @@ t.test("the original system's smoke sequence passes over plain HTTP", async (t) 
   t.match(second.text, '#EXT-X-ENDLIST');
 });
 
+t.test('the playlist also answers to the name VR players read the layout from', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const names: Record<string, string> = {
+    sbs: 'playlist_SBS_LR.m3u8',
+    'half-sbs': 'playlist_SBS_half.m3u8',
+    tb: 'playlist_TB.m3u8',
+    'half-tb': 'playlist_TB_half.m3u8',
+    cross: 'playlist_cross_RL.m3u8',
+    'anaglyph-dubois': 'playlist.m3u8',
+  };
+  for (const [mode, name] of Object.entries(names)) {
+    const s = (await postJson(`${server.url}/stream_sessions`, { mode })).json;
+    t.equal(s.vr_playlist_url, `${server.url}/stream/${s.session_id}/${name}`, `${mode}: ${name}`);
+    const status = JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text);
+    t.equal(status.vr_playlist_url, s.vr_playlist_url, 'in its status too');
+    const named = await getText(s.vr_playlist_url);
+    t.equal(named.status, 200);
+    t.equal(named.text, (await getText(s.playlist_url)).text, 'the same playlist');
+  }
+  const s = (await postJson(`${server.url}/stream_sessions`, { mode: 'tb' })).json;
+  const wrong = await getText(`${server.url}/stream/${s.session_id}/playlist_SBS_LR.m3u8`);
+  t.equal(wrong.status, 404, "another layout's name is not this session's");
+  t.match(JSON.parse(wrong.text), { error: 'playlist_not_found', message: /playlist_TB\.m3u8/ });
+  t.equal((await getText(`${server.url}/stream/${s.session_id}/index.html`)).status, 404);
+});
+
 t.test('bad input gets a 4xx naming the problem, and the server keeps serving', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool(), env: { MAX_CHUNK_BYTES: '4096' } });
   const bad = [

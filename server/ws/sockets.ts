@@ -25,7 +25,7 @@ import { parseClientMessage } from '../../protocol/validate.ts';
 import { NotOwnerError } from '../sessions/index.ts';
 import { fromSettingsWire, toDashboardSession, toPoolStatus, toStatus } from '../wire.ts';
 import { authorityOf, bearerOf, checkControl, checkOrigin, isAdmin } from '../http/guard.ts';
-import { baseUrlFromHeaders, playlistUrlOf } from '../http/route.ts';
+import { baseUrlFromHeaders } from '../http/route.ts';
 import { decode } from './codec.ts';
 import { readUpgrade, reject } from './upgrade.ts';
 import type { SocketHub, Socket, SocketData } from './hub.ts';
@@ -135,7 +135,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
           // The newest entries let a viewer that joins mid-stream start at the live edge.
           const entries = await sessions.playlists.entries(view, 0, '', SNAPSHOT_ENTRIES);
           if (data.closed) return;
-          hub.send(ws, { type: 'snapshot', session: toStatus(view, playlistUrlOf(data.baseUrl, data.sessionId)), entries });
+          hub.send(ws, { type: 'snapshot', session: toStatus(view, data.baseUrl), entries });
           if (data.control) scheduleRefresh(ws);
         })
         .catch((error: unknown) => log.error('snapshot failed', { session_id: data.sessionId, error: errorMessage(error) }));
