@@ -3,7 +3,7 @@
  * socket messages. Pure: the server subscribes to the actor and diffs consecutive snapshots.
  */
 import { listedCount } from './chunks.ts';
-import type { ChunkRecord, EndReason, LiveState, SessionContext, StereoSettings } from './types.ts';
+import type { ChunkRecord, EndReason, LiveState, SessionContext, StereoMode, StereoSettings } from './types.ts';
 
 export type SessionPhase = 'live' | 'ending' | 'ended';
 
@@ -18,7 +18,8 @@ export type SessionChange =
   /** The playlist grew (entries `from`…`listed`−1 are new) or closed. */
   | { kind: 'playlist'; from: number; listed: number; closed: boolean }
   | { kind: 'phase'; phase: SessionPhase }
-  | { kind: 'settings'; settings: StereoSettings }
+  /** Strength, convergence or the output format changed (`mode`: the format now). */
+  | { kind: 'settings'; settings: StereoSettings; mode: StereoMode }
   /** The control token was rotated: tokens (and control sockets) of a lower generation lose control. */
   | { kind: 'control'; generation: number }
   /** The live path's publisher or viewers changed. */
@@ -51,8 +52,12 @@ export function diffSessions(prev: SessionView | undefined, next: SessionView): 
     changes.push({ kind: 'playlist', from: Math.max(0, Math.min(listedBefore, listedAfter)), listed: listedAfter, closed: closedAfter });
   }
   const settings = next.context.settings;
-  if (prev && (prev.context.settings.strength !== settings.strength || prev.context.settings.convergence !== settings.convergence)) {
-    changes.push({ kind: 'settings', settings });
+  const was = prev?.context;
+  if (
+    was &&
+    (was.settings.strength !== settings.strength || was.settings.convergence !== settings.convergence || was.mode !== next.context.mode)
+  ) {
+    changes.push({ kind: 'settings', settings, mode: next.context.mode });
   }
   const generation = next.context.controlGeneration ?? 0;
   if (prev && (prev.context.controlGeneration ?? 0) !== generation) changes.push({ kind: 'control', generation });

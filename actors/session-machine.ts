@@ -57,7 +57,7 @@ export type SessionEvent =
   | { type: 'RETRY_CHUNK'; index: number }
   | { type: 'END'; expectedChunks?: number | null }
   /** Validated by the caller (ranges in types.ts); applies to chunks dispatched from now on. */
-  | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings> }
+  | { type: 'SET_SETTINGS'; settings: Partial<StereoSettings>; mode?: StereoMode }
   /** Every control token issued so far stops working (their generation is now below the session's). */
   | { type: 'ROTATE_CONTROL' }
   /** The live path's publisher or viewers changed (server/live/); nothing else depends on it. */
@@ -240,7 +240,7 @@ export const sessionMachine = setup({
 
     applySettings: assign(({ context, event }) => {
       if (event.type !== 'SET_SETTINGS') return {};
-      return { settings: { ...context.settings, ...event.settings } };
+      return { settings: { ...context.settings, ...event.settings }, ...(event.mode ? { mode: event.mode } : {}) };
     }),
 
     rotateControl: assign(({ context }) => ({ controlGeneration: (context.controlGeneration ?? 0) + 1 })),

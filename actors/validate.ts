@@ -124,6 +124,7 @@ export function changeProblem(value: unknown, field = 'change'): Problem {
     case 'phase':
       return PHASES.has(value.phase as SessionPhase) ? null : `${field}.phase is not a session phase`;
     case 'settings':
+      if (value.mode !== undefined && !MODES.has(value.mode as StereoMode)) return `${field}.mode is not a stereo mode`;
       return settingsProblem(value.settings, `${field}.settings`);
     case 'control':
       return isCount(value.generation, 1_000_000) ? null : `${field}.generation must be a count`;

@@ -205,6 +205,8 @@ export class LiveChannel {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // The slot is free at once (its thread converts nothing more while it exits): a new stream may take it.
+    this.#onClosed();
     this.#post({ type: 'close' }, true);
     const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
     const timer = setTimeout(() => void this.#worker.terminate(), 2000);

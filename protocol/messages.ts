@@ -232,6 +232,8 @@ export interface EndedMessage {
 export interface SettingsMessage extends StereoSettingsWire {
   type: 'settings';
   session_id: string;
+  /** The stereo output format (protocol/layout.ts), changeable live too. */
+  mode: StereoMode;
 }
 
 export interface ErrorMessage {
@@ -272,6 +274,8 @@ export interface PingMessage {
 /** Changes the session's stereo settings (control token required); later chunks use them. */
 export interface SetSettingsMessage extends Partial<StereoSettingsWire> {
   type: 'set_settings';
+  /** A new output format from the next chunk on (a new init segment: players see a discontinuity). */
+  mode?: StereoMode;
 }
 
 export type ClientMessage = ChunkUploadedMessage | PingMessage | SetSettingsMessage;

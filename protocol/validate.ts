@@ -3,7 +3,7 @@
  * server (which refuses what fails, with the code and field named here) and anyone writing a client.
  * A body or frame is decoded first (JSON, MessagePack); these say whether it is what its type says.
  */
-import { isValidChunkIndex, MAX_CHUNK_INDEX, STEREO_MODES } from './keys.ts';
+import { isStereoMode, isValidChunkIndex, MAX_CHUNK_INDEX, STEREO_MODES } from './keys.ts';
 import type { ClientMessage, CreateSessionRequest, EndSessionRequest, StereoMode } from './messages.ts';
 import { checkSettings } from './settings.ts';
 
@@ -71,7 +71,9 @@ export function parseClientMessage(value: unknown): ClientMessageCheck {
     case 'set_settings': {
       const check = checkSettings(m);
       if (!check.ok) return { ok: false, code: `invalid_${check.field}`, message: check.message, type: 'set_settings' };
-      return { ok: true, message: { type: 'set_settings', ...check.settings } };
+      if (m.mode !== undefined && !isStereoMode(m.mode))
+        return { ok: false, code: 'invalid_mode', message: `mode must be one of ${STEREO_MODES.join(', ')}`, type: 'set_settings' };
+      return { ok: true, message: { type: 'set_settings', ...check.settings, ...(m.mode !== undefined ? { mode: m.mode } : {}) } };
     }
     default:
       return { ok: false, code: 'unknown_message', message: `unknown message type ${JSON.stringify(m.type)?.slice(0, 40)}` };

@@ -115,7 +115,7 @@ class CaptureRun {
       { token: session.control_token },
     );
     this.#panel = new SettingsPanel(session.session_id, session.control_token);
-    this.#panel.update(session.settings);
+    this.#panel.update(session.settings, session.mode);
     $('settings-slot').replaceChildren(this.#panel.element);
     this.#recorder = new PieceRecorder(source.stream, session.chunk_seconds, {
       piece: (piece) => this.#onPiece(piece),
@@ -247,7 +247,7 @@ class CaptureRun {
       $('start').removeAttribute('disabled');
       this.#socket.close();
       this.#panel.close();
-    } else if (message.type === 'settings') this.#panel.update(message);
+    } else if (message.type === 'settings') this.#panel.update(message, message.mode);
   }
 }
 

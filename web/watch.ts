@@ -8,7 +8,7 @@
  * and, with the control token (`#control=…`), changes the depth live. `window.stereospot` exposes the
  * player's figures for tests and the benchmark.
  */
-import type { ServerMessage, SessionStatus } from '../protocol/messages.ts';
+import type { ServerMessage, SessionStatus, StereoSettingsWire } from '../protocol/messages.ts';
 import { $, showState } from './lib/dom.ts';
 import { JsonSocket, type SocketState } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
@@ -129,10 +129,18 @@ function setView(asked: ViewMode): void {
   }
 }
 
+/** The session's settings as a socket told them: the panel shows them, a new format changes where the eyes are. */
+function heardSettings(panel: SettingsPanel, settings: StereoSettingsWire, mode: StereoMode): void {
+  stats.settings = { stereo_strength: settings.stereo_strength, convergence: settings.convergence };
+  panel.update(settings, mode);
+  if (mode !== layout) useLayout(mode);
+}
+
 /** The session's layout: the views take the eyes from where it puts them; an anaglyph offers none. */
 function useLayout(mode: StereoMode): void {
   layout = mode;
   view.layout = mode;
+  if (framePlayer) framePlayer.layout = mode;
   stats.layout = mode;
   for (const button of document.querySelectorAll<HTMLButtonElement>('#modes button')) {
     if (button.dataset.mode !== 'sbs') button.disabled = !hasEyes(mode);
@@ -170,10 +178,8 @@ function playLive(sessionId: string, panel: SettingsPanel, segments: () => (() =
   };
   const settings = new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
     message: (message) => {
-      const now = message.type === 'snapshot' ? message.session.settings : message.type === 'settings' ? message : null;
-      if (!now) return;
-      stats.settings = { stereo_strength: now.stereo_strength, convergence: now.convergence };
-      panel.update(now);
+      if (message.type === 'snapshot') heardSettings(panel, message.session.settings, message.session.mode);
+      else if (message.type === 'settings') heardSettings(panel, message, message.mode);
     },
     state: () => undefined,
   });
@@ -218,8 +224,7 @@ function playWithMse(sessionId: string, panel: SettingsPanel): () => void {
   const socket = new JsonSocket<ServerMessage>(sessionSocketUrl(sessionId), {
     message: (message) => {
       if (message.type === 'snapshot') {
-        stats.settings = message.session.settings;
-        panel.update(message.session.settings);
+        heardSettings(panel, message.session.settings, message.session.mode);
         player.push(message.entries, true);
         if (message.session.state === 'ended') player.end();
         else if (message.entries.length === 0) show('waiting');
@@ -228,8 +233,7 @@ function playWithMse(sessionId: string, panel: SettingsPanel): () => void {
         player.push(message.entries);
         if (message.ended) player.end();
       } else if (message.type === 'settings') {
-        stats.settings = { stereo_strength: message.stereo_strength, convergence: message.convergence };
-        panel.update(message);
+        heardSettings(panel, message, message.mode);
       } else if (message.type === 'error') {
         show('error', message.message);
       }
@@ -357,9 +361,7 @@ async function main(): Promise<void> {
   const panel = new SettingsPanel(sessionId, token);
   $('settings-slot').append(panel.element);
   if (session) {
-    stats.settings = session.settings;
-    panel.update(session.settings);
-    useLayout(session.mode);
+    heardSettings(panel, session.settings, session.mode);
   }
   const forced = new URLSearchParams(location.search).get('player');
   // Frame by frame where the live path runs; the socket-fed player follows the live edge of the

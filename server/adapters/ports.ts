@@ -169,7 +169,7 @@ export type SessionCommand =
   | { type: 'create'; mode: StereoMode; settings: StereoSettings }
   | { type: 'chunk'; sessionId: string; index: number; bytes: number; source?: 'socket' | 'queue' }
   | { type: 'end'; sessionId: string; expectedChunks: number | null }
-  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number } }
+  | { type: 'settings'; sessionId: string; settings: { strength?: number; convergence?: number }; mode?: StereoMode }
   | { type: 'rotate'; sessionId: string };
 
 /** The owner's answer: `ok` false when it does not run the session (any more). */

@@ -84,7 +84,9 @@ export function parseCommand(value: unknown): Parsed<SessionCommand> {
     case 'settings': {
       const wrong = settingsProblem(value.settings, 'settings.settings', true);
       if (wrong) return refuse(wrong);
-      return { ok: true, value: { type, sessionId, settings: settingsIn(value.settings) } };
+      const mode = STEREO_MODES.find((m) => m === value.mode);
+      if (value.mode !== undefined && !mode) return refuse(`settings: mode must be one of ${STEREO_MODES.join(', ')}`);
+      return { ok: true, value: { type, sessionId, settings: settingsIn(value.settings), ...(mode ? { mode } : {}) } };
     }
     case 'rotate':
       return { ok: true, value: { type, sessionId } };

@@ -124,9 +124,24 @@ export class LiveStream implements LivePath {
     else if (this.#output) this.#viewers.broadcast(bytes.slice(), false, false);
   }
 
-  /** The stereo settings changed (the session's): the converter takes them from its next frame. */
-  setSettings(settings: { strength?: number; convergence?: number }): void {
-    this.#channel?.setSettings(settings);
+  /**
+   * The session's settings changed: strength and convergence reach the converter from its next frame; a
+   * new output format starts a new converter (a new configuration for the viewers, from a keyframe).
+   */
+  setSettings(settings: { strength?: number; convergence?: number }, mode: StereoMode): void {
+    if (settings.strength !== undefined) this.#opts.strength = settings.strength;
+    if (settings.convergence !== undefined) this.#opts.convergence = settings.convergence;
+    if (mode === this.#opts.mode) {
+      this.#channel?.setSettings(settings);
+      return;
+    }
+    this.#opts.mode = mode;
+    const channel = this.#channel;
+    if (!channel) return;
+    this.#channel = null;
+    this.#output = null;
+    void channel.close();
+    this.#convert();
   }
 
   addViewer(viewer: LiveViewer): void {

@@ -43,7 +43,8 @@ export class LiveStreams {
     this.#unsubscribe = options.sessions.subscribe((sessionId, changes, view) => {
       const stream = this.#streams.get(sessionId);
       if (!stream) return;
-      if (stream instanceof LiveStream) for (const change of changes) if (change.kind === 'settings') stream.setSettings(change.settings);
+      if (stream instanceof LiveStream)
+        for (const change of changes) if (change.kind === 'settings') stream.setSettings(change.settings, change.mode);
       if (view.phase === 'ended') {
         void stream.close('session_ended');
         this.#forget(sessionId);

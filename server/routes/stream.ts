@@ -2,11 +2,11 @@
  * What players fetch: the playlist (with LL-HLS-style blocking reload) and signed segments.
  *   GET /stream/{id}/playlist.m3u8[?_HLS_msn=N]  ·  GET /segments/{id}/{seg_N.m4s|init_ID.mp4}?exp=…&sig=…
  * The playlist also answers to the name VR players read the stereo layout from (`playlist_SBS_LR.m3u8`,
- * protocol/layout.ts playlistName) — that session's own name only.
+ * protocol/layout.ts playlistName) — any layout's, since a session's format may change live.
  */
 import { listedCount } from '../../actors/chunks.ts';
 import { initKey, isValidId, parseInitFileName, parseSegmentFileName, segmentKey } from '../../protocol/keys.ts';
-import { playlistName } from '../../protocol/layout.ts';
+import { playlistName, STEREO_MODES } from '../../protocol/layout.ts';
 import type { HttpContext } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { intParam } from '../http/query.ts';
@@ -18,8 +18,9 @@ import { parseSessionId } from './sessions.ts';
 export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: string | undefined, file: string | undefined): Promise<void> {
   ctx.cors = true;
   const sessionId = parseSessionId(rawId);
-  if (file !== 'playlist.m3u8' && !/^playlist_[A-Za-z_]{1,20}\.m3u8$/.test(file ?? ''))
-    throw new HttpError(404, 'not_found', 'GET /stream/{id}/playlist.m3u8 (or the name its vr_playlist_url gives)');
+  // Any layout's name: a session's format may change while players keep the name they opened.
+  if (file !== 'playlist.m3u8' && !STEREO_MODES.some((mode) => playlistName(mode) === file))
+    throw new HttpError(404, 'playlist_not_found', 'GET /stream/{id}/playlist.m3u8, or the name its vr_playlist_url gives');
   // Strictly decimal and given once: `0x10`, `1e3`, ``, or two values are refused, not guessed at.
   const msn = intParam(ctx.query, '_HLS_msn', 0, 999_999_999, null, 'invalid_msn');
   let view;
@@ -32,12 +33,6 @@ export async function getPlaylist(ctx: HttpContext, deps: RouteDeps, rawId: stri
     throw new HttpError(503, 'storage_unavailable', 'the session store is unavailable; retry shortly');
   }
   if (!view) throw new HttpError(404, 'session_not_found', `no session ${sessionId}`);
-  if (file !== 'playlist.m3u8' && file !== playlistName(view.context.mode))
-    throw new HttpError(
-      404,
-      'playlist_not_found',
-      `session ${sessionId} is ${view.context.mode}: its playlist is ${playlistName(view.context.mode)}`,
-    );
   if (msn !== null) {
     // Blocking reload: hold the request until segment `msn` is listed or the playlist closes.
     const abort = new AbortController();

@@ -111,8 +111,12 @@ export class Commands {
         registry.send(sessionId, { type: 'END', expectedChunks: command.expectedChunks });
         return { ok: true };
       case 'settings':
-        log.info('stereo settings changed', { session_id: sessionId, ...command.settings });
-        registry.send(sessionId, { type: 'SET_SETTINGS', settings: command.settings });
+        log.info('stereo settings changed', {
+          session_id: sessionId,
+          ...command.settings,
+          ...(command.mode ? { mode: command.mode } : {}),
+        });
+        registry.send(sessionId, { type: 'SET_SETTINGS', settings: command.settings, ...(command.mode ? { mode: command.mode } : {}) });
         return { ok: true };
       case 'rotate': {
         registry.send(sessionId, { type: 'ROTATE_CONTROL' });

@@ -187,8 +187,8 @@ export class SessionService {
    * Changes a session's stereo settings (validated by the caller); chunks dispatched from now on use
    * them, and they are persisted with the record. False when the session does not exist or has ended.
    */
-  async updateSettings(sessionId: string, settings: Partial<StereoSettings>): Promise<boolean> {
-    return (await this.#order({ type: 'settings', sessionId, settings })).ok;
+  async updateSettings(sessionId: string, settings: Partial<StereoSettings>, mode?: StereoMode): Promise<boolean> {
+    return (await this.#order({ type: 'settings', sessionId, settings, ...(mode ? { mode } : {}) })).ok;
   }
 
   /**

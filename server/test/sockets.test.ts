@@ -196,7 +196,7 @@ t.test('stereo settings: chosen at creation, changed live with the control token
   t.equal(refused.type === 'error' && refused.code, 'invalid_convergence');
   control.send({ type: 'set_settings', stereo_strength: 0.08 });
   const pushed = await viewer.next((m) => m.type === 'settings', 'settings pushed to every subscriber');
-  t.same(pushed, { type: 'settings', session_id: s.session_id, stereo_strength: 0.08, convergence: 0.2 });
+  t.same(pushed, { type: 'settings', session_id: s.session_id, stereo_strength: 0.08, convergence: 0.2, mode: 'sbs' });
 
   await putChunk(s, 1, fakeChunk(1));
   await until(() => pool.settings.has(1), 'chunk 1 converted');

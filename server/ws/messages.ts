@@ -49,7 +49,7 @@ export async function toServerMessages(
         out.push({ type: 'ended', session_id: sessionId, reason: change.reason, ready: change.ready, failed: change.failed });
         break;
       case 'settings':
-        out.push({ type: 'settings', session_id: sessionId, ...toSettingsWire(change.settings) });
+        out.push({ type: 'settings', session_id: sessionId, ...toSettingsWire(change.settings), mode: change.mode });
         break;
       case 'phase':
       case 'live': // the dashboard and the status show it; a session socket's client needs it not

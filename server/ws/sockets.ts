@@ -205,7 +205,7 @@ export function mountSockets(app: TemplatedApp, deps: RouteDeps, hub: SocketHub)
         return;
       case 'set_settings':
         sessions
-          .updateSettings(data.sessionId, fromSettingsWire(msg))
+          .updateSettings(data.sessionId, fromSettingsWire(msg), msg.mode)
           .then((applied) => {
             if (!applied)
               hub.send(ws, { type: 'error', code: 'session_ended', message: 'the session has ended: its settings can no longer change' });

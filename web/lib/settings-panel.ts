@@ -1,10 +1,11 @@
 /**
  * The depth controls shared by the player and the capture page: stereo strength and convergence
- * sliders that change the session's settings live over its socket. Changing them needs the session's
+ * sliders, and the output format, that change the session's settings live over its socket. Changing them needs the session's
  * control token (the capture page has it; the player gets it from the link the capture page shows,
  * `#control=…`, or pasted in). Every subscriber hears the change (`settings` message), so two open
  * pages agree. Later chunks use it: the picture changes a segment or two after the slider.
  */
+import { STEREO_MODES, type StereoMode } from '../../protocol/layout.ts';
 import type { ServerMessage, SetSettingsMessage, StereoSettingsWire } from '../../protocol/messages.ts';
 import { SETTING_RANGES } from '../../protocol/settings.ts';
 import { el, socketBase } from './dom.ts';
@@ -16,6 +17,7 @@ export class SettingsPanel {
   readonly #inputs = new Map<keyof StereoSettingsWire, { input: HTMLInputElement; value: HTMLElement }>();
   readonly #note: HTMLElement;
   readonly #unlock: HTMLElement;
+  readonly #mode: HTMLSelectElement;
   #socket: JsonSocket<ServerMessage, SetSettingsMessage> | null = null;
 
   constructor(sessionId: string, token: string | null) {
@@ -49,6 +51,16 @@ export class SettingsPanel {
         value,
       );
     });
+    this.#mode = el(
+      'select',
+      {
+        id: 'setting-mode',
+        disabled: true,
+        title: 'the output format: a new one starts with the next segment (players see a discontinuity)',
+      },
+      ...STEREO_MODES.map((mode) => el('option', { value: mode }, mode)),
+    );
+    this.#mode.addEventListener('change', () => this.#send({ mode: this.#mode.value as StereoMode }));
     const tokenInput = el('input', { type: 'password', placeholder: 'control token', id: 'control-token', size: 24 });
     this.#unlock = el(
       'span',
@@ -56,13 +68,22 @@ export class SettingsPanel {
       tokenInput,
       el('button', { type: 'button', onclick: () => tokenInput.value && this.#connect(tokenInput.value.trim()) }, 'unlock'),
     );
-    this.element = el('div', { class: 'panel row', id: 'settings' }, el('strong', {}, 'Depth'), ...sliders, this.#unlock, this.#note);
+    this.element = el(
+      'div',
+      { class: 'panel row', id: 'settings' },
+      el('strong', {}, 'Depth'),
+      ...sliders,
+      el('label', {}, 'format', this.#mode),
+      this.#unlock,
+      this.#note,
+    );
     if (token) this.#connect(token);
     else this.#note.textContent = 'changing depth needs the control token';
   }
 
-  /** The session's current settings (a snapshot or a `settings` message from any socket). */
-  update(settings: StereoSettingsWire): void {
+  /** The session's current settings (a snapshot or a `settings` message from any socket), and its format when known. */
+  update(settings: StereoSettingsWire, mode?: StereoMode): void {
+    if (mode && document.activeElement !== this.#mode) this.#mode.value = mode;
     for (const [field, { input, value }] of this.#inputs) {
       if (document.activeElement === input) continue; // do not pull the slider from under the pointer
       input.value = String(settings[field]);
@@ -82,9 +103,9 @@ export class SettingsPanel {
       url,
       {
         message: (message) => {
-          if (message.type === 'snapshot') this.update(message.session.settings);
+          if (message.type === 'snapshot') this.update(message.session.settings, message.session.mode);
           else if (message.type === 'settings') {
-            this.update(message);
+            this.update(message, message.mode);
             this.#note.textContent = 'applies to the next segments';
           } else if (message.type === 'error') this.#note.textContent = message.message;
           else if (message.type === 'ended') this.#enable(false, 'the session has ended');
@@ -107,10 +128,11 @@ export class SettingsPanel {
 
   #enable(on: boolean, note: string): void {
     for (const { input } of this.#inputs.values()) input.disabled = !on;
+    this.#mode.disabled = !on;
     this.#note.textContent = note;
   }
 
-  #send(settings: Partial<StereoSettingsWire>): void {
+  #send(settings: Partial<StereoSettingsWire> & { mode?: StereoMode }): void {
     if (!this.#socket?.send({ type: 'set_settings', ...settings })) this.#note.textContent = 'not connected: the change was not sent';
     else this.#note.textContent = 'sent…';
   }
