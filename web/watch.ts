@@ -16,6 +16,7 @@ import { FramePlayer } from './player/frame-player.ts';
 import { LivePlayer, type PlayerState } from './player/live-player.ts';
 import type { StereoMode } from '../protocol/layout.ts';
 import { hasEyes, StereoView, VIEW_MODES, type ViewMode } from './player/stereo-view.ts';
+import { immersiveSupported, XrView } from './player/xr-view.ts';
 
 interface HlsLike {
   loadSource(url: string): void;
@@ -51,6 +52,8 @@ interface PageStats {
   audioProbe?: (samples: Float32Array, sampleRate: number, audibleAt: number) => void;
   /** The session's stereo layout. */
   layout: StereoMode;
+  /** In a headset (WebXR): frames and eyes drawn. */
+  xr: { frames: number; eyes: number } | null;
   /** The session's settings as the page last heard them. */
   settings: { stereo_strength: number; convergence: number } | null;
 }
@@ -67,6 +70,7 @@ const stats: PageStats = {
   state: 'connecting',
   view: 'sbs',
   layout: 'sbs',
+  xr: null,
   renderer: view.renderer,
   latencies: [],
   stalls: [],
@@ -313,6 +317,7 @@ function wireControls(): void {
     else stage.requestFullscreen().catch((error: unknown) => show(stats.state, `full screen refused: ${String(error)}`));
   });
   stage.addEventListener('dblclick', () => $('fullscreen').click());
+  wireXr();
   $('unmute').addEventListener('click', () => {
     if (framePlayer) {
       void framePlayer.unmute().then(() => ($('unmute').textContent = framePlayer?.muted === false ? 'unmuted' : 'unmute'));
@@ -320,6 +325,40 @@ function wireControls(): void {
     }
     video.muted = !video.muted;
     $('unmute').textContent = video.muted ? 'unmute' : 'mute';
+  });
+}
+
+let xr: XrView | null = null;
+
+/** "Enter VR" where the browser has WebXR: the stream on a virtual screen, each eye its own view. */
+function wireXr(): void {
+  const button = $<HTMLButtonElement>('enter-vr');
+  void immersiveSupported().then((supported) => {
+    button.hidden = !supported;
+    $('head-locked-label').hidden = !supported;
+  });
+  button.addEventListener('click', () => {
+    if (xr && !xr.ended) {
+      void xr.end();
+      return;
+    }
+    // The live canvas must hold the whole frame (both eyes) while the headset draws from it.
+    if (framePlayer) framePlayer.mode = 'sbs';
+    XrView.enter($<HTMLCanvasElement>('xr'), {
+      image: () => (framePlayer ? $<HTMLCanvasElement>('live') : video.readyState >= 2 ? video : null),
+      layout: () => layout,
+    })
+      .then((view) => {
+        xr = view;
+        view.headLocked = $<HTMLInputElement>('head-locked').checked;
+        stats.xr = view.stats;
+        button.textContent = 'exit VR';
+        show(stats.state, 'in the headset');
+      })
+      .catch((error: unknown) => {
+        if (framePlayer) framePlayer.mode = stats.view;
+        show(stats.state, `VR refused: ${(error as Error).message}`);
+      });
   });
 }
 
