@@ -19,6 +19,7 @@ import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
 import { defaultSoakOptions, runSoak } from './scenarios/soak.ts';
 import { writeReport } from './report.ts';
+import { runEdges } from './scenarios/edges.ts';
 import { runSuite } from './suite.ts';
 
 const USAGE = `Usage: npm run bench [-- --quick]         every scenario, then the report
@@ -46,6 +47,8 @@ Scenarios:
   concurrency live streams one server (all cores, real pool) converts in real time: levels of
               1, 2, 3… streams until one falls behind and one past it — latency, the pool's
               queue (bounded), failures, and a playlist GET's time meanwhile
+  edges       how far a near object's edges smear in the warp, occlusion handling off and on
+              (a synthetic scene, three strengths)
   depth       3D against measured depth: each photograph of the depth-gt folder through the pool,
               disparity read back off the decoded output vs the measured nearness (Spearman), beside
               the network's own map's (--model PATH[,PATH] adds networks; --gt DIR the photographs)
@@ -279,6 +282,14 @@ async function main(): Promise<number> {
       );
     }
     await saveResult('capacity', options, rows);
+    return 0;
+  }
+  if (scenario === 'edges') {
+    await saveResult(
+      'edges',
+      {},
+      runEdges((l) => process.stdout.write(l + '\n')),
+    );
     return 0;
   }
   if (scenario === 'depth') {

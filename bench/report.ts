@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { barChart, groupedBarChart, lineChart, renderSvg, type Row } from './charts.ts';
+import type { EdgesRow } from './scenarios/edges.ts';
 import type { Machine } from './machine.ts';
 import type { CapacityRow } from './scenarios/capacity.ts';
 import type { ConcurrencyResult } from './scenarios/concurrency.ts';
@@ -23,6 +24,7 @@ export interface BenchResults {
   seconds: number;
   quick: boolean;
   pipeline?: PipelineRow[];
+  edges?: EdgesRow[];
   latency?: Array<{ chunkSeconds: number; size: string; result: LatencyResult }>;
   glass?: GlassRow[];
   control?: ControlResult;
@@ -93,6 +95,20 @@ export async function writeReport(dir: string, results: BenchResults): Promise<s
         results.pipeline.map((r) => ({ source: r.source, rtf: r.realtimeFactor })),
         { category: 'source', value: 'rtf', valueTitle: 'media s per wall s' },
       ),
+    );
+  }
+
+  if (results.edges) {
+    md.push(
+      '## Edges',
+      '',
+      "How far a near object's edges smear in the warp (a flat object over a textured background, its depth a sharp step at a network's resolution): pixels per edge and row where one shows in place of the other, with occlusion-aware warping off and on (`STEREO_OCCLUSION`, on by default).",
+      '',
+      table(
+        ['strength', 'object shift (px per eye)', 'smear, off', 'smear, on (default)'],
+        results.edges.map((r) => [r.strength, r.disparity.toFixed(1), r.off.toFixed(2), `**${r.on.toFixed(2)}**`]),
+      ),
+      '',
     );
   }
 

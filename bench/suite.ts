@@ -10,6 +10,7 @@ import { defaultConcurrencyOptions, runConcurrency } from './scenarios/concurren
 import { defaultControlOptions, runControl } from './scenarios/control.ts';
 import { defaultFanoutOptions, runFanout } from './scenarios/fanout.ts';
 import { defaultGlassCases, runGlass } from './scenarios/glass.ts';
+import { runEdges } from './scenarios/edges.ts';
 import { runLatency } from './scenarios/latency.ts';
 import { defaultPipelineOptions, runPipeline } from './scenarios/pipeline.ts';
 import { defaultSessionsOptions, runSessions } from './scenarios/sessions.ts';
@@ -34,6 +35,9 @@ export async function runSuite(quick: boolean, log: (line: string) => void): Pro
     const options = defaultPipelineOptions();
     if (quick) Object.assign(options, { chunks: 2, chunkSeconds: 0.5, sizes: [[160, 90]], workers: 1 });
     results.pipeline = await runPipeline(options, log);
+  });
+  await step('edges', async () => {
+    results.edges = runEdges(log);
   });
   await step('latency', async () => {
     results.latency = [];

@@ -55,6 +55,8 @@ export interface ConvertOptions {
   pace?: DepthPace;
   /** Motion-compensated temporal filtering of depth (depth-stabiliser.ts). Default on. */
   stabilise?: boolean;
+  /** Occlusion-aware warping (stereo.ts occlusionRows). Default on. */
+  occlusion?: boolean;
   /** States carried between chunks (depth-carry.ts): a chunk whose predecessor's is here skips the warm-up. */
   carry?: DepthCarry;
   /** Estimates per network run (a GPU gains from several; default 1). */
@@ -169,7 +171,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
       timings.depth += performance.now() - t;
     }
     const warmedUp = state !== null;
-    const stereo = new StereoFrame(task.mode, width, height, options.scaler);
+    const stereo = new StereoFrame(task.mode, width, height, options.scaler, options.occlusion !== false);
     const eye = stereo.eye;
     const yuvEye = stereo.eyeFormat === 'yuv420p';
     const strength = task.strength ?? options.strength;

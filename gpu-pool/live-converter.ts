@@ -32,6 +32,8 @@ export interface LiveConverterOptions {
   outputHeight: number;
   /** Motion-compensated temporal filtering of depth. Default on. */
   stabilise?: boolean;
+  /** Occlusion-aware warping (stereo.ts). Default on. */
+  occlusion?: boolean;
   /** A keyframe at least this often (µs of capture time; default 2 s): a viewer joining waits no longer. */
   keyframeEveryMicros?: number;
 }
@@ -161,7 +163,7 @@ export class LiveConverter {
     const known = this.#size;
     if (known && known.width === scaled.width && known.height === scaled.height) return known;
     const model = this.#opts.model.inputSize(scaled.width, scaled.height);
-    const stereo = new StereoFrame(this.#opts.mode, scaled.width, scaled.height, this.#opts.scaler);
+    const stereo = new StereoFrame(this.#opts.mode, scaled.width, scaled.height, this.#opts.scaler, this.#opts.occlusion !== false);
     this.#size = { ...scaled, model, stereo };
     const { frame } = stereo;
     this.#encoder?.close();

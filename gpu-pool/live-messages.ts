@@ -9,6 +9,8 @@ export interface LiveStreamSettings {
   convergence: number;
   outputHeight: number;
   stabilise?: boolean;
+  /** Occlusion-aware warping (stereo.ts). Default on. */
+  occlusion?: boolean;
 }
 
 export interface LiveWorkerConfig {

@@ -33,6 +33,8 @@ export interface GpuPoolOptions {
   depthFps?: number | 'auto';
   /** Motion-compensated temporal filtering of depth, against flicker (depth-stabiliser.ts). Default on. */
   stabiliseDepth?: boolean;
+  /** Occlusion-aware warping (stereo.ts occlusionRows). Default on. */
+  occlusion?: boolean;
   /** Estimates per network run (where the graph's batch dimension is free). Default 1 on the CPU, 4 on a GPU. */
   depthBatch?: number;
   /** Tasks waiting at most; beyond it `run` rejects at once. Default 64. */
@@ -122,6 +124,7 @@ export class GpuPool {
       stereoStrength: options.stereoStrength ?? 0.03,
       depthFps: options.depthFps ?? 0,
       stabiliseDepth: options.stabiliseDepth ?? true,
+      occlusion: options.occlusion ?? true,
       depthBatch: options.depthBatch ?? null,
     };
     const piscina = new Piscina({

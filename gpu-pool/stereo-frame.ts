@@ -6,7 +6,7 @@
  */
 import { eyeSize, frameSize, layoutOf, type Layout, type StereoMode } from '../protocol/layout.ts';
 import type { FrameScaler } from './frame-scaler.ts';
-import { type DepthInput, renderPairYuv, renderStereo } from './stereo.ts';
+import { type DepthInput, RowScratch, renderPairYuv, renderStereo } from './stereo.ts';
 
 export class StereoFrame {
   readonly mode: StereoMode;
@@ -16,31 +16,34 @@ export class StereoFrame {
   readonly frame: { width: number; height: number };
   /** Pairs are warped plane by plane in yuv420p; anaglyphs mix colours, in rgb24. */
   readonly eyeFormat: 'yuv420p' | 'rgb24';
+  /** Occlusion-aware warping (stereo.ts occlusionRows); off: each pixel samples by its own disparity. */
+  readonly occlusion: boolean;
   readonly #scaler: FrameScaler;
-  readonly #disparity: Float32Array;
+  readonly #rows = new RowScratch();
   readonly #rgb: Uint8Array | null;
   readonly #eyes: Uint8Array | null;
 
   /** For a source scaled to `width`×`height` (even). */
-  constructor(mode: StereoMode, width: number, height: number, scaler: FrameScaler) {
+  constructor(mode: StereoMode, width: number, height: number, scaler: FrameScaler, occlusion = true) {
     this.mode = mode;
     this.layout = layoutOf(mode);
     this.eye = eyeSize(mode, width, height);
     this.frame = frameSize(mode, this.eye);
     const anaglyph = this.layout.packing === 'anaglyph';
     this.eyeFormat = anaglyph ? 'rgb24' : 'yuv420p';
+    this.occlusion = occlusion;
     this.#scaler = scaler;
-    this.#disparity = new Float32Array(this.eye.width);
     this.#rgb = anaglyph ? new Uint8Array(this.eye.width * this.eye.height * 3) : null;
     this.#eyes = anaglyph ? new Uint8Array(this.eye.width * 6) : null;
   }
 
   /** Both eyes of `picture` (an eye picture in `eyeFormat`) with its depth, as a yuv420p frame into `out`. */
-  render(picture: Uint8Array, input: DepthInput, strength: number, out: Uint8Array): void {
+  render(picture: Uint8Array, depth: DepthInput, strength: number, out: Uint8Array): void {
     const { width, height } = this.eye;
     const { packing, method } = this.layout;
+    const input = { ...depth, occlusion: this.occlusion };
     if (packing !== 'anaglyph') {
-      renderPairYuv(picture, width, height, input, strength, packing, out, this.#disparity);
+      renderPairYuv(picture, width, height, input, strength, packing, out, this.#rows);
       return;
     }
     renderStereo(
@@ -50,7 +53,7 @@ export class StereoFrame {
       input,
       { mode: 'anaglyph', method: method ?? 'color', strength },
       this.#rgb!,
-      this.#disparity,
+      this.#rows,
       this.#eyes!,
     );
     this.#scaler.rgbToYuv(this.#rgb!, width, height, out);

@@ -75,29 +75,92 @@ export interface DepthInput {
   state: DepthState;
   /** The normalised depth (0 far … 1 near) that lands on the screen plane. */
   convergence: number;
+  /**
+   * Occlusion-aware warping (default on): each eye's pixel takes the disparity of the nearest source
+   * point that lands on it, so a near object's edge moves with it instead of being eaten by the
+   * background it slides over (see occlusionRows).
+   */
+  occlusion?: boolean;
+}
+
+/** One row's half-disparities for each eye (the same array for both when occlusion is off). */
+interface EyeRows {
+  left: Float32Array;
+  right: Float32Array;
 }
 
 /**
- * Calls `row(y)` for each of `height` rows of a plane `width` wide, with `disparity` holding that
- * row's half-disparities. Consecutive rows share a depth row (the model runs smaller), so each depth
- * row's disparity is computed once.
+ * Calls `row(y, eyes)` for each of `height` rows of a plane `width` wide, with each eye's
+ * half-disparities for that row. Consecutive rows share a depth row (the model runs smaller), so each
+ * depth row's disparities are computed once.
  */
 function eachRow(
   input: DepthInput,
   width: number,
   height: number,
   maxHalf: number,
-  disparity: Float32Array,
-  row: (y: number) => void,
+  scratch: RowScratch,
+  row: (y: number, eyes: EyeRows) => void,
 ): void {
+  const occlusion = input.occlusion !== false && maxHalf >= 0.5;
+  const eyes: EyeRows = occlusion
+    ? { left: scratch.left(width), right: scratch.right(width) }
+    : { left: scratch.base(width), right: scratch.base(width) };
   let cached = -1;
   for (let y = 0; y < height; y++) {
     const dy = Math.min(input.depthHeight - 1, Math.floor(((y + 0.5) * input.depthHeight) / height));
     if (dy !== cached) {
       cached = dy;
-      fillDisparity(input.depth, input.depthWidth, dy, width, input.state, input.convergence, maxHalf, disparity);
+      const base = scratch.base(width);
+      fillDisparity(input.depth, input.depthWidth, dy, width, input.state, input.convergence, maxHalf, base);
+      if (occlusion) occlusionRows(base, width, eyes.left, eyes.right);
     }
-    row(y);
+    row(y, eyes);
+  }
+}
+
+/**
+ * Occlusion: the left eye shows source point s at s + d(s), the right eye at s − d(s). Sampling each
+ * output pixel x at x ∓ d(x) — the disparity where the pixel is, not where its source is — lets a near
+ * object's leading edge be overwritten by the background it moves over (the object looks cut by up to
+ * its disparity, the background smeared into it). Instead each eye's x takes the largest disparity (the
+ * nearest point) among the source points whose image lands on x: a near object covers what it moves
+ * onto. Where nothing lands (a hole the object uncovered), the disparity at x stays: the background
+ * beside it fills the hole.
+ */
+export function occlusionRows(d: Float32Array, width: number, left: Float32Array, right: Float32Array): void {
+  left.fill(Number.NEGATIVE_INFINITY, 0, width);
+  right.fill(Number.NEGATIVE_INFINITY, 0, width);
+  // Each source point lands on one pixel per eye (the nearest wins): one pass, whatever the disparity.
+  for (let s = 0; s < width; s++) {
+    const v = d[s]!;
+    const l = Math.round(s + v);
+    if (l >= 0 && l < width && v > left[l]!) left[l] = v;
+    const r = Math.round(s - v);
+    if (r >= 0 && r < width && v > right[r]!) right[r] = v;
+  }
+  for (let x = 0; x < width; x++) {
+    if (left[x] === Number.NEGATIVE_INFINITY) left[x] = d[x]!;
+    if (right[x] === Number.NEGATIVE_INFINITY) right[x] = d[x]!;
+  }
+}
+
+/** Row buffers reused from frame to frame (one set per stream). */
+export class RowScratch {
+  #base = new Float32Array(0);
+  #left = new Float32Array(0);
+  #right = new Float32Array(0);
+  base(width: number): Float32Array {
+    if (this.#base.length < width) this.#base = new Float32Array(width);
+    return this.#base;
+  }
+  left(width: number): Float32Array {
+    if (this.#left.length < width) this.#left = new Float32Array(width);
+    return this.#left;
+  }
+  right(width: number): Float32Array {
+    if (this.#right.length < width) this.#right = new Float32Array(width);
+    return this.#right;
   }
 }
 
@@ -130,16 +193,17 @@ function warpEye(
 
 /**
  * Warps one row of a single-channel plane into both eyes in one pass (the side-by-side hot path:
- * measured ≈ 1.5× faster than two `warpEye` passes): `dst[left + x]` samples the source at x − d,
- * `dst[right + x]` at x + d.
+ * measured ≈ 1.5× faster than two `warpEye` passes): `dst[left + x]` samples the source at x − dl,
+ * `dst[right + x]` at x + dr (each eye's half-disparities: eachRow).
  */
-function warpRow(src: Uint8Array, from: number, width: number, half: Float32Array, dst: Uint8Array, left: number, right: number): void {
+function warpRow(src: Uint8Array, from: number, width: number, eyes: EyeRows, dst: Uint8Array, left: number, right: number): void {
   const last = width - 1;
   const lastFx = last * 256;
+  const dl = eyes.left;
+  const dr = eyes.right;
   for (let x = 0; x < width; x++) {
-    const d = half[x]!;
-    let lx = ((x - d) * 256) | 0;
-    let rx = ((x + d) * 256) | 0;
+    let lx = ((x - dl[x]!) * 256) | 0;
+    let rx = ((x + dr[x]!) * 256) | 0;
     lx = lx < 0 ? 0 : lx > lastFx ? lastFx : lx;
     rx = rx < 0 ? 0 : rx > lastFx ? lastFx : rx;
     const l0 = lx >> 8;
@@ -172,7 +236,7 @@ export function renderPairYuv(
   strength: number,
   packing: 'lr' | 'rl' | 'tb',
   out: Uint8Array,
-  scratch: Float32Array = new Float32Array(width),
+  scratch: RowScratch = new RowScratch(),
 ): void {
   const cw = width >> 1;
   const ch = height >> 1;
@@ -183,14 +247,14 @@ export function renderPairYuv(
     { from: width * height + cw * ch, to: 2 * width * height + 2 * cw * ch, w: cw, h: ch, maxHalf: maxHalf / 2 },
   ];
   for (const p of planes) {
-    eachRow(input, p.w, p.h, p.maxHalf, scratch, (y) => {
+    eachRow(input, p.w, p.h, p.maxHalf, scratch, (y, eyes) => {
       if (packing === 'tb') {
-        warpRow(src, p.from + y * p.w, p.w, scratch, out, p.to + y * p.w, p.to + (p.h + y) * p.w);
+        warpRow(src, p.from + y * p.w, p.w, eyes, out, p.to + y * p.w, p.to + (p.h + y) * p.w);
         return;
       }
       const row = p.to + y * 2 * p.w;
       const [left, right] = packing === 'lr' ? [row, row + p.w] : [row + p.w, row];
-      warpRow(src, p.from + y * p.w, p.w, scratch, out, left, right);
+      warpRow(src, p.from + y * p.w, p.w, eyes, out, left, right);
     });
   }
 }
@@ -203,7 +267,7 @@ export function renderSbsYuv(
   input: DepthInput,
   strength: number,
   out: Uint8Array,
-  scratch: Float32Array = new Float32Array(width),
+  scratch: RowScratch = new RowScratch(),
 ): void {
   renderPairYuv(src, width, height, input, strength, 'lr', out, scratch);
 }
@@ -236,30 +300,30 @@ export function renderStereo(
   input: DepthInput,
   options: StereoOptions,
   out: Uint8Array,
-  disparity: Float32Array = new Float32Array(width),
-  eyes: Uint8Array = new Uint8Array(width * 6),
+  scratch: RowScratch = new RowScratch(),
+  pair: Uint8Array = new Uint8Array(width * 6),
 ): void {
   const sbs = options.mode === 'sbs';
   const method = sbs ? null : (options.method ?? 'color');
   const outStride = sbs ? width * 6 : width * 3;
-  eachRow(input, width, height, (options.strength * width) / 2, disparity, (y) => {
+  eachRow(input, width, height, (options.strength * width) / 2, scratch, (y, eyes) => {
     const src = y * width * 3;
     const dst = y * outStride;
     if (sbs || method === 'color') {
       for (let c = 0; c < 3; c++) {
         if (sbs) {
-          warpEye(frame, src + c, width, disparity, -1, out, dst + c, 3);
-          warpEye(frame, src + c, width, disparity, 1, out, dst + width * 3 + c, 3);
-        } else warpEye(frame, src + c, width, disparity, c === 0 ? -1 : 1, out, dst + c, 3);
+          warpEye(frame, src + c, width, eyes.left, -1, out, dst + c, 3);
+          warpEye(frame, src + c, width, eyes.right, 1, out, dst + width * 3 + c, 3);
+        } else warpEye(frame, src + c, width, c === 0 ? eyes.left : eyes.right, c === 0 ? -1 : 1, out, dst + c, 3);
       }
       return;
     }
     // Both eyes' rows in full colour (left, then right), then mixed.
     for (let c = 0; c < 3; c++) {
-      warpEye(frame, src + c, width, disparity, -1, eyes, c, 3);
-      warpEye(frame, src + c, width, disparity, 1, eyes, width * 3 + c, 3);
+      warpEye(frame, src + c, width, eyes.left, -1, pair, c, 3);
+      warpEye(frame, src + c, width, eyes.right, 1, pair, width * 3 + c, 3);
     }
-    mixAnaglyph(eyes, width, method!, out, dst);
+    mixAnaglyph(pair, width, method!, out, dst);
   });
 }
 

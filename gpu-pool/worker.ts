@@ -31,6 +31,8 @@ export interface WorkerConfig {
   depthFps: number | 'auto';
   /** Motion-compensated temporal filtering of depth (depth-stabiliser.ts). */
   stabiliseDepth: boolean;
+  /** Occlusion-aware warping (stereo.ts occlusionRows). */
+  occlusion: boolean;
   /** Estimates per network run; null: 1 on the CPU, 4 on a GPU. */
   depthBatch: number | null;
   /** The pool's private folder for chunks on their way into libav; null: from memory. */
@@ -96,6 +98,7 @@ export default (async () => {
     carry: new DepthCarry(config.carryChannel),
     pace: new DepthPace(),
     stabilise: config.stabiliseDepth,
+    occlusion: config.occlusion,
     // A GPU runs several frames in about the time of one (one copy each way, its cores kept busy); a
     // CPU thread gains nothing.
     batch: config.depthBatch ?? (model.provider === 'cpu' ? 1 : 4),

@@ -62,6 +62,8 @@ export interface Config {
   readonly depthFps: number | 'auto';
   /** Motion-compensated temporal filtering of depth, against flicker. */
   readonly depthStabilise: boolean;
+  /** Occlusion-aware warping: a near object's edges move with it, not smeared by the background (gpu-pool/stereo.ts). */
+  readonly stereoOcclusion: boolean;
   /** Estimates per network run; null: the pool's default (1 on the CPU, 4 on a GPU). */
   readonly depthBatch: number | null;
   /** Local profile: an ended session's files are deleted this long after it ended. */
@@ -175,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: bool('TRUST_PROXY', false),
     depthFps: depthRate(),
     depthStabilise: bool('DEPTH_STABILISE', true),
+    stereoOcclusion: bool('STEREO_OCCLUSION', true),
     depthBatch: str('DEPTH_BATCH') === null ? null : int('DEPTH_BATCH', 1, 1, 32),
     dataRetainSeconds: int('DATA_RETAIN_SECONDS', 7 * 24 * 3600, 1, 10 * 365 * 24 * 3600),
     uploadTokenSeconds: int('UPLOAD_TOKEN_SECONDS', 3600, 1, 12 * 3600),

@@ -66,6 +66,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       warmupFrames: config.depthWarmupFrames,
       depthFps: config.depthFps,
       stabiliseDepth: config.depthStabilise,
+      occlusion: config.stereoOcclusion,
       ...(config.depthBatch ? { depthBatch: config.depthBatch } : {}),
       modelPath: config.depthModelPath,
       executionProvider: config.executionProvider,
@@ -104,6 +105,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       sessions,
       relay: bus.live,
       outputHeight: config.outputHeight,
+      occlusion: config.stereoOcclusion,
       log: log.child({ component: 'live' }),
     });
   }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { renderSbsYuv, renderStereo, yuv420pSize } from '../stereo.ts';
+import { edgeSmear } from '../../testkit/edge-scene.ts';
+import { occlusionRows, renderSbsYuv, renderStereo, yuv420pSize } from '../stereo.ts';
 
 const W = 8;
 const H = 2;
@@ -126,4 +127,28 @@ t.test('convergence moves the screen plane: the chosen depth gets zero disparity
   renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: far, convergence: 0.5 }, 0.25, out);
   t.equal(out[8], 90, 'left luma at x=8 shows source x=9 (behind the screen)');
   t.equal(out[w + 8], 70, 'right luma at x=8 shows source x=7');
+});
+
+t.test("occlusion: each eye's pixel takes the nearest point that lands on it", async (t) => {
+  // A near run (half-disparity 3) at x 4…7 of a flat background (0).
+  const d = new Float32Array([0, 0, 0, 0, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0]);
+  const left = new Float32Array(d.length);
+  const right = new Float32Array(d.length);
+  occlusionRows(d, d.length, left, right);
+  // The left eye shows s at s + 3: the run covers 7…10; 4…6 is the hole it left (its own disparity stays).
+  t.same([...left], [0, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0], 'left: the run moves onto 7…10 (it is not cut at 8)');
+  // The right eye shows s at s − 3: the run covers 1…4.
+  t.same([...right], [0, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0], 'right: the run moves onto 1…4');
+});
+
+t.test('occlusion-aware warping (the default) cuts the smear at a near edge to about a quarter', async (t) => {
+  for (const strength of [0.03, 0.05, 0.08]) {
+    const off = edgeSmear(false, { strength });
+    const on = edgeSmear(true, { strength });
+    t.ok(
+      off.perEdge > 1.5,
+      `strength ${strength}: without it the edge smears ${off.perEdge.toFixed(2)} px (object shifted ${off.disparity} px)`,
+    );
+    t.ok(on.perEdge < off.perEdge / 2.5, `with it: ${on.perEdge.toFixed(2)} px`);
+  }
 });

@@ -45,6 +45,8 @@ export interface LiveStreamOptions {
   strength: number;
   convergence: number;
   outputHeight: number;
+  /** Occlusion-aware warping (gpu-pool/stereo.ts). */
+  occlusion: boolean;
   /** Called when the publisher comes or goes, or viewers join or leave (here or on other nodes). */
   onChange?: () => void;
 }
@@ -104,10 +106,10 @@ export class LiveStream implements LivePath {
   /** The converter, started when a publisher publishes and someone watches. False when none is free. */
   #convert(): boolean {
     if (this.#channel) return true;
-    const { pool, mode, strength, convergence, outputHeight } = this.#opts;
+    const { pool, mode, strength, convergence, outputHeight, occlusion } = this.#opts;
     // Only data crosses to the converter's thread.
     this.#channel = pool.open(
-      { mode, strength, convergence, outputHeight },
+      { mode, strength, convergence, outputHeight, occlusion },
       {
         unit: (unit) => this.#converted(unit.data, unit.time, unit.key),
         error: () => this.#end('overloaded'),

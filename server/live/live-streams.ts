@@ -26,6 +26,8 @@ export interface LiveStreamsOptions {
   sessions: SessionService;
   relay: LiveRelay;
   outputHeight: number;
+  /** Occlusion-aware warping (gpu-pool/stereo.ts; STEREO_OCCLUSION). */
+  occlusion: boolean;
   log: Logger;
 }
 
@@ -75,10 +77,10 @@ export class LiveStreams {
     const again = this.#streams.get(sessionId);
     if (again) return again;
     const onChange = () => this.#report(sessionId);
-    const { pool, relay, outputHeight, log } = this.#opts;
+    const { pool, relay, outputHeight, occlusion, log } = this.#opts;
     const { mode, settings } = view.context;
     const stream = here
-      ? new LiveStream({ sessionId, pool, relay, mode, ...settings, outputHeight, onChange })
+      ? new LiveStream({ sessionId, pool, relay, mode, ...settings, outputHeight, occlusion, onChange })
       : new RelayedStream({ sessionId, relay, owner: () => sessions.owner(sessionId), log, onChange });
     this.#streams.set(sessionId, stream);
     return stream;
