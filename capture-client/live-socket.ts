@@ -6,7 +6,7 @@
  * A server that cannot run the live path (another node runs the session, no converter free) is left alone.
  */
 import WebSocket from 'ws';
-import { encodeLiveFrame, type LiveConfigMessage, type LiveFrame, LiveKind } from '../protocol/live.ts';
+import { encodeLiveFrame, KeyframeGate, type LiveConfigMessage, type LiveFrame } from '../protocol/live.ts';
 import { socketProtocols } from '../protocol/messages.ts';
 
 /** Bytes the socket may hold unsent before frames are dropped (≈ 1 s of 640×360 video). */
@@ -17,8 +17,8 @@ export class LivePublisher {
   #token: string;
   #ws: WebSocket | undefined;
   #config: LiveConfigMessage | null = null;
-  /** Drop video until a keyframe: after connecting, or after a drop. */
-  #needKey = true;
+  /** Video from a keyframe: after connecting, or after a drop. */
+  readonly #gate = new KeyframeGate();
   #closed = false;
   #gaveUp: string | null = null;
   #retryDelay = 250;
@@ -49,19 +49,11 @@ export class LivePublisher {
 
   frame(frame: LiveFrame): void {
     const ws = this.#ws;
-    const video = frame.kind === LiveKind.Video;
-    if (
-      !ws ||
-      ws.readyState !== WebSocket.OPEN ||
-      !this.#config ||
-      ws.bufferedAmount > MAX_BUFFERED ||
-      (video && this.#needKey && !frame.key)
-    ) {
+    const clear = ws?.readyState === WebSocket.OPEN && this.#config !== null && ws.bufferedAmount <= MAX_BUFFERED;
+    if (!ws || !this.#gate.pass(frame, clear)) {
       this.stats.dropped++;
-      if (video) this.#needKey = true;
       return;
     }
-    if (video) this.#needKey = false;
     ws.send(encodeLiveFrame(frame));
     this.stats.sent++;
   }
@@ -78,7 +70,7 @@ export class LivePublisher {
     this.#ws = ws;
     ws.on('open', () => {
       this.#retryDelay = 250;
-      this.#needKey = true;
+      this.#gate.reset();
       if (this.#config) ws.send(JSON.stringify(this.#config));
     });
     ws.on('message', (data, isBinary) => {

@@ -170,3 +170,33 @@ export function avcCodecOf(sps: Uint8Array): string {
   const hex = (i: number) => (sps[i] ?? 0).toString(16).padStart(2, '0').toUpperCase();
   return `avc1.${hex(1)}${hex(2)}${hex(3)}`;
 }
+
+/**
+ * Sending a live stream best effort: a frame goes only while the way is clear, and once a video frame
+ * is lost the video waits for the next keyframe (the decoder at the other end can only start again
+ * there). Sound is never held back by it.
+ */
+export class KeyframeGate {
+  #needKey = true;
+
+  /** True while the video waits for a keyframe. */
+  get waiting(): boolean {
+    return this.#needKey;
+  }
+
+  /** Whether `frame` goes now (`clear`: nothing in the way); false means it is dropped. */
+  pass(frame: { kind: LiveKind; key: boolean }, clear: boolean): boolean {
+    const video = frame.kind === LiveKind.Video;
+    if (!clear || (video && this.#needKey && !frame.key)) {
+      if (video) this.#needKey = true;
+      return false;
+    }
+    if (video) this.#needKey = false;
+    return true;
+  }
+
+  /** Video from the next keyframe on (a new connection, a new decoder). */
+  reset(): void {
+    this.#needKey = true;
+  }
+}

@@ -18,25 +18,33 @@ import { FakePool } from '../testkit/fake-pool.ts';
 import { startTestServer, until } from '../testkit/server.ts';
 import type { CreateSessionResponse } from '../protocol/messages.ts';
 
-/** Mean absolute differences, per channel, between the view canvas and each half of the video frame. */
-const COMPARE = `(() => {
+/**
+ * Mean absolute differences, per channel, between the view canvas and each eye of the video frame —
+ * the eyes where `rects` (x, y, w, h as fractions) says, each resampled to the view's size.
+ */
+const compareIn = (rects: { left: number[]; right: number[] }) => `(() => {
   const video = document.querySelector('video');
   const view = document.getElementById('view');
-  const w = video.videoWidth / 2, h = video.videoHeight;
-  const read = (source, sx, sw) => {
+  const w = view.width, h = view.height, vw = video.videoWidth, vh = video.videoHeight;
+  const read = (source, r) => {
     const c = document.createElement('canvas'); c.width = w; c.height = h;
-    const g = c.getContext('2d'); g.drawImage(source, sx, 0, sw, source === video ? h : view.height, 0, 0, w, h);
+    const g = c.getContext('2d');
+    if (r) g.drawImage(source, r[0] * vw, r[1] * vh, r[2] * vw, r[3] * vh, 0, 0, w, h); else g.drawImage(source, 0, 0);
     return g.getImageData(0, 0, w, h).data;
   };
-  const left = read(video, 0, w), right = read(video, w, w), shown = read(view, 0, view.width);
+  const left = read(video, ${JSON.stringify(rects.left)}), right = read(video, ${JSON.stringify(rects.right)}), shown = read(view, null);
   const diff = (a, b, c) => { let s = 0; for (let i = c; i < a.length; i += 4) s += Math.abs(a[i] - b[i]); return s / (a.length / 4); };
   return {
     eyes: [0, 1, 2].map((c) => diff(left, right, c)),
     left: [0, 1, 2].map((c) => diff(shown, left, c)),
     right: [0, 1, 2].map((c) => diff(shown, right, c)),
     renderer: window.stereospot.renderer,
+    size: [w, h, vw, vh],
   };
 })()`;
+
+/** Side by side: the left half and the right. */
+const SBS = compareIn({ left: [0, 0, 0.5, 1], right: [0.5, 0, 0.5, 1] });
 
 interface Compare {
   eyes: number[];
@@ -102,7 +110,7 @@ t.test('each view renders; the strength slider changes the disparity of later se
     );
   }
   await mode(page, 'anaglyph');
-  const anaglyph = (await page.evaluate(COMPARE)) as Compare;
+  const anaglyph = (await page.evaluate(SBS)) as Compare;
   t.equal(anaglyph.renderer, 'webgl', 'drawn with WebGL');
   t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
   t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
@@ -112,7 +120,7 @@ t.test('each view renders; the strength slider changes the disparity of later se
   );
   t.ok(anaglyph.left[1]! > anaglyph.right[1]! + 1, 'not from the left eye');
   await mode(page, '2d');
-  const flat = (await page.evaluate(COMPARE)) as Compare;
+  const flat = (await page.evaluate(SBS)) as Compare;
   t.ok(
     flat.left.every((d) => d < 3),
     `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
@@ -155,28 +163,6 @@ t.test('a server that goes away mid-stream is shown, and the page keeps trying',
   t.match(await page.textContent('#overlay'), /connection to the server lost — retrying/);
   t.same(errors, [], 'no page errors');
 });
-
-/** As COMPARE, for a stream in any layout: the eyes where `rects` says, each resampled to the view's size. */
-const compareIn = (rects: { left: number[]; right: number[] }) => `(() => {
-  const video = document.querySelector('video');
-  const view = document.getElementById('view');
-  const w = view.width, h = view.height, vw = video.videoWidth, vh = video.videoHeight;
-  const read = (source, r) => {
-    const c = document.createElement('canvas'); c.width = w; c.height = h;
-    const g = c.getContext('2d');
-    if (r) g.drawImage(source, r[0] * vw, r[1] * vh, r[2] * vw, r[3] * vh, 0, 0, w, h); else g.drawImage(source, 0, 0);
-    return g.getImageData(0, 0, w, h).data;
-  };
-  const left = read(video, ${JSON.stringify(rects.left)}), right = read(video, ${JSON.stringify(rects.right)}), shown = read(view, null);
-  const diff = (a, b, c) => { let s = 0; for (let i = c; i < a.length; i += 4) s += Math.abs(a[i] - b[i]); return s / (a.length / 4); };
-  return {
-    eyes: [0, 1, 2].map((c) => diff(left, right, c)),
-    left: [0, 1, 2].map((c) => diff(shown, left, c)),
-    right: [0, 1, 2].map((c) => diff(shown, right, c)),
-    renderer: window.stereospot.renderer,
-    size: [w, h, vw, vh],
-  };
-})()`;
 
 t.test('the views take each eye from where the layout puts it; an anaglyph stream is shown as delivered', async (t) => {
   const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });

@@ -1,6 +1,15 @@
 /** The live wire: media frames round-trip byte for byte; what is not a frame or a config is refused, naming why. */
 import t from 'tap';
-import { avcCodecOf, encodeLiveFrame, LIVE_HEADER_BYTES, LiveKind, MAX_LIVE_PAYLOAD, parseLiveConfig, parseLiveFrame } from '../live.ts';
+import {
+  avcCodecOf,
+  encodeLiveFrame,
+  KeyframeGate,
+  LIVE_HEADER_BYTES,
+  LiveKind,
+  MAX_LIVE_PAYLOAD,
+  parseLiveConfig,
+  parseLiveFrame,
+} from '../live.ts';
 
 const now = Date.now() * 1000 + 0.5;
 
@@ -88,4 +97,21 @@ t.test('a live_config is checked whole and rebuilt', async (t) => {
 
 t.test("the codec string comes from the SPS's profile, constraints and level", async (t) => {
   t.equal(avcCodecOf(new Uint8Array([0x67, 0x64, 0x00, 0x1f, 0xac])), 'avc1.64001F');
+});
+
+t.test('the keyframe gate: frames while the way is clear, video after a loss from the next keyframe, sound regardless', async (t) => {
+  const gate = new KeyframeGate();
+  const video = (key: boolean) => ({ kind: LiveKind.Video, key });
+  const audio = { kind: LiveKind.Audio, key: true };
+  t.notOk(gate.pass(video(false), true), 'video starts at a keyframe');
+  t.ok(gate.pass(audio, true), 'sound goes meanwhile');
+  t.ok(gate.pass(video(true), true));
+  t.ok(gate.pass(video(false), true));
+  t.notOk(gate.pass(video(false), false), 'the way is blocked: dropped');
+  t.ok(gate.waiting);
+  t.notOk(gate.pass(video(false), true), 'clear again, but not a keyframe');
+  t.ok(gate.pass(audio, true));
+  t.ok(gate.pass(video(true), true), 'the next keyframe goes');
+  gate.reset();
+  t.notOk(gate.pass(video(false), true), 'after a reset, from a keyframe again');
 });

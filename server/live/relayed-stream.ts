@@ -8,6 +8,7 @@
  * The owner is looked up again every tick, so a session taken over by another node is followed there.
  */
 import {
+  KeyframeGate,
   type LiveConfigMessage,
   type LiveControlMessage,
   type LiveEndReason,
@@ -47,7 +48,7 @@ export class RelayedStream implements LivePath {
   #closed = false;
   /** The publisher's media on their way to the owner, and whether video waits for a keyframe. */
   #inFlight = 0;
-  #needKey = true;
+  readonly #gate = new KeyframeGate();
 
   constructor(options: RelayedStreamOptions) {
     this.#opts = options;
@@ -69,7 +70,7 @@ export class RelayedStream implements LivePath {
     const changed = this.#publisher === null;
     this.#publisher = source;
     if (changed) this.#opts.onChange?.();
-    this.#needKey = true;
+    this.#gate.reset();
     void this.#locate().then(() => this.#send({ kind: 'publish', config }));
     return true;
   }
@@ -77,12 +78,7 @@ export class RelayedStream implements LivePath {
   frame(frame: LiveFrame, bytes: Uint8Array): void {
     if (this.#publisher === null || !this.#owner) return;
     // Bounded: past MAX_IN_FLIGHT sends the wire is behind, and video waits for the next keyframe.
-    const video = frame.kind === LiveKind.Video;
-    if (this.#inFlight >= MAX_IN_FLIGHT || (video && this.#needKey && !frame.key)) {
-      if (video) this.#needKey = true;
-      return;
-    }
-    if (video) this.#needKey = false;
+    if (!this.#gate.pass(frame, this.#inFlight < MAX_IN_FLIGHT)) return;
     this.#inFlight++;
     void this.#send({ kind: 'media', data: bytes }).finally(() => this.#inFlight--);
   }

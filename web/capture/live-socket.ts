@@ -7,7 +7,7 @@
  * in a row that never opened, or when the server says no converter is free, it stops trying: the
  * chunks go on.
  */
-import { encodeLiveFrame, type LiveConfigMessage, type LiveFrame, LiveKind } from '../../protocol/live.ts';
+import { encodeLiveFrame, KeyframeGate, type LiveConfigMessage, type LiveFrame } from '../../protocol/live.ts';
 import { socketProtocols } from '../../protocol/messages.ts';
 
 /** Bytes the socket may hold unsent before frames are dropped (≈ 1 s of 640×360 video). */
@@ -29,7 +29,8 @@ export class LiveSocket {
   readonly #wantKeyframe: () => void;
   #ws: WebSocket | null = null;
   #config: LiveConfigMessage | null = null;
-  #needKey = true;
+  /** Video from a keyframe: after connecting, or after a drop. */
+  readonly #gate = new KeyframeGate();
   #failed = 0;
   #retryDelay = 250;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -54,22 +55,14 @@ export class LiveSocket {
 
   frame(frame: LiveFrame): void {
     const ws = this.#ws;
-    const video = frame.kind === LiveKind.Video;
-    if (
-      !ws ||
-      ws.readyState !== WebSocket.OPEN ||
-      !this.#config ||
-      ws.bufferedAmount > MAX_BUFFERED ||
-      (video && this.#needKey && !frame.key)
-    ) {
+    const clear = ws?.readyState === WebSocket.OPEN && this.#config !== null && ws.bufferedAmount <= MAX_BUFFERED;
+    const waiting = this.#gate.waiting;
+    if (!ws || !this.#gate.pass(frame, clear)) {
       this.stats.dropped++;
-      if (video && !this.#needKey) {
-        this.#needKey = true;
-        this.#wantKeyframe();
-      }
+      // Video lost: the encoder makes the next frame a keyframe rather than waiting up to a second.
+      if (!waiting && this.#gate.waiting) this.#wantKeyframe();
       return;
     }
-    if (video) this.#needKey = false;
     ws.send(encodeLiveFrame(frame));
     this.stats.sent++;
   }
@@ -93,7 +86,7 @@ export class LiveSocket {
       this.#failed = 0;
       this.#retryDelay = 250;
       this.stats.state = 'open';
-      this.#needKey = true;
+      this.#gate.reset();
       this.#wantKeyframe();
       if (this.#config) ws.send(JSON.stringify(this.#config));
     };

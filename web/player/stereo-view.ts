@@ -9,6 +9,7 @@
  * underneath, so `requestVideoFrameCallback` (and the latency figure) keep working in every mode.
  */
 import { eyeDisplaySize, eyeRects, layoutOf, type Rect, type StereoMode } from '../../protocol/layout.ts';
+import { quadProgram } from '../lib/gl.ts';
 
 export type ViewMode = 'sbs' | 'anaglyph' | '2d';
 export const VIEW_MODES: readonly ViewMode[] = ['sbs', 'anaglyph', '2d'];
@@ -70,30 +71,7 @@ void main() {
 function webglPainter(canvas: HTMLCanvasElement): Painter | null {
   const gl = canvas.getContext('webgl', { alpha: false, preserveDrawingBuffer: true });
   if (!gl) return null;
-  const shader = (type: number, source: string) => {
-    const s = gl.createShader(type)!;
-    gl.shaderSource(s, source);
-    gl.compileShader(s);
-    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s) ?? 'shader did not compile');
-    return s;
-  };
-  const program = gl.createProgram()!;
-  gl.attachShader(program, shader(gl.VERTEX_SHADER, VERTEX));
-  gl.attachShader(program, shader(gl.FRAGMENT_SHADER, FRAGMENT));
-  gl.linkProgram(program);
-  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) return null;
-  gl.useProgram(program);
-  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
-  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
-  const position = gl.getAttribLocation(program, 'position');
-  gl.enableVertexAttribArray(position);
-  gl.vertexAttribPointer(position, 2, gl.FLOAT, false, 0, 0);
-  gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
-  // Video sizes are rarely powers of two: clamp, no mipmaps.
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
+  const program = quadProgram(gl, VERTEX, FRAGMENT, 'position');
   const anaglyph = gl.getUniformLocation(program, 'anaglyph');
   const leftRect = gl.getUniformLocation(program, 'leftRect');
   const rightRect = gl.getUniformLocation(program, 'rightRect');

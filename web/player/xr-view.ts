@@ -8,6 +8,7 @@
  * canvas; the headset's own frame loop draws.
  */
 import { eyeRects, type Rect, type StereoMode } from '../../protocol/layout.ts';
+import { quadProgram } from '../lib/gl.ts';
 
 // The few WebXR types used here (TypeScript's DOM library does not have them).
 interface XRViewLike {
@@ -98,7 +99,7 @@ export class XrView {
     this.#layer = layer;
     this.#space = space;
     this.#source = source;
-    this.#program = program(gl);
+    this.#program = quadProgram(gl, VERTEX, FRAGMENT, 'corner');
     const u = (name: string) => gl.getUniformLocation(this.#program, name);
     this.#u = { projection: u('projection'), view: u('view'), size: u('size'), eye: u('eye') };
     session.addEventListener('end', () => (this.#ended = true));
@@ -168,32 +169,4 @@ export class XrView {
 
 function pictureSize(image: { width?: number; height?: number; videoWidth?: number; videoHeight?: number }): [number, number] {
   return [image.videoWidth ?? image.width ?? 0, image.videoHeight ?? image.height ?? 0];
-}
-
-/** The screen's program, its quad and texture bound. */
-function program(gl: WebGLRenderingContext): WebGLProgram {
-  const shader = (type: number, source: string) => {
-    const s = gl.createShader(type)!;
-    gl.shaderSource(s, source);
-    gl.compileShader(s);
-    if (!gl.getShaderParameter(s, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(s) ?? 'shader did not compile');
-    return s;
-  };
-  const p = gl.createProgram()!;
-  gl.attachShader(p, shader(gl.VERTEX_SHADER, VERTEX));
-  gl.attachShader(p, shader(gl.FRAGMENT_SHADER, FRAGMENT));
-  gl.linkProgram(p);
-  if (!gl.getProgramParameter(p, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(p) ?? 'program did not link');
-  gl.useProgram(p);
-  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
-  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 1, -1, -1, 1, 1, 1]), gl.STATIC_DRAW);
-  const corner = gl.getAttribLocation(p, 'corner');
-  gl.enableVertexAttribArray(corner);
-  gl.vertexAttribPointer(corner, 2, gl.FLOAT, false, 0, 0);
-  gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.LINEAR);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.LINEAR);
-  return p;
 }
