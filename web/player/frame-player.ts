@@ -8,8 +8,9 @@
  * 3 s; a frame is due at capture + the smallest transit + the spread above it (p95 − min) + a little,
  * so the delay is as short as the arrival jitter allows, and grows or shrinks with it. A clock offset
  * between the capturing machine and this one is in every transit alike, so it cancels out of the
- * schedule (only the latency figure shows it). Frames past their time are shown at once; a frame
- * overtaken by a newer due one is dropped (counted). Sound is scheduled at its own due time minus the
+ * schedule (only the latency figure shows it). Frames past their time are shown one per vsync, oldest
+ * first, so a late one costs a little lag rather than a lost frame; only when more than two are due at
+ * once are the oldest dropped (counted). Sound is scheduled at its own due time minus the
  * output's latency, so what is heard goes with what is seen.
  *
  * The page plays the segments whenever this has nothing to show (`standby`): nobody publishes yet, the
@@ -27,6 +28,8 @@ const WINDOW = 90;
 const MARGIN_MS = 10;
 /** Frames decoded and waiting to be shown, at most (older ones go first). */
 const MAX_WAITING = 30;
+/** Frames due at once before the oldest are dropped: up to two frames (≈ 67 ms at 30 fps) of lag while catching up. */
+const MAX_BEHIND = 2;
 /** How long to wait for the live stream before falling back. */
 const CONFIG_TIMEOUT_MS = 6000;
 
@@ -256,20 +259,22 @@ export class FramePlayer {
     }
   }
 
-  /** Each display frame: the newest frame that is due by the next vsync is drawn; older due ones are dropped. */
+  /** Each display frame: the oldest frame due by the next vsync is drawn (MAX_BEHIND says when older ones are dropped). */
   #present(time: number): void {
     if (this.#closed) return;
     if (this.#lastPaint > 0) this.#vsync = this.#vsync * 0.9 + Math.min(50, time - this.#lastPaint) * 0.1;
     this.#lastPaint = time;
     const now = Date.now();
-    let shown: Due | null = null;
-    while (this.#waiting.length > 0 && this.#waiting[0]!.due <= now + this.#vsync / 2) {
-      if (shown) {
-        shown.frame.close();
-        this.stats.skipped++;
-      }
-      shown = this.#waiting.shift()!;
+    // Frames due by the next vsync, oldest first. One is shown per vsync: a frame that arrived late is
+    // shown late rather than lost, and the next ones catch up (a vsync is half a 30-fps frame). Only
+    // when more than MAX_BEHIND are due at once are the oldest dropped, to bound the lag.
+    let due = 0;
+    while (due < this.#waiting.length && this.#waiting[due]!.due <= now + this.#vsync / 2) due++;
+    for (; due > MAX_BEHIND; due--) {
+      this.#waiting.shift()!.frame.close();
+      this.stats.skipped++;
     }
+    const shown: Due | null = due > 0 ? this.#waiting.shift()! : null;
     if (shown) {
       const { frame } = shown;
       const size = viewSize(this.#mode, this.layout, frame.displayWidth, frame.displayHeight);
