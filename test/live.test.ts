@@ -136,3 +136,23 @@ t.test('the capture CLI publishes its live stream beside its chunks; a viewer se
   const live = summary?.live as { sent: number; dropped: number; refused: string | null } | undefined;
   t.ok(live && live.sent > 15 && live.refused === null, `its summary counts the live frames sent (${JSON.stringify(live)})`);
 });
+
+t.test('a publisher that takes its time to configure keeps its live path (it is not let go under it)', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const session = await createSession(server.url);
+  const other = await createSession(server.url);
+  const base = `${server.url.replace('http', 'ws')}/ws/live`;
+  const publisher = await liveSocket(`${base}/${session.session_id}`, session.control_token);
+  t.teardown(() => publisher.ws.close());
+  // The server's housekeeping runs every 2 s; a viewer of another session hears each run (live_stats).
+  const clock = await liveSocket(`${base}/${other.session_id}`);
+  t.teardown(() => clock.ws.close());
+  const ticks = () => clock.texts.filter((m) => m.type === 'live_stats').length;
+  await until(() => ticks() >= 2, 'the housekeeping to run with the publisher connected but silent', 10_000);
+  const viewer = await liveSocket(`${base}/${session.session_id}`);
+  t.teardown(() => viewer.ws.close());
+  const stream = await liveStream({ width: 320, height: 180, seconds: 2 });
+  await publishLive(publisher, stream, () => viewer.video().length >= 5);
+  await until(() => viewer.video().length >= 5, 'frames at a viewer who joined after', 30_000);
+  t.pass('the viewer gets the publication');
+});

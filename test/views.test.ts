@@ -74,6 +74,13 @@ t.test('each view renders; the strength slider changes the disparity of later se
 
   for (let i = 0; i < 5; i++) t.equal((await putChunk(s, i, chunks[i]!)).status, 201);
   await until(async () => ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 0.2, 'playback', 30_000);
+  // A change applies to chunks dispatched after it: the first five are converted before it (on a loaded
+  // machine they may still wait for a worker when playback starts).
+  await until(
+    async () => JSON.parse((await getText(`${server.url}/stream_sessions/${s.session_id}`)).text).ready === 5,
+    'the first five converted',
+    60_000,
+  );
 
   // Live depth: the slider sends set_settings over the control socket; every subscriber hears it.
   await page.fill('#setting-stereo_strength', '0.04');

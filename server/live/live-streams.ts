@@ -34,6 +34,8 @@ export interface LiveStreamsOptions {
 export class LiveStreams {
   readonly #opts: LiveStreamsOptions;
   readonly #streams = new Map<string, LivePath>();
+  /** Sockets open on each session's live path: a stream they hold is never forgotten under them. */
+  readonly #sockets = new Map<string, number>();
   /** Sessions whose live state changed and is about to be reported. */
   readonly #reports = new Map<string, NodeJS.Timeout>();
   readonly #unsubscribe: () => void;
@@ -86,10 +88,31 @@ export class LiveStreams {
     return stream;
   }
 
-  /** A stream nobody publishes to or watches any more is forgotten. */
+  /**
+   * A socket on the session's live path opened (ws/live-sockets.ts): the stream it got at its upgrade
+   * stays while it is open (a publisher may take seconds to send its configuration). Returns the stream
+   * to use — the one registered now, should this one have been let go in between.
+   */
+  attach(sessionId: string, stream: LivePath): LivePath {
+    this.#sockets.set(sessionId, (this.#sockets.get(sessionId) ?? 0) + 1);
+    const registered = this.#streams.get(sessionId);
+    if (registered) return registered;
+    if (!this.#closed) this.#streams.set(sessionId, stream);
+    return stream;
+  }
+
+  /** That socket closed: the stream goes once no socket holds it and nobody publishes or watches. */
+  detach(sessionId: string): void {
+    const open = (this.#sockets.get(sessionId) ?? 1) - 1;
+    if (open > 0) this.#sockets.set(sessionId, open);
+    else this.#sockets.delete(sessionId);
+    this.release(sessionId);
+  }
+
+  /** A stream no socket holds and nobody publishes to or watches (here or through other nodes) is forgotten. */
   release(sessionId: string): void {
     const stream = this.#streams.get(sessionId);
-    if (stream && !stream.publishing && stream.viewers === 0) {
+    if (stream && !this.#sockets.has(sessionId) && !stream.publishing && stream.viewers === 0) {
       void stream.close();
       this.#forget(sessionId);
       this.#opts.sessions.liveChanged(sessionId, { publishing: false, viewers: 0 });

@@ -75,6 +75,7 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
     },
     open: (ws: WebSocket<LiveSocketData>) => {
       const data = ws.getUserData();
+      if (data.stream) data.stream = live.attach(data.sessionId, data.stream);
       if (data.publisher) return;
       const viewer: LiveViewer = {
         sendText: (message) => {
@@ -116,7 +117,7 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
       data.closed = true;
       if (data.publisher) data.stream?.unpublished(data);
       else if (data.viewer) data.stream?.removeViewer(data.viewer);
-      live.release(data.sessionId);
+      if (data.stream) live.detach(data.sessionId);
     },
   });
 }
