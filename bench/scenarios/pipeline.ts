@@ -16,6 +16,7 @@ import { GpuPool, blockDisparities, defaultWorkerCount, type ChunkResult } from 
 import { grayFrames } from '../decode.ts';
 import { writeHeavyModel } from '../../testkit/heavy-model.ts';
 import { generateChunks } from '../media.ts';
+import { floorRealtime } from './pipeline-floor.ts';
 
 export interface PipelineOptions {
   sizes: Array<[number, number]>;
@@ -50,6 +51,9 @@ export interface PipelineRow {
    * row's, over every textured block of every frame; null without an every-frame row to compare with.
    */
   depthErrorPx: number | null;
+  /** ffmpeg's decode → hstack → x264 of the same chunks, no depth (pipeline-floor.ts), and ours ÷ it. */
+  floorRealtimeFactor: number;
+  ofFloor: number;
 }
 
 export const defaultPipelineOptions = (): PipelineOptions => ({
@@ -161,6 +165,8 @@ async function runSizes(
     const total = sum.decode + sum.depth + sum.stereo + sum.encode;
     const key = `${width}x${height}`;
     if (everyFrame) reference.set(key, results);
+    // Measured right after ours, on the same chunks, in as many lanes: the two share the machine's mood.
+    const floor = await floorRealtime(defaultFfmpeg(process.env), chunks, options.chunkSeconds, height, options.workers);
     const against = reference.get(key);
     const row: PipelineRow = {
       source: `${width}x${height}@${options.fps}`,
@@ -181,6 +187,8 @@ async function runSizes(
       },
       perFrameMs: { depth: sum.depth / frames, stereo: sum.stereo / frames },
       depthErrorPx: against && !everyFrame ? depthError(results, against) : everyFrame ? 0 : null,
+      floorRealtimeFactor: floor,
+      ofFloor: media / wall / floor,
     };
     rows.push(row);
     log(formatRow(row));
@@ -197,6 +205,7 @@ export function formatRow(r: PipelineRow): string {
     r.output.padEnd(10),
     `${r.secondsPerChunk.toFixed(2)} s/chunk`.padEnd(13),
     `RTF ${r.realtimeFactor.toFixed(2)}×`.padEnd(11),
+    `(ffmpeg floor ${r.floorRealtimeFactor.toFixed(2)}×: ours ÷ floor ${r.ofFloor.toFixed(2)})`,
     `decode ${pct(r.shares.decode)}  depth ${pct(r.shares.depth)}  stereo ${pct(r.shares.stereo)}  encode ${pct(r.shares.encode)}`,
     `(depth ${r.perFrameMs.depth.toFixed(1)} ms/frame, stereo ${r.perFrameMs.stereo.toFixed(1)} ms/frame)`,
     `network on ${(r.depthRunsPerFrame * 100).toFixed(0)}% of frames`,
