@@ -101,6 +101,7 @@ function eachRow(
   maxHalf: number,
   scratch: RowScratch,
   row: (y: number, eyes: EyeRows) => void,
+  changed?: (eyes: EyeRows) => void,
 ): void {
   const occlusion = input.occlusion !== false && maxHalf >= 0.5;
   const eyes: EyeRows = occlusion
@@ -114,6 +115,7 @@ function eachRow(
       const base = scratch.base(width);
       fillDisparity(input.depth, input.depthWidth, dy, width, input.state, input.convergence, maxHalf, base);
       if (occlusion) occlusionRows(base, width, eyes.left, eyes.right);
+      changed?.(eyes);
     }
     row(y, eyes);
   }
@@ -147,6 +149,13 @@ export function occlusionRows(d: Float32Array, width: number, left: Float32Array
 
 /** Row buffers reused from frame to frame (one set per stream). */
 export class RowScratch {
+  #plan: SamplePlan = { li: new Int32Array(0), lw: new Int32Array(0), ri: new Int32Array(0), rw: new Int32Array(0) };
+  plan(width: number): SamplePlan {
+    if (this.#plan.li.length < width) {
+      this.#plan = { li: new Int32Array(width), lw: new Int32Array(width), ri: new Int32Array(width), rw: new Int32Array(width) };
+    }
+    return this.#plan;
+  }
   #base = new Float32Array(0);
   #left = new Float32Array(0);
   #right = new Float32Array(0);
@@ -191,29 +200,52 @@ function warpEye(
   }
 }
 
+/** Where each pixel of an output row samples its source row, for both eyes: the first sample's index and its weight (/256). */
+export interface SamplePlan {
+  li: Int32Array;
+  lw: Int32Array;
+  ri: Int32Array;
+  rw: Int32Array;
+}
+
 /**
- * Warps one row of a single-channel plane into both eyes in one pass (the side-by-side hot path:
- * measured ≈ 1.5× faster than two `warpEye` passes): `dst[left + x]` samples the source at x − dl,
- * `dst[right + x]` at x + dr (each eye's half-disparities: eachRow).
+ * The sample plan of a row from each eye's half-disparities: the left eye at x − dl, the right at x + dr,
+ * bilinear with 8 fractional bits, clamped to the row. Rows that share a depth row share it, so the
+ * arithmetic is done once per depth row, not once per output row.
  */
-function warpRow(src: Uint8Array, from: number, width: number, eyes: EyeRows, dst: Uint8Array, left: number, right: number): void {
-  const last = width - 1;
-  const lastFx = last * 256;
-  const dl = eyes.left;
-  const dr = eyes.right;
+function planRow(eyes: EyeRows, width: number, plan: SamplePlan): void {
+  const lastFx = (width - 1) * 256;
+  const { left: dl, right: dr } = eyes;
+  const { li, lw, ri, rw } = plan;
   for (let x = 0; x < width; x++) {
     let lx = ((x - dl[x]!) * 256) | 0;
     let rx = ((x + dr[x]!) * 256) | 0;
     lx = lx < 0 ? 0 : lx > lastFx ? lastFx : lx;
     rx = rx < 0 ? 0 : rx > lastFx ? lastFx : rx;
-    const l0 = lx >> 8;
-    const r0 = rx >> 8;
-    const lw = lx & 255;
-    const rw = rx & 255;
-    const la = from + l0;
-    const ra = from + r0;
-    dst[left + x] = (src[la]! * (256 - lw) + src[l0 < last ? la + 1 : la]! * lw) >> 8;
-    dst[right + x] = (src[ra]! * (256 - rw) + src[r0 < last ? ra + 1 : ra]! * rw) >> 8;
+    li[x] = lx >> 8;
+    lw[x] = lx & 255;
+    ri[x] = rx >> 8;
+    rw[x] = rx & 255;
+  }
+}
+
+/**
+ * Warps one row of a single-channel plane into both eyes in one pass by its plan (the hot path: one
+ * pass measured ≈ 1.5× faster than two; the plan's sharing another third): `dst[left + x]` and
+ * `dst[right + x]` from the source row at `from`.
+ */
+function warpRow(src: Uint8Array, from: number, width: number, plan: SamplePlan, dst: Uint8Array, left: number, right: number): void {
+  const last = width - 1;
+  const { li, lw, ri, rw } = plan;
+  for (let x = 0; x < width; x++) {
+    const l0 = li[x]!;
+    const a = from + l0;
+    const w = lw[x]!;
+    dst[left + x] = (src[a]! * (256 - w) + src[l0 < last ? a + 1 : a]! * w) >> 8;
+    const r0 = ri[x]!;
+    const b = from + r0;
+    const v = rw[x]!;
+    dst[right + x] = (src[b]! * (256 - v) + src[r0 < last ? b + 1 : b]! * v) >> 8;
   }
 }
 
@@ -241,22 +273,44 @@ export function renderPairYuv(
   const cw = width >> 1;
   const ch = height >> 1;
   const maxHalf = (strength * width) / 2;
+  const plan = scratch.plan(width);
+  /** Where a row of a plane `w` wide goes in each eye. */
+  const rows = (to: number, w: number, h: number, y: number): [number, number] => {
+    if (packing === 'tb') return [to + y * w, to + (h + y) * w];
+    const row = to + y * 2 * w;
+    return packing === 'lr' ? [row, row + w] : [row + w, row];
+  };
+  // Luma; then both chroma planes, which share their rows' disparities (half the luma's).
+  eachRow(
+    input,
+    width,
+    height,
+    maxHalf,
+    scratch,
+    (y) => {
+      const [left, right] = rows(0, width, height, y);
+      warpRow(src, y * width, width, plan, out, left, right);
+    },
+    (eyes) => planRow(eyes, width, plan),
+  );
   const planes = [
-    { from: 0, to: 0, w: width, h: height, maxHalf },
-    { from: width * height, to: 2 * width * height, w: cw, h: ch, maxHalf: maxHalf / 2 },
-    { from: width * height + cw * ch, to: 2 * width * height + 2 * cw * ch, w: cw, h: ch, maxHalf: maxHalf / 2 },
+    { from: width * height, to: 2 * width * height },
+    { from: width * height + cw * ch, to: 2 * width * height + 2 * cw * ch },
   ];
-  for (const p of planes) {
-    eachRow(input, p.w, p.h, p.maxHalf, scratch, (y, eyes) => {
-      if (packing === 'tb') {
-        warpRow(src, p.from + y * p.w, p.w, eyes, out, p.to + y * p.w, p.to + (p.h + y) * p.w);
-        return;
+  eachRow(
+    input,
+    cw,
+    ch,
+    maxHalf / 2,
+    scratch,
+    (y) => {
+      for (const p of planes) {
+        const [left, right] = rows(p.to, cw, ch, y);
+        warpRow(src, p.from + y * cw, cw, plan, out, left, right);
       }
-      const row = p.to + y * 2 * p.w;
-      const [left, right] = packing === 'lr' ? [row, row + p.w] : [row + p.w, row];
-      warpRow(src, p.from + y * p.w, p.w, eyes, out, left, right);
-    });
-  }
+    },
+    (eyes) => planRow(eyes, cw, plan),
+  );
 }
 
 /** Side by side, left eye first (renderPairYuv with `lr`). */
