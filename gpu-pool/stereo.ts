@@ -313,19 +313,6 @@ export function renderPairYuv(
   );
 }
 
-/** Side by side, left eye first (renderPairYuv with `lr`). */
-export function renderSbsYuv(
-  src: Uint8Array,
-  width: number,
-  height: number,
-  input: DepthInput,
-  strength: number,
-  out: Uint8Array,
-  scratch: RowScratch = new RowScratch(),
-): void {
-  renderPairYuv(src, width, height, input, strength, 'lr', out, scratch);
-}
-
 /**
  * Dubois' least-squares red/cyan matrices (rows: output red, green, blue; columns: the eye's red,
  * green, blue), in 1/1024ths for integer arithmetic.

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { edgeSmear } from '../../testkit/edge-scene.ts';
-import { occlusionRows, renderSbsYuv, renderStereo, yuv420pSize } from '../stereo.ts';
+import { occlusionRows, renderPairYuv, renderStereo, yuv420pSize } from '../stereo.ts';
 
 const W = 8;
 const H = 2;
@@ -79,12 +79,13 @@ t.test('yuv420p SBS: each plane doubles in width; zero disparity copies both eye
   const h = 4;
   const src = yuvGradient(w, h);
   const out = new Uint8Array(yuv420pSize(2 * w, h));
-  renderSbsYuv(
+  renderPairYuv(
     src,
     w,
     h,
     { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: { min: 0, max: 1, thumb: [] }, convergence: 0 },
     0,
+    'lr',
     out,
   );
   t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row');
@@ -101,7 +102,7 @@ t.test('yuv420p SBS: luma shifts by the disparity, chroma by half of it', async 
   const h = 4;
   const out = new Uint8Array(yuv420pSize(2 * w, h));
   // Max disparity 0.25·16 = 4 px: each luma eye shifts by 2 px, each chroma eye by 1 chroma px.
-  renderSbsYuv(yuvGradient(w, h), w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, 0.25, out);
+  renderPairYuv(yuvGradient(w, h), w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0 }, 0.25, 'lr', out);
   t.equal(out[8], 60, 'left luma at x=8 shows source x=6');
   t.equal(out[w + 8], 100, 'right luma at x=8 shows source x=10');
   const u = 2 * w * h;
@@ -115,16 +116,16 @@ t.test('convergence moves the screen plane: the chosen depth gets zero disparity
   const src = yuvGradient(w, h);
   const out = new Uint8Array(yuv420pSize(2 * w, h));
   // Everything is at maximum nearness; convergence 1 puts the nearest depth on the screen: no shift at all.
-  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 1 }, 0.25, out);
+  renderPairYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 1 }, 0.25, 'lr', out);
   t.same(out.subarray(0, w), src.subarray(0, w), 'left luma row unshifted');
   t.same(out.subarray(w, 2 * w), src.subarray(0, w), 'right luma row unshifted');
   // Convergence 0.5: half the disparity of convergence 0 (±1 px instead of ±2 px).
-  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0.5 }, 0.25, out);
+  renderPairYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: near, convergence: 0.5 }, 0.25, 'lr', out);
   t.equal(out[8], 70, 'left luma at x=8 shows source x=7');
   t.equal(out[w + 8], 90, 'right luma at x=8 shows source x=9');
   // A far point (depth 0 against the range 0…1) behind a screen plane at 0.5: the eyes swap sides.
   const far = { min: 1, max: 2, thumb: [] };
-  renderSbsYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: far, convergence: 0.5 }, 0.25, out);
+  renderPairYuv(src, w, h, { depth: flatDepth, depthWidth: 4, depthHeight: 2, state: far, convergence: 0.5 }, 0.25, 'lr', out);
   t.equal(out[8], 90, 'left luma at x=8 shows source x=9 (behind the screen)');
   t.equal(out[w + 8], 70, 'right luma at x=8 shows source x=7');
 });
