@@ -22,7 +22,7 @@ import type { SilentAudio } from './silent-audio.ts';
 import { disparityMap, yuv420pSize } from './stereo.ts';
 import { StereoFrame } from './stereo-frame.ts';
 import { scaledSize } from '../protocol/layout.ts';
-import { ChunkInputError, type ChunkResult, type ChunkTask, type DepthState, type DisparityProbe } from './types.ts';
+import { ChunkCancelledError, ChunkInputError, type ChunkResult, type ChunkTask, type DepthState, type DisparityProbe } from './types.ts';
 
 /** Pictures waiting for a batch of estimates at most (a batch of 4 at every 8th frame). */
 const MAX_QUEUED = 32;
@@ -141,8 +141,16 @@ async function warmUp(
   }
 }
 
+/** Throws when the task's cancel flag is raised (checked between frames, where no native call runs). */
+function stopIfCancelled(flag: Int32Array | null): void {
+  if (flag && Atomics.load(flag, 0) !== 0) throw new ChunkCancelledError();
+}
+
 export async function convertChunk(task: ChunkTask, options: ConvertOptions): Promise<ChunkResult> {
   const t0 = performance.now();
+  const cancel = task.cancel ? new Int32Array(task.cancel) : null;
+  // A task cancelled while it waited in the queue ends before it opens anything.
+  stopIfCancelled(cancel);
   const timings = { decode: 0, depth: 0, stereo: 0, encode: 0, total: 0 };
   const reader = ChunkReader.open(task.chunk, options.scratchDir);
   let writer: CmafWriter | undefined;
@@ -308,6 +316,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
     let index = 0;
     let t = performance.now();
     for (const frame of reader.frames()) {
+      stopIfCancelled(cancel);
       const pts = timestampOf(frame);
       first ??= pts;
       last = pts;

@@ -30,6 +30,30 @@ const MAX_IN_FLIGHT = 90;
 const MAX_WAITING = 120;
 /** Share of a frame's interval the conversion may take (the rest is slack for the encoder's spikes). */
 const BUDGET = 0.75;
+/**
+ * How long a thread asked to close may take (its frame in the works, its network's loading) before it
+ * is terminated. A last resort: a thread terminated inside libav or the network's runtime can abort
+ * the process, so it is asked first and given time.
+ */
+const STOP_TIMEOUT_MS = 15_000;
+
+/**
+ * Asks a converter thread to close and waits for it to exit (terminated only after STOP_TIMEOUT_MS).
+ * Resolves to its exit code: 0 when it closed itself, 1 when it had to be terminated, null when it had
+ * exited before.
+ */
+async function stopThread(worker: Worker): Promise<number | null> {
+  // (A thread that has exited has no id any more.)
+  if (worker.threadId === -1) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const code = await new Promise<number>((resolve) => {
+    worker.once('exit', resolve);
+    worker.postMessage({ type: 'close' } satisfies LiveWorkerInput);
+    timer = setTimeout(() => void worker.terminate(), STOP_TIMEOUT_MS);
+  });
+  clearTimeout(timer);
+  return code;
+}
 
 export interface LivePoolOptions {
   /** Live converters at once (one thread each). */
@@ -127,7 +151,7 @@ export class LivePool {
     this.#closed = true;
     const spare = this.#spare;
     this.#spare = null;
-    await Promise.all([...[...this.#open].map((channel) => channel.close()), spare?.worker.terminate()]);
+    await Promise.all([...[...this.#open].map((channel) => channel.close()), spare ? stopThread(spare.worker) : undefined]);
   }
 }
 
@@ -201,28 +225,27 @@ export class LiveChannel {
     this.#post({ type: 'settings', settings });
   }
 
-  /** Stops the thread (after the frame in the works). Safe twice. */
+  /** The thread's exit code once `close` has stopped it: 0 when it closed itself (as it should), 1 when terminated. */
+  exitCode: number | null = null;
+
+  /** Stops the thread (after the frame in the works; the frames queued behind it are let go). Safe twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     // The slot is free at once (its thread converts nothing more while it exits): a new stream may take it.
     this.#onClosed();
-    this.#post({ type: 'close' }, true);
-    const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
-    const timer = setTimeout(() => void this.#worker.terminate(), 2000);
-    await exited;
-    clearTimeout(timer);
+    this.exitCode = await stopThread(this.#worker);
   }
 
   #send(frame: LiveFrame, pace: LivePace): void {
     // A copy the thread owns (the frame's bytes may be a view into a socket's message).
     const data = frame.data.slice().buffer as ArrayBuffer;
     this.#inFlight++;
-    this.#post({ type: 'frame', data, time: frame.time, pace }, false, [data]);
+    this.#post({ type: 'frame', data, time: frame.time, pace }, [data]);
   }
 
-  #post(message: LiveWorkerInput, evenClosed = false, transfer: ArrayBuffer[] = []): void {
-    if (this.#closed && !evenClosed) return;
+  #post(message: LiveWorkerInput, transfer: ArrayBuffer[] = []): void {
+    if (this.#closed) return;
     this.#worker.postMessage(message, transfer);
   }
 

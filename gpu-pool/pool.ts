@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import { BusyMeter } from './busy-meter.ts';
 import type { ExecutionProvider } from './model.ts';
 import { gpuCount } from './providers.ts';
-import type { ChunkResult, ChunkTask } from './types.ts';
+import { type ChunkResult, type ChunkTask, ChunkCancelledError } from './types.ts';
 import type { WorkerConfig, WorkerInfo } from './worker.ts';
 import { type WorkerMemory, WorkerMemoryBoard } from './worker-memory.ts';
 
@@ -79,7 +79,7 @@ export class GpuPool {
   /** The private folder chunks reach libav through (empty between chunks; removed on close). */
   readonly scratchDir: string;
   readonly #memory: WorkerMemoryBoard;
-  #closing: Promise<void> | null = null;
+  #closing: Promise<{ forced: boolean }> | null = null;
 
   private constructor(piscina: Piscina, info: WorkerInfo, size: number, scratchDir: string, memory: WorkerMemoryBoard) {
     this.#piscina = piscina;
@@ -163,20 +163,28 @@ export class GpuPool {
     };
   }
 
-  /** Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). */
+  /**
+   * Converts one chunk. Its buffers are transferred to the worker (unusable afterwards). `signal`
+   * cancels it: a waiting task ends as it starts, a running one before its next frame (rejecting with
+   * ChunkCancelledError). The thread is never terminated for it: a thread stopped inside libav or the
+   * network's runtime can abort the whole process.
+   */
   async run(task: ChunkTask, options: { signal?: AbortSignal } = {}): Promise<ChunkResult> {
     if (this.#closing) throw new Error('the GPU pool is closed');
+    const { signal } = options;
+    if (signal?.aborted) throw new ChunkCancelledError();
     const chunk = transferable(task.chunk);
     const previous = task.previous ? transferable(task.previous) : null;
     const transferList = [chunk.buffer as ArrayBuffer, ...(previous ? [previous.buffer as ArrayBuffer] : [])];
+    const cancel = new SharedArrayBuffer(4);
+    const raise = () => Atomics.store(new Int32Array(cancel), 0, 1);
+    signal?.addEventListener('abort', raise, { once: true });
     // Counted from submission: a queued task keeps a worker busy as soon as one frees up.
     this.#busy.start();
     try {
-      return (await this.#piscina.run(
-        { ...task, chunk, previous },
-        { transferList, ...(options.signal ? { signal: options.signal } : {}) },
-      )) as ChunkResult;
+      return (await this.#piscina.run({ ...task, chunk, previous, cancel }, { transferList })) as ChunkResult;
     } finally {
+      signal?.removeEventListener('abort', raise);
       this.#busy.end();
     }
   }
@@ -191,14 +199,23 @@ export class GpuPool {
     };
   }
 
+  /** The workers' thread ids (a worker that died and was replaced shows as a new id). */
+  threadIds(): number[] {
+    return this.#piscina.threads.map((worker) => worker.threadId);
+  }
+
   /** Each worker's own heap, by thread id (reported every few seconds: worker-memory.ts). */
   workerMemory(): Map<number, WorkerMemory> {
     this.#memory.retain(this.#piscina.threads.map((worker) => worker.threadId));
     return this.#memory.snapshot();
   }
 
-  /** Finishes running tasks (up to `timeoutMs`), then stops the workers. Safe twice. */
-  close(options: { timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Finishes running tasks (up to `timeoutMs`), then stops the workers. `forced`: some task had not
+   * finished by then and its thread was terminated — a last resort (a thread stopped inside libav can
+   * abort the process), which cancelling the tasks first (`run`'s signal) avoids. Safe twice.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<{ forced: boolean }> {
     this.#closing ??= (async () => {
       const timeoutMs = options.timeoutMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;
@@ -208,6 +225,7 @@ export class GpuPool {
       if (outcome === 'timeout') await this.#piscina.destroy();
       this.#memory.close();
       rmSync(this.scratchDir, { recursive: true, force: true });
+      return { forced: outcome === 'timeout' };
     })();
     return this.#closing;
   }

@@ -46,6 +46,12 @@ export interface ChunkTask {
    * map as the warp used it (`ChunkResult.disparity`).
    */
   probe?: boolean;
+  /**
+   * Set by the pool (`run`'s signal), never by a caller: a shared flag the worker reads before each
+   * frame. Raised, the conversion stops there with a ChunkCancelledError — at a point where no native
+   * call is running, unlike terminating the thread (Piscina's own abort), which can abort the process.
+   */
+  cancel?: SharedArrayBuffer;
 }
 
 /** Every frame's half-disparity (px of one eye; positive = in front of the screen) at the depth map's size. */
@@ -100,6 +106,14 @@ export interface ChunkResult {
   timings: StageTimingsMs;
   /** With `probe`: what the warp did to each frame. */
   disparity?: DisparityProbe;
+}
+
+/** The task's rejection once its signal was raised (the pool's `run`). */
+export class ChunkCancelledError extends Error {
+  override name = 'ChunkCancelledError';
+  constructor() {
+    super('the conversion was cancelled');
+  }
 }
 
 /** Thrown (as the task's rejection) for input that no retry can fix, e.g. not a decodable video. */

@@ -26,7 +26,7 @@ import type { Telemetry } from './telemetry.ts';
 import type { TokenSigner } from './tokens.ts';
 import { SocketHub } from './ws/hub.ts';
 import { OrderedPublisher } from './ws/publisher.ts';
-import { mountLiveSockets } from './ws/live-sockets.ts';
+import { type LiveSockets, mountLiveSockets } from './ws/live-sockets.ts';
 import { mountSockets } from './ws/sockets.ts';
 
 export interface AppOptions {
@@ -61,6 +61,7 @@ export class StereoSpotApp {
   readonly #opts: AppOptions;
   readonly #app: TemplatedApp;
   readonly #hub: SocketHub;
+  readonly #liveSockets: LiveSockets | null;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   #listenSocket: us_listen_socket | null = null;
@@ -97,7 +98,7 @@ export class StereoSpotApp {
     });
     this.#mountRoutes(deps);
     mountSockets(this.#app, deps, this.#hub);
-    if (opts.live) mountLiveSockets(this.#app, deps, opts.live);
+    this.#liveSockets = opts.live ? mountLiveSockets(this.#app, deps, opts.live) : null;
     this.#hub.onFanOut((f) => {
       if (f.sessionId !== null) opts.telemetry.fannedOut(Number(f.endedAt - f.startedAt) / 1e9);
     });
@@ -253,13 +254,15 @@ export class StereoSpotApp {
     if (this.#listenSocket) this.#opts.uws.us_listen_socket_close(this.#listenSocket);
     this.#listenSocket = null;
     this.#hub.closeAll(CloseCode.GoingAway, 'server shutting down');
+    this.#liveSockets?.closeAll(CloseCode.GoingAway, 'server shutting down');
     await this.#opts.live?.close();
     step('settle-actors');
     this.#unsubscribe();
     await this.#opts.sessions.close();
     step('close-pool');
     try {
-      await this.#opts.pool.close({ timeoutMs: this.#opts.config.shutdownTimeoutMs });
+      const { forced } = await this.#opts.pool.close({ timeoutMs: this.#opts.config.shutdownTimeoutMs });
+      if (forced) this.#log.warn('pool: conversions still running at the shutdown timeout were stopped by force');
     } catch (error) {
       this.#log.warn('pool did not close cleanly', { error: errorMessage(error) });
     }

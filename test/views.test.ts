@@ -213,8 +213,7 @@ t.test('the views take each eye from where the layout puts it; an anaglyph strea
   t.ok(await page.isDisabled('#modes button[data-mode="2d"]'), 'the eye views are not offered');
   t.ok(await page.isHidden('#view'), 'no canvas over the video');
   t.same(errors, [], 'no page errors');
-  // Every chunk converted before the server closes (a conversion cut short by the pool's shutdown can
-  // abort the process: noted as a gap of the shutdown, not of the views).
+  // Every chunk converted: the sessions end (test/shutdown.test.ts closes a server in mid-conversion).
   for (const session of [tb, red]) {
     await until(
       async () => JSON.parse((await getText(`${server.url}/stream_sessions/${session.session_id}`)).text).state === 'ended',

@@ -95,7 +95,8 @@ export class FakePool {
     return new Map();
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<{ forced: boolean }> {
     this.closed = true;
+    return { forced: false };
   }
 }

@@ -55,3 +55,28 @@ t.test('a converter that cannot start says why', async (t) => {
   t.match(errors[0], /the live converter could not start: .*nonexistent/);
   await until(() => pool.size === 0, 'the slot to be freed', 10_000);
 });
+
+t.test('closed with frames queued: the thread lets them go and exits by itself (never terminated inside libav)', async (t) => {
+  const { frames } = await liveStream({ width: 320, height: 180, seconds: 3 });
+  const video = frames.filter((f) => f.kind === LiveKind.Video);
+  const pool = new LivePool({ max: 2, modelPath: null, executionProvider: 'cpu', modelInputHeight: 126 });
+  t.teardown(() => pool.close());
+  const errors: string[] = [];
+  const channel = pool.open(stream, { unit: () => {}, error: (e) => errors.push(e) })!;
+  // Once the thread runs, a burst it cannot keep up with, and the close right behind it.
+  for (const frame of video.slice(0, 1)) channel.push(frame);
+  await until(() => channel.stats.converted > 0, 'the first frame converted', 60_000);
+  for (const frame of video.slice(1)) channel.push(frame);
+  await channel.close();
+  t.equal(channel.exitCode, 0, 'the thread closed itself');
+  t.ok(
+    channel.stats.converted + channel.stats.skipped < video.length,
+    `the queued frames were let go (${channel.stats.converted} converted, ${channel.stats.skipped} skipped of ${video.length})`,
+  );
+  t.same(errors, []);
+  // A thread started ahead and never given a stream (its network possibly still loading) closes itself too.
+  pool.prepare();
+  const spare = pool.open(stream, { unit: () => {}, error: (e) => errors.push(e) })!;
+  await spare.close();
+  t.equal(spare.exitCode, 0, 'a thread closed while it starts closes itself once started');
+});

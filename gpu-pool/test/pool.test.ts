@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { writeHeavyModel } from '../../testkit/heavy-model.ts';
 import { convertInOrder } from '../../testkit/in-order.ts';
+import { until } from '../../testkit/server.ts';
 import { GpuPool, type ChunkResult } from '../index.ts';
 import { meanDisparity } from '../stereo-readback.ts';
 import { decodeGray, decodeWarnings, ffmpeg, makeChunks, oneFrameWithSound, writeCmafPlaylist } from '../../testkit/media.ts';
@@ -119,6 +120,34 @@ t.test('garbage and truncated chunks reject with a clear error; the pool keeps s
   await Promise.all([pool.close(), pool.close()]);
   t.notOk(existsSync(pool.scratchDir), 'closing removes it');
   await t.rejects(pool.run({ chunk: Buffer.from(good!), mode: 'sbs', outputHeight: 90 }), /closed/);
+});
+
+t.test('a cancelled conversion stops at a frame boundary: its thread lives on and converts the next chunk', async (t) => {
+  const [long, short] = await makeChunks({ video: 'testsrc2=size=320x180:rate=30', seconds: 5, chunkSeconds: 4 });
+  const pool = await GpuPool.create({ workers: 1, executionProvider: 'cpu', warmupFrames: 0 });
+  t.teardown(() => pool.close());
+  const threads = pool.threadIds();
+  // Cancelled while it runs (the worker has taken it from the queue).
+  const running = new AbortController();
+  const started = Date.now();
+  const cancelled = pool.run({ chunk: Buffer.from(long!), mode: 'sbs', outputHeight: 180 }, { signal: running.signal });
+  await until(() => pool.stats().queueSize === 0, 'the worker to take the task');
+  running.abort();
+  await t.rejects(cancelled, /the conversion was cancelled/);
+  const cancelMs = Date.now() - started;
+  // Cancelled while it waits behind another: it never runs.
+  const first = pool.run({ chunk: Buffer.from(short!), mode: 'sbs', outputHeight: 180 });
+  const waiting = new AbortController();
+  const queued = pool.run({ chunk: Buffer.from(long!), mode: 'sbs', outputHeight: 180 }, { signal: waiting.signal });
+  waiting.abort();
+  await t.rejects(queued, /the conversion was cancelled/);
+  // Cancelled before it was submitted.
+  await t.rejects(pool.run({ chunk: Buffer.from(short!), mode: 'sbs', outputHeight: 180 }, { signal: AbortSignal.abort() }), /cancelled/);
+  t.equal((await first).frames, 30, 'the chunk after a cancelled one converts whole');
+  t.same(pool.threadIds(), threads, 'on the same thread: cancelling never terminates a worker');
+  const whole = Date.now();
+  await pool.run({ chunk: Buffer.from(long!), mode: 'sbs', outputHeight: 180 });
+  t.comment(`cancelled after ${cancelMs} ms; the whole chunk takes ${Date.now() - whole} ms`);
 });
 
 t.test('GpuPool.create validates its options', async (t) => {

@@ -144,7 +144,8 @@ export interface PoolHandle {
   stats(): Record<string, number>;
   /** Each worker thread's own heap, by thread id. */
   workerMemory(): Map<number, { heapUsedBytes: number; externalBytes: number }>;
-  close(options: { timeoutMs: number }): Promise<void>;
+  /** Lets running tasks finish (up to `timeoutMs`); `forced`: some did not, and their threads were stopped. */
+  close(options: { timeoutMs: number }): Promise<{ forced: boolean }>;
 }
 
 // ─── The cluster ─────────────────────────────────────────────────────────────

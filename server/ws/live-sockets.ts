@@ -30,8 +30,17 @@ interface LiveSocketData {
 /** A viewer's socket sends no more than this while its reader lags; past it, frames are skipped to the next keyframe. */
 const VIEWER_BUFFER_BYTES = 1024 * 1024;
 
-export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveStreams): void {
+/** The live sockets' handle for the shutdown. */
+export interface LiveSockets {
+  /** Closes every live socket (publishers and viewers) and refuses new ones. */
+  closeAll(code: number, reason: string): void;
+}
+
+export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveStreams): LiveSockets {
   const { config, sessions, log } = deps;
+  // Every open live socket, for the shutdown (bounded by the connections uWS accepts).
+  const open = new Set<WebSocket<LiveSocketData>>();
+  let shuttingDown = false;
   app.ws<LiveSocketData>('/ws/live/*', {
     maxPayloadLength: LIVE_HEADER_BYTES + MAX_LIVE_PAYLOAD,
     maxBackpressure: 4 * VIEWER_BUFFER_BYTES,
@@ -61,6 +70,7 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
           if (publisher) checkControl(token, config, deps.signer, authorityOf(view), 'the live socket');
           const stream = (await live.open(sessionId)) ?? null;
           if (aborted) return;
+          if (shuttingDown) return reject(res, new HttpError(503, 'shutting_down', 'the server is shutting down'));
           if (publisher && !stream)
             return reject(res, new HttpError(409, 'not_here', `no node runs session ${sessionId} now: upload chunks only`));
           const data: LiveSocketData = { sessionId, publisher, stream, viewer: null, closed: false };
@@ -75,6 +85,7 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
     },
     open: (ws: WebSocket<LiveSocketData>) => {
       const data = ws.getUserData();
+      open.add(ws);
       if (data.stream) data.stream = live.attach(data.sessionId, data.stream);
       if (data.publisher) return;
       const viewer: LiveViewer = {
@@ -114,10 +125,22 @@ export function mountLiveSockets(app: TemplatedApp, deps: RouteDeps, live: LiveS
     },
     close: (ws: WebSocket<LiveSocketData>) => {
       const data = ws.getUserData();
+      open.delete(ws);
       data.closed = true;
       if (data.publisher) data.stream?.unpublished(data);
       else if (data.viewer) data.stream?.removeViewer(data.viewer);
       if (data.stream) live.detach(data.sessionId);
     },
   });
+  return {
+    closeAll(code, reason) {
+      shuttingDown = true;
+      for (const ws of [...open]) {
+        const data = ws.getUserData();
+        if (data.closed) continue;
+        data.closed = true;
+        ws.end(code, reason);
+      }
+    },
+  };
 }
