@@ -1,6 +1,7 @@
 import t from 'tap';
 import { edgeSmear } from '../../testkit/edge-scene.ts';
-import { occlusionRows, renderPairYuv, renderStereo, yuv420pSize } from '../stereo.ts';
+import { renderPairYuv, renderStereo, yuv420pSize } from '../stereo.ts';
+import { occlusionRows } from '../warp-plan.ts';
 
 const W = 8;
 const H = 2;

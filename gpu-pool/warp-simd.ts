@@ -1,0 +1,182 @@
+/**
+ * The warp in WebAssembly SIMD (warp.wat), bit for bit what the plain loops (warp-plan.ts LoopWarper)
+ * draw: each depth row's disparities and sample plans made in the module (plan_row), each output row
+ * drawn sixteen pixels at a time, a block's samples gathered out of the source row by i8x16.swizzle
+ * (warp_row). A frame's eye picture and depth map are copied into the module's memory, its rows warped
+ * there, the frame copied out: the copies cost far less than the arithmetic they let run sixteen-wide.
+ *
+ * Memory, laid out for the widest plane and the frame's sizes: the depth map; three rows of disparities;
+ * each eye's plan (warp.wat says what abs, wt, rel, base and mode are) and a table of where they are;
+ * then the source picture and the output frame, each padded (the kernel reads up to 32 bytes past a row).
+ */
+import { readFileSync } from 'node:fs';
+import type { DepthInput } from './stereo.ts';
+import { occludes, type PairWarper, rowScale } from './warp-plan.ts';
+
+const WASM = new URL('./warp.wasm', import.meta.url);
+const PAGE = 65536;
+/** Past the source and the output: what the kernel's windows may read beyond a plane's last row. */
+const PAD = 64;
+
+interface WarpExports {
+  memory: WebAssembly.Memory;
+  plan_row(
+    depth: number,
+    depthWidth: number,
+    width: number,
+    xRatio: number,
+    min: number,
+    scale: number,
+    convergence: number,
+    maxHalf: number,
+    occlusion: number,
+    disparities: number,
+    plans: number,
+  ): void;
+  warp_row(src: number, dst: number, width: number, base: number, mode: number, rel: number, wt: number, abs: number): void;
+}
+
+/** Where one eye's plan lies in the module's memory. */
+interface EyePlan {
+  abs: number;
+  wt: number;
+  rel: number;
+  base: number;
+  mode: number;
+}
+
+interface Layout {
+  width: number;
+  depthBytes: number;
+  srcBytes: number;
+  outBytes: number;
+  depth: number;
+  disparities: number;
+  plans: number;
+  left: EyePlan;
+  right: EyePlan;
+  src: number;
+  out: number;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The kernel, compiled once per thread; null where this runtime has no WebAssembly SIMD. */
+function kernel(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const bytes = readFileSync(WASM);
+      compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled ?? null;
+}
+
+const align = (n: number) => (n + 15) & ~15;
+
+export class SimdWarper implements PairWarper {
+  readonly #exports: WarpExports;
+  #layout: Layout | null = null;
+  #depth: DepthInput | null = null;
+  #out: Uint8Array | null = null;
+
+  /** A warper of its own (its own memory); null where WebAssembly SIMD is missing. */
+  static create(): SimdWarper | null {
+    const module = kernel();
+    return module ? new SimdWarper(new WebAssembly.Instance(module).exports as unknown as WarpExports) : null;
+  }
+
+  private constructor(exports: WarpExports) {
+    this.#exports = exports;
+  }
+
+  begin(src: Uint8Array, out: Uint8Array, width: number, depth: DepthInput): void {
+    const depthBytes = depth.depthWidth * depth.depthHeight * 4;
+    let layout = this.#layout;
+    if (!layout || width > layout.width || depthBytes > layout.depthBytes || src.length > layout.srcBytes || out.length > layout.outBytes)
+      layout = this.#layOut(width, depthBytes, src.length, out.length);
+    const buffer = this.#exports.memory.buffer;
+    new Float32Array(buffer, layout.depth, depth.depthWidth * depth.depthHeight).set(
+      depth.depth.subarray(0, depth.depthWidth * depth.depthHeight),
+    );
+    new Uint8Array(buffer, layout.src, src.length).set(src);
+    this.#depth = depth;
+    this.#out = out;
+  }
+
+  plan(dy: number, width: number, maxHalf: number): void {
+    const layout = this.#layout!;
+    const depth = this.#depth!;
+    const { scale, xRatio } = rowScale(depth, width);
+    this.#exports.plan_row(
+      layout.depth + dy * depth.depthWidth * 4,
+      depth.depthWidth,
+      width,
+      xRatio,
+      depth.state.min,
+      scale,
+      depth.convergence,
+      maxHalf,
+      occludes(depth, maxHalf) ? 1 : 0,
+      layout.disparities,
+      layout.plans,
+    );
+  }
+
+  row(from: number, width: number, left: number, right: number): void {
+    const { src, out, left: l, right: r } = this.#layout!;
+    const { warp_row } = this.#exports;
+    warp_row(src + from, out + left, width, l.base, l.mode, l.rel, l.wt, l.abs);
+    warp_row(src + from, out + right, width, r.base, r.mode, r.rel, r.wt, r.abs);
+  }
+
+  end(): void {
+    const out = this.#out!;
+    out.set(new Uint8Array(this.#exports.memory.buffer, this.#layout!.out, out.length));
+    this.#out = null;
+    this.#depth = null;
+  }
+
+  #layOut(width: number, depthBytes: number, srcBytes: number, outBytes: number): Layout {
+    const memory = this.#exports.memory;
+    const blocks = Math.ceil(width / 16);
+    let at = 0;
+    const take = (bytes: number) => {
+      const from = at;
+      at = align(at + bytes);
+      return from;
+    };
+    const eye = (): EyePlan => ({
+      abs: take(4 * width),
+      wt: take(width + 16),
+      rel: take(width + 16),
+      base: take(4 * blocks),
+      mode: take(blocks),
+    });
+    const depth = take(depthBytes);
+    const disparities = take(3 * 4 * width);
+    const left = eye();
+    const right = eye();
+    const plans = take(40);
+    const src = take(srcBytes + PAD);
+    const out = take(outBytes + PAD);
+    if (at > memory.buffer.byteLength) memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
+    // The table plan_row reads each eye's plan from: abs, wt, rel, base, mode; left, then right.
+    new Int32Array(memory.buffer, plans, 10).set([
+      left.abs,
+      left.wt,
+      left.rel,
+      left.base,
+      left.mode,
+      right.abs,
+      right.wt,
+      right.rel,
+      right.base,
+      right.mode,
+    ]);
+    this.#layout = { width, depthBytes, srcBytes, outBytes, depth, disparities, plans, left, right, src, out };
+    return this.#layout;
+  }
+}
