@@ -154,6 +154,38 @@ t.test('each view renders; the strength slider changes the disparity of later se
   t.same(errors, [], 'no page errors');
 });
 
+t.test('without WebGL the 2D canvas draws the same views (the live viewer always paints with it)', async (t) => {
+  const server = await startTestServer(t, { env: { EXECUTION_PROVIDER: 'cpu', CHUNK_SECONDS: '0.5', GPU_POOL_WORKERS: '2' } });
+  const chunks = await testPattern({ seconds: 2, chunkSeconds: 0.5, size: '320x180' });
+  const browser = await launchChromium({ webgl: false });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 960, height: 540 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const s = (await postJson(`${server.url}/stream_sessions`, { stereo_strength: 0.05 })).json as CreateSessionResponse;
+  for (let i = 0; i < 4; i++) t.equal((await putChunk(s, i, chunks[i]!)).status, 201);
+  t.equal((await postJson(`${server.url}/stream_sessions/${s.session_id}/end`, { chunks: 4 })).status, 204);
+  await page.goto(`${server.url}/watch/${s.session_id}?player=hls`);
+  await until(async () => ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 0.8, 'playback', 30_000);
+  await page.evaluate('document.querySelector("video").pause()');
+  await mode(page, 'anaglyph');
+  const anaglyph = (await page.evaluate(SBS)) as Compare;
+  t.equal(anaglyph.renderer, '2d', 'drawn with the 2D canvas');
+  t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
+  t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
+  t.ok(
+    anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3,
+    `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`,
+  );
+  await mode(page, '2d');
+  const flat = (await page.evaluate(SBS)) as Compare;
+  t.ok(
+    flat.left.every((d) => d < 3),
+    `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
+  );
+  t.same(errors, [], 'no page errors');
+});
+
 t.test('a server that goes away mid-stream is shown, and the page keeps trying', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool() });
   const s = await createSession(server.url);

@@ -27,13 +27,15 @@ export const CHROMIUM_ARGS = [
 export type FakeMedia = 'granted' | 'denied';
 
 /** Launches headless Chromium; throws a clear error when it is not installed. */
-export async function launchChromium(options: { media?: FakeMedia } = {}): Promise<Browser> {
+export async function launchChromium(options: { media?: FakeMedia; webgl?: boolean } = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH)`);
   const media =
     options.media === undefined
       ? []
       : ['--use-fake-device-for-media-stream', ...(options.media === 'granted' ? ['--use-fake-ui-for-media-stream'] : [])];
-  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...media] });
+  // Without WebGL (`webgl: false`): pages fall back to their 2D canvas.
+  const webgl = options.webgl === false ? ['--disable-webgl', '--disable-3d-apis'] : [];
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...media, ...webgl] });
 }
 
 /** Where browser tests save their screenshots (git-ignored; CI keeps them as artifacts). */

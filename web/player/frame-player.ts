@@ -110,7 +110,8 @@ export class FramePlayer {
 
   constructor(canvas: HTMLCanvasElement, url: string, events: FramePlayerEvents) {
     this.#canvas = canvas;
-    this.#painter = makePainter(canvas);
+    // A 2D canvas (makePainter says why).
+    this.#painter = makePainter(canvas, '2d');
     this.#events = events;
     this.#socket = new WebSocket(url, ['stereospot']);
     this.#socket.binaryType = 'arraybuffer';

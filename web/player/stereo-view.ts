@@ -125,8 +125,16 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
   };
 }
 
-/** WebGL where the browser has it, else a 2D canvas. */
-export function makePainter(canvas: HTMLCanvasElement): Painter {
+/**
+ * WebGL where the browser has it, else a 2D canvas; or (`prefer` '2d') the 2D canvas alone. The live
+ * viewer paints every decoded frame itself and prefers the 2D canvas: where the browser composites in
+ * software (no GPU, a VM, a blocklisted driver) WebGL's upload of each frame costs far more than a 2D
+ * draw — measured on the screen bench in headless Chromium, 2D: screen to eye p50 86–93 ms, p95 95–104 ms,
+ * no frame dropped; WebGL in the same minutes: p50 250–818 ms, 9–17 % dropped — and with a GPU both
+ * are the GPU's work.
+ */
+export function makePainter(canvas: HTMLCanvasElement, prefer: 'webgl' | '2d' = 'webgl'): Painter {
+  if (prefer === '2d') return canvasPainter(canvas);
   try {
     return webglPainter(canvas) ?? canvasPainter(canvas);
   } catch {
