@@ -25,6 +25,11 @@ export interface ScreenRow {
   latency: Quantiles;
   /** The live viewer: frames lost over the measured seconds, where (converter, viewer's socket, page), of those the server received. */
   drops?: { received: number; converter: number; socket: number; page: number };
+  /**
+   * The durable path meanwhile, once the capture stopped and the session ended: chunks the capture
+   * uploaded, converted, failed; segments the playlist lists and gaps in it.
+   */
+  durable: { uploaded: number; ready: number; failed: number; listed: number; gaps: number };
 }
 
 /** The live viewer's counts (web/player/frame-player.ts FramePlayerStats; the root tsconfig has no DOM types). */
@@ -133,12 +138,45 @@ export async function runScreen(
               page: after.skipped - before.skipped,
             }
           : undefined;
-      rows.push({ player, frames: latencies.length, unread: seen.unread, latency: quantiles(latencies), ...(drops ? { drops } : {}) });
+      // The durable path all along: the capture stops (as Ctrl-C would: the session ends), every chunk
+      // it uploaded must be converted and listed.
+      capture.stop();
+      await capture.exited;
+      const durable = await durableOutcome(server.url, sessionId, capture.events);
+      rows.push({
+        player,
+        frames: latencies.length,
+        unread: seen.unread,
+        latency: quantiles(latencies),
+        ...(drops ? { drops } : {}),
+        durable,
+      });
     } finally {
       await cleanups.run();
     }
   }
   return rows;
+}
+
+/** Waits (≤ 60 s) for the session to end, then counts its chunks and its playlist's segments and gaps. */
+async function durableOutcome(url: string, sessionId: string, events: Array<Record<string, unknown>>): Promise<ScreenRow['durable']> {
+  const uploaded = events.filter((e) => e.event === 'uploaded').length;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = (await (await fetch(`${url}/stream_sessions/${sessionId}`)).json()) as {
+      state: string;
+      ready: number;
+      failed: number;
+      playlist_url: string;
+    };
+    if (status.state === 'ended' || Date.now() > deadline) {
+      const playlist = await (await fetch(new URL(status.playlist_url, url))).text();
+      const listed = playlist.split('\n').filter((line) => line.startsWith('#EXTINF')).length;
+      const gaps = playlist.split('\n').filter((line) => line.startsWith('#EXT-X-GAP')).length;
+      return { uploaded, ready: status.ready, failed: status.failed, listed, gaps };
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export function formatScreenRow(r: ScreenRow): string {
@@ -148,5 +186,7 @@ export function formatScreenRow(r: ScreenRow): string {
   const drops = d
     ? `   dropped ${lost} of ${d.received} (${((100 * lost) / Math.max(1, d.received)).toFixed(1)} %: converter ${d.converter}, socket ${d.socket}, page ${d.page})`
     : '';
-  return `${(r.player === 'live' ? 'live (frame by frame)' : 'WebSocket/MSE @ 0.5 s').padEnd(24)} screen to eye p50 ${Math.round(q.p50)} ms  p95 ${Math.round(q.p95)} ms  max ${Math.round(q.max)} ms   frames ${r.frames} (${r.unread} unread)${drops}`;
+  const u = r.durable;
+  const durable = `   durable: ${u.ready} of ${u.uploaded} chunks converted, ${u.failed} failed, ${u.listed} listed, ${u.gaps} gaps`;
+  return `${(r.player === 'live' ? 'live (frame by frame)' : 'WebSocket/MSE @ 0.5 s').padEnd(24)} screen to eye p50 ${Math.round(q.p50)} ms  p95 ${Math.round(q.p95)} ms  max ${Math.round(q.max)} ms   frames ${r.frames} (${r.unread} unread)${drops}${durable}`;
 }
