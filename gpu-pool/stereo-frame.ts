@@ -6,7 +6,8 @@
  */
 import { eyeSize, frameSize, layoutOf, type Layout, type StereoMode } from '../protocol/layout.ts';
 import type { FrameScaler } from './frame-scaler.ts';
-import { type DepthInput, RowScratch, renderPairYuv, renderStereo } from './stereo.ts';
+import { RowScratch, renderPairYuv, renderStereo } from './stereo.ts';
+import type { DepthInput } from './types.ts';
 
 export class StereoFrame {
   readonly mode: StereoMode;

@@ -9,7 +9,7 @@
  * the red/cyan anaglyphs mix colours, so they work on rgb24.
  */
 import type { AnaglyphMethod } from '../protocol/layout.ts';
-import type { DepthState } from './types.ts';
+import type { DepthInput } from './types.ts';
 import { type EyeRows, fillDisparity, LoopWarper, occludes, occlusionRows, type PairWarper } from './warp-plan.ts';
 import { SimdWarper } from './warp-simd.ts';
 
@@ -36,22 +36,6 @@ export function disparityMap(input: DepthInput, eyeWidth: number, strength: numb
     out[i] = (n - input.convergence) * maxHalf;
   }
   return out;
-}
-
-/** The depth map a frame's disparity comes from (at the model's size), and the range it is normalised against. */
-export interface DepthInput {
-  depth: Float32Array;
-  depthWidth: number;
-  depthHeight: number;
-  state: DepthState;
-  /** The normalised depth (0 far … 1 near) that lands on the screen plane. */
-  convergence: number;
-  /**
-   * Occlusion-aware warping (default on): each eye's pixel takes the disparity of the nearest source
-   * point that lands on it, so a near object's edge moves with it instead of being eaten by the
-   * background it slides over (see occlusionRows).
-   */
-  occlusion?: boolean;
 }
 
 /**

@@ -120,3 +120,19 @@ export class ChunkCancelledError extends Error {
 export class ChunkInputError extends Error {
   override name = 'ChunkInputError';
 }
+
+/** The depth map a frame's disparity comes from (at the model's size), and the range it is normalised against. */
+export interface DepthInput {
+  depth: Float32Array;
+  depthWidth: number;
+  depthHeight: number;
+  state: DepthState;
+  /** The normalised depth (0 far … 1 near) that lands on the screen plane. */
+  convergence: number;
+  /**
+   * Occlusion-aware warping (default on): each eye's pixel takes the disparity of the nearest source
+   * point that lands on it, so a near object's edge moves with it instead of being eaten by the
+   * background it slides over (see occlusionRows).
+   */
+  occlusion?: boolean;
+}

@@ -7,7 +7,7 @@
  * same arithmetic, bit for bit: the plain loops here, and WebAssembly SIMD (warp-simd.ts).
  */
 
-import type { DepthInput } from './stereo.ts';
+import type { DepthInput } from './types.ts';
 
 /** One row's half-disparities for each eye (the same array for both when occlusion is off). */
 export interface EyeRows {

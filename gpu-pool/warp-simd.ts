@@ -10,7 +10,7 @@
  * then the source picture and the output frame, each padded (the kernel reads up to 32 bytes past a row).
  */
 import { readFileSync } from 'node:fs';
-import type { DepthInput } from './stereo.ts';
+import type { DepthInput } from './types.ts';
 import { occludes, type PairWarper, rowScale } from './warp-plan.ts';
 
 const WASM = new URL('./warp.wasm', import.meta.url);
@@ -31,6 +31,7 @@ interface WarpExports {
     maxHalf: number,
     occlusion: number,
     disparities: number,
+    stride: number,
     plans: number,
   ): void;
   warp_row(src: number, dst: number, width: number, base: number, mode: number, rel: number, wt: number, abs: number): void;
@@ -52,6 +53,8 @@ interface Layout {
   outBytes: number;
   depth: number;
   disparities: number;
+  /** Bytes from one row of disparities to the next (a multiple of 16: the kernel clears them four at a time). */
+  stride: number;
   plans: number;
   left: EyePlan;
   right: EyePlan;
@@ -121,6 +124,7 @@ export class SimdWarper implements PairWarper {
       maxHalf,
       occludes(depth, maxHalf) ? 1 : 0,
       layout.disparities,
+      layout.stride,
       layout.plans,
     );
   }
@@ -156,7 +160,8 @@ export class SimdWarper implements PairWarper {
       mode: take(blocks),
     });
     const depth = take(depthBytes);
-    const disparities = take(3 * 4 * width);
+    const stride = align(4 * width);
+    const disparities = take(3 * stride);
     const left = eye();
     const right = eye();
     const plans = take(40);
@@ -176,7 +181,7 @@ export class SimdWarper implements PairWarper {
       right.base,
       right.mode,
     ]);
-    this.#layout = { width, depthBytes, srcBytes, outBytes, depth, disparities, plans, left, right, src, out };
+    this.#layout = { width, depthBytes, srcBytes, outBytes, depth, disparities, stride, plans, left, right, src, out };
     return this.#layout;
   }
 }

@@ -5,7 +5,7 @@
 ;;
 ;; plan_row — once per depth row and plane: the row's half-disparities (depth interpolated along x,
 ;; normalised, shifted by the convergence, scaled), each eye's occlusion-aware disparities, and each eye's
-;; sample plan (warp-plan.ts fillDisparity, occlusionRows, planRow).
+;; sample plan (warp-plan.ts fillDisparity, occlusionRows, planRow), in two passes over the row.
 ;;
 ;; warp_row — once per output row and eye: dst[x] = (src[i]·(256 − w) + src[i + 1]·w) >> 8, where the
 ;; plan gives each output pixel x its source index i and weight w. Sixteen pixels at a time: a block's
@@ -43,20 +43,78 @@
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $next))))
 
-  ;; out[x] for x < width: the depth row interpolated along x, normalised against [min, min + 1/scale],
-  ;; clamped to 0…1, shifted by the convergence, times maxHalf (warp-plan.ts fillDisparity).
-  (func $fill (param $depth i32) (param $dw i32) (param $width i32) (param $xRatio f64) (param $min f64)
-    (param $scale f64) (param $conv f64) (param $maxHalf f64) (param $out i32)
-    (local $x i32) (local $fx f64) (local $x0 i32) (local $x1 i32) (local $t f64) (local $n f64)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $x) (local.get $width)))
-        (local.set $fx (f64.mul (f64.convert_i32_s (local.get $x)) (local.get $xRatio)))
-        (local.set $x0 (i32.trunc_sat_f64_s (local.get $fx)))
+  ;; Block k of an eye's plan from its abs: base, mode and (unless the block spreads wider than two
+  ;; windows) rel. A pixel reads its index and the next, so a block spans max + 2 − min bytes.
+  (func $block (param $k i32) (param $abs i32) (param $rel i32) (param $base i32) (param $mode i32)
+    (local $from i32) (local $i i32) (local $v i32) (local $min i32) (local $max i32) (local $span i32)
+    (local.set $from (i32.shl (local.get $k) (i32.const 4)))
+    (local.set $min (i32.load (i32.add (local.get $abs) (i32.shl (local.get $from) (i32.const 2)))))
+    (local.set $max (local.get $min))
+    (local.set $i (i32.const 1))
+    (loop $scan
+      (local.set $v (i32.load (i32.add (local.get $abs) (i32.shl (i32.add (local.get $from) (local.get $i)) (i32.const 2)))))
+      (if (i32.lt_s (local.get $v) (local.get $min)) (then (local.set $min (local.get $v))))
+      (if (i32.gt_s (local.get $v) (local.get $max)) (then (local.set $max (local.get $v))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $scan (i32.lt_u (local.get $i) (i32.const 16))))
+    (local.set $span (i32.sub (i32.add (local.get $max) (i32.const 2)) (local.get $min)))
+    (i32.store (i32.add (local.get $base) (i32.shl (local.get $k) (i32.const 2))) (local.get $min))
+    (i32.store8 (i32.add (local.get $mode) (local.get $k))
+      (select (i32.const 0)
+        (select (i32.const 1) (i32.const 2) (i32.le_s (local.get $span) (i32.const 32)))
+        (i32.le_s (local.get $span) (i32.const 16))))
+    (if (i32.le_s (local.get $span) (i32.const 32))
+      (then
+        (local.set $i (i32.const 0))
+        (loop $relative
+          (i32.store8 (i32.add (local.get $rel) (i32.add (local.get $from) (local.get $i)))
+            (i32.sub
+              (i32.load (i32.add (local.get $abs) (i32.shl (i32.add (local.get $from) (local.get $i)) (i32.const 2))))
+              (local.get $min)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $relative (i32.lt_u (local.get $i) (i32.const 16)))))))
+
+  ;; Both eyes' plans for a plane `width` wide from one depth row (`depth`: its dw values), in two
+  ;; passes where the plain loops take five. `disp`: three rows of f32 scratch, each `stride` bytes (the
+  ;; row's disparities, then the left and right eye's); `plans`: each eye's abs, wt, rel, base and mode,
+  ;; ten pointers (left first).
+  ;; 1. Each pixel's disparity; with occlusion, each source point s lands on one pixel per eye,
+  ;;    round(s ± d) (as floor(s ± d + 0.5)), the nearest (largest d) winning (warp-plan.ts occlusionRows).
+  ;; 2. Each eye's disparity at x (where nothing landed, the pixel's own), its sample — (x ∓ d)·256
+  ;;    truncated, clamped to the row (warp-plan.ts planRow) — and each whole block of 16 as soon as its
+  ;;    pixels are planned.
+  (func (export "plan_row")
+    (param $depth i32) (param $dw i32) (param $width i32) (param $xRatio f64) (param $min f64)
+    (param $scale f64) (param $conv f64) (param $maxHalf f64) (param $occlusion i32)
+    (param $disp i32) (param $stride i32) (param $plans i32)
+    (local $left i32) (local $right i32) (local $x i32) (local $v f32) (local $p f64) (local $to i32) (local $at i32)
+    (local $lastFx i32) (local $fx i32) (local $d f32)
+    (local $fx64 f64) (local $x0 i32) (local $x1 i32) (local $t f64) (local $n f64)
+    (local $labs i32) (local $lwt i32) (local $rabs i32) (local $rwt i32)
+    (local.set $left (i32.add (local.get $disp) (local.get $stride)))
+    (local.set $right (i32.add (local.get $left) (local.get $stride)))
+    (if (local.get $occlusion)
+      (then
+        ;; −∞ everywhere, four at a time (the rows are padded to a multiple of 16 bytes).
+        (block $cleared
+          (loop $clear
+            (br_if $cleared (i32.ge_u (local.get $x) (local.get $width)))
+            (v128.store (i32.add (local.get $left) (i32.shl (local.get $x) (i32.const 2))) (f32x4.splat (f32.const -inf)))
+            (v128.store (i32.add (local.get $right) (i32.shl (local.get $x) (i32.const 2))) (f32x4.splat (f32.const -inf)))
+            (local.set $x (i32.add (local.get $x) (i32.const 4)))
+            (br $clear)))))
+    ;; Pass 1.
+    (local.set $x (i32.const 0))
+    (block $filled
+      (loop $fill
+        (br_if $filled (i32.ge_u (local.get $x) (local.get $width)))
+        ;; The pixel's disparity (warp-plan.ts fillDisparity; inlined: this runs once per pixel).
+        (local.set $fx64 (f64.mul (f64.convert_i32_s (local.get $x)) (local.get $xRatio)))
+        (local.set $x0 (i32.trunc_sat_f64_s (local.get $fx64)))
         (local.set $x1
           (select (i32.add (local.get $x0) (i32.const 1)) (local.get $x0)
             (i32.lt_s (i32.add (local.get $x0) (i32.const 1)) (local.get $dw))))
-        (local.set $t (f64.sub (local.get $fx) (f64.convert_i32_s (local.get $x0))))
+        (local.set $t (f64.sub (local.get $fx64) (f64.convert_i32_s (local.get $x0))))
         (local.set $n
           (f64.mul
             (f64.sub
@@ -73,137 +131,69 @@
         (if (f64.lt (local.get $n) (f64.const 0))
           (then (local.set $n (f64.const 0)))
           (else (if (f64.gt (local.get $n) (f64.const 1)) (then (local.set $n (f64.const 1))))))
-        (f32.store (i32.add (local.get $out) (i32.shl (local.get $x) (i32.const 2)))
-          (f32.demote_f64 (f64.mul (f64.sub (local.get $n) (local.get $conv)) (local.get $maxHalf))))
-        (local.set $x (i32.add (local.get $x) (i32.const 1)))
-        (br $next))))
-
-  ;; Each eye's disparity at x: the largest of the source points landing on x (s + d(s) for the left eye,
-  ;; s − d(s) for the right, rounded), or d(x) where none does (warp-plan.ts occlusionRows).
-  (func $occlude (param $d i32) (param $width i32) (param $left i32) (param $right i32)
-    (local $s i32) (local $x i32) (local $v f32) (local $p f64) (local $to i32) (local $at i32)
-    (block $cleared
-      (loop $clear
-        (br_if $cleared (i32.ge_u (local.get $x) (local.get $width)))
-        (f32.store (i32.add (local.get $left) (i32.shl (local.get $x) (i32.const 2))) (f32.const -inf))
-        (f32.store (i32.add (local.get $right) (i32.shl (local.get $x) (i32.const 2))) (f32.const -inf))
-        (local.set $x (i32.add (local.get $x) (i32.const 1)))
-        (br $clear)))
-    (block $landed
-      (loop $land
-        (br_if $landed (i32.ge_u (local.get $s) (local.get $width)))
-        (local.set $v (f32.load (i32.add (local.get $d) (i32.shl (local.get $s) (i32.const 2)))))
-        (local.set $p (f64.convert_i32_s (local.get $s)))
-        ;; left: floor(s + v + 0.5)
-        (local.set $to (i32.trunc_sat_f64_s
-          (f64.floor (f64.add (f64.add (local.get $p) (f64.promote_f32 (local.get $v))) (f64.const 0.5)))))
-        (if (i32.lt_u (local.get $to) (local.get $width))
+        (local.set $v (f32.demote_f64 (f64.mul (f64.sub (local.get $n) (local.get $conv)) (local.get $maxHalf))))
+        (f32.store (i32.add (local.get $disp) (i32.shl (local.get $x) (i32.const 2))) (local.get $v))
+        (if (local.get $occlusion)
           (then
-            (local.set $at (i32.add (local.get $left) (i32.shl (local.get $to) (i32.const 2))))
-            (if (f32.gt (local.get $v) (f32.load (local.get $at))) (then (f32.store (local.get $at) (local.get $v))))))
-        ;; right: floor(s − v + 0.5)
-        (local.set $to (i32.trunc_sat_f64_s
-          (f64.floor (f64.add (f64.sub (local.get $p) (f64.promote_f32 (local.get $v))) (f64.const 0.5)))))
-        (if (i32.lt_u (local.get $to) (local.get $width))
-          (then
-            (local.set $at (i32.add (local.get $right) (i32.shl (local.get $to) (i32.const 2))))
-            (if (f32.gt (local.get $v) (f32.load (local.get $at))) (then (f32.store (local.get $at) (local.get $v))))))
-        (local.set $s (i32.add (local.get $s) (i32.const 1)))
-        (br $land)))
-    (local.set $x (i32.const 0))
-    (block $filled
-      (loop $fill
-        (br_if $filled (i32.ge_u (local.get $x) (local.get $width)))
-        (local.set $at (i32.add (local.get $left) (i32.shl (local.get $x) (i32.const 2))))
-        (if (f32.eq (f32.load (local.get $at)) (f32.const -inf))
-          (then (f32.store (local.get $at) (f32.load (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 2)))))))
-        (local.set $at (i32.add (local.get $right) (i32.shl (local.get $x) (i32.const 2))))
-        (if (f32.eq (f32.load (local.get $at)) (f32.const -inf))
-          (then (f32.store (local.get $at) (f32.load (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 2)))))))
+            (local.set $p (f64.convert_i32_s (local.get $x)))
+            (local.set $to (i32.trunc_sat_f64_s
+              (f64.floor (f64.add (f64.add (local.get $p) (f64.promote_f32 (local.get $v))) (f64.const 0.5)))))
+            (if (i32.lt_u (local.get $to) (local.get $width))
+              (then
+                (local.set $at (i32.add (local.get $left) (i32.shl (local.get $to) (i32.const 2))))
+                (if (f32.gt (local.get $v) (f32.load (local.get $at))) (then (f32.store (local.get $at) (local.get $v))))))
+            (local.set $to (i32.trunc_sat_f64_s
+              (f64.floor (f64.add (f64.sub (local.get $p) (f64.promote_f32 (local.get $v))) (f64.const 0.5)))))
+            (if (i32.lt_u (local.get $to) (local.get $width))
+              (then
+                (local.set $at (i32.add (local.get $right) (i32.shl (local.get $to) (i32.const 2))))
+                (if (f32.gt (local.get $v) (f32.load (local.get $at))) (then (f32.store (local.get $at) (local.get $v))))))))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
-        (br $fill))))
-
-  ;; One eye's plan from its disparities: x − d (left, $sign −1) or x + d (right, +1), in 1/256ths,
-  ;; truncated, clamped to the row; abs = that >> 8, wt = that & 255 (warp-plan.ts planRow). Then its
-  ;; blocks: base, mode and rel.
-  (func $planEye (param $d i32) (param $width i32) (param $sign i32)
-    (param $abs i32) (param $wt i32) (param $rel i32) (param $base i32) (param $mode i32)
-    (local $x i32) (local $fx i32) (local $lastFx i32) (local $p f64) (local $v f64)
-    (local $k i32) (local $from i32) (local $i i32) (local $min i32) (local $max i32) (local $span i32)
+        (br $fill)))
+    ;; Pass 2.
     (local.set $lastFx (i32.shl (i32.sub (local.get $width) (i32.const 1)) (i32.const 8)))
+    (local.set $labs (i32.load offset=0 (local.get $plans)))
+    (local.set $lwt (i32.load offset=4 (local.get $plans)))
+    (local.set $rabs (i32.load offset=20 (local.get $plans)))
+    (local.set $rwt (i32.load offset=24 (local.get $plans)))
+    (local.set $x (i32.const 0))
     (block $planned
-      (loop $next
+      (loop $plan
         (br_if $planned (i32.ge_u (local.get $x) (local.get $width)))
-        (local.set $p (f64.convert_i32_s (local.get $x)))
-        (local.set $v (f64.promote_f32 (f32.load (i32.add (local.get $d) (i32.shl (local.get $x) (i32.const 2))))))
+        (local.set $v (f32.load (i32.add (local.get $disp) (i32.shl (local.get $x) (i32.const 2)))))
+        ;; Left eye.
+        (local.set $d (local.get $v))
+        (if (local.get $occlusion)
+          (then
+            (local.set $d (f32.load (i32.add (local.get $left) (i32.shl (local.get $x) (i32.const 2)))))
+            (if (f32.eq (local.get $d) (f32.const -inf)) (then (local.set $d (local.get $v))))))
         (local.set $fx (i32.trunc_sat_f64_s
-          (f64.mul
-            (if (result f64) (i32.lt_s (local.get $sign) (i32.const 0))
-              (then (f64.sub (local.get $p) (local.get $v)))
-              (else (f64.add (local.get $p) (local.get $v))))
-            (f64.const 256))))
+          (f64.mul (f64.sub (f64.convert_i32_s (local.get $x)) (f64.promote_f32 (local.get $d))) (f64.const 256))))
         (if (i32.lt_s (local.get $fx) (i32.const 0)) (then (local.set $fx (i32.const 0))))
         (if (i32.gt_s (local.get $fx) (local.get $lastFx)) (then (local.set $fx (local.get $lastFx))))
-        (i32.store (i32.add (local.get $abs) (i32.shl (local.get $x) (i32.const 2))) (i32.shr_s (local.get $fx) (i32.const 8)))
-        (i32.store8 (i32.add (local.get $wt) (local.get $x)) (i32.and (local.get $fx) (i32.const 255)))
-        (local.set $x (i32.add (local.get $x) (i32.const 1)))
-        (br $next)))
-    ;; The whole blocks of 16: a pixel reads its index and the next, so a block spans max + 2 − min bytes.
-    (block $blocked
-      (loop $block
-        (br_if $blocked (i32.ge_u (local.get $k) (i32.shr_u (local.get $width) (i32.const 4))))
-        (local.set $from (i32.shl (local.get $k) (i32.const 4)))
-        (local.set $min (i32.load (i32.add (local.get $abs) (i32.shl (local.get $from) (i32.const 2)))))
-        (local.set $max (local.get $min))
-        (local.set $i (i32.const 1))
-        (loop $scan
-          (local.set $x (i32.load (i32.add (local.get $abs) (i32.shl (i32.add (local.get $from) (local.get $i)) (i32.const 2)))))
-          (if (i32.lt_s (local.get $x) (local.get $min)) (then (local.set $min (local.get $x))))
-          (if (i32.gt_s (local.get $x) (local.get $max)) (then (local.set $max (local.get $x))))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $scan (i32.lt_u (local.get $i) (i32.const 16))))
-        (local.set $span (i32.sub (i32.add (local.get $max) (i32.const 2)) (local.get $min)))
-        (i32.store (i32.add (local.get $base) (i32.shl (local.get $k) (i32.const 2))) (local.get $min))
-        (i32.store8 (i32.add (local.get $mode) (local.get $k))
-          (select (i32.const 0)
-            (select (i32.const 1) (i32.const 2) (i32.le_s (local.get $span) (i32.const 32)))
-            (i32.le_s (local.get $span) (i32.const 16))))
-        (if (i32.le_s (local.get $span) (i32.const 32))
+        (i32.store (i32.add (local.get $labs) (i32.shl (local.get $x) (i32.const 2))) (i32.shr_s (local.get $fx) (i32.const 8)))
+        (i32.store8 (i32.add (local.get $lwt) (local.get $x)) (i32.and (local.get $fx) (i32.const 255)))
+        ;; Right eye.
+        (local.set $d (local.get $v))
+        (if (local.get $occlusion)
           (then
-            (local.set $i (i32.const 0))
-            (loop $relative
-              (i32.store8 (i32.add (local.get $rel) (i32.add (local.get $from) (local.get $i)))
-                (i32.sub
-                  (i32.load (i32.add (local.get $abs) (i32.shl (i32.add (local.get $from) (local.get $i)) (i32.const 2))))
-                  (local.get $min)))
-              (local.set $i (i32.add (local.get $i) (i32.const 1)))
-              (br_if $relative (i32.lt_u (local.get $i) (i32.const 16))))))
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $block))))
-
-  ;; Both eyes' plans for a plane `width` wide from one depth row (`depth`: its dw values). `disp`: three
-  ;; rows of f32 scratch (the row's disparities, then the left and right eye's); `plans`: each eye's
-  ;; abs, wt, rel, base and mode, ten pointers (left first).
-  (func (export "plan_row")
-    (param $depth i32) (param $dw i32) (param $width i32) (param $xRatio f64) (param $min f64)
-    (param $scale f64) (param $conv f64) (param $maxHalf f64) (param $occlusion i32)
-    (param $disp i32) (param $plans i32)
-    (local $left i32) (local $right i32)
-    (call $fill (local.get $depth) (local.get $dw) (local.get $width) (local.get $xRatio) (local.get $min)
-      (local.get $scale) (local.get $conv) (local.get $maxHalf) (local.get $disp))
-    (local.set $left (local.get $disp))
-    (local.set $right (local.get $disp))
-    (if (local.get $occlusion)
-      (then
-        (local.set $left (i32.add (local.get $disp) (i32.shl (local.get $width) (i32.const 2))))
-        (local.set $right (i32.add (local.get $disp) (i32.shl (local.get $width) (i32.const 3))))
-        (call $occlude (local.get $disp) (local.get $width) (local.get $left) (local.get $right))))
-    (call $planEye (local.get $left) (local.get $width) (i32.const -1)
-      (i32.load offset=0 (local.get $plans)) (i32.load offset=4 (local.get $plans)) (i32.load offset=8 (local.get $plans))
-      (i32.load offset=12 (local.get $plans)) (i32.load offset=16 (local.get $plans)))
-    (call $planEye (local.get $right) (local.get $width) (i32.const 1)
-      (i32.load offset=20 (local.get $plans)) (i32.load offset=24 (local.get $plans)) (i32.load offset=28 (local.get $plans))
-      (i32.load offset=32 (local.get $plans)) (i32.load offset=36 (local.get $plans))))
+            (local.set $d (f32.load (i32.add (local.get $right) (i32.shl (local.get $x) (i32.const 2)))))
+            (if (f32.eq (local.get $d) (f32.const -inf)) (then (local.set $d (local.get $v))))))
+        (local.set $fx (i32.trunc_sat_f64_s
+          (f64.mul (f64.add (f64.convert_i32_s (local.get $x)) (f64.promote_f32 (local.get $d))) (f64.const 256))))
+        (if (i32.lt_s (local.get $fx) (i32.const 0)) (then (local.set $fx (i32.const 0))))
+        (if (i32.gt_s (local.get $fx) (local.get $lastFx)) (then (local.set $fx (local.get $lastFx))))
+        (i32.store (i32.add (local.get $rabs) (i32.shl (local.get $x) (i32.const 2))) (i32.shr_s (local.get $fx) (i32.const 8)))
+        (i32.store8 (i32.add (local.get $rwt) (local.get $x)) (i32.and (local.get $fx) (i32.const 255)))
+        ;; A block of 16 complete: both eyes' base, mode and rel.
+        (if (i32.eq (i32.and (local.get $x) (i32.const 15)) (i32.const 15))
+          (then
+            (call $block (i32.shr_u (local.get $x) (i32.const 4)) (local.get $labs)
+              (i32.load offset=8 (local.get $plans)) (i32.load offset=12 (local.get $plans)) (i32.load offset=16 (local.get $plans)))
+            (call $block (i32.shr_u (local.get $x) (i32.const 4)) (local.get $rabs)
+              (i32.load offset=28 (local.get $plans)) (i32.load offset=32 (local.get $plans)) (i32.load offset=36 (local.get $plans)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $plan))))
 
   ;; One row of one eye, `width` pixels from the source row at `src` into `dst`, by the plan.
   (func (export "warp_row")

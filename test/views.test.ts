@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
 import { getText, playlistEntries, postJson, putChunk, createSession } from '../testkit/http.ts';
@@ -56,6 +56,29 @@ interface Compare {
 async function mode(page: Page, name: string): Promise<void> {
   await page.click(`#modes button[data-mode="${name}"]`);
   await until(async () => (await page.evaluate('window.stereospot.view')) === name, `the ${name} view`, 5_000);
+}
+
+/**
+ * On a paused side-by-side frame whose eyes differ: the anaglyph takes red from the left eye and green
+ * and blue from the right, drawn by `renderer`; the 2D view shows the left eye.
+ */
+async function checkSbsViews(t: Test, page: Page, renderer: 'webgl' | '2d'): Promise<void> {
+  await mode(page, 'anaglyph');
+  const anaglyph = (await page.evaluate(SBS)) as Compare;
+  t.equal(anaglyph.renderer, renderer, `drawn with ${renderer === 'webgl' ? 'WebGL' : 'the 2D canvas'}`);
+  t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
+  t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
+  t.ok(
+    anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3,
+    `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`,
+  );
+  t.ok(anaglyph.left[1]! > anaglyph.right[1]! + 1, 'not from the left eye');
+  await mode(page, '2d');
+  const flat = (await page.evaluate(SBS)) as Compare;
+  t.ok(
+    flat.left.every((d) => d < 3),
+    `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
+  );
 }
 
 t.test('each view renders; the strength slider changes the disparity of later segments', async (t) => {
@@ -116,22 +139,7 @@ t.test('each view renders; the strength slider changes the disparity of later se
       name === 'sbs' ? 'side-by-side shows the video itself' : `${name} is drawn over it`,
     );
   }
-  await mode(page, 'anaglyph');
-  const anaglyph = (await page.evaluate(SBS)) as Compare;
-  t.equal(anaglyph.renderer, 'webgl', 'drawn with WebGL');
-  t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
-  t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
-  t.ok(
-    anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3,
-    `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`,
-  );
-  t.ok(anaglyph.left[1]! > anaglyph.right[1]! + 1, 'not from the left eye');
-  await mode(page, '2d');
-  const flat = (await page.evaluate(SBS)) as Compare;
-  t.ok(
-    flat.left.every((d) => d < 3),
-    `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
-  );
+  await checkSbsViews(t, page, 'webgl');
 
   // The disparity of what was converted before and after the change, on decoded frames.
   await until(
@@ -168,21 +176,7 @@ t.test('without WebGL the 2D canvas draws the same views (the live viewer always
   await page.goto(`${server.url}/watch/${s.session_id}?player=hls`);
   await until(async () => ((await page.evaluate('document.querySelector("video").currentTime')) as number) > 0.8, 'playback', 30_000);
   await page.evaluate('document.querySelector("video").pause()');
-  await mode(page, 'anaglyph');
-  const anaglyph = (await page.evaluate(SBS)) as Compare;
-  t.equal(anaglyph.renderer, '2d', 'drawn with the 2D canvas');
-  t.ok(anaglyph.eyes[1]! > 2, `the eyes differ on this frame (green ${anaglyph.eyes[1]!.toFixed(1)})`);
-  t.ok(anaglyph.left[0]! < 3, `red comes from the left eye (${anaglyph.left[0]!.toFixed(2)})`);
-  t.ok(
-    anaglyph.right[1]! < 3 && anaglyph.right[2]! < 3,
-    `green and blue from the right eye (${anaglyph.right[1]!.toFixed(2)}, ${anaglyph.right[2]!.toFixed(2)})`,
-  );
-  await mode(page, '2d');
-  const flat = (await page.evaluate(SBS)) as Compare;
-  t.ok(
-    flat.left.every((d) => d < 3),
-    `2D shows the left eye (${flat.left.map((d) => d.toFixed(2)).join(', ')})`,
-  );
+  await checkSbsViews(t, page, '2d');
   t.same(errors, [], 'no page errors');
 });
 

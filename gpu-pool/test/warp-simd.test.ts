@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { assembleWarp, WARP_WASM } from '../tools/build-wasm.ts';
-import { type DepthInput, RowScratch, renderPairYuv, yuv420pSize } from '../stereo.ts';
+import { RowScratch, renderPairYuv, yuv420pSize } from '../stereo.ts';
+import type { DepthInput } from '../types.ts';
 import { SimdWarper } from '../warp-simd.ts';
 
 let seed = 11;
