@@ -63,14 +63,16 @@ const RANGE_SAMPLES = 4096;
  */
 export function frameRange(depth: Float32Array): { min: number; max: number } {
   const step = Math.max(1, Math.floor(depth.length / RANGE_SAMPLES));
-  const sample: number[] = [];
+  // A typed array sorts numerically without a comparator: several times faster than an array of numbers.
+  const all = new Float32Array(Math.ceil(depth.length / step));
+  let count = 0;
   for (let i = 0; i < depth.length; i += step) {
     const v = depth[i]!;
-    if (Number.isFinite(v)) sample.push(v);
+    if (Number.isFinite(v)) all[count++] = v;
   }
-  if (sample.length === 0) return { min: 0, max: 0 };
-  sample.sort((a, b) => a - b);
-  const at = (q: number) => sample[Math.round(q * (sample.length - 1))]!;
+  if (count === 0) return { min: 0, max: 0 };
+  const sample = all.subarray(0, count).sort();
+  const at = (q: number) => sample[Math.round(q * (count - 1))]!;
   return { min: at(RANGE_LOW), max: at(RANGE_HIGH) };
 }
 
