@@ -68,6 +68,24 @@ t.test('the watch page plays the live path frame by frame, then falls back to se
     `a latency per frame (last ${Math.round(live.lastLatency ?? 0)} ms)`,
   );
   t.match(live.latencyText, /s behind capture/, 'shown on the page');
+  // The eye views of the live path: one eye's size, frames still coming, then side by side again.
+  for (const [view, width] of [
+    ['anaglyph', 320],
+    ['2d', 320],
+    ['sbs', 640],
+  ] as const) {
+    await page.click(`#modes button[data-mode="${view}"]`);
+    const from = (await read(page)).presented;
+    const shown = await until(
+      async () => {
+        const v = await read(page);
+        return v.canvasWidth === width && v.presented >= from + 10 && v;
+      },
+      `ten frames in the ${view} view`,
+      30_000,
+    );
+    t.equal(shown.canvasHeight, 180, `${view}: ${width}×180, frames presented`);
+  }
   // Cut the live path (the server stops it): the page plays the segments instead.
   await server.app.live!.close();
   const fallen = await until(

@@ -114,8 +114,11 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter {
       }
       const rects = eyeRects(layout);
       if (mode === '2d') return eye(ctx, source, rects.left, null);
-      scratch.width = canvas.width;
-      scratch.height = canvas.height;
+      // Resized only when the view is (a canvas reallocates whenever its size is set); each paint covers it whole.
+      if (scratch.width !== canvas.width || scratch.height !== canvas.height) {
+        scratch.width = canvas.width;
+        scratch.height = canvas.height;
+      }
       eye(ctx, source, rects.left, '#ff0000');
       eye(other, source, rects.right, '#00ffff');
       ctx.globalCompositeOperation = 'lighter';
