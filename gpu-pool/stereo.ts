@@ -87,7 +87,7 @@ export class RowScratch {
   /** The SIMD kernel where WebAssembly SIMD runs (everywhere Node runs, in practice), else the plain loops. */
   readonly warper: PairWarper;
   constructor(options: { simd?: boolean } = {}) {
-    this.warper = (options.simd !== false ? SimdWarper.create() : null) ?? new LoopWarper();
+    this.warper = (options.simd !== false ? SimdWarper.forThread() : null) ?? new LoopWarper();
   }
   #base = new Float32Array(0);
   #left = new Float32Array(0);

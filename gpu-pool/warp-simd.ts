@@ -63,6 +63,7 @@ interface Layout {
 }
 
 let compiled: WebAssembly.Module | null | undefined;
+let shared: SimdWarper | null | undefined;
 
 /** The kernel, compiled once per thread; null where this runtime has no WebAssembly SIMD. */
 function kernel(): WebAssembly.Module | null {
@@ -89,6 +90,16 @@ export class SimdWarper implements PairWarper {
   static create(): SimdWarper | null {
     const module = kernel();
     return module ? new SimdWarper(new WebAssembly.Instance(module).exports as unknown as WarpExports) : null;
+  }
+
+  /**
+   * This thread's warper, made once: a frame's warp runs from `begin` to `end` without yielding, so one
+   * memory serves every stream and chunk the thread converts (grown to the largest frame it has seen)
+   * instead of one per chunk.
+   */
+  static forThread(): SimdWarper | null {
+    if (shared === undefined) shared = SimdWarper.create();
+    return shared;
   }
 
   private constructor(exports: WarpExports) {
