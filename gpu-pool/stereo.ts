@@ -142,7 +142,7 @@ export function yuv420pSize(width: number, height: number): number {
  * Both eyes from a packed yuv420p eye picture (`width`×`height`, even) into a packed yuv420p frame
  * that holds them as `packing` says: side by side (`lr`: left first, the frame twice as wide; `rl`:
  * right first, cross-eyed) or top-bottom (`tb`: left on top, the frame twice as tall). Chroma is
- * warped at its own resolution with half the disparity.
+ * warped at its own resolution with half the disparity the luma's eye has at its first pixel.
  */
 export function renderPairYuv(
   src: Uint8Array,
@@ -165,32 +165,40 @@ export function renderPairYuv(
     const row = to + y * 2 * w;
     return packing === 'lr' ? [row, row + w] : [row + w, row];
   };
-  // Luma; then both chroma planes, which share their rows' plans (half the luma's disparity).
-  eachDepthRow(
-    input.depthHeight,
-    height,
-    (dy) => warper.plan(dy, width, maxHalf),
-    (y) => {
-      const [left, right] = rows(0, width, height, y);
-      warper.row(y * width, width, left, right);
-    },
-  );
   const planes = [
     { from: width * height, to: 2 * width * height },
     { from: width * height + cw * ch, to: 2 * width * height + 2 * cw * ch },
   ];
-  eachDepthRow(
-    input.depthHeight,
-    ch,
-    (dy) => warper.plan(dy, cw, maxHalf / 2),
-    (y) => {
+  // Depth row by depth row: its plan (luma, and chroma from the luma's), then the rows of every plane
+  // that take their disparity from it.
+  const depthHeight = input.depthHeight;
+  const depthRowOf = (y: number, h: number) => Math.min(depthHeight - 1, Math.floor(((y + 0.5) * depthHeight) / h));
+  let y = 0;
+  let yc = 0;
+  for (let dy = 0; dy < depthHeight && (y < height || yc < ch); dy++) {
+    const lumaEnd = nextRow(y, height, (r) => depthRowOf(r, height) <= dy);
+    const chromaEnd = nextRow(yc, ch, (r) => depthRowOf(r, ch) <= dy);
+    if (lumaEnd === y && chromaEnd === yc) continue;
+    warper.plan(dy, maxHalf);
+    for (; y < lumaEnd; y++) {
+      const [left, right] = rows(0, width, height, y);
+      warper.row(y * width, left, right, false);
+    }
+    for (; yc < chromaEnd; yc++) {
       for (const p of planes) {
-        const [left, right] = rows(p.to, cw, ch, y);
-        warper.row(p.from + y * cw, cw, left, right);
+        const [left, right] = rows(p.to, cw, ch, yc);
+        warper.row(p.from + yc * cw, left, right, true);
       }
-    },
-  );
+    }
+  }
   warper.end();
+}
+
+/** The first row from `from` (below `height`) for which `takes` no longer holds. */
+function nextRow(from: number, height: number, takes: (row: number) => boolean): number {
+  let row = from;
+  while (row < height && takes(row)) row++;
+  return row;
 }
 
 /**

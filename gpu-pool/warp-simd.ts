@@ -5,8 +5,9 @@
  * (warp_row). A frame's eye picture and depth map are copied into the module's memory, its rows warped
  * there, the frame copied out: the copies cost far less than the arithmetic they let run sixteen-wide.
  *
- * Memory, laid out for the widest plane and the frame's sizes: the depth map; three rows of disparities;
- * each eye's plan (warp.wat says what abs, wt, rel, base and mode are) and a table of where they are;
+ * Memory, laid out for the luma's width and the frame's sizes: the depth map; three rows of disparities;
+ * each eye's plans, the luma's and the chroma's (warp.wat says what abs, wt, rel, base and mode are) and a
+ * table of where they are;
  * then the source picture and the output frame, each padded (the kernel reads up to 32 bytes past a row).
  */
 import { readFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ interface EyePlan {
 }
 
 interface Layout {
+  /** The luma plane's width (the chroma's is half). */
   width: number;
   depthBytes: number;
   srcBytes: number;
@@ -56,8 +58,8 @@ interface Layout {
   /** Bytes from one row of disparities to the next (a multiple of 16: the kernel clears them four at a time). */
   stride: number;
   plans: number;
-  left: EyePlan;
-  right: EyePlan;
+  luma: { left: EyePlan; right: EyePlan };
+  chroma: { left: EyePlan; right: EyePlan };
   src: number;
   out: number;
 }
@@ -84,6 +86,7 @@ export class SimdWarper implements PairWarper {
   readonly #exports: WarpExports;
   #layout: Layout | null = null;
   #depth: DepthInput | null = null;
+  #width = 0;
   #out: Uint8Array | null = null;
 
   /** A warper of its own (its own memory); null where WebAssembly SIMD is missing. */
@@ -117,12 +120,14 @@ export class SimdWarper implements PairWarper {
     );
     new Uint8Array(buffer, layout.src, src.length).set(src);
     this.#depth = depth;
+    this.#width = width;
     this.#out = out;
   }
 
-  plan(dy: number, width: number, maxHalf: number): void {
+  plan(dy: number, maxHalf: number): void {
     const layout = this.#layout!;
     const depth = this.#depth!;
+    const width = this.#width;
     const { scale, xRatio } = rowScale(depth, width);
     this.#exports.plan_row(
       layout.depth + dy * depth.depthWidth * 4,
@@ -140,8 +145,11 @@ export class SimdWarper implements PairWarper {
     );
   }
 
-  row(from: number, width: number, left: number, right: number): void {
-    const { src, out, left: l, right: r } = this.#layout!;
+  row(from: number, left: number, right: number, chroma: boolean): void {
+    const layout = this.#layout!;
+    const { src, out } = layout;
+    const { left: l, right: r } = chroma ? layout.chroma : layout.luma;
+    const width = chroma ? this.#width >> 1 : this.#width;
     const { warp_row } = this.#exports;
     warp_row(src + from, out + left, width, l.base, l.mode, l.rel, l.wt, l.abs);
     warp_row(src + from, out + right, width, r.base, r.mode, r.rel, r.wt, r.abs);
@@ -156,43 +164,30 @@ export class SimdWarper implements PairWarper {
 
   #layOut(width: number, depthBytes: number, srcBytes: number, outBytes: number): Layout {
     const memory = this.#exports.memory;
-    const blocks = Math.ceil(width / 16);
     let at = 0;
     const take = (bytes: number) => {
       const from = at;
       at = align(at + bytes);
       return from;
     };
-    const eye = (): EyePlan => ({
-      abs: take(4 * width),
-      wt: take(width + 16),
-      rel: take(width + 16),
-      base: take(4 * blocks),
-      mode: take(blocks),
-    });
+    const eye = (w: number): EyePlan => {
+      const blocks = Math.ceil(w / 16);
+      return { abs: take(4 * w), wt: take(w + 16), rel: take(w + 16), base: take(4 * blocks), mode: take(blocks) };
+    };
     const depth = take(depthBytes);
     const stride = align(4 * width);
     const disparities = take(3 * stride);
-    const left = eye();
-    const right = eye();
-    const plans = take(40);
+    const luma = { left: eye(width), right: eye(width) };
+    const chroma = { left: eye(width >> 1), right: eye(width >> 1) };
+    const plans = take(80);
     const src = take(srcBytes + PAD);
     const out = take(outBytes + PAD);
     if (at > memory.buffer.byteLength) memory.grow(Math.ceil((at - memory.buffer.byteLength) / PAGE));
-    // The table plan_row reads each eye's plan from: abs, wt, rel, base, mode; left, then right.
-    new Int32Array(memory.buffer, plans, 10).set([
-      left.abs,
-      left.wt,
-      left.rel,
-      left.base,
-      left.mode,
-      right.abs,
-      right.wt,
-      right.rel,
-      right.base,
-      right.mode,
-    ]);
-    this.#layout = { width, depthBytes, srcBytes, outBytes, depth, disparities, stride, plans, left, right, src, out };
+    // The table plan_row reads each eye's plan from: abs, wt, rel, base, mode; the luma's left and right
+    // eye, then the chroma's.
+    const table = [luma.left, luma.right, chroma.left, chroma.right].flatMap((p) => [p.abs, p.wt, p.rel, p.base, p.mode]);
+    new Int32Array(memory.buffer, plans, 20).set(table);
+    this.#layout = { width, depthBytes, srcBytes, outBytes, depth, disparities, stride, plans, luma, chroma, src, out };
     return this.#layout;
   }
 }

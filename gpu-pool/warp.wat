@@ -3,9 +3,11 @@
 ;; for bit what the plain loops give (warp-plan.ts): the same arithmetic in the same order, in f64 where
 ;; they compute in JavaScript numbers.
 ;;
-;; plan_row — once per depth row and plane: the row's half-disparities (depth interpolated along x,
-;; normalised, shifted by the convergence, scaled), each eye's occlusion-aware disparities, and each eye's
-;; sample plan (warp-plan.ts fillDisparity, occlusionRows, planRow), in two passes over the row.
+;; plan_row — once per depth row: the row's half-disparities at the luma's width (depth interpolated
+;; along x, normalised, shifted by the convergence, scaled), each eye's occlusion-aware disparities, and
+;; each eye's sample plans — the luma's, and the chroma's, whose pixel x takes half the disparity of the
+;; eye's luma pixel 2x (warp-plan.ts fillDisparity, occlusionRows, planRow, LoopWarper.plan) — in two
+;; passes over the row.
 ;;
 ;; warp_row — once per output row and eye: dst[x] = (src[i]·(256 − w) + src[i + 1]·w) >> 8, where the
 ;; plan gives each output pixel x its source index i and weight w. Sixteen pixels at a time: a block's
@@ -74,15 +76,15 @@
           (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (br_if $relative (i32.lt_u (local.get $i) (i32.const 16)))))))
 
-  ;; Both eyes' plans for a plane `width` wide from one depth row (`depth`: its dw values), in two
-  ;; passes where the plain loops take five. `disp`: three rows of f32 scratch, each `stride` bytes (the
-  ;; row's disparities, then the left and right eye's); `plans`: each eye's abs, wt, rel, base and mode,
-  ;; ten pointers (left first).
+  ;; Both eyes' plans for the luma plane (`width` wide) and the chroma planes (width / 2) from one depth
+  ;; row (`depth`: its dw values), in two passes. `disp`: three rows of f32 scratch, each `stride` bytes
+  ;; (the row's disparities, then the left and right eye's); `plans`: each eye's abs, wt, rel, base and
+  ;; mode, twenty pointers — the luma's left and right eye, then the chroma's.
   ;; 1. Each pixel's disparity; with occlusion, each source point s lands on one pixel per eye,
   ;;    round(s ± d) (as floor(s ± d + 0.5)), the nearest (largest d) winning (warp-plan.ts occlusionRows).
   ;; 2. Each eye's disparity at x (where nothing landed, the pixel's own), its sample — (x ∓ d)·256
-  ;;    truncated, clamped to the row (warp-plan.ts planRow) — and each whole block of 16 as soon as its
-  ;;    pixels are planned.
+  ;;    truncated, clamped to the row (warp-plan.ts planRow) — at an even x also its chroma pixel's, and
+  ;;    each whole block of 16 as soon as its pixels are planned.
   (func (export "plan_row")
     (param $depth i32) (param $dw i32) (param $width i32) (param $xRatio f64) (param $min f64)
     (param $scale f64) (param $conv f64) (param $maxHalf f64) (param $occlusion i32)
@@ -90,6 +92,7 @@
     (local $left i32) (local $right i32) (local $x i32) (local $v f32) (local $p f64) (local $to i32) (local $at i32)
     (local $lastFx i32) (local $fx i32) (local $d f32)
     (local $fx64 f64) (local $x0 i32) (local $x1 i32) (local $t f64) (local $n f64)
+    (local $cw i32) (local $xc i32) (local $even i32) (local $lastFxC i32)
     (local $labs i32) (local $lwt i32) (local $rabs i32) (local $rwt i32)
     (local.set $left (i32.add (local.get $disp) (local.get $stride)))
     (local.set $right (i32.add (local.get $left) (local.get $stride)))
@@ -152,6 +155,8 @@
         (br $fill)))
     ;; Pass 2.
     (local.set $lastFx (i32.shl (i32.sub (local.get $width) (i32.const 1)) (i32.const 8)))
+    (local.set $cw (i32.shr_u (local.get $width) (i32.const 1)))
+    (local.set $lastFxC (i32.shl (i32.sub (local.get $cw) (i32.const 1)) (i32.const 8)))
     (local.set $labs (i32.load offset=0 (local.get $plans)))
     (local.set $lwt (i32.load offset=4 (local.get $plans)))
     (local.set $rabs (i32.load offset=20 (local.get $plans)))
@@ -161,6 +166,9 @@
       (loop $plan
         (br_if $planned (i32.ge_u (local.get $x) (local.get $width)))
         (local.set $v (f32.load (i32.add (local.get $disp) (i32.shl (local.get $x) (i32.const 2)))))
+        ;; An even x has a chroma pixel x / 2 (unless the width is odd and x is the last).
+        (local.set $xc (i32.shr_u (local.get $x) (i32.const 1)))
+        (local.set $even (i32.and (i32.eqz (i32.and (local.get $x) (i32.const 1))) (i32.lt_u (local.get $xc) (local.get $cw))))
         ;; Left eye.
         (local.set $d (local.get $v))
         (if (local.get $occlusion)
@@ -173,6 +181,17 @@
         (if (i32.gt_s (local.get $fx) (local.get $lastFx)) (then (local.set $fx (local.get $lastFx))))
         (i32.store (i32.add (local.get $labs) (i32.shl (local.get $x) (i32.const 2))) (i32.shr_s (local.get $fx) (i32.const 8)))
         (i32.store8 (i32.add (local.get $lwt) (local.get $x)) (i32.and (local.get $fx) (i32.const 255)))
+        ;; Its chroma pixel (an even x): half this disparity, at half the position.
+        (if (local.get $even)
+          (then
+            (local.set $fx (i32.trunc_sat_f64_s
+              (f64.mul (f64.sub (f64.convert_i32_s (local.get $xc)) (f64.promote_f32 (f32.mul (local.get $d) (f32.const 0.5))))
+                (f64.const 256))))
+            (if (i32.lt_s (local.get $fx) (i32.const 0)) (then (local.set $fx (i32.const 0))))
+            (if (i32.gt_s (local.get $fx) (local.get $lastFxC)) (then (local.set $fx (local.get $lastFxC))))
+            (i32.store (i32.add (i32.load offset=40 (local.get $plans)) (i32.shl (local.get $xc) (i32.const 2)))
+              (i32.shr_s (local.get $fx) (i32.const 8)))
+            (i32.store8 (i32.add (i32.load offset=44 (local.get $plans)) (local.get $xc)) (i32.and (local.get $fx) (i32.const 255)))))
         ;; Right eye.
         (local.set $d (local.get $v))
         (if (local.get $occlusion)
@@ -185,6 +204,17 @@
         (if (i32.gt_s (local.get $fx) (local.get $lastFx)) (then (local.set $fx (local.get $lastFx))))
         (i32.store (i32.add (local.get $rabs) (i32.shl (local.get $x) (i32.const 2))) (i32.shr_s (local.get $fx) (i32.const 8)))
         (i32.store8 (i32.add (local.get $rwt) (local.get $x)) (i32.and (local.get $fx) (i32.const 255)))
+        ;; Its chroma pixel (an even x): half this disparity, at half the position.
+        (if (local.get $even)
+          (then
+            (local.set $fx (i32.trunc_sat_f64_s
+              (f64.mul (f64.add (f64.convert_i32_s (local.get $xc)) (f64.promote_f32 (f32.mul (local.get $d) (f32.const 0.5))))
+                (f64.const 256))))
+            (if (i32.lt_s (local.get $fx) (i32.const 0)) (then (local.set $fx (i32.const 0))))
+            (if (i32.gt_s (local.get $fx) (local.get $lastFxC)) (then (local.set $fx (local.get $lastFxC))))
+            (i32.store (i32.add (i32.load offset=60 (local.get $plans)) (i32.shl (local.get $xc) (i32.const 2)))
+              (i32.shr_s (local.get $fx) (i32.const 8)))
+            (i32.store8 (i32.add (i32.load offset=64 (local.get $plans)) (local.get $xc)) (i32.and (local.get $fx) (i32.const 255)))))
         ;; A block of 16 complete: both eyes' base, mode and rel.
         (if (i32.eq (i32.and (local.get $x) (i32.const 15)) (i32.const 15))
           (then
@@ -192,6 +222,13 @@
               (i32.load offset=8 (local.get $plans)) (i32.load offset=12 (local.get $plans)) (i32.load offset=16 (local.get $plans)))
             (call $block (i32.shr_u (local.get $x) (i32.const 4)) (local.get $rabs)
               (i32.load offset=28 (local.get $plans)) (i32.load offset=32 (local.get $plans)) (i32.load offset=36 (local.get $plans)))))
+        ;; And of the chroma's.
+        (if (i32.and (local.get $even) (i32.eq (i32.and (local.get $xc) (i32.const 15)) (i32.const 15)))
+          (then
+            (call $block (i32.shr_u (local.get $xc) (i32.const 4)) (i32.load offset=40 (local.get $plans))
+              (i32.load offset=48 (local.get $plans)) (i32.load offset=52 (local.get $plans)) (i32.load offset=56 (local.get $plans)))
+            (call $block (i32.shr_u (local.get $xc) (i32.const 4)) (i32.load offset=60 (local.get $plans))
+              (i32.load offset=68 (local.get $plans)) (i32.load offset=72 (local.get $plans)) (i32.load offset=76 (local.get $plans)))))
         (local.set $x (i32.add (local.get $x) (i32.const 1)))
         (br $plan))))
 
