@@ -132,6 +132,28 @@ export function fillInput(
   const norm = normaliser(spec.normalise);
   const plane = mw * mh;
   const nchw = spec.layout === 'nchw';
+  // Each channel's value at index d of the output.
+  const at = (d: number, c: number) => (nchw ? c * plane + d : d * 3 + c);
+  if (fw === mw && fh === mh) {
+    // The usual case (the frame was scaled to the network's size on its way out of the decoder): each
+    // byte through a table of its channel's 256 normalised values.
+    const tables = [0, 1, 2].map((c) => Float64Array.from({ length: 256 }, (_, v) => norm(v, c)));
+    const [tr, tg, tb] = tables as [Float64Array, Float64Array, Float64Array];
+    if (nchw) {
+      for (let d = 0, s = 0; d < plane; d++, s += 3) {
+        out[d] = tr[frame[s]!]!;
+        out[plane + d] = tg[frame[s + 1]!]!;
+        out[2 * plane + d] = tb[frame[s + 2]!]!;
+      }
+    } else {
+      for (let s = 0; s < 3 * plane; s += 3) {
+        out[s] = tr[frame[s]!]!;
+        out[s + 1] = tg[frame[s + 1]!]!;
+        out[s + 2] = tb[frame[s + 2]!]!;
+      }
+    }
+    return;
+  }
   for (let y = 0; y < mh; y++) {
     const y0 = Math.floor((y * fh) / mh);
     const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * fh) / mh));
@@ -151,8 +173,9 @@ export function fillInput(
       }
       const n = (y1 - y0) * (x1 - x0);
       const d = y * mw + x;
-      const values = [r / n, g / n, b / n];
-      for (let c = 0; c < 3; c++) out[nchw ? c * plane + d : d * 3 + c] = norm(values[c]!, c);
+      out[at(d, 0)] = norm(r / n, 0);
+      out[at(d, 1)] = norm(g / n, 1);
+      out[at(d, 2)] = norm(b / n, 2);
     }
   }
 }
