@@ -54,32 +54,24 @@ function eachRow(
   const occlusion = occludes(input, maxHalf);
   const base = scratch.base(width);
   const eyes: EyeRows = occlusion ? { left: scratch.left(width), right: scratch.right(width) } : { left: base, right: base };
-  eachDepthRow(
-    input.depthHeight,
-    height,
-    (dy) => {
+  let cached = -1;
+  for (let y = 0; y < height; y++) {
+    const dy = depthRowOf(y, height, input.depthHeight);
+    if (dy !== cached) {
+      cached = dy;
       fillDisparity(input, dy, width, maxHalf, base);
       if (occlusion) occlusionRows(base, width, eyes.left, eyes.right);
-    },
-    (y) => row(y, eyes),
-  );
+    }
+    row(y, eyes);
+  }
 }
 
 /**
- * Calls `row(y)` for each of `height` rows, after `depthRow(dy)` whenever the depth row it takes its
- * disparity from changes: consecutive rows share a depth row (the model runs smaller), so each depth
- * row's work is done once.
+ * The depth row that row `y` of a plane `height` tall takes its disparity from: consecutive rows share
+ * one (the model runs smaller), so each depth row's work is done once for them.
  */
-function eachDepthRow(depthHeight: number, height: number, depthRow: (dy: number) => void, row: (y: number) => void): void {
-  let cached = -1;
-  for (let y = 0; y < height; y++) {
-    const dy = Math.min(depthHeight - 1, Math.floor(((y + 0.5) * depthHeight) / height));
-    if (dy !== cached) {
-      cached = dy;
-      depthRow(dy);
-    }
-    row(y);
-  }
+function depthRowOf(y: number, height: number, depthHeight: number): number {
+  return Math.min(depthHeight - 1, Math.floor(((y + 0.5) * depthHeight) / height));
 }
 
 /** Row buffers reused from frame to frame (one set per stream), and the warper its pairs are drawn with. */
@@ -172,12 +164,11 @@ export function renderPairYuv(
   // Depth row by depth row: its plan (luma, and chroma from the luma's), then the rows of every plane
   // that take their disparity from it.
   const depthHeight = input.depthHeight;
-  const depthRowOf = (y: number, h: number) => Math.min(depthHeight - 1, Math.floor(((y + 0.5) * depthHeight) / h));
   let y = 0;
   let yc = 0;
   for (let dy = 0; dy < depthHeight && (y < height || yc < ch); dy++) {
-    const lumaEnd = nextRow(y, height, (r) => depthRowOf(r, height) <= dy);
-    const chromaEnd = nextRow(yc, ch, (r) => depthRowOf(r, ch) <= dy);
+    const lumaEnd = nextRow(y, height, (r) => depthRowOf(r, height, depthHeight) <= dy);
+    const chromaEnd = nextRow(yc, ch, (r) => depthRowOf(r, ch, depthHeight) <= dy);
     if (lumaEnd === y && chromaEnd === yc) continue;
     warper.plan(dy, maxHalf);
     for (; y < lumaEnd; y++) {

@@ -170,9 +170,9 @@ async function durableOutcome(url: string, sessionId: string, events: Array<Reco
       playlist_url: string;
     };
     if (status.state === 'ended' || Date.now() > deadline) {
-      const playlist = await (await fetch(new URL(status.playlist_url, url))).text();
-      const listed = playlist.split('\n').filter((line) => line.startsWith('#EXTINF')).length;
-      const gaps = playlist.split('\n').filter((line) => line.startsWith('#EXT-X-GAP')).length;
+      const lines = (await (await fetch(new URL(status.playlist_url, url))).text()).split('\n');
+      const listed = lines.filter((line) => line.startsWith('#EXTINF')).length;
+      const gaps = lines.filter((line) => line.startsWith('#EXT-X-GAP')).length;
       return { uploaded, ready: status.ready, failed: status.failed, listed, gaps };
     }
     await new Promise((r) => setTimeout(r, 250));
