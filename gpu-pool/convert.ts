@@ -105,25 +105,33 @@ async function warmUp(
 ): Promise<{ state: DepthState; runs: number } | null> {
   let reader: ChunkReader;
   try {
-    reader = ChunkReader.open(previous, options.scratchDir);
+    reader = ChunkReader.open(previous, { scratchDir: options.scratchDir, glance: true });
   } catch {
     return null; // a broken previous chunk is a gap: this chunk starts afresh
   }
   try {
     // Every frame must be decoded (they depend on each other); only the last few are kept, small, in
-    // a ring of buffers reused as it turns (frame i in slot i mod window).
+    // a ring of buffers reused as it turns (frame i in slot i mod window). When the container says how
+    // many frames there are, those before the last `window` are not even scaled.
     const window = options.warmupFrames;
     const ring: Uint8Array[] = [];
+    const held: number[] = [];
+    const from = reader.facts.frameCount - window;
     let count = 0;
     for (const frame of reader.frames()) {
-      const slot = count++ % window;
+      const index = count++;
+      if (index < from) continue;
+      const slot = index % window;
       ring[slot] ??= new Uint8Array(pictureSize(size.width, size.height, 'rgb24'));
       options.scaler.scale(frame, size.width, size.height, 'rgb24', ring[slot]);
+      held[slot] = index;
     }
     // At the depth rate the previous chunk itself ran at (DEPTH_FPS).
     const plan = warmUpPlan(count, intervalAt(reader.facts.fps), window);
     let state: DepthState | null = null;
-    for (const p of plan.positions) {
+    // (A container that miscounted leaves a position unscaled: it is passed over.)
+    const positions = plan.positions.filter((p) => held[p % window] === p);
+    for (const p of positions) {
       const rgb = ring[p % window]!;
       const estimate = await options.model.estimate(rgb, size.width, size.height);
       state = advance(
@@ -133,7 +141,7 @@ async function warmUp(
         options.stabilise !== false,
       );
     }
-    return state ? { state, runs: plan.positions.length } : null;
+    return state ? { state, runs: positions.length } : null;
   } catch {
     return null;
   } finally {
@@ -152,7 +160,7 @@ export async function convertChunk(task: ChunkTask, options: ConvertOptions): Pr
   // A task cancelled while it waited in the queue ends before it opens anything.
   stopIfCancelled(cancel);
   const timings = { decode: 0, depth: 0, stereo: 0, encode: 0, total: 0 };
-  const reader = ChunkReader.open(task.chunk, options.scratchDir);
+  const reader = ChunkReader.open(task.chunk, { scratchDir: options.scratchDir });
   let writer: CmafWriter | undefined;
   try {
     const facts = reader.facts;

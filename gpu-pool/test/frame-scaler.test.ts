@@ -1,12 +1,13 @@
 /** The frame scaler (swscale into the caller's buffers) and the chunk reader's way in through a file. */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { ChunkReader } from '../chunk-reader.ts';
 import { FrameScaler, pictureSize } from '../frame-scaler.ts';
 import { ChunkInputError } from '../types.ts';
-import { makeChunks } from '../../testkit/media.ts';
+import { ffmpeg, makeChunks } from '../../testkit/media.ts';
 
 function scratch(t: Test): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'stereospot-scratch-test-'));
@@ -104,7 +105,7 @@ t.test('through a scratch folder: the same frames as from memory, the file unlin
   const dir = scratch(t);
   const [chunk] = await makeChunks({ video: 'testsrc2=size=160x90:rate=30', audio: true, seconds: 0.5, chunkSeconds: 1 });
   const fromMemory = ChunkReader.open(chunk!);
-  const fromFile = ChunkReader.open(chunk!, dir);
+  const fromFile = ChunkReader.open(chunk!, { scratchDir: dir });
   t.teardown(() => {
     fromMemory.close();
     fromFile.close();
@@ -116,9 +117,52 @@ t.test('through a scratch folder: the same frames as from memory, the file unlin
   t.equal(expected.length, 15);
   t.same(pictures(fromFile), expected, 'every decoded picture identical');
   t.equal(fromFile.audioPackets.length, fromMemory.audioPackets.length, 'and the same sound packets');
-  t.throws(() => ChunkReader.open(Buffer.from('not a video at all'), dir), ChunkInputError);
+  t.throws(() => ChunkReader.open(Buffer.from('not a video at all'), { scratchDir: dir }), ChunkInputError);
   t.same(readdirSync(dir), [], 'a refused chunk leaves no file either');
-  const noFolder = ChunkReader.open(chunk!, path.join(dir, 'gone'));
+  const noFolder = ChunkReader.open(chunk!, { scratchDir: path.join(dir, 'gone') });
   t.teardown(() => noFolder.close());
   t.same(pictures(noFolder), expected, 'a folder that cannot be written to: read from memory instead, the same frames');
+});
+
+t.test('a glance (the warm-up decode) gives every frame, a full decode less its deblocking; the container counts them first', async (t) => {
+  // x264 at its usual presets deblocks (ultrafast, the capture client's, does not: nothing to skip there).
+  const file = path.join(scratch(t), 'deblocked.mp4');
+  execFileSync(ffmpeg, [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'mandelbrot=size=160x90:rate=30',
+    '-t',
+    '0.5',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    file,
+  ]);
+  const bytes = readFileSync(file);
+  const full = ChunkReader.open(bytes);
+  const glance = ChunkReader.open(bytes, { glance: true });
+  t.teardown(() => {
+    full.close();
+    glance.close();
+  });
+  t.equal(full.facts.frameCount, 15, 'the frame count is known before decoding');
+  t.equal(glance.facts.frameCount, 15);
+  const pictures = (reader: ChunkReader) => Array.from(reader.frames(), (frame) => packed(frame));
+  const a = pictures(full);
+  const b = pictures(glance);
+  t.equal(b.length, a.length, 'as many frames');
+  const meanDifference = (x: Uint8Array, y: Uint8Array) => x.reduce((sum, v, i) => sum + Math.abs(v - y[i]!), 0) / x.length;
+  const differences = a.map((picture, i) => meanDifference(picture, b[i]!));
+  t.ok(
+    differences.some((d) => d > 0),
+    'the deblocking filter was skipped',
+  );
+  t.ok(
+    differences.every((d) => d < 2),
+    `and the pictures are near the full decode's (mean |Δ| per frame at most ${Math.max(...differences).toFixed(2)} levels)`,
+  );
 });
