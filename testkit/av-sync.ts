@@ -122,8 +122,9 @@ export interface SoundHole {
 }
 
 /**
- * Holes in the first audio stream's coverage longer than `minMs`, from its packets' timestamps and
- * durations (`-copyts` timeline): sound lost between two chunks shows here whatever was being played.
+ * Holes in the first audio stream's coverage longer than `minMs`, from its decoded frames' timestamps
+ * and sample counts (`-copyts` timeline; a browser's own MP4 gives its packets no durations): sound lost
+ * between two chunks shows here whatever was being played.
  */
 export async function soundHoles(input: string, minMs = 25): Promise<{ holes: SoundHole[]; seconds: number }> {
   const { stdout } = await execProbe([
@@ -132,24 +133,26 @@ export async function soundHoles(input: string, minMs = 25): Promise<{ holes: So
     '-select_streams',
     'a:0',
     '-show_entries',
-    'packet=pts_time,duration_time',
+    'stream=sample_rate:frame=pts_time,nb_samples',
     '-of',
-    'csv=p=0',
+    'compact',
     input,
   ]);
-  const packets = stdout
-    .trim()
-    .split('\n')
-    .map((line) => line.split(',').map(Number) as [number, number])
+  const field = (line: string, name: string) => Number(new RegExp(`\\|${name}=([^|]+)`).exec(line)?.[1]);
+  const lines = stdout.trim().split('\n');
+  const rate = field(lines.find((line) => line.startsWith('stream|')) ?? '', 'sample_rate');
+  const frames = lines
+    .filter((line) => line.startsWith('frame|'))
+    .map((line) => [field(line, 'pts_time'), field(line, 'nb_samples') / rate] as [number, number])
     .filter(([pts, duration]) => Number.isFinite(pts) && Number.isFinite(duration))
     .sort((a, b) => a[0] - b[0]);
   const holes: SoundHole[] = [];
-  let covered = packets[0]?.[0] ?? 0;
-  for (const [pts, duration] of packets) {
+  let covered = frames[0]?.[0] ?? 0;
+  for (const [pts, duration] of frames) {
     if ((pts - covered) * 1000 > minMs) holes.push({ at: covered, ms: Math.round((pts - covered) * 1000) });
     covered = Math.max(covered, pts + duration);
   }
-  return { holes, seconds: packets.length ? covered - packets[0]![0] : 0 };
+  return { holes, seconds: frames.length ? covered - frames[0]![0] : 0 };
 }
 
 /** Pairs each flash with the nearest beep: offsets (s) of sound after picture (negative: sound first). */
