@@ -2,6 +2,9 @@
 import { parseOptions, USAGE, UsageError } from './options.ts';
 import { CaptureRunner } from './runner.ts';
 
+/** Signals this close together are one stop, not a stop and then "quit now". */
+const SAME_STOP_MS = 500;
+
 async function main(): Promise<number> {
   let options;
   try {
@@ -18,10 +21,16 @@ async function main(): Promise<number> {
     return 0;
   }
   const runner = new CaptureRunner(options, { stdout: process.stdout, stderr: process.stderr });
-  let interrupts = 0;
+  let stopping: number | null = null;
   const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
+    const now = performance.now();
+    if (stopping !== null) {
+      // One stop delivered twice — to the process group and forwarded by a parent, as `npm run demo`,
+      // systemd and `timeout` do — is one stop; a second Ctrl-C a moment later quits now.
+      if (now - stopping >= SAME_STOP_MS) process.exit(130);
+      return;
+    }
+    stopping = now;
     process.stderr.write('\nstopping: uploading what was captured and ending the session (Ctrl-C again to quit now)\n');
     runner.stop();
   };

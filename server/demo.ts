@@ -28,11 +28,17 @@ async function main(): Promise<number> {
       `\n  Stop:         Ctrl-C (ends the session cleanly)\n\n`,
   );
   const child = spawn(process.execPath, args, { stdio: 'inherit' });
-  let interrupts = 0;
+  let stopping: number | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    // The terminal sends Ctrl-C to the whole process group; forward it when it did not (e.g. kill).
+    const now = performance.now();
+    if (stopping !== null) {
+      // A stop sent to the process group and forwarded by npm arrives twice: one stop.
+      if (now - stopping >= 500) process.exit(130);
+      return;
+    }
+    stopping = now;
+    // The terminal sends Ctrl-C to the whole process group; forward it when it did not (e.g. kill). (The
+    // client takes a signal that reached it both ways at once as one stop.)
     if (signal === 'SIGTERM') child.kill('SIGINT');
   };
   process.on('SIGINT', onSignal);

@@ -40,8 +40,8 @@ export interface LiveCapture {
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   stderr(): string;
-  /** Asks the CLI to stop as Ctrl-C would (it ends the session cleanly). */
-  stop(): void;
+  /** Asks the CLI to stop as Ctrl-C would (it ends the session cleanly); `signals`: sent at once, in order. */
+  stop(...signals: NodeJS.Signals[]): void;
 }
 
 /** The session the CLI created (its `session` event), or why it exited before creating one. */
@@ -83,6 +83,8 @@ export function startCapture(args: string[], env: Record<string, string> = {}): 
     },
     exited,
     stderr: () => err,
-    stop: () => child.kill('SIGINT'),
+    stop: (...signals) => {
+      for (const signal of signals.length ? signals : (['SIGINT'] as const)) child.kill(signal);
+    },
   };
 }
