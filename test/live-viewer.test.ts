@@ -4,9 +4,11 @@
  * plays frame by frame (WebCodecs into a canvas twice the source's width), shows the latency, counts its
  * drops — and, when the live path is cut, falls back to the segment player and keeps playing.
  */
+import path from 'node:path';
 import t from 'tap';
 import type { Page } from 'playwright-core';
-import { launchChromium } from '../testkit/browser.ts';
+import { ARTIFACTS, launchChromium } from '../testkit/browser.ts';
+import { rawPicture } from '../testkit/depth-gt.ts';
 import { startCapture } from '../testkit/capture.ts';
 import { startTestServer, until } from '../testkit/server.ts';
 
@@ -68,6 +70,20 @@ t.test('the watch page plays the live path frame by frame, then falls back to se
     `a latency per frame (last ${Math.round(live.lastLatency ?? 0)} ms)`,
   );
   t.match(live.latencyText, /s behind capture/, 'shown on the page');
+  // On screen, not only in the canvas: with the video hidden, the live canvas gives the stage its size
+  // (it once sat in a stage of no height, drawn but invisible), and a screenshot shows the picture.
+  const box = await page.locator('#live').boundingBox();
+  t.ok(
+    box && box.width >= 600 && Math.abs(box.height - (box.width * 180) / 640) <= 2,
+    `the live canvas is on screen at the stream's aspect (${JSON.stringify(box)})`,
+  );
+  const shot = path.join(ARTIFACTS, 'watch-live.png');
+  await page.locator('#stage').screenshot({ path: shot });
+  const rgb = await rawPicture(shot, 'rgb24');
+  const luma = Array.from({ length: rgb.length / 3 }, (_, i) => (rgb[3 * i]! + rgb[3 * i + 1]! + rgb[3 * i + 2]!) / 3);
+  const mean = luma.reduce((a, b) => a + b, 0) / luma.length;
+  const spread = Math.sqrt(luma.reduce((a, b) => a + (b - mean) ** 2, 0) / luma.length);
+  t.ok(spread > 10, `and the screenshot shows the picture, not an empty stage (luma spread ${spread.toFixed(1)})`);
   // The eye views of the live path: one eye's size, frames still coming, then side by side again.
   for (const [view, width] of [
     ['anaglyph', 320],

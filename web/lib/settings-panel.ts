@@ -73,7 +73,7 @@ export class SettingsPanel {
       { class: 'panel row', id: 'settings' },
       el('strong', {}, 'Depth'),
       ...sliders,
-      el('label', {}, 'format', this.#mode),
+      el('label', { class: 'field' }, 'format', this.#mode),
       this.#unlock,
       this.#note,
     );
