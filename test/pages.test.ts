@@ -68,7 +68,17 @@ t.test('the dashboard shows sessions created and ended anywhere as they happen, 
   await mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png') });
   t.same(errors, [], 'no page errors');
+  // On a phone's width the page itself does not scroll sideways: the wide table scrolls in its own box.
+  await page.setViewportSize({ width: 412, height: 800 });
+  t.same(await pageOverflow(page), { page: false, table: true }, 'at 412 px the sessions table scrolls in its box, the page fits');
 });
+
+/** Whether the page scrolls sideways, and whether the sessions table scrolls inside its own box. */
+const pageOverflow = (page: Page) =>
+  page.evaluate(`(() => {
+    const sessions = document.getElementById('sessions');
+    return { page: document.documentElement.scrollWidth > innerWidth, table: sessions.scrollWidth > sessions.clientWidth };
+  })()`) as Promise<{ page: boolean; table: boolean }>;
 
 t.test('with ADMIN_TOKEN the dashboard asks for it and shows no session ids until it is given', async (t) => {
   const server = await startTestServer(t, { pool: new FakePool(), env: { ADMIN_TOKEN: 'sesame-0123456789' } });
