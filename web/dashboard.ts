@@ -6,7 +6,7 @@
  * nothing until the server accepts it (kept for this tab only, in sessionStorage).
  */
 import type { DashboardChunk, DashboardMessage, DashboardSession, LiveStatus, PoolStatus } from '../protocol/messages.ts';
-import { $, age, copyText, el, showState, socketBase } from './lib/dom.ts';
+import { $, age, copyText, duration, el, showState, socketBase } from './lib/dom.ts';
 import { JsonSocket } from './lib/json-socket.ts';
 
 const TOKEN_KEY = 'stereospot.admin';
@@ -102,12 +102,7 @@ function row(s: DashboardSession): HTMLTableRowElement {
     el(
       'td',
       {},
-      el(
-        'span',
-        { class: 'row' },
-        timeline(s.chunks),
-        el('span', { class: 'num dim' }, last ? `${(last.latency_ms! / 1000).toFixed(2)} s` : ''),
-      ),
+      el('span', { class: 'row' }, timeline(s.chunks), el('span', { class: 'num dim' }, last ? duration(last.latency_ms!) : '')),
     ),
     el(
       'td',

@@ -38,6 +38,15 @@ export function age(iso: string, now = Date.now()): string {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** A duration for people: hundredths of a second when short, minutes or hours when long (a chunk converted after a restart). */
+export function duration(ms: number): string {
+  const s = Math.max(0, ms / 1000);
+  if (s < 10) return `${s.toFixed(2)} s`;
+  if (s < 90) return `${s.toFixed(1)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
 export function socketBase(): string {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
 }
