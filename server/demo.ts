@@ -10,6 +10,9 @@ import { configFromEnvironment, loggingFromEnvironment } from './config.ts';
 import { configureLogging, createLogger, errorMessage } from './log.ts';
 import { startServer } from './server.ts';
 
+/** Signals this close together are one stop (as in the capture client), not a stop and then "quit now". */
+const SAME_STOP_MS = 500;
+
 configureLogging(loggingFromEnvironment());
 const log = createLogger('demo');
 
@@ -33,7 +36,7 @@ async function main(): Promise<number> {
     const now = performance.now();
     if (stopping !== null) {
       // A stop sent to the process group and forwarded by npm arrives twice: one stop.
-      if (now - stopping >= 500) process.exit(130);
+      if (now - stopping >= SAME_STOP_MS) process.exit(130);
       return;
     }
     stopping = now;
