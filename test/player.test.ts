@@ -95,6 +95,27 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
     30_000,
   );
   t.equal(end.state, 'ended');
+  // Opened after the end: the recording from its start — said to be a replay, with no "behind capture"
+  // figure (meaningless for a recording) and no settings to change.
+  const replay = await browser.newPage();
+  replay.on('pageerror', (e) => errors.push(e.message));
+  await replay.goto(`${server.url}/watch/${String(session.session_id)}`);
+  const replaying = await until(
+    async () => {
+      const s = await stats(replay);
+      return s.currentTime > 0.5 && s;
+    },
+    'the recording to play',
+    30_000,
+  );
+  t.match(replaying, { player: 'hls', state: 'replay', status: 'replay' }, 'played with hls.js from its start, shown as a replay');
+  t.match(replaying.latencyText, /^ended \d+ s ago$/, `no latency figure: when it ended ("${replaying.latencyText}")`);
+  t.same(
+    await replay.evaluate(`[...document.querySelectorAll('#settings input[type=range], #settings select')].filter((e) => !e.disabled).length`),
+    0,
+    'the settings cannot be changed',
+  );
+  t.match(await replay.textContent('#settings'), /the session has ended/);
   t.same(errors, [], 'no page errors');
 });
 

@@ -9,7 +9,7 @@
  * player's figures for tests and the benchmark.
  */
 import type { ServerMessage, SessionStatus, StereoSettingsWire } from '../protocol/messages.ts';
-import { $, showState } from './lib/dom.ts';
+import { $, age, showState } from './lib/dom.ts';
 import { JsonSocket, type SocketState } from './lib/json-socket.ts';
 import { SettingsPanel } from './lib/settings-panel.ts';
 import { FramePlayer } from './player/frame-player.ts';
@@ -266,14 +266,17 @@ async function loadHls(): Promise<HlsStatic | undefined> {
   return w.Hls;
 }
 
-/** hls.js (low-latency mode, blocking reload), or the browser's own HLS (Safari). */
-async function playWithHls(sessionId: string): Promise<void> {
+/**
+ * hls.js (low-latency mode, blocking reload), or the browser's own HLS (Safari). `recorded`: the session
+ * has ended — its whole recording plays from the start, and how far behind capture it is means nothing.
+ */
+async function playWithHls(sessionId: string, recorded: boolean): Promise<void> {
   const src = `/stream/${encodeURIComponent(sessionId)}/playlist.m3u8`;
   const Hls = await loadHls().catch(() => undefined);
   if (!Hls?.isSupported()) {
     stats.player = 'native';
     video.src = src;
-    show('live', 'native HLS');
+    show(recorded ? 'replay' : 'live', 'native HLS');
     return;
   }
   stats.player = 'hls';
@@ -283,7 +286,7 @@ async function playWithHls(sessionId: string): Promise<void> {
   hls.loadSource(src);
   hls.attachMedia(video);
   hls.on(Hls.Events.ERROR, (_e, data) => data.fatal && show('error', data.details ?? 'playback error'));
-  video.addEventListener('playing', () => show('live', 'hls.js'));
+  video.addEventListener('playing', () => show(recorded ? 'replay' : 'live', recorded ? 'the recording, from its start' : 'hls.js'));
   video.addEventListener('ended', () => show('ended'));
   let stallAt: number | null = null;
   video.addEventListener('waiting', () => (stallAt ??= performance.now()));
@@ -296,7 +299,7 @@ async function playWithHls(sessionId: string): Promise<void> {
   };
   const onFrame = (_n: number, meta: { mediaTime: number; expectedDisplayTime: number }) => {
     const date = hls.playingDate;
-    if (date) {
+    if (date && !recorded) {
       // PROGRAM-DATE-TIME of the playhead, moved to the presented frame.
       const captured = date.getTime() + (meta.mediaTime - video.currentTime) * 1000;
       showLatency(performance.timeOrigin + meta.expectedDisplayTime - captured);
@@ -401,13 +404,17 @@ async function main(): Promise<void> {
   $('settings-slot').append(panel.element);
   if (session) {
     heardSettings(panel, session.settings, session.mode);
+    if (session.state === 'ended') {
+      panel.ended();
+      latencyEl.textContent = `ended ${age(session.ended_at ?? session.created_at)} ago`;
+    }
   }
   const forced = new URLSearchParams(location.search).get('player');
   // Frame by frame where the live path runs; the socket-fed player follows the live edge of the
   // segments; a session that has ended plays from its start (HLS).
   const segments = () => {
     if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) return playWithMse(sessionId, panel);
-    void playWithHls(sessionId);
+    void playWithHls(sessionId, session?.state === 'ended');
     return null;
   };
   if (forced !== 'hls' && forced !== 'mse' && session?.state !== 'ended' && FramePlayer.supported()) playLive(sessionId, panel, segments);

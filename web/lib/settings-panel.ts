@@ -91,6 +91,13 @@ export class SettingsPanel {
     }
   }
 
+  /** The session has ended: its recording keeps the settings it had, nothing to unlock. */
+  ended(): void {
+    this.#socket?.close();
+    this.#unlock.hidden = true;
+    this.#enable(false, 'the session has ended: its recording plays with the settings it had');
+  }
+
   close(): void {
     this.#socket?.close();
   }
