@@ -111,7 +111,9 @@ t.test('the WebSocket/MSE player plays a live 0.5-s-chunk stream at the live edg
   t.match(replaying, { player: 'hls', state: 'replay', status: 'replay' }, 'played with hls.js from its start, shown as a replay');
   t.match(replaying.latencyText, /^ended \d+ s ago$/, `no latency figure: when it ended ("${replaying.latencyText}")`);
   t.same(
-    await replay.evaluate(`[...document.querySelectorAll('#settings input[type=range], #settings select')].filter((e) => !e.disabled).length`),
+    await replay.evaluate(
+      `[...document.querySelectorAll('#settings input[type=range], #settings select')].filter((e) => !e.disabled).length`,
+    ),
     0,
     'the settings cannot be changed',
   );
