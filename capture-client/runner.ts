@@ -126,8 +126,10 @@ export class CaptureRunner {
   /** Runs the whole session; resolves with its summary. */
   async run(): Promise<CaptureResult> {
     const opts = this.#opts;
-    // Before a session exists: a file that cannot be read fails here, naming itself.
+    // Before a session exists: a file that cannot be read, or a screen with no display to grab, fails
+    // here, naming itself — no empty session is left behind.
     const plan = await planStreams(opts);
+    const input = inputArgs(opts);
     const session = await createSession(opts.server, opts.mode, opts.settings);
     const chunkSeconds = opts.chunkSeconds ?? session.chunk_seconds ?? 2;
     this.#emit('session', {
@@ -172,7 +174,7 @@ export class CaptureRunner {
     }
     this.#chunker = new Chunker({
       ffmpeg: opts.ffmpeg,
-      inputArgs: inputArgs(opts),
+      inputArgs: input,
       plan,
       chunkSeconds,
       ...(feed ? { live: (bytes: Uint8Array) => feed.push(bytes) } : {}),

@@ -6,6 +6,7 @@ import t from 'tap';
 import { runCapture } from '../testkit/capture.ts';
 import { getText, playlistEntries } from '../testkit/http.ts';
 import { decodeWarnings, mediaInfo, probeStreams } from '../testkit/media.ts';
+import { FakePool } from '../testkit/fake-pool.ts';
 import { startTestServer } from '../testkit/server.ts';
 
 t.test('a generated 8-second clip streams through as 4 stereo segments with audio', async (t) => {
@@ -74,4 +75,16 @@ t.test('anaglyph mode keeps the source width', async (t) => {
   const info = await mediaInfo(playlistUrl);
   t.equal(info.width, 320);
   t.ok(info.hasAudio);
+});
+
+t.test('a capture that cannot start leaves no session: a screen with no display to grab', async (t) => {
+  const server = await startTestServer(t, { pool: new FakePool() });
+  const run = await runCapture(['--server', server.url, '--source', 'screen', '--json', '--quiet'], { DISPLAY: '' });
+  t.equal(run.code, 1, 'the client exits 1');
+  t.match(run.stderr, /--source screen needs an X display/, 'naming what is missing');
+  t.notOk(
+    run.events.some((e) => e.event === 'session'),
+    'before any session',
+  );
+  t.same(JSON.parse((await getText(`${server.url}/stream_sessions`)).text).sessions, [], 'and the server has none');
 });
