@@ -402,9 +402,10 @@ async function main(): Promise<void> {
   const token = new URLSearchParams(location.hash.slice(1)).get('control');
   const panel = new SettingsPanel(sessionId, token);
   $('settings-slot').append(panel.element);
+  const ended = session?.state === 'ended';
   if (session) {
     heardSettings(panel, session.settings, session.mode);
-    if (session.state === 'ended') {
+    if (ended) {
       panel.ended();
       latencyEl.textContent = `ended ${age(session.ended_at ?? session.created_at)} ago`;
     }
@@ -413,11 +414,11 @@ async function main(): Promise<void> {
   // Frame by frame where the live path runs; the socket-fed player follows the live edge of the
   // segments; a session that has ended plays from its start (HLS).
   const segments = () => {
-    if (forced !== 'hls' && session?.state !== 'ended' && LivePlayer.supported()) return playWithMse(sessionId, panel);
-    void playWithHls(sessionId, session?.state === 'ended');
+    if (forced !== 'hls' && !ended && LivePlayer.supported()) return playWithMse(sessionId, panel);
+    void playWithHls(sessionId, ended);
     return null;
   };
-  if (forced !== 'hls' && forced !== 'mse' && session?.state !== 'ended' && FramePlayer.supported()) playLive(sessionId, panel, segments);
+  if (forced !== 'hls' && forced !== 'mse' && !ended && FramePlayer.supported()) playLive(sessionId, panel, segments);
   else segments();
 }
 
